@@ -1,0 +1,23 @@
+# examd: the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+
+.PHONY: run build test vet bench-rush clean
+
+## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
+run: build
+	./bin/examd
+
+build:
+	$(GO) build -o bin/examd ./cmd/examd
+
+## test: every test, against real PostgreSQL clusters the tests start themselves
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## bench-rush: the rush-hour booking benchmark (see BENCHMARKS.md)
+bench-rush: build
+	$(GO) run ./bench/rush -examd ./bin/examd
+
+clean:
+	rm -rf bin

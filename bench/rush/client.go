@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// client talks JSON to examd over kept-alive connections.
+type client struct {
+	base string
+	http *http.Client
+}
+
+func (c *client) do(method, path, token string, body any, out any) (int, string, error) {
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+	}
+	var rd io.Reader
+	if body != nil {
+		j, err := json.Marshal(body)
+		if err != nil {
+			return 0, "", err
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	if res.StatusCode >= 400 {
+		var e struct {
+			Error struct {
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return res.StatusCode, e.Error.Code, nil
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return res.StatusCode, "", fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return res.StatusCode, "", nil
+}
+
+// must is do that wants the status want.
+func (c *client) must(want int, method, path, token string, body any, out any) error {
+	status, code, err := c.do(method, path, token, body, out)
+	if err != nil {
+		return err
+	}
+	if status != want {
+		return fmt.Errorf("%s %s: got %d %s, want %d", method, path, status, code, want)
+	}
+	return nil
+}
+
+func (c *client) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if status, _, err := c.do("GET", "/readyz", "", nil, nil); err == nil && status == http.StatusOK {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("examd at %s not ready within %s", c.base, limit)
+}
+
+func (c *client) login(user, password string) (string, error) {
+	var s struct {
+		Token string `json:"token"`
+	}
+	err := c.must(http.StatusOK, "POST", "/api/v1/login", "", map[string]string{"username": user, "password": password}, &s)
+	return s.Token, err
+}

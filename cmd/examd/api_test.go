@@ -1,0 +1,139 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestOperations(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	a.must(http.StatusOK, "GET", "/healthz", "", nil)
+	a.must(http.StatusOK, "GET", "/readyz", "", nil)
+	a.do("GET", "/api/v1/venues", a.admin, nil)
+	m := a.must(http.StatusOK, "GET", "/metrics", "", nil)
+	for _, want := range []string{`examd_http_requests_total{method="GET",route="/api/v1/venues",status="200"}`, "examd_http_request_duration_seconds_bucket"} {
+		if !strings.Contains(string(m.Raw), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	r := a.do("GET", "/healthz", "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("healthz: %d", r.Status)
+	}
+}
+
+func TestAccounts(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+
+	t.Run("BadPassword", func(t *testing.T) {
+		r := a.do("POST", "/api/v1/login", "", map[string]any{"username": "admin", "password": "wrong-password"})
+		if r.Status != http.StatusUnauthorized || r.code() != "invalid_credentials" {
+			t.Fatalf("got %d %s, want 401 invalid_credentials", r.Status, r.Raw)
+		}
+	})
+	t.Run("UnknownUser", func(t *testing.T) {
+		r := a.do("POST", "/api/v1/login", "", map[string]any{"username": "nobody", "password": "whatever-pw"})
+		if r.Status != http.StatusUnauthorized {
+			t.Fatalf("got %d, want 401", r.Status)
+		}
+	})
+	t.Run("NoToken", func(t *testing.T) {
+		for _, tok := range []string{"", "not-a-token"} {
+			r := a.do("GET", "/api/v1/venues", tok, nil)
+			if r.Status != http.StatusUnauthorized || r.code() != "unauthorized" {
+				t.Fatalf("token %q: got %d %s, want 401", tok, r.Status, r.Raw)
+			}
+		}
+	})
+	t.Run("WrongRole", func(t *testing.T) {
+		examiner := a.staff("examiner")
+		r := a.do("POST", "/api/v1/venues", examiner, map[string]any{"name": "x"})
+		if r.Status != http.StatusForbidden || r.code() != "forbidden" {
+			t.Fatalf("got %d %s, want 403 forbidden", r.Status, r.Raw)
+		}
+		r = a.do("POST", "/api/v1/users", examiner, map[string]any{"username": "x", "password": "12345678", "role": "admin"})
+		if r.Status != http.StatusForbidden {
+			t.Fatalf("examiner creating a user: got %d, want 403", r.Status)
+		}
+	})
+	t.Run("Logout", func(t *testing.T) {
+		tok := a.login("admin", adminPassword)
+		a.must(http.StatusOK, "GET", "/api/v1/venues", tok, nil)
+		a.must(http.StatusNoContent, "POST", "/api/v1/logout", tok, nil)
+		if r := a.do("GET", "/api/v1/venues", tok, nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("after logout: got %d, want 401", r.Status)
+		}
+	})
+	t.Run("Users", func(t *testing.T) {
+		venue := a.newVenue(a.admin, false)
+		r := a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin,
+			map[string]any{"username": "desk3", "password": "issuer-pw1", "role": "issuer", "desk": "3号窗口"})
+		if r.id() == 0 {
+			t.Fatalf("no id in %s", r.Raw)
+		}
+		a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin,
+			map[string]any{"username": "exam1", "password": "examiner-pw", "role": "examiner", "venue_id": venue})
+		cases := []struct {
+			name   string
+			body   map[string]any
+			status int
+			code   string
+			field  string
+		}{
+			{"Duplicate", map[string]any{"username": "desk3", "password": "issuer-pw1", "role": "issuer"}, 409, "duplicate_username", "username"},
+			{"ShortPassword", map[string]any{"username": "u1", "password": "short", "role": "issuer"}, 422, "invalid_field", "password"},
+			{"UnknownRole", map[string]any{"username": "u1", "password": "long-enough", "role": "pilot"}, 422, "invalid_field", "role"},
+			{"CandidateRole", map[string]any{"username": "u1", "password": "long-enough", "role": "candidate"}, 422, "invalid_field", "role"},
+			{"UnknownVenue", map[string]any{"username": "u1", "password": "long-enough", "role": "examiner", "venue_id": 999999}, 422, "invalid_field", "venue_id"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := a.do("POST", "/api/v1/users", a.admin, tc.body)
+				if r.Status != tc.status || r.code() != tc.code || r.field() != tc.field {
+					t.Fatalf("got %d %s, want %d %s field %s", r.Status, r.Raw, tc.status, tc.code, tc.field)
+				}
+			})
+		}
+		if r := a.do("POST", "/api/v1/login", "", map[string]any{"username": "u1", "password": "long-enough"}); r.Status != 401 {
+			t.Fatalf("a refused user was created anyway: %d", r.Status)
+		}
+	})
+}
+
+func TestRequestConventions(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	cases := []struct {
+		name   string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"Malformed", `{"name": "x",`, 400, "malformed_json", ""},
+		{"Empty", ``, 400, "malformed_json", ""},
+		{"NotAnObject", `[1,2]`, 422, "invalid_field", ""},
+		{"UnknownField", map[string]any{"name": "x", "colour": "red"}, 422, "invalid_field", "colour"},
+		{"WrongType", map[string]any{"name": 12}, 422, "invalid_field", "name"},
+		{"Missing", map[string]any{"address": "x"}, 422, "invalid_field", "name"},
+		{"TooLarge", `{"name":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "body_too_large", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do("POST", "/api/v1/venues", a.admin, tc.body)
+			if r.Status != tc.status || r.code() != tc.code || r.field() != tc.field {
+				t.Fatalf("got %d %.200s, want %d %s field %q", r.Status, r.Raw, tc.status, tc.code, tc.field)
+			}
+		})
+	}
+	vs := a.must(http.StatusOK, "GET", "/api/v1/venues", a.admin, nil)
+	if n := len(vs.Body["venues"].([]any)); n != 0 {
+		t.Fatalf("refused requests created %d venues", n)
+	}
+	if r := a.do("GET", "/api/v1/nothing-here", a.admin, nil); r.Status != 404 || r.code() != "not_found" {
+		t.Fatalf("unknown route: got %d %s", r.Status, r.Raw)
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Config is examd's configuration, read from EXAMD_* variables (and
+// DATABASE_URL), then flags, and validated before use.
+type Config struct {
+	Command         string        // "serve" or "migrate"
+	Addr            string        // EXAMD_ADDR
+	DatabaseURL     string        // DATABASE_URL; empty: a private cluster under DataDir/pg
+	DataDir         string        // EXAMD_DATA_DIR
+	AdminPassword   string        // EXAMD_ADMIN_PASSWORD, used once, on an empty database
+	TokenTTL        time.Duration // EXAMD_TOKEN_TTL
+	BcryptCost      int           // EXAMD_BCRYPT_COST
+	DBMaxConns      int           // EXAMD_DB_MAX_CONNS
+	ShutdownTimeout time.Duration // EXAMD_SHUTDOWN_TIMEOUT
+	LogLevel        slog.Level    // EXAMD_LOG_LEVEL
+}
+
+// loadConfig reads the environment and the command line.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	cfg := Config{
+		Command:         "serve",
+		Addr:            or(getenv("EXAMD_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:     getenv("DATABASE_URL"),
+		DataDir:         or(getenv("EXAMD_DATA_DIR"), ".examd"),
+		AdminPassword:   getenv("EXAMD_ADMIN_PASSWORD"),
+		TokenTTL:        12 * time.Hour,
+		BcryptCost:      bcrypt.DefaultCost,
+		DBMaxConns:      40,
+		ShutdownTimeout: 10 * time.Second,
+	}
+	var errs []error
+	parse := func(name string, set func(string) error) {
+		if v := getenv(name); v != "" {
+			if err := set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+			}
+		}
+	}
+	parse("EXAMD_TOKEN_TTL", func(v string) (err error) { cfg.TokenTTL, err = time.ParseDuration(v); return })
+	parse("EXAMD_SHUTDOWN_TIMEOUT", func(v string) (err error) { cfg.ShutdownTimeout, err = time.ParseDuration(v); return })
+	parse("EXAMD_BCRYPT_COST", func(v string) (err error) { cfg.BcryptCost, err = strconv.Atoi(v); return })
+	parse("EXAMD_DB_MAX_CONNS", func(v string) (err error) { cfg.DBMaxConns, err = strconv.Atoi(v); return })
+	parse("EXAMD_LOG_LEVEL", func(v string) error { return cfg.LogLevel.UnmarshalText([]byte(v)) })
+	if len(errs) > 0 {
+		return cfg, errs[0]
+	}
+
+	fs := flag.NewFlagSet("examd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: examd [flags] [serve|migrate]")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (EXAMD_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "folder of the private PostgreSQL cluster (EXAMD_DATA_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	switch rest := fs.Args(); {
+	case len(rest) == 0:
+	case len(rest) == 1 && (rest[0] == "serve" || rest[0] == "migrate"):
+		cfg.Command = rest[0]
+	default:
+		return cfg, fmt.Errorf("unknown command %q: want serve or migrate", rest)
+	}
+
+	switch {
+	case cfg.TokenTTL < time.Minute:
+		return cfg, fmt.Errorf("EXAMD_TOKEN_TTL must be at least 1m")
+	case cfg.BcryptCost < bcrypt.MinCost || cfg.BcryptCost > bcrypt.MaxCost:
+		return cfg, fmt.Errorf("EXAMD_BCRYPT_COST must be between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
+	case cfg.DBMaxConns < 2:
+		return cfg, fmt.Errorf("EXAMD_DB_MAX_CONNS must be at least 2")
+	case cfg.ShutdownTimeout <= 0:
+		return cfg, fmt.Errorf("EXAMD_SHUTDOWN_TIMEOUT must be positive")
+	case cfg.AdminPassword != "" && len(cfg.AdminPassword) < 8:
+		return cfg, fmt.Errorf("EXAMD_ADMIN_PASSWORD must have at least 8 characters")
+	}
+	return cfg, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,134 @@
+// Command examd serves the driving-exam hall: booking, live results and issuance.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"examd/internal/auth"
+	"examd/internal/pg"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "examd:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run starts examd and serves until ctx is done, then shuts down in order:
+// stop accepting, finish in-flight requests, close the database, stop the
+// private cluster.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	url := cfg.DatabaseURL
+	if url == "" {
+		bin, err := pg.FindServerBinaries(getenv)
+		if err != nil {
+			return err
+		}
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "pg"))
+		if err != nil {
+			return err
+		}
+		log.Info("starting the private PostgreSQL cluster", "dir", dir, "bin", bin)
+		cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, Fsync: true, Logger: log})
+		if err != nil {
+			return fmt.Errorf("private PostgreSQL: %w", err)
+		}
+		defer func() {
+			if err := cluster.Stop(); err != nil {
+				log.Error("stop PostgreSQL", "err", err)
+			}
+			log.Info("PostgreSQL stopped")
+		}()
+		url = cluster.URL("examd")
+	}
+
+	db, err := pg.Open(ctx, url, cfg.DBMaxConns)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := pg.Migrate(ctx, db.DB); err != nil {
+		return err
+	}
+	log.Info("database migrated")
+	if cfg.Command == "migrate" {
+		return nil
+	}
+	return serve(ctx, cfg, db, log)
+}
+
+func serve(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) error {
+	accounts, err := auth.NewStore(db, cfg.BcryptCost, cfg.TokenTTL, time.Now)
+	if err != nil {
+		return err
+	}
+	password := cfg.AdminPassword
+	if password == "" {
+		password = auth.RandomPassword()
+	}
+	created, err := accounts.EnsureAdmin(ctx, password)
+	if err != nil {
+		return err
+	}
+	if created && cfg.AdminPassword == "" {
+		log.Warn("created user admin with a random password, shown this once", "username", "admin", "password", password)
+	} else if created {
+		log.Info("created user admin with the password from EXAMD_ADMIN_PASSWORD", "username", "admin")
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           newServer(db, accounts, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := "http://" + ln.Addr().String()
+	log.Info("examd is listening: log in with POST "+addr+"/api/v1/login {\"username\":\"admin\",\"password\":…}; Ctrl-C stops",
+		"addr", addr)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/scheduling"
+)
+
+// newServer wires the Echo application: middleware, metrics and every route.
+func newServer(db *sqlx.DB, accounts *auth.Store, log *slog.Logger) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "examd_http_requests_total", Help: "HTTP requests by route, method and status.",
+	}, []string{"route", "method", "status"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "examd_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method"})
+	bookings := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "examd_bookings_total", Help: "Booking requests by result: confirmed, replayed, or the refusal's code.",
+	}, []string{"result"})
+	reg.MustRegister(requests, latency, bookings)
+
+	e.Use(middleware.RequestID())
+	e.Use(observe(log, requests, latency))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+	e.Use(middleware.BodyLimit("1M"))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := db.PingContext(ctx); err != nil {
+			return &api.Error{Status: http.StatusServiceUnavailable, Code: "database_unreachable", Message: "the database does not answer"}
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+
+	v1 := e.Group("/api/v1")
+	accountsAPI := auth.Handler{Store: accounts}
+	accountsAPI.Register(v1)
+	scheduling.Handler{
+		Store:    scheduling.NewStore(db),
+		Accounts: accounts,
+		Authn:    accountsAPI.Authenticate,
+		Now:      time.Now,
+		Outcomes: bookings,
+	}.Register(v1)
+	return e
+}
+
+// observe logs one JSON line per request, with its request id, and records
+// the request's route, status and latency. It logs the path without the
+// query and never the body: those may carry personal data.
+func observe(log *slog.Logger, requests *prometheus.CounterVec, latency *prometheus.HistogramVec) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err) // write the response now, so that its status is known
+			}
+			route := c.Path()
+			if route == "" {
+				route = "unmatched"
+			}
+			status := c.Response().Status
+			elapsed := time.Since(start)
+			requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+			latency.WithLabelValues(route, c.Request().Method).Observe(elapsed.Seconds())
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", c.Request().Method),
+				slog.String("path", c.Request().URL.Path),
+				slog.String("route", route),
+				slog.Int("status", status),
+				slog.Duration("latency", elapsed),
+				slog.Int64("user_id", auth.Caller(c).UserID),
+			)
+			return nil
+		}
+	}
+}
+
+// errorHandler is the one place where errors become HTTP responses. Refusals
+// (api.Error) go out as they are; anything unknown is a 500 whose text stays
+// in the log.
+func errorHandler(log *slog.Logger) func(error, echo.Context) {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var ae *api.Error
+		var he *echo.HTTPError
+		switch {
+		case errors.As(err, &ae):
+		case errors.As(err, &he):
+			ae = fromEcho(he)
+		case errors.Is(err, context.Canceled):
+			ae = &api.Error{Status: 499, Code: "client_closed", Message: "the client went away"}
+		default:
+			log.Error("internal error", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"route", c.Path(), "err", err.Error())
+			ae = &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the request id is in the X-Request-Id header"}
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(ae.Status)
+			return
+		}
+		_ = c.JSON(ae.Status, api.Envelope{Error: ae})
+	}
+}
+
+// fromEcho turns Echo's own refusals (no route, wrong method, body too large)
+// into the API's envelope.
+func fromEcho(he *echo.HTTPError) *api.Error {
+	switch he.Code {
+	case http.StatusNotFound:
+		return api.ErrNotFound
+	case http.StatusRequestEntityTooLarge:
+		return api.ErrTooLarge
+	case http.StatusMethodNotAllowed:
+		return &api.Error{Status: he.Code, Code: "method_not_allowed", Message: "method not allowed"}
+	case http.StatusUnauthorized:
+		return api.ErrUnauthorized
+	}
+	if he.Code >= 500 {
+		return &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+	}
+	return &api.Error{Status: he.Code, Code: "bad_request", Message: http.StatusText(he.Code)}
+}

@@ -1,0 +1,70 @@
+// Package auth owns accounts and sessions: who is calling and in which role.
+// Passwords are hashed with bcrypt; tokens are random and stored as SHA-256.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
+
+// Roles a user can have.
+const (
+	RoleAdmin     = "admin"
+	RoleScheduler = "scheduler"
+	RoleExaminer  = "examiner"
+	RoleIssuer    = "issuer"
+	RoleCandidate = "candidate"
+)
+
+// StaffRoles are the roles an admin may give through POST /users;
+// candidates come into being with their learning permit.
+var StaffRoles = []string{RoleAdmin, RoleScheduler, RoleExaminer, RoleIssuer}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID  int64  `db:"id"`
+	Role    string `db:"role"`
+	VenueID *int64 `db:"venue_id"`
+	Desk    string `db:"desk"`
+}
+
+// IsStaff reports whether the caller works for the office.
+func (p Principal) IsStaff() bool { return p.Role != RoleCandidate && p.Role != "" }
+
+// Session is a freshly issued login.
+type Session struct {
+	Token     string    `json:"token"`
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// NewUser is an account to create.
+type NewUser struct {
+	Username string
+	Password string
+	Role     string
+	VenueID  *int64
+	Desk     string
+}
+
+// newToken returns a random bearer token and the hash under which it is stored.
+func newToken() (string, []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	tok := base64.RawURLEncoding.EncodeToString(b)
+	return tok, hashToken(tok)
+}
+
+func hashToken(tok string) []byte {
+	h := sha256.Sum256([]byte(tok))
+	return h[:]
+}
+
+// RandomPassword returns a password for the first admin when none is configured.
+func RandomPassword() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+)
+
+const principalKey = "examd.principal"
+
+// Handler serves login, logout and user administration.
+type Handler struct {
+	Store *Store
+}
+
+// Register mounts the account routes on the /api/v1 group.
+func (h Handler) Register(g *echo.Group) {
+	g.POST("/login", h.login)
+	g.POST("/logout", h.logout, h.Authenticate)
+	g.POST("/users", h.createUser, h.Authenticate, Require(RoleAdmin))
+}
+
+// Authenticate is middleware that resolves the bearer token to a Principal,
+// answering 401 when there is none.
+func (h Handler) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok, ok := bearer(c.Request())
+		if !ok {
+			return api.ErrUnauthorized
+		}
+		p, err := h.Store.Lookup(c.Request().Context(), tok)
+		if errors.Is(err, ErrNoSession) {
+			return api.ErrUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(principalKey, p)
+		return next(c)
+	}
+}
+
+// Require is middleware that answers 403 unless the caller has one of roles.
+// It runs after Authenticate.
+func Require(roles ...string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if !slices.Contains(roles, Caller(c).Role) {
+				return api.ErrForbidden
+			}
+			return next(c)
+		}
+	}
+}
+
+// Caller returns the authenticated caller of the request.
+func Caller(c echo.Context) Principal {
+	p, _ := c.Get(principalKey).(Principal)
+	return p
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+func (h Handler) login(c echo.Context) error {
+	var req struct {
+		Username *string `json:"username"`
+		Password *string `json:"password"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	if req.Username == nil || *req.Username == "" {
+		return api.Invalid("username", "required")
+	}
+	if req.Password == nil || *req.Password == "" {
+		return api.Invalid("password", "required")
+	}
+	// Candidates log in with their ID number; its check character may be typed in lower case.
+	username := strings.TrimSpace(*req.Username)
+	if len(username) == 18 && strings.HasSuffix(username, "x") {
+		username = strings.ToUpper(username)
+	}
+	s, err := h.Store.Login(c.Request().Context(), username, *req.Password)
+	if errors.Is(err, ErrBadCredentials) {
+		return &api.Error{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "wrong username or password"}
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s)
+}
+
+func (h Handler) logout(c echo.Context) error {
+	tok, _ := bearer(c.Request())
+	if err := h.Store.Logout(c.Request().Context(), tok); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h Handler) createUser(c echo.Context) error {
+	var req struct {
+		Username *string `json:"username"`
+		Password *string `json:"password"`
+		Role     *string `json:"role"`
+		VenueID  *int64  `json:"venue_id"`
+		Desk     *string `json:"desk"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	u, err := validUser(req.Username, req.Password, req.Role, req.VenueID, req.Desk)
+	if err != nil {
+		return err
+	}
+	id, err := h.Store.CreateUser(c.Request().Context(), u)
+	switch {
+	case errors.Is(err, ErrDuplicateUser):
+		return &api.Error{Status: http.StatusConflict, Code: "duplicate_username", Message: "this username is taken", Field: "username"}
+	case errors.Is(err, ErrUnknownVenue):
+		return api.Invalid("venue_id", "no such venue")
+	case err != nil:
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"id": id, "username": u.Username, "role": u.Role, "venue_id": u.VenueID, "desk": u.Desk})
+}
+
+func validUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
+	var u NewUser
+	switch {
+	case username == nil || strings.TrimSpace(*username) == "":
+		return u, api.Invalid("username", "required")
+	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n"):
+		return u, api.Invalid("username", "at most 64 characters, no spaces")
+	case password == nil || len(*password) < 8:
+		return u, api.Invalid("password", "at least 8 characters")
+	case len(*password) > 72:
+		return u, api.Invalid("password", "at most 72 bytes")
+	case role == nil || !slices.Contains(StaffRoles, *role):
+		return u, api.Invalid("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
+	case venueID != nil && *venueID <= 0:
+		return u, api.Invalid("venue_id", "must be a positive id")
+	case desk != nil && utf8.RuneCountInString(*desk) > 32:
+		return u, api.Invalid("desk", "at most 32 characters")
+	}
+	u = NewUser{Username: *username, Password: *password, Role: *role, VenueID: venueID}
+	if desk != nil {
+		u.Desk = strings.TrimSpace(*desk)
+	}
+	return u, nil
+}

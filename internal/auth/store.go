@@ -1,0 +1,166 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Errors of the account store.
+var (
+	ErrBadCredentials = errors.New("bad username or password")
+	ErrNoSession      = errors.New("no such session")
+	ErrDuplicateUser  = errors.New("username taken")
+	ErrUnknownVenue   = errors.New("unknown venue")
+)
+
+// Store keeps users and sessions in PostgreSQL.
+type Store struct {
+	db   *sqlx.DB
+	cost int
+	ttl  time.Duration
+	now  func() time.Time
+	// dummy keeps a login for an unknown user as slow as one for a known user.
+	dummy []byte
+}
+
+// NewStore returns a store hashing with bcrypt cost (bcrypt.DefaultCost in
+// production) and issuing tokens that live for ttl.
+func NewStore(db *sqlx.DB, cost int, ttl time.Duration, now func() time.Time) (*Store, error) {
+	dummy, err := bcrypt.GenerateFromPassword([]byte("examd-dummy-password"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
+	}
+	return &Store{db: db, cost: cost, ttl: ttl, now: now, dummy: dummy}, nil
+}
+
+// Hash hashes a password with the store's cost.
+func (s *Store) Hash(password string) (string, error) {
+	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
+	if err != nil {
+		return "", fmt.Errorf("hash password: %w", err)
+	}
+	return string(h), nil
+}
+
+// InsertUser creates a user inside the caller's transaction, so that a
+// candidate and their account are made together. passwordHash comes from Hash.
+func InsertUser(ctx context.Context, tx sqlx.QueryerContext, u NewUser, passwordHash string) (int64, error) {
+	var desk *string
+	if u.Desk != "" {
+		desk = &u.Desk
+	}
+	var id int64
+	err := sqlx.GetContext(ctx, tx, &id, `
+		INSERT INTO users (username, password_hash, role, venue_id, desk)
+		VALUES ($1, $2, $3, $4, $5)
+		RETURNING id`, u.Username, passwordHash, u.Role, u.VenueID, desk)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch {
+		case pqErr.Code == "23505" && pqErr.Constraint == "users_username_key":
+			return 0, ErrDuplicateUser
+		case pqErr.Code == "23503" && pqErr.Constraint == "users_venue_id_fkey":
+			return 0, ErrUnknownVenue
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("insert user: %w", err)
+	}
+	return id, nil
+}
+
+// CreateUser creates a staff account.
+func (s *Store) CreateUser(ctx context.Context, u NewUser) (int64, error) {
+	hash, err := s.Hash(u.Password)
+	if err != nil {
+		return 0, err
+	}
+	return InsertUser(ctx, s.db, u, hash)
+}
+
+// EnsureAdmin creates user admin with password when the database has no
+// user at all. It reports whether it created one; several replicas starting
+// together create at most one.
+func (s *Store) EnsureAdmin(ctx context.Context, password string) (bool, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM users`); err != nil {
+		return false, fmt.Errorf("count users: %w", err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	hash, err := s.Hash(password)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.db.ExecContext(ctx, `
+		INSERT INTO users (username, password_hash, role)
+		SELECT 'admin', $1, 'admin'
+		WHERE NOT EXISTS (SELECT 1 FROM users)
+		ON CONFLICT (username) DO NOTHING`, hash)
+	if err != nil {
+		return false, fmt.Errorf("create admin: %w", err)
+	}
+	created, _ := res.RowsAffected()
+	return created == 1, nil
+}
+
+// Login checks a password and opens a session.
+func (s *Store) Login(ctx context.Context, username, password string) (Session, error) {
+	var u struct {
+		ID           int64  `db:"id"`
+		Role         string `db:"role"`
+		PasswordHash string `db:"password_hash"`
+	}
+	err := s.db.GetContext(ctx, &u, `SELECT id, role, password_hash FROM users WHERE username = $1`, username)
+	if errors.Is(err, sql.ErrNoRows) {
+		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
+		return Session{}, ErrBadCredentials
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("find user: %w", err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return Session{}, ErrBadCredentials
+	}
+	tok, hash := newToken()
+	expires := s.now().Add(s.ttl).UTC().Truncate(time.Second)
+	if _, err := s.db.ExecContext(ctx, `
+		WITH gone AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at < $4)
+		INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
+		hash, u.ID, expires, s.now()); err != nil {
+		return Session{}, fmt.Errorf("open session: %w", err)
+	}
+	return Session{Token: tok, Role: u.Role, ExpiresAt: expires}, nil
+}
+
+// Lookup finds the caller behind a token that has neither expired nor been revoked.
+func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
+	var p Principal
+	err := s.db.GetContext(ctx, &p, `
+		SELECT u.id, u.role, u.venue_id, coalesce(u.desk, '') AS desk
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.token_hash = $1 AND s.expires_at > $2`, hashToken(token), s.now())
+	if errors.Is(err, sql.ErrNoRows) {
+		return Principal{}, ErrNoSession
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("look up session: %w", err)
+	}
+	return p, nil
+}
+
+// Logout revokes a token.
+func (s *Store) Logout(ctx context.Context, token string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashToken(token)); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package scheduling
+
+import "time"
+
+// Booking statuses.
+const (
+	StatusConfirmed = "confirmed"
+	StatusCancelled = "cancelled"
+	StatusPassed    = "passed"
+	StatusFailed    = "failed"
+	StatusNoShow    = "no_show"
+)
+
+// Booking lanes.
+const (
+	LanePriority = "priority"
+	LaneRegular  = "regular"
+)
+
+// Booking is one candidate's seat in one slot.
+type Booking struct {
+	ID          int64     `db:"id" json:"id"`
+	CandidateID int64     `db:"candidate_id" json:"candidate_id"`
+	SlotID      int64     `db:"slot_id" json:"slot_id"`
+	Subject     int       `db:"subject" json:"subject"`
+	Status      string    `db:"status" json:"status"`
+	Lane        string    `db:"lane" json:"lane"`
+	PairID      *int64    `db:"pair_id" json:"pair_id,omitempty"`
+	StartsAt    time.Time `db:"starts_at" json:"starts_at"`
+	EndsAt      time.Time `db:"ends_at" json:"ends_at"`
+	VenueID     int64     `db:"venue_id" json:"venue_id"`
+	ExamDay     time.Time `db:"exam_day" json:"-"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+}
+
+// PastBooking is what the eligibility rules need to know of a candidate's
+// earlier bookings.
+type PastBooking struct {
+	Subject int       `db:"subject"`
+	Status  string    `db:"status"`
+	ExamDay time.Time `db:"exam_day"`
+}
+
+// RosterEntry is one booked candidate of a slot, in exam order.
+type RosterEntry struct {
+	BookingID   int64     `db:"booking_id" json:"booking_id"`
+	CandidateID int64     `db:"candidate_id" json:"candidate_id"`
+	Name        string    `db:"name" json:"name"`
+	IDNumber    string    `db:"id_number" json:"id_number"`
+	Lane        string    `db:"lane" json:"lane"`
+	Needs       []string  `db:"-" json:"needs"`
+	Status      string    `db:"status" json:"status"`
+	BookedAt    time.Time `db:"created_at" json:"booked_at"`
+}

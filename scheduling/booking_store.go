@@ -1,0 +1,361 @@
+package scheduling
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// BookRequest asks for one slot, or a subject 2 and a subject 3 slot of one
+// day (BK-COMBINED), for a candidate.
+type BookRequest struct {
+	CandidateID int64
+	SlotIDs     []int64
+	// By is the user making the booking: the candidate or a scheduler.
+	By int64
+	// IdempotencyKey, when set, makes a repeated request answer with the
+	// bookings of the first.
+	IdempotencyKey string
+}
+
+// fingerprint identifies the request behind an idempotency key.
+func (r BookRequest) fingerprint() string {
+	ids := slices.Clone(r.SlotIDs)
+	slices.Sort(ids)
+	parts := []string{strconv.FormatInt(r.CandidateID, 10)}
+	for _, id := range ids {
+		parts = append(parts, strconv.FormatInt(id, 10))
+	}
+	return strings.Join(parts, ":")
+}
+
+const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, b.lane, b.pair_id,
+	s.starts_at, s.ends_at, s.venue_id, b.exam_day, b.created_at`
+
+// Book books the requested slots in one transaction: both or neither. The
+// candidate's row is locked so that their eligibility is judged on a history
+// nobody else is changing; the seat is taken by a conditional update of the
+// slot, made last so that the slot's row lock is held briefly. It reports
+// whether the bookings were made now (false: an idempotent repeat).
+func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
+	for try := 1; ; try++ {
+		bs, fresh, err := s.book(ctx, r, now)
+		// Two combined bookings may still deadlock on their slot rows; the
+		// loser was rolled back whole and simply goes again.
+		if e := pqError(err); e != nil && (e.Code == "40P01" || e.Code == "40001") && try < 3 {
+			continue
+		}
+		return bs, fresh, err
+	}
+}
+
+func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
+	if len(r.SlotIDs) != 1 && len(r.SlotIDs) != 2 {
+		return nil, false, invalid("slot_ids", "one slot, or two for the combined exam")
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	if r.IdempotencyKey != "" {
+		// The first request inserts the key; a copy arriving at once waits
+		// here on the key's unique index until the first commits (then it
+		// replays) or rolls back (then it books).
+		var ours bool
+		err := tx.GetContext(ctx, &ours, `
+			INSERT INTO idempotency_keys (user_id, key, request) VALUES ($1, $2, $3)
+			ON CONFLICT (user_id, key) DO NOTHING
+			RETURNING true`, r.By, r.IdempotencyKey, r.fingerprint())
+		if errors.Is(err, sql.ErrNoRows) {
+			tx.Rollback()
+			bs, err := s.replay(ctx, r)
+			return bs, false, err
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("claim idempotency key: %w", err)
+		}
+	}
+
+	c, err := lockCandidate(ctx, tx, r.CandidateID)
+	if err != nil {
+		return nil, false, err
+	}
+	slots, err := bookableSlots(ctx, tx, r.SlotIDs)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(slots) == 2 {
+		a, b, err := CheckCombined(slots[0], slots[1])
+		if err != nil {
+			return nil, false, err
+		}
+		slots = []Slot{a, b}
+	}
+	for _, sl := range slots {
+		if err := CheckBooking(c, sl, now); err != nil {
+			return nil, false, fmt.Errorf("slot %d: %w", sl.ID, err)
+		}
+	}
+
+	ids, err := insertBookings(ctx, tx, c, slots, r.By)
+	if err != nil {
+		return nil, false, err
+	}
+	// PL-RESERVE: before the release time a regular candidate may not take
+	// the last priority_reserved seats. The CHECK on booked is the last guard.
+	lane := c.Priority != nil
+	var taken []int64
+	err = tx.SelectContext(ctx, &taken, `
+		UPDATE slots SET booked = booked + 1
+		WHERE id = ANY($1)
+		  AND booked < capacity - CASE WHEN $2 OR $3 >= reserve_release_at THEN 0 ELSE priority_reserved END
+		RETURNING id`, pq.Array(r.SlotIDs), lane, now)
+	if err != nil {
+		return nil, false, fmt.Errorf("take seats: %w", err)
+	}
+	if len(taken) != len(slots) {
+		return nil, false, ErrSlotFull
+	}
+	if r.IdempotencyKey != "" {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE idempotency_keys SET booking_ids = $3 WHERE user_id = $1 AND key = $2`,
+			r.By, r.IdempotencyKey, pq.Array(ids)); err != nil {
+			return nil, false, fmt.Errorf("record idempotency key: %w", err)
+		}
+	}
+	bs, err := bookingsByID(ctx, tx, ids)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("commit booking: %w", err)
+	}
+	return bs, true, nil
+}
+
+// replay answers a repeated request with the bookings its key made.
+func (s *Store) replay(ctx context.Context, r BookRequest) ([]Booking, error) {
+	var k struct {
+		Request    string        `db:"request"`
+		BookingIDs pq.Int64Array `db:"booking_ids"`
+	}
+	err := s.db.GetContext(ctx, &k, `
+		SELECT request, booking_ids FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+		r.By, r.IdempotencyKey)
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency key: %w", err)
+	}
+	if k.Request != r.fingerprint() {
+		return nil, ErrIdempotencyReused
+	}
+	return bookingsByID(ctx, s.db, k.BookingIDs)
+}
+
+// lockCandidate locks and loads the candidate with class, grant and history.
+func lockCandidate(ctx context.Context, tx *sqlx.Tx, id int64) (Candidate, error) {
+	var row struct {
+		LicenceClass
+		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
+		PermitExpiresOn  time.Time      `db:"permit_expires_on"`
+		Subject1PassedOn *time.Time     `db:"subject1_passed_on"`
+		HoldsCarLicence  bool           `db:"holds_car_licence"`
+		Reason           *string        `db:"reason"`
+		Needs            pq.StringArray `db:"needs"`
+	}
+	err := tx.GetContext(ctx, &row, `
+		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
+		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
+		       g.reason, g.needs
+		FROM candidates c
+		JOIN licence_classes lc ON lc.code = c.licence_class
+		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
+		WHERE c.id = $1
+		FOR UPDATE OF c`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Candidate{}, ErrNotFound
+	}
+	if err != nil {
+		return Candidate{}, fmt.Errorf("lock candidate %d: %w", id, err)
+	}
+	c := Candidate{
+		ID: id, LicenceClass: row.LicenceClass,
+		PermitIssuedOn: row.PermitIssuedOn, PermitExpiresOn: row.PermitExpiresOn,
+		Subject1PassedOn: row.Subject1PassedOn, HoldsCarLicence: row.HoldsCarLicence,
+	}
+	if row.Reason != nil {
+		c.Priority = &Grant{Reason: *row.Reason, Needs: []string(row.Needs)}
+	}
+	err = tx.SelectContext(ctx, &c.History, `
+		SELECT subject, status, exam_day FROM bookings
+		WHERE candidate_id = $1 AND status <> 'cancelled'`, id)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("history of candidate %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// bookableSlots loads the requested slots; an unknown id is a bad field.
+func bookableSlots(ctx context.Context, tx *sqlx.Tx, ids []int64) ([]Slot, error) {
+	if len(ids) == 2 && ids[0] == ids[1] {
+		return nil, ErrCombinedInvalid
+	}
+	var slots []Slot
+	err := tx.SelectContext(ctx, &slots, `SELECT `+slotColumns+`
+		FROM slots s JOIN venues v ON v.id = s.venue_id
+		WHERE s.id = ANY($1) ORDER BY s.starts_at`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load slots: %w", err)
+	}
+	if len(slots) != len(ids) {
+		return nil, invalid("slot_ids", "no such slot")
+	}
+	return slots, nil
+}
+
+// insertBookings writes the bookings, linking the halves of a combined one.
+func insertBookings(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot, by int64) ([]int64, error) {
+	var ids []int64
+	for _, sl := range slots {
+		var id int64
+		err := tx.GetContext(ctx, &id, `
+			INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id`, c.ID, sl.ID, sl.Subject, sl.Day(), c.Lane(), by)
+		if e := pqError(err); e != nil && e.Constraint == "bookings_one_active" {
+			// BK-ONE, guarded by the partial unique index.
+			return nil, ErrAlreadyBooked
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert booking: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 2 {
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE bookings SET pair_id = CASE id WHEN $1 THEN $2::bigint ELSE $1::bigint END
+			WHERE id IN ($1, $2)`, ids[0], ids[1]); err != nil {
+			return nil, fmt.Errorf("pair bookings: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+func bookingsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]Booking, error) {
+	bs := []Booking{}
+	err := sqlx.SelectContext(ctx, q, &bs, `SELECT `+bookingColumns+`
+		FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.id = ANY($1) ORDER BY b.subject, b.id`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("load bookings: %w", err)
+	}
+	return bs, nil
+}
+
+// Booking returns one booking. A candidate (owner != 0) sees only their own:
+// anyone else's is not found.
+func (s *Store) Booking(ctx context.Context, id, owner int64) (Booking, error) {
+	var b Booking
+	err := s.db.GetContext(ctx, &b, `SELECT `+bookingColumns+`
+		FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.id = $1 AND ($2 = 0 OR b.candidate_id = $2)`, id, owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, ErrNotFound
+	}
+	if err != nil {
+		return b, fmt.Errorf("get booking %d: %w", id, err)
+	}
+	return b, nil
+}
+
+// Bookings lists a candidate's bookings, newest exam first.
+func (s *Store) Bookings(ctx context.Context, candidateID int64) ([]Booking, error) {
+	bs := []Booking{}
+	err := s.db.SelectContext(ctx, &bs, `SELECT `+bookingColumns+`
+		FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.candidate_id = $1
+		ORDER BY s.starts_at DESC, b.id DESC`, candidateID)
+	if err != nil {
+		return nil, fmt.Errorf("list bookings of %d: %w", candidateID, err)
+	}
+	return bs, nil
+}
+
+// CancelRequest asks to cancel a booking (BK-CANCEL).
+type CancelRequest struct {
+	BookingID int64
+	// Owner is the candidate cancelling their own booking; 0 for staff.
+	Owner int64
+	By    int64
+	// WithPair cancels the other half of a combined booking too.
+	WithPair bool
+	Reason   string
+}
+
+// Cancel cancels a booking (and its pair when asked) and gives the seats
+// back at once. It returns the bookings it cancelled.
+func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]Booking, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	var b Booking
+	err = tx.GetContext(ctx, &b, `SELECT `+bookingColumns+`
+		FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.id = $1 AND ($2 = 0 OR b.candidate_id = $2)
+		FOR UPDATE OF b`, r.BookingID, r.Owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock booking %d: %w", r.BookingID, err)
+	}
+	if err := CheckCancel(b.Status, b.ExamDay, r.Owner == 0, now); err != nil {
+		return nil, err
+	}
+	ids := []int64{b.ID}
+	if r.WithPair && b.PairID != nil {
+		ids = append(ids, *b.PairID)
+	}
+	// The status condition makes the transition once: a pair half that is no
+	// longer confirmed (already cancelled or sat) is left as it is.
+	var cancelled []struct {
+		ID     int64 `db:"id"`
+		SlotID int64 `db:"slot_id"`
+	}
+	err = tx.SelectContext(ctx, &cancelled, `
+		UPDATE bookings SET status = 'cancelled', cancelled_at = $2, cancelled_by = $3, cancel_reason = $4
+		WHERE id = ANY($1) AND status = 'confirmed'
+		RETURNING id, slot_id`, pq.Array(ids), now, r.By, r.Reason)
+	if err != nil {
+		return nil, fmt.Errorf("cancel bookings: %w", err)
+	}
+	ids, slotIDs := ids[:0], []int64{}
+	for _, c := range cancelled {
+		ids = append(ids, c.ID)
+		slotIDs = append(slotIDs, c.SlotID)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE slots SET booked = booked - 1 WHERE id = ANY($1)`, pq.Array(slotIDs)); err != nil {
+		return nil, fmt.Errorf("free seats: %w", err)
+	}
+	bs, err := bookingsByID(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit cancellation: %w", err)
+	}
+	return bs, nil
+}

@@ -1,0 +1,151 @@
+package scheduling
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+)
+
+// Handler serves the booking API.
+type Handler struct {
+	Store    *Store
+	Accounts *auth.Store
+	// Authn resolves the bearer token; every route here needs it.
+	Authn echo.MiddlewareFunc
+	Now   func() time.Time
+	// Outcomes counts booking requests by result code.
+	Outcomes *prometheus.CounterVec
+}
+
+// Register mounts every booking route on the /api/v1 group.
+func (h Handler) Register(g *echo.Group) {
+	staff := auth.Require(auth.RoleAdmin, auth.RoleScheduler, auth.RoleExaminer, auth.RoleIssuer)
+	planners := auth.Require(auth.RoleAdmin, auth.RoleScheduler)
+	anyone := auth.Require(auth.RoleAdmin, auth.RoleScheduler, auth.RoleExaminer, auth.RoleIssuer, auth.RoleCandidate)
+	deskStaff := auth.Require(auth.RoleAdmin, auth.RoleScheduler, auth.RoleIssuer)
+
+	r := g.Group("", h.Authn)
+	r.POST("/venues", h.createVenue, planners)
+	r.GET("/venues", h.listVenues, anyone)
+
+	r.POST("/candidates", h.createCandidate, planners)
+	r.GET("/candidates/:id", h.getCandidate, deskStaff)
+	r.POST("/candidates/:id/priority", h.grantPriority, planners)
+	r.DELETE("/candidates/:id/priority", h.revokePriority, planners)
+	r.GET("/candidates/:id/bookings", h.candidateBookings, staff)
+
+	r.POST("/slots", h.createSlot, planners)
+	r.GET("/slots", h.listSlots, anyone)
+	r.GET("/slots/:id", h.getSlot, anyone)
+	r.GET("/slots/:id/roster", h.roster, staff)
+
+	r.POST("/bookings", h.book, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
+	r.GET("/bookings/:id", h.getBooking, anyone)
+	r.DELETE("/bookings/:id", h.cancel, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
+	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
+}
+
+// apiError translates the package's errors to the API's, once.
+func apiError(err error) error {
+	var re *RuleError
+	var fe *FieldError
+	switch {
+	case errors.As(err, &re):
+		return &api.Error{Status: http.StatusConflict, Code: re.Code, Message: re.Message}
+	case errors.As(err, &fe):
+		return api.Invalid(fe.Field, fe.Message)
+	case errors.Is(err, ErrNotFound):
+		return api.ErrNotFound
+	}
+	return err
+}
+
+func pathID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, api.ErrNotFound
+	}
+	return id, nil
+}
+
+// required returns the value of a required body field, or a 422 naming it.
+func required[T any](v *T, field string) (T, error) {
+	if v == nil {
+		var zero T
+		return zero, api.Invalid(field, "required")
+	}
+	return *v, nil
+}
+
+func parseInstant(s *string, field string, optional bool) (*time.Time, error) {
+	if s == nil {
+		if optional {
+			return nil, nil
+		}
+		return nil, api.Invalid(field, "required")
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return nil, api.Invalid(field, "an RFC 3339 instant, e.g. 2026-12-01T08:30:00+08:00")
+	}
+	return &t, nil
+}
+
+func parseDate(s *string, field string, optional bool) (*time.Time, error) {
+	if s == nil {
+		if optional {
+			return nil, nil
+		}
+		return nil, api.Invalid(field, "required")
+	}
+	d, err := ParseDate(*s)
+	if err != nil {
+		return nil, api.Invalid(field, "a date YYYY-MM-DD")
+	}
+	return &d, nil
+}
+
+func (h Handler) createVenue(c echo.Context) error {
+	var req struct {
+		Name     *string `json:"name"`
+		Address  *string `json:"address"`
+		StepFree *bool   `json:"step_free"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	if req.Name == nil || strings.TrimSpace(*req.Name) == "" || len(*req.Name) > 200 {
+		return api.Invalid("name", "required, at most 200 bytes")
+	}
+	v := Venue{Name: strings.TrimSpace(*req.Name)}
+	if req.Address != nil {
+		if len(*req.Address) > 500 {
+			return api.Invalid("address", "at most 500 bytes")
+		}
+		v.Address = *req.Address
+	}
+	if req.StepFree != nil {
+		v.StepFree = *req.StepFree
+	}
+	v, err := h.Store.CreateVenue(c.Request().Context(), v)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusCreated, v)
+}
+
+func (h Handler) listVenues(c echo.Context) error {
+	vs, err := h.Store.Venues(c.Request().Context())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"venues": vs})
+}

@@ -1,0 +1,161 @@
+package scheduling
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+)
+
+// candidateJSON is a candidate as staff see them.
+type candidateJSON struct {
+	ID               int64   `json:"id"`
+	IDNumber         string  `json:"id_number"`
+	Name             string  `json:"name"`
+	Phone            string  `json:"phone"`
+	LicenceClass     string  `json:"licence_class"`
+	PermitIssuedOn   string  `json:"permit_issued_on"`
+	PermitExpiresOn  string  `json:"permit_expires_on"`
+	Subject1PassedOn *string `json:"subject1_passed_on"`
+	HoldsCarLicence  bool    `json:"holds_car_licence"`
+	Priority         *Grant  `json:"priority"`
+}
+
+func presentCandidate(p CandidateProfile) candidateJSON {
+	j := candidateJSON{
+		ID: p.ID, IDNumber: p.IDNumber, Name: p.Name, Phone: p.Phone, LicenceClass: p.LicenceClass,
+		PermitIssuedOn:  p.PermitIssuedOn.Format(time.DateOnly),
+		PermitExpiresOn: p.PermitExpiresOn.Format(time.DateOnly),
+		HoldsCarLicence: p.HoldsCarLicence, Priority: p.Priority,
+	}
+	if p.Subject1PassedOn != nil {
+		s := p.Subject1PassedOn.Format(time.DateOnly)
+		j.Subject1PassedOn = &s
+	}
+	return j
+}
+
+func (h Handler) createCandidate(c echo.Context) error {
+	var req struct {
+		IDNumber         *string `json:"id_number"`
+		Name             *string `json:"name"`
+		Phone            *string `json:"phone"`
+		LicenceClass     *string `json:"licence_class"`
+		PermitIssuedOn   *string `json:"permit_issued_on"`
+		PermitExpiresOn  *string `json:"permit_expires_on"`
+		Subject1PassedOn *string `json:"subject1_passed_on"`
+		HoldsCarLicence  *bool   `json:"holds_car_licence"`
+		Password         *string `json:"password"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	var n NewCandidate
+	var err error
+	if n.IDNumber, err = required(req.IDNumber, "id_number"); err != nil {
+		return err
+	}
+	if n.Name, err = required(req.Name, "name"); err != nil {
+		return err
+	}
+	if n.Phone, err = required(req.Phone, "phone"); err != nil {
+		return err
+	}
+	if n.LicenceClass, err = required(req.LicenceClass, "licence_class"); err != nil {
+		return err
+	}
+	issued, err := parseDate(req.PermitIssuedOn, "permit_issued_on", false)
+	if err != nil {
+		return err
+	}
+	expires, err := parseDate(req.PermitExpiresOn, "permit_expires_on", false)
+	if err != nil {
+		return err
+	}
+	n.PermitIssuedOn, n.PermitExpiresOn = *issued, *expires
+	if n.Subject1PassedOn, err = parseDate(req.Subject1PassedOn, "subject1_passed_on", true); err != nil {
+		return err
+	}
+	if req.HoldsCarLicence != nil {
+		n.HoldsCarLicence = *req.HoldsCarLicence
+	}
+	if n.Password, err = required(req.Password, "password"); err != nil {
+		return err
+	}
+	if err := n.Validate(Day(h.Now())); err != nil {
+		return apiError(err)
+	}
+	hash, err := h.Accounts.Hash(n.Password)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	id, err := h.Store.CreateCandidate(ctx, n, hash, auth.Caller(c).UserID)
+	if err != nil {
+		return apiError(err)
+	}
+	p, err := h.Store.Candidate(ctx, id)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusCreated, presentCandidate(p))
+}
+
+func (h Handler) getCandidate(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.Store.Candidate(c.Request().Context(), id)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, presentCandidate(p))
+}
+
+func (h Handler) grantPriority(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Reason *string   `json:"reason"`
+		Needs  *[]string `json:"needs"`
+		Note   *string   `json:"note"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	var g NewGrant
+	if g.Reason, err = required(req.Reason, "reason"); err != nil {
+		return err
+	}
+	if req.Needs != nil {
+		g.Needs = *req.Needs
+	}
+	if req.Note != nil {
+		g.Note = *req.Note
+	}
+	if err := g.Validate(); err != nil {
+		return apiError(err)
+	}
+	grant, err := h.Store.GrantPriority(c.Request().Context(), id, g, auth.Caller(c).UserID)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "priority": grant})
+}
+
+func (h Handler) revokePriority(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.RevokePriority(c.Request().Context(), id, auth.Caller(c).UserID); err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "priority": nil})
+}

@@ -1,0 +1,208 @@
+package scheduling
+
+import (
+	"slices"
+	"time"
+)
+
+// BK-CAP: bookings of subject 2, and of subject 3, per learning permit.
+const MaxBookingsPerSubject = 5
+
+// BK-COOLDOWN: days between a failed booking and the next exam of that subject.
+const CooldownDays = 10
+
+// BK-PERMIT: a learning permit is valid for 3 years from issue.
+const PermitYears = 3
+
+// Priority-lane reasons and needs (PL-GRANT).
+var (
+	PriorityReasons = []string{"disability", "elderly", "pregnancy", "military_service", "school_term", "permit_expiring", "other"}
+	PriorityNeeds   = []string{"step_free", "adapted_vehicle", "escort", "sign_language", "extra_time"}
+)
+
+// LicenceClass is a class of licence with its BK-WAIT waiting periods, from data.
+type LicenceClass struct {
+	Code                     string `db:"code"`
+	Subject2WaitDays         int    `db:"subject2_wait_days"`
+	Subject3WaitDays         int    `db:"subject3_wait_days"`
+	Subject3WaitDaysLicensed *int   `db:"subject3_wait_days_licensed"`
+}
+
+// Grant is a priority-lane grant (PL-GRANT).
+type Grant struct {
+	Reason    string    `db:"reason" json:"reason"`
+	Needs     []string  `db:"-" json:"needs"`
+	Note      string    `db:"note" json:"note"`
+	GrantedBy int64     `db:"granted_by" json:"granted_by"`
+	GrantedAt time.Time `db:"granted_at" json:"granted_at"`
+}
+
+// Has reports whether the grant lists need; a nil grant has no needs.
+func (g *Grant) Has(need string) bool {
+	return g != nil && slices.Contains(g.Needs, need)
+}
+
+// Candidate is a person with a learning permit, as the booking rules see them.
+type Candidate struct {
+	ID               int64
+	LicenceClass     LicenceClass
+	PermitIssuedOn   time.Time
+	PermitExpiresOn  time.Time
+	Subject1PassedOn *time.Time
+	HoldsCarLicence  bool
+	// Priority is the active priority-lane grant, nil without one.
+	Priority *Grant
+	// History holds the candidate's bookings that were not cancelled.
+	History []PastBooking
+}
+
+// Lane is the lane the candidate books in.
+func (c Candidate) Lane() string {
+	if c.Priority != nil {
+		return LanePriority
+	}
+	return LaneRegular
+}
+
+// CheckBooking applies the eligibility rules of DOMAIN.md §Booking and
+// PL-ACCESS to one slot at now. Seats (PL-RESERVE) are checked by the
+// booking transaction itself. It returns the first rule refused, or nil.
+func CheckBooking(c Candidate, s Slot, now time.Time) error {
+	day := s.Day()
+	// BK-WINDOW: the slot takes bookings between its opening and closing.
+	if !s.Open(now) {
+		return ErrBookingClosed
+	}
+	// BK-ORDER: the subjects come in either order, but always for the
+	// candidate's own licence class.
+	if s.LicenceClass != c.LicenceClass.Code {
+		return ErrClassMismatch
+	}
+	// BK-PERMIT: the permit must still be valid on the exam day.
+	if day.After(c.PermitExpiresOn) {
+		return ErrPermitExpired
+	}
+	// BK-SUBJ1: every subject here needs subject 1, and subject 4 needs the road tests too.
+	if c.Subject1PassedOn == nil || c.Subject1PassedOn.After(day) {
+		return ErrSubject1Missing
+	}
+	history := c.historyOnPermit()
+	if s.Subject == 4 && !(passed(history, 2) && passed(history, 3)) {
+		return ErrRoadTestsMissing
+	}
+	// BK-WAIT: the first exam day comes a class-dependent number of days after the permit's issue.
+	if daysBetween(c.PermitIssuedOn, day) < c.waitDays(s.Subject) {
+		return ErrWaitingPeriod
+	}
+	// BK-ONE: one active booking per subject; a passed subject is not booked again.
+	for _, b := range history {
+		if b.Subject == s.Subject && b.Status == StatusConfirmed {
+			return ErrAlreadyBooked
+		}
+	}
+	if passed(history, s.Subject) {
+		return ErrAlreadyPassed
+	}
+	if s.Subject == 2 || s.Subject == 3 {
+		// BK-CAP: at most 5 bookings of the subject per permit; a
+		// cancellation in time does not count (cancelled bookings are not in
+		// the history), a no-show does.
+		n := 0
+		var lastFail time.Time
+		for _, b := range history {
+			if b.Subject != s.Subject {
+				continue
+			}
+			n++
+			if (b.Status == StatusFailed || b.Status == StatusNoShow) && b.ExamDay.After(lastFail) {
+				lastFail = b.ExamDay
+			}
+		}
+		if n >= MaxBookingsPerSubject {
+			return ErrAttemptsExhausted
+		}
+		// BK-COOLDOWN: the next exam of a failed subject is at least 10 days later.
+		if !lastFail.IsZero() && daysBetween(lastFail, day) < CooldownDays {
+			return ErrCooldown
+		}
+	}
+	// PL-ACCESS: step-free venues and adapted cars for those who need them.
+	if c.Priority.Has("step_free") && !s.VenueStepFree {
+		return ErrNotAccessible
+	}
+	if c.Priority.Has("adapted_vehicle") && !s.AdaptedVehicle {
+		return ErrNotAccessible
+	}
+	return nil
+}
+
+// CheckCombined checks that two slots form a combined exam (BK-COMBINED):
+// a subject 2 slot and a subject 3 slot of the same day, subject 2 ending
+// no later than subject 3 starts. It returns them in that order.
+func CheckCombined(a, b Slot) (Slot, Slot, error) {
+	if a.Subject == 3 && b.Subject == 2 {
+		a, b = b, a
+	}
+	if a.Subject != 2 || b.Subject != 3 || !a.Day().Equal(b.Day()) || a.EndsAt.After(b.StartsAt) {
+		return a, b, ErrCombinedInvalid
+	}
+	return a, b, nil
+}
+
+// CheckCancel applies BK-CANCEL: a candidate may cancel until the end of the
+// day before the exam, staff at any time.
+func CheckCancel(status string, examDay time.Time, byStaff bool, now time.Time) error {
+	if status != StatusConfirmed {
+		return ErrNotConfirmed
+	}
+	if !byStaff && !now.Before(StartOfDay(examDay)) {
+		return ErrCancelClosed
+	}
+	return nil
+}
+
+// historyOnPermit keeps the bookings made under the current learning permit.
+func (c Candidate) historyOnPermit() []PastBooking {
+	var h []PastBooking
+	for _, b := range c.History {
+		if !b.ExamDay.Before(c.PermitIssuedOn) {
+			h = append(h, b)
+		}
+	}
+	return h
+}
+
+// waitDays is BK-WAIT's waiting period for subject under the candidate's class.
+func (c Candidate) waitDays(subject int) int {
+	lc := c.LicenceClass
+	switch subject {
+	case 2:
+		return lc.Subject2WaitDays
+	case 3:
+		if c.HoldsCarLicence && lc.Subject3WaitDaysLicensed != nil {
+			return *lc.Subject3WaitDaysLicensed
+		}
+		return lc.Subject3WaitDays
+	}
+	return 0
+}
+
+// passed reports whether subject is passed and still stands: BK-CAP voids
+// every passed subject once the 5th booking of a subject has ended failed.
+func passed(history []PastBooking, subject int) bool {
+	failed := map[int]int{}
+	for _, b := range history {
+		if b.Status == StatusFailed || b.Status == StatusNoShow {
+			failed[b.Subject]++
+		}
+	}
+	if failed[2] >= MaxBookingsPerSubject || failed[3] >= MaxBookingsPerSubject {
+		return false
+	}
+	for _, b := range history {
+		if b.Subject == subject && b.Status == StatusPassed {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,151 @@
+package scheduling
+
+import "time"
+
+// MaxCapacity is the largest slot the office publishes.
+const MaxCapacity = 10000
+
+// Venue is an exam field or road-test centre.
+type Venue struct {
+	ID       int64  `db:"id" json:"id"`
+	Name     string `db:"name" json:"name"`
+	Address  string `db:"address" json:"address"`
+	StepFree bool   `db:"step_free" json:"step_free"`
+}
+
+// Slot is a published exam plan (场次): one subject and licence class at one
+// venue in one time window of one day.
+type Slot struct {
+	ID               int64     `db:"id"`
+	VenueID          int64     `db:"venue_id"`
+	Subject          int       `db:"subject"`
+	LicenceClass     string    `db:"licence_class"`
+	StartsAt         time.Time `db:"starts_at"`
+	EndsAt           time.Time `db:"ends_at"`
+	Capacity         int       `db:"capacity"`
+	PriorityReserved int       `db:"priority_reserved"`
+	ReserveReleaseAt time.Time `db:"reserve_release_at"`
+	BookingOpensAt   time.Time `db:"booking_opens_at"`
+	BookingClosesAt  time.Time `db:"booking_closes_at"`
+	AdaptedVehicle   bool      `db:"adapted_vehicle"`
+	Booked           int       `db:"booked"`
+	// VenueStepFree is the venue's step-free flag, needed by PL-ACCESS.
+	VenueStepFree bool `db:"venue_step_free"`
+}
+
+// NewSlot is a slot a scheduler wants to publish. The optional times are nil
+// when the scheduler leaves them to their defaults.
+type NewSlot struct {
+	VenueID          int64
+	Subject          int
+	LicenceClass     string
+	StartsAt         time.Time
+	EndsAt           time.Time
+	Capacity         int
+	PriorityReserved int
+	ReserveReleaseAt *time.Time
+	BookingOpensAt   *time.Time
+	BookingClosesAt  *time.Time
+	AdaptedVehicle   bool
+}
+
+// Slot validates the request and fills in the defaults as of now.
+func (n NewSlot) Slot(now time.Time) (Slot, error) {
+	s := Slot{
+		VenueID: n.VenueID, Subject: n.Subject, LicenceClass: n.LicenceClass,
+		StartsAt: n.StartsAt, EndsAt: n.EndsAt, Capacity: n.Capacity,
+		PriorityReserved: n.PriorityReserved, AdaptedVehicle: n.AdaptedVehicle,
+	}
+	switch {
+	case n.VenueID <= 0:
+		return s, invalid("venue_id", "required")
+	case n.Subject != 2 && n.Subject != 3 && n.Subject != 4:
+		return s, invalid("subject", "must be 2, 3 or 4")
+	case n.LicenceClass == "":
+		return s, invalid("licence_class", "required")
+	case !n.EndsAt.After(n.StartsAt):
+		return s, invalid("ends_at", "must be after starts_at")
+	case !Day(n.EndsAt).Equal(Day(n.StartsAt)):
+		return s, invalid("ends_at", "a slot starts and ends on the same day (Asia/Shanghai)")
+	case !n.EndsAt.After(now):
+		return s, invalid("ends_at", "the slot is already over")
+	case n.Capacity < 1 || n.Capacity > MaxCapacity:
+		return s, invalid("capacity", "must be between 1 and 10000")
+	case n.PriorityReserved < 0 || n.PriorityReserved > n.Capacity:
+		return s, invalid("priority_reserved", "must be between 0 and capacity")
+	}
+
+	// PL-RESERVE: reserved seats open to everyone 24 h before the start by default.
+	s.ReserveReleaseAt = n.StartsAt.Add(-24 * time.Hour)
+	if n.ReserveReleaseAt != nil {
+		if n.ReserveReleaseAt.After(n.StartsAt) {
+			return s, invalid("reserve_release_at", "must not be after starts_at")
+		}
+		s.ReserveReleaseAt = *n.ReserveReleaseAt
+	}
+	// BK-WINDOW: subjects 2 and 3 close at the end of the day before the
+	// exam; subject 4 stays open until it starts, so that a candidate who
+	// passes the road tests in the morning can sit it the same afternoon.
+	s.BookingClosesAt = StartOfDay(Day(n.StartsAt))
+	if n.Subject == 4 {
+		s.BookingClosesAt = n.StartsAt
+	}
+	if n.BookingClosesAt != nil {
+		if n.BookingClosesAt.After(n.StartsAt) {
+			return s, invalid("booking_closes_at", "must not be after starts_at")
+		}
+		s.BookingClosesAt = *n.BookingClosesAt
+	}
+	s.BookingOpensAt = now
+	if s.BookingOpensAt.After(s.BookingClosesAt) {
+		// A slot whose default window has already closed is published closed.
+		s.BookingOpensAt = s.BookingClosesAt
+	}
+	if n.BookingOpensAt != nil {
+		if !n.BookingOpensAt.Before(s.BookingClosesAt) {
+			return s, invalid("booking_opens_at", "must be before booking_closes_at")
+		}
+		s.BookingOpensAt = *n.BookingOpensAt
+	}
+	return s, nil
+}
+
+// Day is the slot's calendar day in Asia/Shanghai.
+func (s Slot) Day() time.Time { return Day(s.StartsAt) }
+
+// Free is the number of unbooked seats.
+func (s Slot) Free() int { return s.Capacity - s.Booked }
+
+// HeldForLane is the number of unbooked seats that only priority-lane
+// candidates may take now. PL-RESERVE: the last priority_reserved unbooked
+// seats are the lane's until the release time, then everyone's.
+func (s Slot) HeldForLane(now time.Time) int {
+	if !now.Before(s.ReserveReleaseAt) {
+		return 0
+	}
+	return min(s.PriorityReserved, s.Free())
+}
+
+// SeatsLeft is the number of seats a caller may still book: every unbooked
+// seat for the lane (and for staff), the unreserved ones for everyone else.
+// The booking transaction enforces the same condition in SQL.
+func (s Slot) SeatsLeft(lane bool, now time.Time) int {
+	if lane {
+		return s.Free()
+	}
+	return s.Free() - s.HeldForLane(now)
+}
+
+// Open reports whether the slot takes bookings at now (BK-WINDOW).
+func (s Slot) Open(now time.Time) bool {
+	return !now.Before(s.BookingOpensAt) && now.Before(s.BookingClosesAt)
+}
+
+// SlotFilter selects slots for GET /slots. From and To are calendar days in
+// Asia/Shanghai, both included.
+type SlotFilter struct {
+	Subject      int
+	LicenceClass string
+	VenueID      int64
+	From, To     time.Time
+}

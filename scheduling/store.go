@@ -1,0 +1,279 @@
+package scheduling
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"examd/internal/auth"
+)
+
+// Store keeps venues, candidates, slots and bookings in PostgreSQL. Each
+// exported method owns its transaction.
+type Store struct {
+	db *sqlx.DB
+}
+
+// NewStore returns a store on db.
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+
+// pqError returns the PostgreSQL error inside err, if any.
+func pqError(err error) *pq.Error {
+	var e *pq.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// CreateVenue publishes a venue.
+func (s *Store) CreateVenue(ctx context.Context, v Venue) (Venue, error) {
+	err := s.db.GetContext(ctx, &v.ID, `
+		INSERT INTO venues (name, address, step_free) VALUES ($1, $2, $3) RETURNING id`,
+		v.Name, v.Address, v.StepFree)
+	if err != nil {
+		return v, fmt.Errorf("insert venue: %w", err)
+	}
+	return v, nil
+}
+
+// Venues lists every venue.
+func (s *Store) Venues(ctx context.Context) ([]Venue, error) {
+	vs := []Venue{}
+	if err := s.db.SelectContext(ctx, &vs, `SELECT id, name, address, step_free FROM venues ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("list venues: %w", err)
+	}
+	return vs, nil
+}
+
+// CreateCandidate registers a candidate and their account (username: the ID
+// number) in one transaction. passwordHash comes from the account store.
+func (s *Store) CreateCandidate(ctx context.Context, n NewCandidate, passwordHash string, createdBy int64) (int64, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	id, err := auth.InsertUser(ctx, tx, auth.NewUser{Username: n.IDNumber, Role: auth.RoleCandidate}, passwordHash)
+	if errors.Is(err, auth.ErrDuplicateUser) {
+		return 0, ErrDuplicateCandidate
+	}
+	if err != nil {
+		return 0, err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO candidates (id, id_number, name, phone, licence_class, permit_issued_on,
+		                        permit_expires_on, subject1_passed_on, holds_car_licence, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id, n.IDNumber, n.Name, n.Phone, n.LicenceClass, n.PermitIssuedOn,
+		n.PermitExpiresOn, n.Subject1PassedOn, n.HoldsCarLicence, createdBy)
+	if e := pqError(err); e != nil {
+		switch e.Constraint {
+		case "candidates_id_number_key":
+			return 0, ErrDuplicateCandidate
+		case "candidates_licence_class_fkey":
+			return 0, invalid("licence_class", "unknown licence class")
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("insert candidate: %w", err)
+	}
+	return id, tx.Commit()
+}
+
+// Candidate returns a candidate's profile with their active grant.
+func (s *Store) Candidate(ctx context.Context, id int64) (CandidateProfile, error) {
+	var c CandidateProfile
+	err := s.db.GetContext(ctx, &c, `
+		SELECT id, id_number, name, phone, licence_class, permit_issued_on, permit_expires_on,
+		       subject1_passed_on, holds_car_licence
+		FROM candidates WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("get candidate %d: %w", id, err)
+	}
+	c.Priority, err = activeGrant(ctx, s.db, id)
+	return c, err
+}
+
+// activeGrant returns the candidate's active priority grant, nil without one.
+func activeGrant(ctx context.Context, q sqlx.QueryerContext, candidateID int64) (*Grant, error) {
+	var g struct {
+		Grant
+		Needs pq.StringArray `db:"needs"`
+	}
+	err := sqlx.GetContext(ctx, q, &g, `
+		SELECT reason, needs, note, granted_by, granted_at
+		FROM priority_grants WHERE candidate_id = $1 AND revoked_at IS NULL`, candidateID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get grant of %d: %w", candidateID, err)
+	}
+	g.Grant.Needs = []string(g.Needs)
+	return &g.Grant, nil
+}
+
+// GrantPriority puts a candidate on the priority lane (PL-GRANT), replacing
+// an earlier grant, and records who granted it and why.
+func (s *Store) GrantPriority(ctx context.Context, candidateID int64, g NewGrant, by int64) (*Grant, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	// Lock the candidate so that two grants at once leave one active.
+	var id int64
+	err = tx.GetContext(ctx, &id, `SELECT id FROM candidates WHERE id = $1 FOR UPDATE`, candidateID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock candidate %d: %w", candidateID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE priority_grants SET revoked_at = now(), revoked_by = $2
+		WHERE candidate_id = $1 AND revoked_at IS NULL`, candidateID, by); err != nil {
+		return nil, fmt.Errorf("replace grant: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO priority_grants (candidate_id, reason, needs, note, granted_by)
+		VALUES ($1, $2, $3, $4, $5)`, candidateID, g.Reason, pq.Array(g.Needs), g.Note, by); err != nil {
+		return nil, fmt.Errorf("insert grant: %w", err)
+	}
+	grant, err := activeGrant(ctx, tx, candidateID)
+	if err != nil {
+		return nil, err
+	}
+	return grant, tx.Commit()
+}
+
+// RevokePriority ends a candidate's active grant, if any.
+func (s *Store) RevokePriority(ctx context.Context, candidateID int64, by int64) error {
+	var exists bool
+	err := s.db.GetContext(ctx, &exists, `
+		WITH revoked AS (
+			UPDATE priority_grants SET revoked_at = now(), revoked_by = $2
+			WHERE candidate_id = $1 AND revoked_at IS NULL)
+		SELECT EXISTS (SELECT 1 FROM candidates WHERE id = $1)`, candidateID, by)
+	if err != nil {
+		return fmt.Errorf("revoke grant of %d: %w", candidateID, err)
+	}
+	if !exists {
+		return ErrNotFound
+	}
+	return nil
+}
+
+const slotColumns = `s.id, s.venue_id, s.subject, s.licence_class, s.starts_at, s.ends_at, s.capacity,
+	s.priority_reserved, s.reserve_release_at, s.booking_opens_at, s.booking_closes_at,
+	s.adapted_vehicle, s.booked, v.step_free AS venue_step_free`
+
+// CreateSlot publishes a slot.
+func (s *Store) CreateSlot(ctx context.Context, sl Slot, by int64) (Slot, error) {
+	err := s.db.GetContext(ctx, &sl, `
+		WITH s AS (
+			INSERT INTO slots (venue_id, subject, licence_class, starts_at, ends_at, capacity,
+			                   priority_reserved, reserve_release_at, booking_opens_at,
+			                   booking_closes_at, adapted_vehicle, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			RETURNING id, venue_id, subject, licence_class, starts_at, ends_at, capacity,
+			          priority_reserved, reserve_release_at, booking_opens_at,
+			          booking_closes_at, adapted_vehicle, booked)
+		SELECT `+slotColumns+` FROM s JOIN venues v ON v.id = s.venue_id`,
+		sl.VenueID, sl.Subject, sl.LicenceClass, sl.StartsAt, sl.EndsAt, sl.Capacity,
+		sl.PriorityReserved, sl.ReserveReleaseAt, sl.BookingOpensAt, sl.BookingClosesAt,
+		sl.AdaptedVehicle, by)
+	if e := pqError(err); e != nil {
+		switch e.Constraint {
+		case "slots_venue_id_fkey":
+			return sl, invalid("venue_id", "no such venue")
+		case "slots_licence_class_fkey":
+			return sl, invalid("licence_class", "unknown licence class")
+		}
+	}
+	if err != nil {
+		return sl, fmt.Errorf("insert slot: %w", err)
+	}
+	return sl, nil
+}
+
+// Slot returns one slot.
+func (s *Store) Slot(ctx context.Context, id int64) (Slot, error) {
+	var sl Slot
+	err := s.db.GetContext(ctx, &sl, `SELECT `+slotColumns+`
+		FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sl, ErrNotFound
+	}
+	if err != nil {
+		return sl, fmt.Errorf("get slot %d: %w", id, err)
+	}
+	return sl, nil
+}
+
+// FindSlots lists the slots matching f, by start time.
+func (s *Store) FindSlots(ctx context.Context, f SlotFilter) ([]Slot, error) {
+	slots := []Slot{}
+	err := s.db.SelectContext(ctx, &slots, `SELECT `+slotColumns+`
+		FROM slots s JOIN venues v ON v.id = s.venue_id
+		WHERE s.starts_at >= $1 AND s.starts_at < $2
+		  AND ($3 = 0 OR s.subject = $3)
+		  AND ($4 = '' OR s.licence_class = $4)
+		  AND ($5 = 0 OR s.venue_id = $5)
+		ORDER BY s.starts_at, s.id
+		LIMIT 1000`,
+		StartOfDay(f.From), StartOfDay(f.To.AddDate(0, 0, 1)), f.Subject, f.LicenceClass, f.VenueID)
+	if err != nil {
+		return nil, fmt.Errorf("find slots: %w", err)
+	}
+	return slots, nil
+}
+
+// HasPriority reports whether a candidate holds an active grant.
+func (s *Store) HasPriority(ctx context.Context, candidateID int64) (bool, error) {
+	var ok bool
+	err := s.db.GetContext(ctx, &ok, `
+		SELECT EXISTS (SELECT 1 FROM priority_grants WHERE candidate_id = $1 AND revoked_at IS NULL)`, candidateID)
+	if err != nil {
+		return false, fmt.Errorf("check grant of %d: %w", candidateID, err)
+	}
+	return ok, nil
+}
+
+// Roster lists a slot's booked candidates in exam order (PL-ORDER): the
+// priority lane first, then by booking time.
+func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error) {
+	if _, err := s.Slot(ctx, slotID); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		RosterEntry
+		Needs pq.StringArray `db:"needs"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		SELECT b.id AS booking_id, b.candidate_id, c.name, c.id_number, b.lane, b.status, b.created_at,
+		       coalesce(g.needs, '{}') AS needs
+		FROM bookings b
+		JOIN candidates c ON c.id = b.candidate_id
+		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+		WHERE b.slot_id = $1 AND b.status <> 'cancelled'
+		ORDER BY b.lane = 'priority' DESC, b.created_at, b.id`, slotID)
+	if err != nil {
+		return nil, fmt.Errorf("roster of slot %d: %w", slotID, err)
+	}
+	entries := make([]RosterEntry, len(rows))
+	for i, r := range rows {
+		entries[i] = r.RosterEntry
+		entries[i].Needs = []string(r.Needs)
+	}
+	return entries, nil
+}
