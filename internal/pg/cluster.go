@@ -107,7 +107,11 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 		return nil, err
 	}
 	opts.Dir = dir
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The parents stay open to the postgres user; the cluster's own folder is its alone.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(dir), err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	c := &Cluster{opts: opts, sockDir: dir}
