@@ -107,12 +107,25 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		}
 	}
 
-	ids, err := insertBookings(ctx, tx, c, slots, r.By)
+	bs, err := insertBookings(ctx, tx, c, slots, r.By)
 	if err != nil {
 		return nil, false, err
 	}
-	// PL-RESERVE: before the release time a regular candidate may not take
-	// the last priority_reserved seats. The CHECK on booked is the last guard.
+	if r.IdempotencyKey != "" {
+		var ids []int64
+		for _, b := range bs {
+			ids = append(ids, b.ID)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE idempotency_keys SET booking_ids = $3 WHERE user_id = $1 AND key = $2`,
+			r.By, r.IdempotencyKey, pq.Array(ids)); err != nil {
+			return nil, false, fmt.Errorf("record idempotency key: %w", err)
+		}
+	}
+	// The seats are taken last, so that the slot's row lock is held for the
+	// commit alone. PL-RESERVE: before the release time a
+	// regular candidate may not take the last priority_reserved seats. The
+	// CHECK on booked is the last guard.
 	lane := c.Priority != nil
 	var taken []int64
 	err = tx.SelectContext(ctx, &taken, `
@@ -125,17 +138,6 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	}
 	if len(taken) != len(slots) {
 		return nil, false, ErrSlotFull
-	}
-	if r.IdempotencyKey != "" {
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE idempotency_keys SET booking_ids = $3 WHERE user_id = $1 AND key = $2`,
-			r.By, r.IdempotencyKey, pq.Array(ids)); err != nil {
-			return nil, false, fmt.Errorf("record idempotency key: %w", err)
-		}
-	}
-	bs, err := bookingsByID(ctx, tx, ids)
-	if err != nil {
-		return nil, false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("commit booking: %w", err)
@@ -222,32 +224,53 @@ func bookableSlots(ctx context.Context, tx *sqlx.Tx, ids []int64) ([]Slot, error
 	return slots, nil
 }
 
-// insertBookings writes the bookings, linking the halves of a combined one.
-func insertBookings(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot, by int64) ([]int64, error) {
-	var ids []int64
+// insertBookings writes the bookings in one statement, the halves of a
+// combined booking pointing at each other (their ids are drawn first, so
+// that each row can name the other), and returns them as the API shows them.
+func insertBookings(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot, by int64) ([]Booking, error) {
+	var slotIDs, subjects []int64
+	var days []string
 	for _, sl := range slots {
-		var id int64
-		err := tx.GetContext(ctx, &id, `
-			INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING id`, c.ID, sl.ID, sl.Subject, sl.Day(), c.Lane(), by)
-		if e := pqError(err); e != nil && e.Constraint == "bookings_one_active" {
-			// BK-ONE, guarded by the partial unique index.
-			return nil, ErrAlreadyBooked
-		}
-		if err != nil {
-			return nil, fmt.Errorf("insert booking: %w", err)
-		}
-		ids = append(ids, id)
+		slotIDs = append(slotIDs, sl.ID)
+		subjects = append(subjects, int64(sl.Subject))
+		days = append(days, sl.Day().Format(time.DateOnly))
 	}
-	if len(ids) == 2 {
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE bookings SET pair_id = CASE id WHEN $1 THEN $2::bigint ELSE $1::bigint END
-			WHERE id IN ($1, $2)`, ids[0], ids[1]); err != nil {
-			return nil, fmt.Errorf("pair bookings: %w", err)
+	var rows []struct {
+		ID        int64     `db:"id"`
+		SlotID    int64     `db:"slot_id"`
+		PairID    *int64    `db:"pair_id"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		WITH n AS (
+			SELECT nextval('bookings_id_seq') AS id, s.slot_id, s.subject, s.exam_day, s.ord
+			FROM unnest($2::bigint[], $3::smallint[], $4::date[]) WITH ORDINALITY AS s (slot_id, subject, exam_day, ord))
+		INSERT INTO bookings (id, candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
+		SELECT n.id, $1, n.slot_id, n.subject, n.exam_day, $5, $6, (SELECT m.id FROM n m WHERE m.ord <> n.ord)
+		FROM n ORDER BY n.ord
+		RETURNING id, slot_id, pair_id, created_at`,
+		c.ID, pq.Array(slotIDs), pq.Array(subjects), pq.Array(days), c.Lane(), by)
+	if e := pqError(err); e != nil && e.Constraint == "bookings_one_active" {
+		// BK-ONE, guarded by the partial unique index.
+		return nil, ErrAlreadyBooked
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert bookings: %w", err)
+	}
+	bs := make([]Booking, 0, len(rows))
+	for _, sl := range slots {
+		for _, r := range rows {
+			if r.SlotID == sl.ID {
+				bs = append(bs, Booking{
+					ID: r.ID, CandidateID: c.ID, SlotID: sl.ID, Subject: sl.Subject,
+					Status: StatusConfirmed, Lane: c.Lane(), PairID: r.PairID,
+					StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, VenueID: sl.VenueID,
+					ExamDay: sl.Day(), CreatedAt: r.CreatedAt,
+				})
+			}
 		}
 	}
-	return ids, nil
+	return bs, nil
 }
 
 func bookingsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]Booking, error) {

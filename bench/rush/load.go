@@ -44,7 +44,8 @@ func prepare(c *client, o options) (setup, error) {
 	day := time.Date(y, m, d, 0, 0, 0, 0, shanghai).AddDate(0, 0, 5)
 	seats := int(math.Ceil(o.fill * float64(o.candidates) / float64(o.slots)))
 	for i := 0; i < o.slots; i++ {
-		start := day.Add(time.Duration(8*60+i*30) * time.Minute)
+		// Eight one-hour sessions a day, over as many days as it takes.
+		start := day.AddDate(0, 0, i/8).Add(time.Duration(8+i%8) * time.Hour)
 		var slot struct {
 			ID int64 `json:"id"`
 		}

@@ -28,6 +28,7 @@ type options struct {
 	slots      int
 	fill       float64
 	pgbenchFor time.Duration
+	pool       int
 }
 
 func main() {
@@ -37,6 +38,7 @@ func main() {
 	flag.IntVar(&o.candidates, "candidates", 3000, "candidates, each booking once")
 	flag.IntVar(&o.slots, "slots", 10, "subject 2 slots the candidates book into")
 	flag.Float64Var(&o.fill, "fill", 0.9, "seats as a share of candidates (below 1, some are refused slot_full)")
+	flag.IntVar(&o.pool, "pool", 0, "examd's database pool (EXAMD_DB_MAX_CONNS; 0: examd's default)")
 	flag.DurationVar(&o.pgbenchFor, "pgbench-time", 20*time.Second, "how long pgbench runs")
 	flag.Parse()
 	if err := bench(context.Background(), o, os.Stdout); err != nil {
@@ -55,6 +57,9 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil { // the cluster may run as the postgres user
+		return err
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// Production settings: fsync and synchronous commit on.
 	cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: filepath.Join(dir, "pg"), BinDir: bin, Fsync: true, MaxConnections: 200, Logger: quiet})
@@ -71,7 +76,10 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	cmd := exec.CommandContext(ctx, o.examd)
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+dbURL, "EXAMD_ADDR="+addr, "EXAMD_ADMIN_PASSWORD=rush-admin-pw",
-		"EXAMD_BCRYPT_COST=4", "EXAMD_LOG_LEVEL=warn", fmt.Sprintf("EXAMD_DB_MAX_CONNS=%d", o.clients))
+		"EXAMD_BCRYPT_COST=4", "EXAMD_LOG_LEVEL=warn")
+	if o.pool > 0 {
+		cmd.Env = append(cmd.Env, fmt.Sprintf("EXAMD_DB_MAX_CONNS=%d", o.pool))
+	}
 	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start examd: %w", err)

@@ -30,9 +30,8 @@ BEGIN;
 SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed, c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence, g.reason, g.needs FROM candidates c JOIN licence_classes lc ON lc.code = c.licence_class LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL WHERE c.id = :cand FOR UPDATE OF c;
 SELECT subject, status, exam_day FROM bookings WHERE candidate_id = :cand AND status <> 'cancelled';
 SELECT s.id, s.venue_id, s.subject, s.licence_class, s.starts_at, s.ends_at, s.capacity, s.priority_reserved, s.reserve_release_at, s.booking_opens_at, s.booking_closes_at, s.adapted_vehicle, s.booked, v.step_free FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = ANY(ARRAY[:slot]::bigint[]) ORDER BY s.starts_at;
-INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by) VALUES (:cand, :slot, 3, current_date + 5, 'regular', :cand) ON CONFLICT (candidate_id, subject) WHERE status = 'confirmed' DO NOTHING RETURNING id;
+WITH n AS (SELECT nextval('bookings_id_seq') AS id, s.slot_id, s.subject, s.exam_day, s.ord FROM unnest(ARRAY[:slot]::bigint[], ARRAY[3]::smallint[], ARRAY[current_date + 5]::date[]) WITH ORDINALITY AS s (slot_id, subject, exam_day, ord)) INSERT INTO bookings (id, candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id) SELECT n.id, :cand, n.slot_id, n.subject, n.exam_day, 'regular', :cand, (SELECT m.id FROM n m WHERE m.ord <> n.ord) FROM n ORDER BY n.ord ON CONFLICT (candidate_id, subject) WHERE status = 'confirmed' DO NOTHING RETURNING id, slot_id, pair_id, created_at;
 UPDATE slots SET booked = booked + 1 WHERE id = ANY(ARRAY[:slot]::bigint[]) AND booked < capacity - CASE WHEN false OR now() >= reserve_release_at THEN 0 ELSE priority_reserved END RETURNING id;
-SELECT b.id, b.candidate_id, b.slot_id, b.subject, b.status, b.lane, b.pair_id, s.starts_at, s.ends_at, s.venue_id, b.exam_day, b.created_at FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.candidate_id = :cand AND b.slot_id = :slot;
 COMMIT;
 `
 
@@ -82,7 +81,7 @@ func pgbench(ctx context.Context, db *sqlx.DB, cluster *pg.Cluster, bin string, 
 		return floor{}, err
 	}
 	host, port := dsnValue(cluster.URL("examd"), "host"), dsnValue(cluster.URL("examd"), "port")
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "pgbench"), "-n",
+	cmd := exec.CommandContext(ctx, pgbenchPath(bin), "-n",
 		"-c", strconv.Itoa(o.clients), "-j", strconv.Itoa(runtime.NumCPU()),
 		"-T", strconv.Itoa(int(o.pgbenchFor/time.Second)), "-f", script,
 		"-D", fmt.Sprintf("cmin=%d", cmin), "-D", fmt.Sprintf("cmax=%d", cmax),
@@ -103,6 +102,24 @@ func pgbench(ctx context.Context, db *sqlx.DB, cluster *pg.Cluster, bin string, 
 		f.latency, _ = strconv.ParseFloat(m[1], 64)
 	}
 	return f, nil
+}
+
+// pgbenchPath finds pgbench beside the server binaries, in the versioned
+// Debian folder (when the server binaries were found through symlinks), or on PATH.
+func pgbenchPath(bin string) string {
+	candidates := []string{filepath.Join(bin, "pgbench")}
+	if real, err := filepath.EvalSymlinks(filepath.Join(bin, "postgres")); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(real), "pgbench"))
+	}
+	for _, p := range candidates {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p
+	}
+	return candidates[0]
 }
 
 // dsnValue reads one key of a key=value connection string.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -29,14 +30,16 @@ type Config struct {
 // loadConfig reads the environment and the command line.
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	cfg := Config{
-		Command:         "serve",
-		Addr:            or(getenv("EXAMD_ADDR"), "127.0.0.1:8080"),
-		DatabaseURL:     getenv("DATABASE_URL"),
-		DataDir:         or(getenv("EXAMD_DATA_DIR"), ".examd"),
-		AdminPassword:   getenv("EXAMD_ADMIN_PASSWORD"),
-		TokenTTL:        12 * time.Hour,
-		BcryptCost:      bcrypt.DefaultCost,
-		DBMaxConns:      40,
+		Command:       "serve",
+		Addr:          or(getenv("EXAMD_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:   getenv("DATABASE_URL"),
+		DataDir:       or(getenv("EXAMD_DATA_DIR"), ".examd"),
+		AdminPassword: getenv("EXAMD_ADMIN_PASSWORD"),
+		TokenTTL:      12 * time.Hour,
+		BcryptCost:    bcrypt.DefaultCost,
+		// A few connections per core keep PostgreSQL busy without making its
+		// backends fight over the cores and the slots' row locks (BENCHMARKS.md).
+		DBMaxConns:      max(8, 4*runtime.NumCPU()),
 		ShutdownTimeout: 10 * time.Second,
 	}
 	var errs []error

@@ -158,7 +158,7 @@ func TestSlots(t *testing.T) {
 		"?subject=4":        1,
 		"?licence_class=C2": 0,
 		"?from=" + day(30).Format(time.DateOnly) + "&to=" + day(45).Format(time.DateOnly): 1,
-		fmt.Sprintf("?venue_id=%d&subject=2", venue): 1,
+		fmt.Sprintf("?venue_id=%d&subject=2", venue):                                      1,
 	} {
 		if got := list(q); got != n {
 			t.Errorf("GET /slots%s: %d slots, want %d", q, got, n)
