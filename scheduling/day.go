@@ -1,6 +1,9 @@
 package scheduling
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Shanghai is the office's time zone. China keeps no daylight saving time,
 // so a fixed offset is exact and needs no tzdata on the machine.
@@ -18,9 +21,23 @@ func StartOfDay(d time.Time) time.Time {
 	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, Shanghai)
 }
 
-// ParseDate parses YYYY-MM-DD.
+// ParseDate parses YYYY-MM-DD, for years 1900 to 2199: dates outside them
+// are typing mistakes, not exam days.
 func ParseDate(s string) (time.Time, error) {
-	return time.Parse(time.DateOnly, s)
+	d, err := time.Parse(time.DateOnly, s)
+	if err == nil && (d.Year() < 1900 || d.Year() > 2199) {
+		return d, fmt.Errorf("date %s out of range", s)
+	}
+	return d, err
+}
+
+// ParseInstant parses an RFC 3339 instant between the years 2000 and 2199.
+func ParseInstant(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err == nil && (t.Year() < 2000 || t.Year() > 2199) {
+		return t, fmt.Errorf("instant %s out of range", s)
+	}
+	return t, err
 }
 
 // daysBetween counts whole calendar days from a to b (both from Day or ParseDate).

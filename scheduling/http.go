@@ -92,7 +92,7 @@ func parseInstant(s *string, field string, optional bool) (*time.Time, error) {
 		}
 		return nil, api.Invalid(field, "required")
 	}
-	t, err := time.Parse(time.RFC3339, *s)
+	t, err := ParseInstant(*s)
 	if err != nil {
 		return nil, api.Invalid(field, "an RFC 3339 instant, e.g. 2026-12-01T08:30:00+08:00")
 	}

@@ -45,8 +45,8 @@ func (h Handler) bookAndAnswer(c echo.Context) (string, error) {
 	case req.SlotIDs == nil || len(*req.SlotIDs) == 0 || len(*req.SlotIDs) > 2:
 		err := api.Invalid("slot_ids", "one slot id, or two for the combined exam")
 		return outcomeOf(err), err
-	case len(r.IdempotencyKey) > 200:
-		err := api.Invalid("Idempotency-Key", "at most 200 characters")
+	case len(r.IdempotencyKey) > 200 || !printableASCII(r.IdempotencyKey):
+		err := api.Invalid("Idempotency-Key", "at most 200 printable ASCII characters")
 		return outcomeOf(err), err
 	case caller.Role == auth.RoleCandidate:
 		// A candidate books for themselves only.
@@ -80,6 +80,15 @@ func (h Handler) bookAndAnswer(c echo.Context) (string, error) {
 		return "replayed", c.JSON(http.StatusOK, present(bs))
 	}
 	return "confirmed", c.JSON(http.StatusCreated, present(bs))
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func outcomeOf(err error) string {
@@ -123,8 +132,8 @@ func (h Handler) cancel(c echo.Context) error {
 		// BK-CANCEL: staff cancel at any time, with a reason.
 		return api.Invalid("reason", "staff give a reason to cancel")
 	}
-	if len(r.Reason) > 500 {
-		return api.Invalid("reason", "at most 500 bytes")
+	if len(r.Reason) > 500 || !api.Text(r.Reason) {
+		return api.Invalid("reason", "at most 500 bytes of text")
 	}
 	if v := c.QueryParam("with_pair"); v != "" {
 		if r.WithPair, err = strconv.ParseBool(v); err != nil {

@@ -130,6 +130,9 @@ func (h Handler) listSlots(c echo.Context) error {
 	now := h.Now()
 	today := Day(now)
 	f := SlotFilter{From: today, To: today.AddDate(0, 0, 30), LicenceClass: c.QueryParam("licence_class")}
+	if len(f.LicenceClass) > 8 || !api.Text(f.LicenceClass) {
+		return api.Invalid("licence_class", "a licence class such as C1")
+	}
 	if v := c.QueryParam("subject"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2 || n > 4 {

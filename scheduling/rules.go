@@ -82,11 +82,17 @@ func CheckBooking(c Candidate, s Slot, now time.Time) error {
 	if day.After(c.PermitExpiresOn) {
 		return ErrPermitExpired
 	}
+	history := c.historyOnPermit()
+	// BK-CAP: once the 5th booking of a road subject has ended failed, every
+	// subject passed on this permit is void, subject 1 included: the permit
+	// takes no more bookings, and the candidate starts again from subject 1.
+	if permitSpent(history) {
+		return ErrAttemptsExhausted
+	}
 	// BK-SUBJ1: every subject here needs subject 1, and subject 4 needs the road tests too.
 	if c.Subject1PassedOn == nil || c.Subject1PassedOn.After(day) {
 		return ErrSubject1Missing
 	}
-	history := c.historyOnPermit()
 	if s.Subject == 4 && !(passed(history, 2) && passed(history, 3)) {
 		return ErrRoadTestsMissing
 	}
@@ -187,22 +193,24 @@ func (c Candidate) waitDays(subject int) int {
 	return 0
 }
 
-// passed reports whether subject is passed and still stands: BK-CAP voids
-// every passed subject once the 5th booking of a subject has ended failed.
+// passed reports whether subject is passed on the permit.
 func passed(history []PastBooking, subject int) bool {
-	failed := map[int]int{}
-	for _, b := range history {
-		if b.Status == StatusFailed || b.Status == StatusNoShow {
-			failed[b.Subject]++
-		}
-	}
-	if failed[2] >= MaxBookingsPerSubject || failed[3] >= MaxBookingsPerSubject {
-		return false
-	}
 	for _, b := range history {
 		if b.Subject == subject && b.Status == StatusPassed {
 			return true
 		}
 	}
 	return false
+}
+
+// permitSpent reports whether the 5th booking of subject 2 or of subject 3
+// has ended failed (a no-show counts, BK-NOSHOW).
+func permitSpent(history []PastBooking) bool {
+	failed := map[int]int{}
+	for _, b := range history {
+		if b.Status == StatusFailed || b.Status == StatusNoShow {
+			failed[b.Subject]++
+		}
+	}
+	return failed[2] >= MaxBookingsPerSubject || failed[3] >= MaxBookingsPerSubject
 }

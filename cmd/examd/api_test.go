@@ -137,3 +137,43 @@ func TestRequestConventions(t *testing.T) {
 		t.Fatalf("unknown route: got %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestHostileInput sends what PostgreSQL would choke on: every answer is a
+// clear 4xx, never a 500.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	sched := a.staff("scheduler")
+	venue := a.newVenue(sched, false)
+	slot := a.newSlot(sched, venue, 2, 5, 9, nil)
+	c := a.newCandidate(sched, nil)
+	cases := []struct {
+		name, method, path, token string
+		body                      any
+		header                    []string
+		status                    int
+	}{
+		{"NULInName", "POST", "/api/v1/venues", sched, `{"name":"a\u0000b"}`, nil, 422},
+		{"NULInLogin", "POST", "/api/v1/login", "", `{"username":"ad\u0000min","password":"x"}`, nil, 422},
+		{"EscapedBackslashIsFine", "POST", "/api/v1/venues", sched, `{"name":"a\\u0000b"}`, nil, 201},
+		{"YearZero", "POST", "/api/v1/candidates", sched, map[string]any{"id_number": idNumber(99), "name": "x", "phone": "13800138000", "licence_class": "C1", "permit_issued_on": "0000-01-01", "permit_expires_on": "0002-01-01", "password": "candidate-pw"}, nil, 422},
+		{"FarInstant", "POST", "/api/v1/slots", sched, map[string]any{"venue_id": venue, "subject": 2, "licence_class": "C1", "capacity": 1, "starts_at": "9999-01-01T08:00:00+08:00", "ends_at": "9999-01-01T09:00:00+08:00"}, nil, 422},
+		{"HugeSlotID", "POST", "/api/v1/bookings", c.Token, `{"slot_ids":[9223372036854775807]}`, nil, 422},
+		{"OverflowSlotID", "POST", "/api/v1/bookings", c.Token, `{"slot_ids":[1e30]}`, nil, 422},
+		{"HugeCapacity", "POST", "/api/v1/slots", sched, `{"venue_id":1,"subject":2,"licence_class":"C1","capacity":99999999999999999999,"starts_at":"2030-01-01T08:00:00+08:00","ends_at":"2030-01-01T09:00:00+08:00"}`, nil, 422},
+		{"NULInQuery", "GET", "/api/v1/slots?licence_class=C%001", c.Token, nil, nil, 422},
+		{"BadUTF8InQuery", "GET", "/api/v1/slots?licence_class=%ff", c.Token, nil, nil, 422},
+		{"NULInReason", "DELETE", "/api/v1/bookings/1?reason=a%00b", sched, nil, nil, 422},
+		{"NonASCIIKey", "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}}, []string{"Idempotency-Key", "钥匙"}, 422},
+		{"HugePathID", "GET", "/api/v1/bookings/99999999999999999999999", c.Token, nil, nil, 404},
+		{"NegativePathID", "GET", "/api/v1/slots/-1", c.Token, nil, nil, 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do(tc.method, tc.path, tc.token, tc.body, tc.header...)
+			if r.Status != tc.status {
+				t.Fatalf("got %d %s, want %d", r.Status, r.Raw, tc.status)
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -78,6 +79,10 @@ func Decode(body []byte, dst any) error {
 	if !json.Valid(trimmed) {
 		return ErrMalformed
 	}
+	if hasNUL(trimmed) {
+		// PostgreSQL text cannot hold NUL: refuse it here, not with a 500 later.
+		return Invalid("", "text must not contain NUL characters (\\u0000)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -93,4 +98,30 @@ func Decode(body []byte, dst any) error {
 		}
 	}
 	return nil
+}
+
+// hasNUL reports whether a valid JSON text escapes a NUL character: \u0000
+// preceded by an even number of backslashes.
+func hasNUL(j []byte) bool {
+	for i := 0; ; {
+		k := bytes.Index(j[i:], []byte(`\u0000`))
+		if k < 0 {
+			return false
+		}
+		k += i
+		n := 0
+		for b := k - 1; b >= 0 && j[b] == '\\'; b-- {
+			n++
+		}
+		if n%2 == 0 {
+			return true
+		}
+		i = k + 1
+	}
+}
+
+// Text reports whether s can be stored as PostgreSQL text: valid UTF-8
+// without NUL. Query parameters and headers are checked with it.
+func Text(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -1,4 +1,4 @@
-// Package pg is examd's PostgreSQL plumbing: the private cluster examd owns
+// Package pg is examd's PostgreSQL plumbing: the private cluster examd runs
 // when no DATABASE_URL is given, opening databases, and migrations.
 package pg
 
@@ -7,293 +7,361 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"sort"
-	"strconv"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// ErrNoServer means no PostgreSQL server binaries were found.
-var ErrNoServer = errors.New("no PostgreSQL server binaries found: install the Debian package postgresql, or set DATABASE_URL to use an existing database")
+const (
+	// port is the port of every private cluster: each has its own socket
+	// folder, so their sockets never clash.
+	port = 5432
+	// socketName is the name of the server's socket in its socket folder.
+	socketName = ".s.PGSQL.5432"
+	// maxSocketPath keeps socket paths below the kernel's 108-byte limit.
+	maxSocketPath = 100
+	// startTimeout bounds the wait for a starting server.
+	startTimeout = 60 * time.Second
+	// leftoverWait bounds the retries to start over a killed server.
+	leftoverWait = 10 * time.Second
+)
 
-// FindServerBinaries returns the folder holding the PostgreSQL server
-// binaries: on PATH, then `pg_config --bindir`, then /usr/lib/postgresql/*/bin,
-// the newest version first.
-func FindServerBinaries(getenv func(string) string) (string, error) {
-	return findServerBinaries(getenv, "/usr/lib/postgresql/*/bin")
-}
-
-func findServerBinaries(getenv func(string) string, glob string) (string, error) {
-	var candidates []string
-	for _, dir := range filepath.SplitList(getenv("PATH")) {
-		if dir != "" {
-			candidates = append(candidates, dir)
-		}
-	}
-	for _, dir := range candidates {
-		if isExecutable(filepath.Join(dir, "pg_config")) {
-			if out, err := exec.Command(filepath.Join(dir, "pg_config"), "--bindir").Output(); err == nil {
-				candidates = append(candidates, strings.TrimSpace(string(out)))
-			}
-			break
-		}
-	}
-	versions, _ := filepath.Glob(glob)
-	sort.Slice(versions, func(i, j int) bool { return version(versions[i]) > version(versions[j]) })
-	candidates = append(candidates, versions...)
-	for _, dir := range candidates {
-		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "postgres")) {
-			return dir, nil
-		}
-	}
-	return "", ErrNoServer
-}
-
-// version reads the major version out of /usr/lib/postgresql/<v>/bin.
-func version(binDir string) int {
-	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
-	return v
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
-}
+// errExitedEarly means the server exited before it accepted connections.
+var errExitedEarly = errors.New("PostgreSQL exited while starting")
 
 // ClusterOptions configure a private cluster.
 type ClusterOptions struct {
-	// Dir is the cluster's folder: data in Dir/data, the unix socket in Dir.
+	// Dir is the folder the cluster owns: data in Dir/data, the log in
+	// Dir/postgres.log and the unix socket in Dir, or in a short temporary
+	// folder when Dir's socket path would be too long.
 	Dir string
-	// BinDir holds the server binaries (FindServerBinaries).
+	// BinDir holds the server binaries, see FindServerBinaries.
 	BinDir string
-	// Fsync false trades durability for speed, for throwaway test clusters.
+	// Fsync makes the server durable; tests turn it off for speed.
 	Fsync bool
-	// MaxConnections is the server's max_connections (0: 200).
+	// MaxConnections is the server's max_connections; 0 means 200.
 	MaxConnections int
-	Logger         *slog.Logger
+	// Logger receives the cluster's own messages; nil discards them.
+	Logger *slog.Logger
 }
 
-// Cluster is a running private PostgreSQL server.
+// Cluster is a running private PostgreSQL server, a child process of this
+// one that listens only on a unix socket.
 type Cluster struct {
-	opts    ClusterOptions
 	sockDir string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	stopped bool
+	tmpSock bool // sockDir is a temporary folder to remove on Stop
+	log     *slog.Logger
+	proc    *os.Process
+	exited  chan struct{} // closed once the server has exited
+	waitErr error         // the server's exit status, set before exited closes
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
-// socketLimit keeps the socket path within the kernel's ~108-byte limit.
-const socketLimit = 100
-
-// StartCluster creates the cluster on first use, starts it listening only on
-// a unix socket, waits until it accepts connections and makes sure database
-// "examd" exists. When the process runs as root the server runs as the
-// postgres OS user, since PostgreSQL refuses to run as root.
-func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+// StartCluster creates the cluster in opts.Dir on first use, starts it, and
+// waits until it accepts connections. Data persists between runs. It makes
+// sure that the database "examd" exists, so that URL("examd") works.
+func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err error) {
+	if opts.Dir == "" || opts.BinDir == "" {
+		return nil, errors.New("start PostgreSQL: ClusterOptions need Dir and BinDir")
 	}
-	if opts.MaxConnections == 0 {
-		opts.MaxConnections = 200
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cluster folder: %w", err)
 	}
-	opts.Dir = dir
-	// The parents stay open to the postgres user; the cluster's own folder is its alone.
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, fmt.Errorf("create %s: %w", filepath.Dir(dir), err)
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	c := &Cluster{opts: opts, sockDir: dir}
-	if len(filepath.Join(dir, ".s.PGSQL.5432")) > socketLimit {
-		if c.sockDir, err = os.MkdirTemp("", "examd-sock-"); err != nil {
-			return nil, err
-		}
-		opts.Logger.Warn("the data folder's path is too long for a unix socket; using a short one", "socket_dir", c.sockDir)
-	}
-	cred, err := serverUser()
+	su, err := lookupServerUser()
 	if err != nil {
 		return nil, err
 	}
-	if cred != nil {
-		for _, d := range []string{dir, c.sockDir} {
-			if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
-				return nil, fmt.Errorf("hand %s to the postgres user: %w", d, err)
-			}
-		}
-		if err := reachable(dir, cred); err != nil {
+	if err := makeOwnedDir(su, dir); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "postgres.log")
+	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open the server log: %w", err)
+	}
+	defer logFile.Close() // the server keeps its own descriptor
+
+	c := &Cluster{sockDir: dir, log: log}
+	if len(dir)+len("/"+socketName) > maxSocketPath {
+		if c.sockDir, err = shortSocketDir(su); err != nil {
 			return nil, err
 		}
+		c.tmpSock = true
+		defer func() {
+			if err != nil {
+				os.RemoveAll(c.sockDir)
+			}
+		}()
+		log.Warn("the cluster folder is too long for a unix socket path, using a short socket folder instead",
+			"dir", dir, "socket_dir", c.sockDir)
 	}
 
 	data := filepath.Join(dir, "data")
-	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
-		args := []string{"-D", data, "--username=postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"}
-		if !opts.Fsync {
-			args = append(args, "--no-sync")
-		}
-		opts.Logger.Info("creating the PostgreSQL cluster", "dir", data)
-		if out, err := c.command("initdb", cred, args...).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("initdb: %w: %s", err, lastLines(string(out), 5))
-		}
+	_, err = os.Stat(filepath.Join(data, "postmaster.pid"))
+	leftover := err == nil
+	if leftover {
+		log.Warn("stopping a PostgreSQL server left by an earlier run", "data", data)
+		cmd := su.command(filepath.Join(opts.BinDir, "pg_ctl"), "stop", "-D", data, "-m", "fast", "-w", "-t", "10")
+		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logFile, logFile
+		_ = cmd.Run() // fails when no server is left; postgres removes a stale postmaster.pid itself
 	}
-	if _, err := os.Stat(filepath.Join(data, "postmaster.pid")); err == nil {
-		// A server left running by a killed earlier run holds the data folder.
-		_ = c.command("pg_ctl", cred, "stop", "-D", data, "-m", "fast", "-w", "-t", "10").Run()
+	if _, err := os.Stat(filepath.Join(data, "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
+		log.Info("creating the PostgreSQL cluster", "data", data)
+		if err := initdb(su, opts, dir, data, logFile); err != nil {
+			return nil, err
+		}
 	}
 
-	logPath := filepath.Join(dir, "postgres.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
+	// After a killed server, its last processes may hold the shared memory
+	// for a moment and make postgres exit at once: try again for a while.
+	retryUntil := time.Now().Add(leftoverWait)
+	for {
+		cmd := su.command(filepath.Join(opts.BinDir, "postgres"), serverArgs(opts, data, c.sockDir)...)
+		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logFile, logFile
+		if err := c.launch(cmd); err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
+		log.Info("PostgreSQL started", "pid", c.proc.Pid, "socket_dir", c.sockDir)
+		err := c.ready(ctx, logPath)
+		if err == nil {
+			return c, nil
+		}
+		c.stop()
+		if !leftover || !errors.Is(err, errExitedEarly) || time.Now().After(retryUntil) {
+			return nil, err
+		}
+		log.Warn("PostgreSQL could not start yet, retrying", "err", err)
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
 	}
-	defer logFile.Close()
-	args := []string{"-D", data, "-k", c.sockDir, "-p", "5432",
-		"-c", "listen_addresses=", "-c", "max_connections=" + strconv.Itoa(opts.MaxConnections),
-		"-c", "timezone=UTC"}
+}
+
+// serverArgs returns the postgres command line: the data folder, the socket
+// folder and no TCP, sessions in UTC, the settings of opts.
+func serverArgs(opts ClusterOptions, data, sockDir string) []string {
+	maxConns := opts.MaxConnections
+	if maxConns <= 0 {
+		maxConns = 200
+	}
+	args := []string{"-D", data, "-k", sockDir, "-p", fmt.Sprint(port),
+		"-c", "listen_addresses=", "-c", fmt.Sprintf("max_connections=%d", maxConns),
+		"-c", "timezone=UTC"} // dates sent as midnight UTC must not shift with the host's zone
 	if !opts.Fsync {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
-	c.cmd = c.command("postgres", cred, args...)
-	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
-	// Its own process group: a Ctrl-C in the terminal reaches examd only,
-	// and examd stops the server in order.
-	c.cmd.SysProcAttr.Setpgid = true
-	if err := c.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
-	}
+	return args
+}
+
+// launch starts the server cmd in its own process group, so that a
+// terminal's Ctrl-C reaches only examd, which then stops the server itself.
+// Should examd die without doing so, the kernel sends the server SIGINT
+// (fast shutdown).
+func (c *Cluster) launch(cmd *exec.Cmd) error {
+	cmd.SysProcAttr.Setpgid = true
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGINT
 	c.exited = make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(c.exited) }()
-
-	if err := c.waitReady(ctx, 60*time.Second); err != nil {
-		_ = c.Stop()
-		log, _ := os.ReadFile(logPath)
-		return nil, fmt.Errorf("%w: %s", err, lastLines(string(log), 5))
-	}
-	return c, nil
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that started the child exits, so
+		// this goroutine keeps its thread until the server has exited.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		c.proc = cmd.Process
+		started <- nil
+		c.waitErr = cmd.Wait()
+		close(c.exited)
+	}()
+	return <-started
 }
 
-// command builds a server command, as the postgres user when cred is set.
-func (c *Cluster) command(name string, cred *syscall.Credential, args ...string) *exec.Cmd {
-	cmd := exec.Command(filepath.Join(c.opts.BinDir, name), args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	cmd.Dir = c.opts.Dir
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	return cmd
+// makeOwnedDir creates the cluster folder dir, gives it to the server user,
+// and checks that user can reach it.
+func makeOwnedDir(su *serverUser, dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("create the cluster folder: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create the cluster folder: %w", err)
+	}
+	if err := su.own(dir); err != nil {
+		return err
+	}
+	return su.checkReachable(dir)
 }
 
-// serverUser returns the postgres user's credential when running as root.
-func serverUser() (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	u, err := user.Lookup("postgres")
+// shortSocketDir makes a temporary folder for the server's socket.
+func shortSocketDir(su *serverUser) (string, error) {
+	dir, err := os.MkdirTemp("", "examd-sock-")
 	if err != nil {
-		return nil, fmt.Errorf("running as root, PostgreSQL needs the postgres OS user: %w", err)
+		return "", fmt.Errorf("socket folder: %w", err)
 	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	err = su.own(dir)
+	if err == nil {
+		err = su.checkReachable(dir)
+	}
+	if err == nil && len(dir)+len("/"+socketName) > maxSocketPath {
+		err = fmt.Errorf("socket folder %s is too long for a unix socket path: set TMPDIR to a shorter folder", dir)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }
 
-// reachable checks that the postgres user can traverse every parent of dir.
-func reachable(dir string, cred *syscall.Credential) error {
-	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		mode := fi.Mode().Perm()
-		ok := mode&0o001 != 0 || st.Uid == cred.Uid && mode&0o100 != 0 || st.Gid == cred.Gid && mode&0o010 != 0
-		if !ok {
-			return fmt.Errorf("the postgres user cannot reach %s (folder %s is closed to it): make it traversable (chmod o+x) or choose a data folder elsewhere, e.g. under /tmp", dir, p)
-		}
-		if p == "/" || p == "." {
-			return nil
-		}
+// initdb creates the cluster's data folder.
+func initdb(su *serverUser, opts ClusterOptions, dir, data string, logFile *os.File) error {
+	args := []string{"-D", data, "--username=postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"}
+	if !opts.Fsync {
+		args = append(args, "--no-sync")
 	}
+	cmd := su.command(filepath.Join(opts.BinDir, "initdb"), args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	logFile.Write(out)
+	if err != nil {
+		return fmt.Errorf("initdb %s: %w: %s", data, err, lastLines(string(out)))
+	}
+	return nil
 }
 
-func (c *Cluster) waitReady(ctx context.Context, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
+// ready waits until the server accepts connections, then creates the
+// database examd when it is missing.
+func (c *Cluster) ready(ctx context.Context, logPath string) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	db, err := sql.Open("postgres", c.URL("postgres")+" connect_timeout=2")
+	if err != nil {
+		return fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	defer db.Close()
 	for {
-		db, err := sql.Open("postgres", c.URL("postgres"))
+		err := db.PingContext(ctx)
 		if err == nil {
-			err = db.PingContext(ctx)
-			if err == nil {
-				var exists bool
-				if err = db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'examd')`).Scan(&exists); err == nil && !exists {
-					_, err = db.ExecContext(ctx, `CREATE DATABASE examd`)
-				}
-				db.Close()
-				return err
-			}
-			db.Close()
+			break
 		}
 		select {
 		case <-c.exited:
-			return errors.New("postgres exited while starting")
+			return fmt.Errorf("%w (%v), see %s: %s", errExitedEarly, c.waitErr, logPath, lastLines(tail(logPath)))
 		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("postgres did not accept connections within %s: %w", limit, err)
+			return fmt.Errorf("PostgreSQL did not accept connections (see %s): %w, last try: %v", logPath, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// URL returns a lib/pq connection string for database dbname of the cluster.
-func (c *Cluster) URL(dbname string) string {
-	return fmt.Sprintf("host=%s port=5432 user=postgres dbname=%s sslmode=disable", c.sockDir, dbname)
-}
-
-// SocketDir is the folder of the cluster's unix socket.
-func (c *Cluster) SocketDir() string { return c.sockDir }
-
-// Stop shuts the server down fast (SIGINT), escalating to SIGQUIT and then
-// SIGKILL if it has not exited within 10 s. Calling it twice is harmless.
-func (c *Cluster) Stop() error {
-	if c.stopped || c.cmd == nil || c.cmd.Process == nil {
-		return nil
+	var exists bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'examd')`).Scan(&exists); err != nil {
+		return fmt.Errorf("look for the database examd: %w", err)
 	}
-	c.stopped = true
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
-	for _, next := range []struct {
-		wait time.Duration
-		sig  syscall.Signal
-	}{{10 * time.Second, syscall.SIGQUIT}, {2 * time.Second, syscall.SIGKILL}} {
-		select {
-		case <-c.exited:
-			return nil
-		case <-time.After(next.wait):
-			c.opts.Logger.Warn("PostgreSQL is slow to stop", "signal", next.sig.String())
-			_ = c.cmd.Process.Signal(next.sig)
+	if !exists {
+		if _, err := db.ExecContext(ctx, `CREATE DATABASE examd`); err != nil {
+			return fmt.Errorf("create the database examd: %w", err)
 		}
+		c.log.Info("created the database examd")
 	}
-	select {
-	case <-c.exited:
-		return nil
-	case <-time.After(time.Second):
-		return errors.New("postgres did not stop")
-	}
+	return nil
 }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// tail returns the end of the file at path, or nothing if it can't be read.
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > 4096 {
+		f.Seek(-4096, io.SeekEnd)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// lastLines returns the last two non-empty lines of out on one line.
+func lastLines(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) > 2 {
+		lines = lines[len(lines)-2:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// URL returns a lib/pq connection string for the database dbname of the
+// cluster.
+func (c *Cluster) URL(dbname string) string {
+	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", dsnQuote(c.sockDir), port, dsnQuote(dbname))
+}
+
+// dsnQuote quotes v for a key=value connection string when it needs it.
+func dsnQuote(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\r\n'\\") {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// Stop stops the server with a fast shutdown (SIGINT), escalating to an
+// immediate shutdown (SIGQUIT) after 8 s and to SIGKILL after 10 s, and
+// waits for it to exit. It is safe to call more than once.
+func (c *Cluster) Stop() error {
+	c.stopOnce.Do(func() {
+		c.stopErr = c.stop()
+		if c.tmpSock {
+			os.RemoveAll(c.sockDir)
+		}
+	})
+	return c.stopErr
+}
+
+// stop signals the server until it exits.
+func (c *Cluster) stop() error {
+	select {
+	case <-c.exited:
+		if c.waitErr != nil {
+			return fmt.Errorf("PostgreSQL had exited by itself: %w", c.waitErr)
+		}
+		return nil
+	default:
+	}
+	steps := []struct {
+		sig  syscall.Signal
+		wait time.Duration
+	}{{syscall.SIGINT, 8 * time.Second}, {syscall.SIGQUIT, 2 * time.Second}, {syscall.SIGKILL, 2 * time.Second}}
+	for _, s := range steps {
+		if s.sig == syscall.SIGKILL {
+			_ = syscall.Kill(-c.proc.Pid, s.sig) // its process group
+		}
+		if err := c.proc.Signal(s.sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			return fmt.Errorf("stop PostgreSQL: %w", err)
+		}
+		select {
+		case <-c.exited:
+			if s.sig == syscall.SIGINT && c.waitErr != nil {
+				return fmt.Errorf("PostgreSQL exited badly: %w", c.waitErr)
+			}
+			c.log.Info("PostgreSQL stopped", "signal", s.sig.String())
+			return nil
+		case <-time.After(s.wait):
+			c.log.Warn("PostgreSQL did not stop in time", "signal", s.sig.String(), "waited", s.wait)
+		}
+	}
+	return fmt.Errorf("stop PostgreSQL: pid %d did not exit even after SIGKILL", c.proc.Pid)
 }

@@ -1,6 +1,6 @@
-// Package pgtest gives tests real PostgreSQL databases: one throwaway
-// cluster per test binary (or TEST_DATABASE_URL), a migrated template, and a
-// fresh clone of it for each test.
+// Package pgtest runs a package's tests against a real PostgreSQL: one
+// throwaway cluster (or the server of TEST_DATABASE_URL) per test binary, a
+// migrated template database, and a fresh clone of it for every test.
 package pgtest
 
 import (
@@ -8,129 +8,208 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
+	"log/slog"
 	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"examd/internal/pg"
 )
 
-// server is the test binary's PostgreSQL, set up by Main.
-var server struct {
-	admin    *sqlx.DB            // connected to the maintenance database
-	url      func(string) string // URL of a database by name
+// server is what Main sets up for NewDB. It is the package's only state,
+// kept between TestMain and the tests.
+type server struct {
+	admin    *sqlx.DB                   // on a database other than the template
+	urlFor   func(dbname string) string // the URL of a database of the server
 	template string
-	next     atomic.Int64
+	prefix   string // of the names of the tests' databases
+	seq      atomic.Int64
 }
 
-// Main runs the tests of a binary against real PostgreSQL and exits. It
-// starts a throwaway cluster (or uses TEST_DATABASE_URL), migrates a
-// template database, runs the tests and cleans up. If the database cannot be
-// had, the tests fail loudly: they never skip.
+// current is the server of this test binary, set by Main.
+var current *server
+
+// Main runs a test binary's tests against a real PostgreSQL: one throwaway
+// cluster in a temporary folder, or the server of TEST_DATABASE_URL when that
+// is set. It migrates a template database for NewDB, runs the tests, cleans
+// up and exits. When the database can't be set up it prints why and exits 1.
 func Main(m *testing.M) {
-	code, err := run(m)
+	os.Exit(run(m))
+}
+
+// run is Main without the exit.
+func run(m *testing.M) int {
+	srv, cleanup, err := setUp()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		os.Exit(1)
+		return 1
 	}
-	os.Exit(code)
+	current = srv
+	code := m.Run()
+	if err := cleanup(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
 }
 
-func run(m *testing.M) (int, error) {
-	ctx := context.Background()
-	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
-		server.url = func(name string) string { return withDB(u, name) }
+// setUp starts or connects to the server and migrates the template. The
+// cleanup it returns undoes it all.
+func setUp() (_ *server, _ func() error, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var undo []func() error
+	cleanup := func() error {
+		var first error
+		for i := len(undo) - 1; i >= 0; i-- {
+			if err := undo[i](); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+
+	srv := &server{}
+	if url := os.Getenv("TEST_DATABASE_URL"); url != "" {
+		dsn, err := toDSN(url)
+		if err != nil {
+			return nil, nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
+		}
+		srv.urlFor = func(dbname string) string { return dsn + " dbname=" + dbname }
+		if srv.admin, err = pg.Open(ctx, url, 10); err != nil {
+			return nil, nil, fmt.Errorf("TEST_DATABASE_URL: %w", err)
+		}
 	} else {
 		bin, err := pg.FindServerBinaries(os.Getenv)
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
 		dir, err := os.MkdirTemp("", "examd-test-")
 		if err != nil {
-			return 0, err
+			return nil, nil, fmt.Errorf("cluster folder: %w", err)
 		}
-		defer os.RemoveAll(dir)
-		cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, MaxConnections: 300})
+		undo = append(undo, func() error { return os.RemoveAll(dir) })
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		// Parallel tests each open up to 50 connections: room for many.
+		cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, MaxConnections: 500, Logger: log})
 		if err != nil {
-			return 0, err
+			return nil, nil, fmt.Errorf("test cluster: %w", err)
 		}
-		defer cluster.Stop()
-		server.url = cluster.URL
+		undo = append(undo, cluster.Stop)
+		srv.urlFor = cluster.URL
+		if srv.admin, err = pg.Open(ctx, cluster.URL("postgres"), 10); err != nil {
+			return nil, nil, fmt.Errorf("test cluster: %w", err)
+		}
 	}
-	admin, err := pg.Open(ctx, server.url("postgres"), 4)
-	if err != nil {
-		return 0, err
-	}
-	defer admin.Close()
-	server.admin = admin
+	undo = append(undo, srv.admin.Close)
 
-	server.template = "examd_tpl_" + suffix()
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+server.template); err != nil {
-		return 0, fmt.Errorf("create template: %w", err)
+	suffix := fmt.Sprintf("%d_%s", os.Getpid(), randomHex())
+	srv.template, srv.prefix = "examd_tpl_"+suffix, "examd_t_"+suffix
+	if err := srv.exec(ctx, "CREATE DATABASE %s", srv.template); err != nil {
+		return nil, nil, fmt.Errorf("create the template database: %w", err)
 	}
-	defer admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+server.template+` WITH (FORCE)`)
-	tpl, err := pg.Open(ctx, server.url(server.template), 2)
-	if err != nil {
-		return 0, err
+	undo = append(undo, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return srv.exec(ctx, "DROP DATABASE IF EXISTS %s WITH (FORCE)", srv.template)
+	})
+	if err := migrateTemplate(ctx, srv); err != nil {
+		return nil, nil, err
 	}
-	err = pg.Migrate(ctx, tpl.DB)
-	tpl.Close()
-	if err != nil {
-		return 0, err
-	}
-	return m.Run(), nil
+	return srv, cleanup, nil
 }
 
-// NewDB gives the test a fresh, migrated database of its own, dropped when
-// the test ends, and its URL for starting the whole service on it.
+// migrateTemplate migrates the template database, then closes it to
+// connections, since CREATE DATABASE ... TEMPLATE needs it to have none.
+func migrateTemplate(ctx context.Context, srv *server) error {
+	db, err := pg.Open(ctx, srv.urlFor(srv.template), 2)
+	if err != nil {
+		return fmt.Errorf("template database: %w", err)
+	}
+	err = pg.Migrate(ctx, db.DB)
+	db.Close()
+	if err != nil {
+		return fmt.Errorf("template database: %w", err)
+	}
+	if err := srv.exec(ctx, "ALTER DATABASE %s ALLOW_CONNECTIONS false", srv.template); err != nil {
+		return fmt.Errorf("template database: %w", err)
+	}
+	_, err = srv.admin.ExecContext(ctx,
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, srv.template)
+	if err != nil {
+		return fmt.Errorf("template database: disconnect: %w", err)
+	}
+	return nil
+}
+
+// exec runs the statement format, whose %s is the database name db, on the
+// admin connection.
+func (srv *server) exec(ctx context.Context, format, db string) error {
+	_, err := srv.admin.ExecContext(ctx, fmt.Sprintf(format, pq.QuoteIdentifier(db)))
+	return err
+}
+
+// NewDB gives the calling test its own fresh database, a clone of the
+// migrated template, dropped when the test ends. It returns the database,
+// open with up to 50 connections, and its connection URL. Tests that use it
+// may run in parallel.
 func NewDB(tb testing.TB) (*sqlx.DB, string) {
 	tb.Helper()
-	if server.admin == nil {
-		tb.Fatal("pgtest: call pgtest.Main from TestMain")
+	srv := current
+	if srv == nil {
+		tb.Fatalf("pgtest.NewDB: call pgtest.Main from TestMain first")
 	}
-	ctx := context.Background()
-	name := fmt.Sprintf("%s_%d", strings.Replace(server.template, "_tpl_", "_t_", 1), server.next.Add(1))
-	if _, err := server.admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+server.template); err != nil {
-		tb.Fatalf("pgtest: create database: %v", err)
-	}
-	u := server.url(name)
-	db, err := pg.Open(ctx, u, 50)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("%s_%d", srv.prefix, srv.seq.Add(1))
+	err := srv.exec(ctx, "CREATE DATABASE %s TEMPLATE "+pq.QuoteIdentifier(srv.template), name)
 	if err != nil {
-		tb.Fatalf("pgtest: %v", err)
+		tb.Fatalf("pgtest.NewDB: create database %s: %v", name, err)
 	}
 	tb.Cleanup(func() {
-		db.Close()
-		if _, err := server.admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			tb.Errorf("pgtest: drop %s: %v", name, err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := srv.exec(ctx, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name); err != nil {
+			tb.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
-	return db, u
+	url := srv.urlFor(name)
+	db, err := pg.Open(ctx, url, 50)
+	if err != nil {
+		tb.Fatalf("pgtest.NewDB: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db, url
 }
 
-func suffix() string {
+// toDSN turns a lib/pq URL or key=value connection string into a key=value
+// one, to which a later " dbname=..." can be appended: the last value wins.
+func toDSN(url string) (string, error) {
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		dsn, err := pq.ParseURL(url)
+		if err != nil {
+			return "", fmt.Errorf("parse the URL: %w", err)
+		}
+		return dsn, nil
+	}
+	return url, nil
+}
+
+// randomHex returns 8 random hex digits.
+func randomHex() string {
 	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%d_%s", os.Getpid(), hex.EncodeToString(b))
-}
-
-// withDB points a lib/pq URL or key=value string at another database.
-func withDB(u, name string) string {
-	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
-		p, err := url.Parse(u)
-		if err == nil {
-			p.Path = "/" + name
-			return p.String()
-		}
-	}
-	var kept []string
-	for _, kv := range strings.Fields(u) {
-		if !strings.HasPrefix(kv, "dbname=") {
-			kept = append(kept, kv)
-		}
-	}
-	return strings.Join(append(kept, "dbname="+name), " ")
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,0 +1,5 @@
+package pg
+
+// FindServerBinariesIn exposes findServerBinaries, with its pattern for the
+// versioned install folders, to the tests.
+var FindServerBinariesIn = findServerBinaries
