@@ -15,8 +15,8 @@ type setup struct {
 	tokens []string
 }
 
-// prepare creates, through the API, a venue, o.slots subject 2 slots five
-// days ahead whose seats add up to o.fill of the candidates, and the
+// prepare creates, through the API, a venue, o.slots subject 2 slots from
+// five days ahead (a week of four sessions a day by default) whose seats add up to o.fill of the candidates, and the
 // candidates, each logged in.
 func prepare(c *client, o options) (setup, error) {
 	var s setup
@@ -44,8 +44,8 @@ func prepare(c *client, o options) (setup, error) {
 	day := time.Date(y, m, d, 0, 0, 0, 0, shanghai).AddDate(0, 0, 5)
 	seats := int(math.Ceil(o.fill * float64(o.candidates) / float64(o.slots)))
 	for i := 0; i < o.slots; i++ {
-		// Eight one-hour sessions a day, over as many days as it takes.
-		start := day.AddDate(0, 0, i/8).Add(time.Duration(8+i%8) * time.Hour)
+		// Four one-hour sessions a day (08, 10, 13 and 15 o'clock), over as many days as it takes.
+		start := day.AddDate(0, 0, i/4).Add(time.Duration([]int{8, 10, 13, 15}[i%4]) * time.Hour)
 		var slot struct {
 			ID int64 `json:"id"`
 		}

@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&o.examd, "examd", "./bin/examd", "examd binary to measure")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients, for examd and pgbench alike")
 	flag.IntVar(&o.candidates, "candidates", 3000, "candidates, each booking once")
-	flag.IntVar(&o.slots, "slots", 10, "subject 2 slots the candidates book into")
+	flag.IntVar(&o.slots, "slots", 28, "subject 2 slots the candidates book into (28: a week, four sessions a day)")
 	flag.Float64Var(&o.fill, "fill", 0.9, "seats as a share of candidates (below 1, some are refused slot_full)")
 	flag.IntVar(&o.pool, "pool", 0, "examd's database pool (EXAMD_DB_MAX_CONNS; 0: examd's default)")
 	flag.DurationVar(&o.pgbenchFor, "pgbench-time", 20*time.Second, "how long pgbench runs")

@@ -106,7 +106,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) error
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           newServer(db, accounts, log),
+		Handler:           newServer(db, cfg.DBMaxConns, accounts, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

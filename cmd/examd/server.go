@@ -21,7 +21,7 @@ import (
 )
 
 // newServer wires the Echo application: middleware, metrics and every route.
-func newServer(db *sqlx.DB, accounts *auth.Store, log *slog.Logger) *echo.Echo {
+func newServer(db *sqlx.DB, dbConns int, accounts *auth.Store, log *slog.Logger) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
@@ -58,7 +58,7 @@ func newServer(db *sqlx.DB, accounts *auth.Store, log *slog.Logger) *echo.Echo {
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
-	v1 := e.Group("/api/v1")
+	v1 := e.Group("/api/v1", fairQueue(dbConns))
 	accountsAPI := auth.Handler{Store: accounts}
 	accountsAPI.Register(v1)
 	scheduling.Handler{
@@ -69,6 +69,26 @@ func newServer(db *sqlx.DB, accounts *auth.Store, log *slog.Logger) *echo.Echo {
 		Outcomes: bookings,
 	}.Register(v1)
 	return e
+}
+
+// fairQueue admits at most n API requests at a time, in arrival order, so
+// that the database pool (n connections) never has to choose among waiters:
+// database/sql hands a freed connection to a random waiter, which under a
+// rush gives a few unlucky requests several times the median latency. A
+// blocked channel send queues its goroutines first in, first out.
+func fairQueue(n int) echo.MiddlewareFunc {
+	tokens := make(chan struct{}, n)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			select {
+			case tokens <- struct{}{}:
+			case <-c.Request().Context().Done():
+				return c.Request().Context().Err()
+			}
+			defer func() { <-tokens }()
+			return next(c)
+		}
+	}
 }
 
 // observe logs one JSON line per request, with its request id, and records
