@@ -290,7 +290,7 @@ func (s *Store) Booking(ctx context.Context, id, owner int64) (Booking, error) {
 	var b Booking
 	err := s.db.GetContext(ctx, &b, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
-		WHERE b.id = $1 AND ($2 = 0 OR b.candidate_id = $2)`, id, owner)
+		WHERE b.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)`, id, owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, ErrNotFound
 	}
@@ -336,7 +336,7 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 	var b Booking
 	err = tx.GetContext(ctx, &b, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
-		WHERE b.id = $1 AND ($2 = 0 OR b.candidate_id = $2)
+		WHERE b.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)
 		FOR UPDATE OF b`, r.BookingID, r.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound

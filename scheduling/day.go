@@ -31,9 +31,12 @@ func ParseDate(s string) (time.Time, error) {
 	return d, err
 }
 
-// ParseInstant parses an RFC 3339 instant between the years 2000 and 2199.
+// ParseInstant parses an RFC 3339 instant between the years 2000 and 2199,
+// truncated to the microsecond, as PostgreSQL keeps it: compared in Go to
+// the nanosecond, two instants could differ here and be equal there.
 func ParseInstant(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339, s)
+	t = t.Truncate(time.Microsecond)
 	if err == nil && (t.Year() < 2000 || t.Year() > 2199) {
 		return t, fmt.Errorf("instant %s out of range", s)
 	}

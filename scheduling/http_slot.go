@@ -169,7 +169,7 @@ func (h Handler) listSlots(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	slots, err := h.Store.FindSlots(c.Request().Context(), f)
+	slots, truncated, err := h.Store.FindSlots(c.Request().Context(), f)
 	if err != nil {
 		return apiError(err)
 	}
@@ -177,7 +177,8 @@ func (h Handler) listSlots(c echo.Context) error {
 	for i, s := range slots {
 		out[i] = presentSlot(s, lane, now)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"slots": out})
+	// truncated: more slots match than one answer lists; narrow the filter.
+	return c.JSON(http.StatusOK, map[string]any{"slots": out, "truncated": truncated})
 }
 
 func (h Handler) getSlot(c echo.Context) error {

@@ -66,18 +66,20 @@ func (s *Store) CreateCandidate(ctx context.Context, n NewCandidate, passwordHas
 	if err != nil {
 		return 0, err
 	}
-	_, err = tx.ExecContext(ctx, `
+	// ON CONFLICT, so that PostgreSQL does not log the ID number.
+	res, err := tx.ExecContext(ctx, `
 		INSERT INTO candidates (id, id_number, name, phone, licence_class, permit_issued_on,
 		                        permit_expires_on, subject1_passed_on, holds_car_licence, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (id_number) DO NOTHING`,
 		id, n.IDNumber, n.Name, n.Phone, n.LicenceClass, n.PermitIssuedOn,
 		n.PermitExpiresOn, n.Subject1PassedOn, n.HoldsCarLicence, createdBy)
-	if e := pqError(err); e != nil {
-		switch e.Constraint {
-		case "candidates_id_number_key":
+	if e := pqError(err); e != nil && e.Constraint == "candidates_licence_class_fkey" {
+		return 0, invalid("licence_class", "unknown licence class")
+	}
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
 			return 0, ErrDuplicateCandidate
-		case "candidates_licence_class_fkey":
-			return 0, invalid("licence_class", "unknown licence class")
 		}
 	}
 	if err != nil {
@@ -199,6 +201,9 @@ func (s *Store) CreateSlot(ctx context.Context, sl Slot, by int64) (Slot, error)
 		case "slots_licence_class_fkey":
 			return sl, invalid("licence_class", "unknown licence class")
 		}
+		if e.Code == "23514" { // a CHECK on the slot's times or seats; NewSlot.Slot should have caught it
+			return sl, invalid("starts_at", "the slot's times or seats are inconsistent")
+		}
 	}
 	if err != nil {
 		return sl, fmt.Errorf("insert slot: %w", err)
@@ -220,22 +225,29 @@ func (s *Store) Slot(ctx context.Context, id int64) (Slot, error) {
 	return sl, nil
 }
 
-// FindSlots lists the slots matching f, by start time.
-func (s *Store) FindSlots(ctx context.Context, f SlotFilter) ([]Slot, error) {
-	slots := []Slot{}
-	err := s.db.SelectContext(ctx, &slots, `SELECT `+slotColumns+`
+// MaxSlotsListed bounds one answer of FindSlots.
+const MaxSlotsListed = 1000
+
+// FindSlots lists the slots matching f, by start time, at most
+// MaxSlotsListed of them; truncated reports that there were more.
+func (s *Store) FindSlots(ctx context.Context, f SlotFilter) (slots []Slot, truncated bool, err error) {
+	slots = []Slot{}
+	err = s.db.SelectContext(ctx, &slots, `SELECT `+slotColumns+`
 		FROM slots s JOIN venues v ON v.id = s.venue_id
 		WHERE s.starts_at >= $1 AND s.starts_at < $2
-		  AND ($3 = 0 OR s.subject = $3)
-		  AND ($4 = '' OR s.licence_class = $4)
-		  AND ($5 = 0 OR s.venue_id = $5)
+		  AND ($3::smallint = 0 OR s.subject = $3::smallint)
+		  AND ($4::text = '' OR s.licence_class = $4::text)
+		  AND ($5::bigint = 0 OR s.venue_id = $5::bigint)
 		ORDER BY s.starts_at, s.id
-		LIMIT 1000`,
-		StartOfDay(f.From), StartOfDay(f.To.AddDate(0, 0, 1)), f.Subject, f.LicenceClass, f.VenueID)
+		LIMIT $6`,
+		StartOfDay(f.From), StartOfDay(f.To.AddDate(0, 0, 1)), f.Subject, f.LicenceClass, f.VenueID, MaxSlotsListed+1)
 	if err != nil {
-		return nil, fmt.Errorf("find slots: %w", err)
+		return nil, false, fmt.Errorf("find slots: %w", err)
 	}
-	return slots, nil
+	if len(slots) > MaxSlotsListed {
+		return slots[:MaxSlotsListed], true, nil
+	}
+	return slots, false, nil
 }
 
 // HasPriority reports whether a candidate holds an active grant.

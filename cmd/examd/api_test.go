@@ -115,7 +115,7 @@ func TestRequestConventions(t *testing.T) {
 	}{
 		{"Malformed", `{"name": "x",`, 400, "malformed_json", ""},
 		{"Empty", ``, 400, "malformed_json", ""},
-		{"NotAnObject", `[1,2]`, 422, "invalid_field", ""},
+		{"NotAnObject", `[1,2]`, 422, "invalid_field", "body"},
 		{"UnknownField", map[string]any{"name": "x", "colour": "red"}, 422, "invalid_field", "colour"},
 		{"WrongType", map[string]any{"name": 12}, 422, "invalid_field", "name"},
 		{"Missing", map[string]any{"address": "x"}, 422, "invalid_field", "name"},
@@ -175,5 +175,30 @@ func TestHostileInput(t *testing.T) {
 				t.Fatalf("got %d %s, want %d", r.Status, r.Raw, tc.status)
 			}
 		})
+	}
+}
+
+// TestReviewedEdges covers what a review found: PostgreSQL's integer and
+// microsecond limits, and a body limit of exactly 1 MiB.
+func TestReviewedEdges(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	sched := a.staff("scheduler")
+	venue := a.newVenue(sched, false)
+	if r := a.do("GET", "/api/v1/slots?venue_id=3000000000", sched, nil); r.Status != 200 || len(r.Body["slots"].([]any)) != 0 {
+		t.Errorf("venue id beyond int4: got %d %s", r.Status, r.Raw)
+	}
+	r := a.do("POST", "/api/v1/slots", sched, map[string]any{"venue_id": venue, "subject": 2, "licence_class": "C1", "capacity": 1,
+		"starts_at": "2030-01-01T09:00:00.0000001+08:00", "ends_at": "2030-01-01T09:00:00.0000002+08:00"})
+	if r.Status != 422 || r.field() != "ends_at" {
+		t.Errorf("nanosecond-apart slot: got %d %s, want 422 ends_at", r.Status, r.Raw)
+	}
+	// Just under 1 MiB is read (and refused for its content), not cut off.
+	big := `{"name":"` + strings.Repeat("x", 1020000) + `"}`
+	if r := a.do("POST", "/api/v1/venues", sched, big); r.Status != 422 || r.field() != "name" {
+		t.Errorf("a 1,020,000-byte body: got %d %.100s, want 422 name", r.Status, r.Raw)
+	}
+	if r := a.do("POST", "/api/v1/venues", sched, `{"address":"x","name":"a\u0000b"}`); r.Status != 422 || r.field() != "name" {
+		t.Errorf("NUL: got %d %s, want 422 naming name", r.Status, r.Raw)
 	}
 }

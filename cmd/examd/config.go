@@ -83,12 +83,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("EXAMD_TOKEN_TTL must be at least 1m")
 	case cfg.BcryptCost < bcrypt.MinCost || cfg.BcryptCost > bcrypt.MaxCost:
 		return cfg, fmt.Errorf("EXAMD_BCRYPT_COST must be between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
-	case cfg.DBMaxConns < 2:
-		return cfg, fmt.Errorf("EXAMD_DB_MAX_CONNS must be at least 2")
+	case cfg.DBMaxConns < 2 || cfg.DBMaxConns > 500:
+		return cfg, fmt.Errorf("EXAMD_DB_MAX_CONNS must be between 2 and 500")
 	case cfg.ShutdownTimeout <= 0:
 		return cfg, fmt.Errorf("EXAMD_SHUTDOWN_TIMEOUT must be positive")
-	case cfg.AdminPassword != "" && len(cfg.AdminPassword) < 8:
-		return cfg, fmt.Errorf("EXAMD_ADMIN_PASSWORD must have at least 8 characters")
+	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < 8 || len(cfg.AdminPassword) > 72):
+		return cfg, fmt.Errorf("EXAMD_ADMIN_PASSWORD must have 8 to 72 bytes")
 	}
 	return cfg, nil
 }

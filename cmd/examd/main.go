@@ -25,6 +25,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills examd at once
+	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "examd:", err)
@@ -54,7 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		log.Info("starting the private PostgreSQL cluster", "dir", dir, "bin", bin)
-		cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, Fsync: true, Logger: log})
+		cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, Fsync: true, Logger: log,
+			MaxConnections: max(100, cfg.DBMaxConns+20)}) // room for the pool, migrations and psql
 		if err != nil {
 			return fmt.Errorf("private PostgreSQL: %w", err)
 		}

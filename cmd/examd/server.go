@@ -43,7 +43,7 @@ func newServer(db *sqlx.DB, dbConns int, accounts *auth.Store, log *slog.Logger)
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit("1MiB"))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

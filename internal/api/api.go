@@ -72,7 +72,7 @@ func Decode(body []byte, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		if len(trimmed) > 0 && json.Valid(trimmed) {
-			return Invalid("", "the body must be a JSON object")
+			return Invalid("body", "the body must be a JSON object")
 		}
 		return ErrMalformed
 	}
@@ -81,7 +81,7 @@ func Decode(body []byte, dst any) error {
 	}
 	if hasNUL(trimmed) {
 		// PostgreSQL text cannot hold NUL: refuse it here, not with a 500 later.
-		return Invalid("", "text must not contain NUL characters (\\u0000)")
+		return Invalid(fieldWithNUL(trimmed), "text must not contain NUL characters (\\u0000)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
@@ -94,7 +94,7 @@ func Decode(body []byte, dst any) error {
 			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 			return Invalid(name, "unknown field")
 		default:
-			return Invalid("", "invalid value")
+			return Invalid("body", "invalid value")
 		}
 	}
 	return nil
@@ -124,4 +124,17 @@ func hasNUL(j []byte) bool {
 // without NUL. Query parameters and headers are checked with it.
 func Text(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// fieldWithNUL names the top-level field whose value holds a NUL character.
+func fieldWithNUL(j []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(j, &fields) == nil {
+		for name, v := range fields {
+			if hasNUL(v) || strings.ContainsRune(name, 0) {
+				return name
+			}
+		}
+	}
+	return "body"
 }

@@ -56,17 +56,20 @@ func InsertUser(ctx context.Context, tx sqlx.QueryerContext, u NewUser, password
 	if u.Desk != "" {
 		desk = &u.Desk
 	}
+	// ON CONFLICT rather than a unique violation: PostgreSQL would write the
+	// username (a candidate's ID number) into its log.
 	var id int64
 	err := sqlx.GetContext(ctx, tx, &id, `
 		INSERT INTO users (username, password_hash, role, venue_id, desk)
 		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (username) DO NOTHING
 		RETURNING id`, u.Username, passwordHash, u.Role, u.VenueID, desk)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrDuplicateUser
+	}
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) {
-		switch {
-		case pqErr.Code == "23505" && pqErr.Constraint == "users_username_key":
-			return 0, ErrDuplicateUser
-		case pqErr.Code == "23503" && pqErr.Constraint == "users_venue_id_fkey":
+		if pqErr.Code == "23503" && pqErr.Constraint == "users_venue_id_fkey" {
 			return 0, ErrUnknownVenue
 		}
 	}

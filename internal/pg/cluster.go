@@ -63,6 +63,7 @@ type Cluster struct {
 	exited  chan struct{} // closed once the server has exited
 	waitErr error         // the server's exit status, set before exited closes
 
+	lock     *os.File // flock on Dir/examd.lock: one owner per cluster folder
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -89,6 +90,21 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 	if err := makeOwnedDir(su, dir); err != nil {
 		return nil, err
 	}
+	// One examd per cluster folder: a second one would otherwise stop the
+	// first one's server as a leftover below.
+	lock, err := os.OpenFile(filepath.Join(dir, "examd.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("cluster lock: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("another examd is using the PostgreSQL cluster in %s", dir)
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
 	logPath := filepath.Join(dir, "postgres.log")
 	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
@@ -96,7 +112,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 	}
 	defer logFile.Close() // the server keeps its own descriptor
 
-	c := &Cluster{sockDir: dir, log: log}
+	c := &Cluster{sockDir: dir, log: log, lock: lock}
 	if len(dir)+len("/"+socketName) > maxSocketPath {
 		if c.sockDir, err = shortSocketDir(su); err != nil {
 			return nil, err
@@ -161,7 +177,10 @@ func serverArgs(opts ClusterOptions, data, sockDir string) []string {
 	}
 	args := []string{"-D", data, "-k", sockDir, "-p", fmt.Sprint(port),
 		"-c", "listen_addresses=", "-c", fmt.Sprintf("max_connections=%d", maxConns),
-		"-c", "timezone=UTC"} // dates sent as midnight UTC must not shift with the host's zone
+		"-c", "timezone=UTC", // dates sent as midnight UTC must not shift with the host's zone
+		// No DETAIL lines in the server log: they would quote the values of
+		// a violated key, and those can be personal data.
+		"-c", "log_error_verbosity=terse"}
 	if !opts.Fsync {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
@@ -327,6 +346,7 @@ func (c *Cluster) Stop() error {
 		if c.tmpSock {
 			os.RemoveAll(c.sockDir)
 		}
+		c.lock.Close()
 	})
 	return c.stopErr
 }

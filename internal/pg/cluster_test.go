@@ -182,3 +182,25 @@ func TestStartClusterUnreachableFolder(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestClusterHasOneOwner(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := clusterDir(t, "pg")
+	c := start(t, dir)
+	bin, err := pg.FindServerBinaries(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin}); err == nil || !strings.Contains(err.Error(), "another examd") {
+		t.Fatalf("second StartCluster on a folder in use: got %v, want a refusal", err)
+	}
+	// The first owner's server is untouched.
+	db, err := pg.Open(ctx, c.URL("examd"), 1)
+	if err != nil {
+		t.Fatalf("the first server was disturbed: %v", err)
+	}
+	db.Close()
+	stop(t, c)
+	stop(t, start(t, dir))
+}
