@@ -50,7 +50,7 @@ func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		bs, fresh, err := s.book(ctx, r, now)
 		// Two combined bookings may still deadlock on their slot rows; the
 		// loser was rolled back whole and simply goes again.
-		if e := pqError(err); e != nil && (e.Code == "40P01" || e.Code == "40001") && try < 3 {
+		if retryable(err) && try < 3 {
 			continue
 		}
 		return bs, fresh, err
@@ -250,12 +250,9 @@ func insertBookings(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot,
 		FROM n ORDER BY n.ord
 		RETURNING id, slot_id, pair_id, created_at`,
 		c.ID, pq.Array(slotIDs), pq.Array(subjects), pq.Array(days), c.Lane(), by)
-	if e := pqError(err); e != nil && e.Constraint == "bookings_one_active" {
-		// BK-ONE, guarded by the partial unique index.
-		return nil, ErrAlreadyBooked
-	}
 	if err != nil {
-		return nil, fmt.Errorf("insert bookings: %w", err)
+		// BK-ONE is guarded by the partial unique index bookings_one_active.
+		return nil, dbError(err, "insert bookings")
 	}
 	bs := make([]Booking, 0, len(rows))
 	for _, sl := range slots {

@@ -21,13 +21,37 @@ type Store struct {
 // NewStore returns a store on db.
 func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
 
-// pqError returns the PostgreSQL error inside err, if any.
-func pqError(err error) *pq.Error {
+// constraintErrors maps the constraints that guard this package's tables
+// to the refusals they stand for: the one place where PostgreSQL's errors
+// become domain errors.
+var constraintErrors = map[string]error{
+	"bookings_one_active":           ErrAlreadyBooked, // BK-ONE
+	"candidates_licence_class_fkey": invalid("licence_class", "unknown licence class"),
+	"slots_licence_class_fkey":      invalid("licence_class", "unknown licence class"),
+	"slots_venue_id_fkey":           invalid("venue_id", "no such venue"),
+}
+
+// dbError turns a violated constraint into its domain error, and wraps
+// anything else with what was being done.
+func dbError(err error, doing string) error {
 	var e *pq.Error
 	if errors.As(err, &e) {
-		return e
+		if mapped, ok := constraintErrors[e.Constraint]; ok {
+			return mapped
+		}
+		if e.Code == "23514" && e.Table == "slots" {
+			// A CHECK on a slot's times or seats that NewSlot.Slot let through.
+			return invalid("starts_at", "the slot's times or seats are inconsistent")
+		}
 	}
-	return nil
+	return fmt.Errorf("%s: %w", doing, err)
+}
+
+// retryable reports whether the transaction lost a deadlock or a
+// serialization conflict and may simply run again.
+func retryable(err error) bool {
+	var e *pq.Error
+	return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001")
 }
 
 // CreateVenue publishes a venue.
@@ -74,16 +98,11 @@ func (s *Store) CreateCandidate(ctx context.Context, n NewCandidate, passwordHas
 		ON CONFLICT (id_number) DO NOTHING`,
 		id, n.IDNumber, n.Name, n.Phone, n.LicenceClass, n.PermitIssuedOn,
 		n.PermitExpiresOn, n.Subject1PassedOn, n.HoldsCarLicence, createdBy)
-	if e := pqError(err); e != nil && e.Constraint == "candidates_licence_class_fkey" {
-		return 0, invalid("licence_class", "unknown licence class")
-	}
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
-			return 0, ErrDuplicateCandidate
-		}
-	}
 	if err != nil {
-		return 0, fmt.Errorf("insert candidate: %w", err)
+		return 0, dbError(err, "insert candidate")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, ErrDuplicateCandidate
 	}
 	return id, tx.Commit()
 }
@@ -194,19 +213,8 @@ func (s *Store) CreateSlot(ctx context.Context, sl Slot, by int64) (Slot, error)
 		sl.VenueID, sl.Subject, sl.LicenceClass, sl.StartsAt, sl.EndsAt, sl.Capacity,
 		sl.PriorityReserved, sl.ReserveReleaseAt, sl.BookingOpensAt, sl.BookingClosesAt,
 		sl.AdaptedVehicle, by)
-	if e := pqError(err); e != nil {
-		switch e.Constraint {
-		case "slots_venue_id_fkey":
-			return sl, invalid("venue_id", "no such venue")
-		case "slots_licence_class_fkey":
-			return sl, invalid("licence_class", "unknown licence class")
-		}
-		if e.Code == "23514" { // a CHECK on the slot's times or seats; NewSlot.Slot should have caught it
-			return sl, invalid("starts_at", "the slot's times or seats are inconsistent")
-		}
-	}
 	if err != nil {
-		return sl, fmt.Errorf("insert slot: %w", err)
+		return sl, dbError(err, "insert slot")
 	}
 	return sl, nil
 }
