@@ -297,3 +297,11 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 	}
 	return entries, nil
 }
+
+// notFound turns sql.ErrNoRows into ErrNotFound and wraps anything else.
+func notFound(err error, doing string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("%s: %w", doing, err)
+}

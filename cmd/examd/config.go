@@ -25,6 +25,10 @@ type Config struct {
 	DBMaxConns      int           // EXAMD_DB_MAX_CONNS
 	ShutdownTimeout time.Duration // EXAMD_SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // EXAMD_LOG_LEVEL
+	// CombinedOnSubject2Fail is BK-COMBINED-FAIL's setting
+	// (EXAMD_COMBINED_ON_SUBJECT2_FAIL): keep or release the subject 3 half
+	// of a combined booking whose subject 2 ends failed.
+	CombinedOnSubject2Fail string
 }
 
 // loadConfig reads the environment and the command line.
@@ -39,8 +43,9 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		BcryptCost:    bcrypt.DefaultCost,
 		// A few connections per core keep PostgreSQL busy without making its
 		// backends fight over the cores and the slots' row locks (BENCHMARKS.md).
-		DBMaxConns:      max(8, 4*runtime.NumCPU()),
-		ShutdownTimeout: 10 * time.Second,
+		DBMaxConns:             max(8, 4*runtime.NumCPU()),
+		ShutdownTimeout:        10 * time.Second,
+		CombinedOnSubject2Fail: or(getenv("EXAMD_COMBINED_ON_SUBJECT2_FAIL"), "keep"),
 	}
 	var errs []error
 	parse := func(name string, set func(string) error) {
@@ -85,6 +90,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("EXAMD_BCRYPT_COST must be between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
 	case cfg.DBMaxConns < 2 || cfg.DBMaxConns > 500:
 		return cfg, fmt.Errorf("EXAMD_DB_MAX_CONNS must be between 2 and 500")
+	case cfg.CombinedOnSubject2Fail != "keep" && cfg.CombinedOnSubject2Fail != "release":
+		return cfg, fmt.Errorf("EXAMD_COMBINED_ON_SUBJECT2_FAIL must be keep or release")
 	case cfg.ShutdownTimeout <= 0:
 		return cfg, fmt.Errorf("EXAMD_SHUTDOWN_TIMEOUT must be positive")
 	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < 8 || len(cfg.AdminPassword) > 72):

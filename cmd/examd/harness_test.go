@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,9 @@ func startApp(t testing.TB) *app {
 			}
 			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Addr != "" {
 				addr <- line.Addr
+			}
+			if bytes.Contains(sc.Bytes(), []byte(`"level":"ERROR"`)) {
+				fmt.Fprintf(os.Stderr, "examd logged: %s\n", sc.Bytes()) // a 500 is a bug: show why
 			}
 		}
 		close(addr)

@@ -20,6 +20,7 @@ import (
 
 	"examd/internal/auth"
 	"examd/internal/pg"
+	"examd/realtime"
 )
 
 func main() {
@@ -84,10 +85,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.Command == "migrate" {
 		return nil
 	}
-	return serve(ctx, cfg, db, log)
+	return serve(ctx, cfg, db, url, log)
 }
 
-func serve(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) error {
+func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog.Logger) error {
 	accounts, err := auth.NewStore(db, cfg.BcryptCost, cfg.TokenTTL, time.Now)
 	if err != nil {
 		return err
@@ -110,8 +111,15 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	feed := realtime.NewFeed(db)
+	hub := realtime.NewHub(feed, dbURL, log)
+	hubDone := make(chan error, 1)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	defer stopHub()
+	go func() { hubDone <- hub.Run(hubCtx) }()
+
 	srv := &http.Server{
-		Handler:           newServer(db, cfg.DBMaxConns, accounts, log),
+		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, feed: feed, hub: hub, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -126,14 +134,23 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, log *slog.Logger) error
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		hub.Close()
 		return fmt.Errorf("serve: %w", err)
+	case err := <-hubDone:
+		_ = srv.Close()
+		return fmt.Errorf("live feed: %w", err)
 	case <-ctx.Done():
 	}
+	// In order: stop accepting and finish in-flight requests, then close the
+	// websockets (hijacked, so Shutdown leaves them), then the database.
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
+	hub.Close()
+	stopHub()
+	<-hubDone
 	return nil
 }

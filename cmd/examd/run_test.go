@@ -12,7 +12,7 @@ import (
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
 	db, url := pgtest.NewDB(t)
-	if _, err := db.Exec(`DROP TABLE bookings, idempotency_keys, slots, priority_grants, candidates, sessions, users, venues, licence_classes, goose_db_version`); err != nil {
+	if _, err := db.Exec(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"DATABASE_URL": url}

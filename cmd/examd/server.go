@@ -15,13 +15,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/realtime"
 	"examd/scheduling"
 )
 
+// deps is what the routes are built on.
+type deps struct {
+	db       *sqlx.DB
+	cfg      Config
+	accounts *auth.Store
+	feed     *realtime.Feed
+	hub      *realtime.Hub
+	log      *slog.Logger
+}
+
 // newServer wires the Echo application: middleware, metrics and every route.
-func newServer(db *sqlx.DB, dbConns int, accounts *auth.Store, log *slog.Logger) *echo.Echo {
+func newServer(d deps) *echo.Echo {
+	db, log := d.db, d.log
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(log)
@@ -58,17 +71,52 @@ func newServer(db *sqlx.DB, dbConns int, accounts *auth.Store, log *slog.Logger)
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
-	v1 := e.Group("/api/v1", fairQueue(dbConns))
-	accountsAPI := auth.Handler{Store: accounts}
+	v1 := e.Group("/api/v1", fairQueue(d.cfg.DBMaxConns))
+	accountsAPI := auth.Handler{Store: d.accounts}
 	accountsAPI.Register(v1)
 	scheduling.Handler{
 		Store:    scheduling.NewStore(db),
-		Accounts: accounts,
+		Accounts: d.accounts,
 		Authn:    accountsAPI.Authenticate,
 		Now:      time.Now,
 		Outcomes: bookings,
 	}.Register(v1)
+	exams := exam.NewStore(db, d.feed)
+	exams.ReleasePairOnSubject2Fail = d.cfg.CombinedOnSubject2Fail == "release"
+	exam.Handler{Store: exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
+	v1.GET("/live", live(d.hub), tokenFromQuery, accountsAPI.Authenticate,
+		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
 	return e
+}
+
+// tokenFromQuery lets browsers, which cannot set headers on a websocket,
+// pass their token as access_token.
+func tokenFromQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if tok := c.QueryParam("access_token"); tok != "" && c.Request().Header.Get("Authorization") == "" {
+			c.Request().Header.Set("Authorization", "Bearer "+tok)
+		}
+		return next(c)
+	}
+}
+
+// live serves a venue's live feed over a websocket: examiners their own
+// venue, schedulers and admins any.
+func live(hub *realtime.Hub) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		venue, err := strconv.ParseInt(c.QueryParam("venue_id"), 10, 64)
+		if err != nil || venue <= 0 {
+			return api.Invalid("venue_id", "required: the venue to watch")
+		}
+		if p := auth.Caller(c); p.Role == auth.RoleExaminer && (p.VenueID == nil || *p.VenueID != venue) {
+			return api.ErrForbidden
+		}
+		since, err := realtime.ParseSince(c)
+		if err != nil {
+			return err
+		}
+		return hub.Serve(c, exam.VenueTopic(venue), since)
+	}
 }
 
 // fairQueue admits at most n API requests at a time, in arrival order, so

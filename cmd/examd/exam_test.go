@@ -1,0 +1,297 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// uuid returns a random UUID for a device event.
+func uuid() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// examDay sets up a venue with a slot running all of today, a device there,
+// and a way to book candidates onto it (written straight into the database:
+// today's booking window closed yesterday, BK-WINDOW).
+type examDay struct {
+	a      *app
+	sched  string
+	venue  int64
+	slot   int64
+	device string
+}
+
+func newExamDay(t *testing.T, a *app, subject int) *examDay {
+	t.Helper()
+	d := &examDay{a: a, sched: a.staff("scheduler")}
+	d.venue = a.newVenue(d.sched, false)
+	d.slot = d.todaySlot(t, subject)
+	d.device = d.newDevice(t, d.venue)
+	return d
+}
+
+func (d *examDay) todaySlot(t *testing.T, subject int) int64 {
+	t.Helper()
+	start := day(0)
+	return d.a.must(http.StatusCreated, "POST", "/api/v1/slots", d.sched, map[string]any{
+		"venue_id": d.venue, "subject": subject, "licence_class": "C1", "capacity": 50, "priority_reserved": 0,
+		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(24*time.Hour - time.Second).Format(time.RFC3339),
+		"adapted_vehicle": false,
+	}).id()
+}
+
+func (d *examDay) newDevice(t *testing.T, venue int64) string {
+	t.Helper()
+	r := d.a.must(http.StatusCreated, "POST", "/api/v1/devices", d.a.admin, map[string]any{
+		"venue_id": venue, "name": "考试车 3号", "vehicle_plate": "京A1234学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+	})
+	return r.Body["key"].(string)
+}
+
+// book puts a new candidate on slot and returns the candidate and booking id.
+func (d *examDay) book(t *testing.T, slot int64, subject int) (candidate, int64) {
+	t.Helper()
+	c := d.a.newCandidate(d.sched, nil)
+	var id int64
+	err := d.a.db.Get(&id, `
+		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
+		           SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1 FROM slots WHERE id = $2
+		           RETURNING id, slot_id)
+		, s AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT slot_id FROM b))
+		SELECT id FROM b`, c.ID, slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, id
+}
+
+// post sends a device event and returns the answer.
+func (d *examDay) post(key string, booking int64, typ string, fields map[string]any) response {
+	d.a.t.Helper()
+	body := map[string]any{"event_id": uuid(), "booking_id": booking, "type": typ, "at": time.Now().Format(time.RFC3339Nano)}
+	for k, v := range fields {
+		body[k] = v
+	}
+	return d.a.do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+key)
+}
+
+func attemptOf(r response) map[string]any {
+	a, _ := r.Body["attempt"].(map[string]any)
+	return a
+}
+
+func TestDeviceEventsScoreAnAttempt(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	c, booking := d.book(t, d.slot, 2)
+
+	r := d.post(d.device, booking, "exam_started", nil)
+	if r.Status != 201 || attemptOf(r)["attempt_no"] != 1.0 || attemptOf(r)["score"] != 100.0 || r.Body["seq"] != 1.0 {
+		t.Fatalf("exam_started: %d %s", r.Status, r.Raw)
+	}
+	steps := []struct {
+		typ    string
+		fields map[string]any
+		score  float64
+		status string
+	}{
+		{"item_started", map[string]any{"item": "reverse_parking"}, 100, "in_progress"},
+		{"deduction", map[string]any{"rule": "RP.STOP"}, 95, "in_progress"},
+		{"deduction", map[string]any{"rule": "RP.STOP"}, 90, "in_progress"},                 // "each": deducts again
+		{"deduction", map[string]any{"rule": "GEN.HANDBRAKE_CORRECTED"}, 80, "in_progress"}, // general rule
+		{"deduction", map[string]any{"rule": "GEN.HANDBRAKE_CORRECTED"}, 80, "in_progress"}, // once only: recorded, deducts nothing
+		{"instruction", map[string]any{"text": "请倒车入库"}, 80, "in_progress"},
+		{"item_finished", map[string]any{"item": "reverse_parking"}, 80, "in_progress"},
+		{"exam_finished", nil, 80, "passed"}, // C1 subject 2 passes at 80 (SC-PASS)
+	}
+	for i, s := range steps {
+		r := d.post(d.device, booking, s.typ, s.fields)
+		at := attemptOf(r)
+		if r.Status != 201 || at["score"] != s.score || at["status"] != s.status || r.Body["seq"] != float64(i+2) {
+			t.Fatalf("step %d %s: got %d %s, want score %v %s seq %d", i, s.typ, r.Status, r.Raw, s.score, s.status, i+2)
+		}
+	}
+	if n := len(attemptOf(r)["deductions"].([]any)); n != 0 {
+		t.Fatalf("the first answer had %d deductions", n)
+	}
+	var status string
+	if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil || status != "passed" {
+		t.Fatalf("booking: %s (%v), want passed", status, err)
+	}
+	// The score sheet, for staff and for the candidate.
+	ids := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%d/attempts", booking), c.Token, nil)
+	sheets := ids.Body["attempts"].([]any)
+	sheet := sheets[0].(map[string]any)
+	if len(sheets) != 1 || sheet["booking_count"] != 1.0 || sheet["booking_cap"] != 5.0 || len(sheet["events"].([]any)) != 9 ||
+		len(sheet["deductions"].([]any)) != 4 || sheet["rule_version"] != 1.0 {
+		t.Fatalf("score sheet: %s", ids.Raw)
+	}
+	other := a.newCandidate(d.sched, nil)
+	if r := a.do("GET", fmt.Sprintf("/api/v1/attempts/%v", sheet["id"]), other.Token, nil); r.Status != 404 {
+		t.Fatalf("another candidate's score sheet: %d", r.Status)
+	}
+
+	// ED-SIGN: the examiner of the venue, then the candidate on the examiner's tablet.
+	examiner := a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "kaoshiyuan", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	_ = examiner
+	tok := a.login("kaoshiyuan", "examiner-pw")
+	path := fmt.Sprintf("/api/v1/attempts/%v/signatures", sheet["id"])
+	a.must(http.StatusOK, "POST", path, tok, map[string]any{"signer": "examiner"})
+	signed := a.must(http.StatusOK, "POST", path, tok, map[string]any{"signer": "candidate"})
+	if signed.Body["final"] != true || len(signed.Body["signatures"].([]any)) != 2 {
+		t.Fatalf("after both signatures: %s", signed.Raw)
+	}
+	if r := a.do("POST", path, other.Token, map[string]any{"signer": "candidate"}); r.Status != 404 {
+		t.Fatalf("another candidate signing: %d", r.Status)
+	}
+}
+
+func TestRetakeAndRefusals(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+
+	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.code() != "no_attempt" {
+		t.Fatalf("deduction before the start: %d %s", r.Status, r.Raw)
+	}
+	d.post(d.device, booking, "exam_started", nil)
+	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.code() != "attempt_in_progress" {
+		t.Fatalf("second start: %d %s", r.Status, r.Raw)
+	}
+	for _, rule := range []string{"S3.HANDS_OFF", "NO.SUCH_RULE"} {
+		if r := d.post(d.device, booking, "deduction", map[string]any{"rule": rule}); r.Status != 422 || r.code() != "unknown_rule" {
+			t.Fatalf("rule %s: %d %s", rule, r.Status, r.Raw)
+		}
+	}
+	// SC-END: a fail-outright rule ends the attempt at once.
+	r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	if at := attemptOf(r); r.Status != 201 || at["status"] != "failed" || at["score"] != 0.0 {
+		t.Fatalf("fail outright: %d %s", r.Status, r.Raw)
+	}
+	seq := r.Body["seq"]
+	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.code() != "attempt_finished" {
+		t.Fatalf("after the end: %d %s", r.Status, r.Raw)
+	}
+	if r := d.post(d.device, booking, "exam_finished", nil); r.Status != 200 || r.Body["seq"] != seq {
+		t.Fatalf("late exam_finished: %d %s, want 200 with seq %v", r.Status, r.Raw, seq)
+	}
+	// BK-RETAKE: the same-day retake, then no third.
+	r = d.post(d.device, booking, "exam_started", nil)
+	if attemptOf(r)["attempt_no"] != 2.0 {
+		t.Fatalf("retake: %s", r.Raw)
+	}
+	for _, rule := range []string{"RP.STOP", "RP.STOP", "RP.STOP", "RP.STOP", "RP.STOP"} { // 75 < 80: SC-END
+		r = d.post(d.device, booking, "deduction", map[string]any{"rule": rule})
+	}
+	if at := attemptOf(r); at["status"] != "failed" || at["score"] != 75.0 {
+		t.Fatalf("below the pass mark: %s", r.Raw)
+	}
+	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.code() != "retake_exhausted" {
+		t.Fatalf("third start: %d %s", r.Status, r.Raw)
+	}
+	var status string
+	if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil || status != "failed" {
+		t.Fatalf("booking: %s (%v), want failed", status, err)
+	}
+
+	// A retried event is answered as before and changes nothing.
+	_, b2 := d.book(t, d.slot, 2)
+	body := map[string]any{"event_id": uuid(), "booking_id": b2, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
+	first := a.must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
+	again := a.must(http.StatusOK, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
+	if string(first.Raw) != string(again.Raw) {
+		t.Fatalf("retry answered differently:\n%s\n%s", first.Raw, again.Raw)
+	}
+
+	// The venue, the day and the booking's state are checked.
+	elsewhere := d.newDevice(t, a.newVenue(d.sched, false))
+	if r := d.post(elsewhere, b2, "item_started", map[string]any{"item": "hill_start"}); r.Status != 409 || r.code() != "wrong_venue" {
+		t.Fatalf("device of another venue: %d %s", r.Status, r.Raw)
+	}
+	future := a.newSlot(d.sched, d.venue, 2, 5, 9, nil)
+	_, later := d.book(t, future, 2)
+	if r := d.post(d.device, later, "exam_started", nil); r.Status != 409 || r.code() != "not_today" {
+		t.Fatalf("tomorrow's booking: %d %s", r.Status, r.Raw)
+	}
+	_, b3 := d.book(t, d.slot, 2)
+	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b3, url.QueryEscape("考生申请")), d.sched, nil)
+	if r := d.post(d.device, b3, "exam_started", nil); r.Status != 409 || r.code() != "not_confirmed" {
+		t.Fatalf("cancelled booking: %d %s", r.Status, r.Raw)
+	}
+	for name, f := range map[string]map[string]any{
+		"type":     {"type": "explode"},
+		"item":     {"type": "item_started", "item": "moon_landing"},
+		"event_id": {"event_id": "not-a-uuid"},
+		"at":       {"at": "yesterday"},
+	} {
+		body := map[string]any{"event_id": uuid(), "booking_id": b2, "type": "item_started", "item": "hill_start", "at": time.Now().Format(time.RFC3339)}
+		for k, v := range f {
+			body[k] = v
+		}
+		if r := a.do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device); r.Status != 422 || r.field() != name {
+			t.Fatalf("bad %s: %d %s", name, r.Status, r.Raw)
+		}
+	}
+	if r := a.do("POST", "/api/v1/exam/events", "", map[string]any{}, "Authorization", "Device nope"); r.Status != 401 {
+		t.Fatalf("bad device key: %d", r.Status)
+	}
+}
+
+func TestTheoryNoShowsAndDevices(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 4)
+	_, pass := d.book(t, d.slot, 4)
+	_, fail := d.book(t, d.slot, 4)
+	_, absent := d.book(t, d.slot, 4)
+	if r := d.post(d.device, pass, "exam_started", nil); r.Status != 422 || r.field() != "type" {
+		t.Fatalf("exam_started for subject 4: %d %s", r.Status, r.Raw)
+	}
+	if r := d.post(d.device, pass, "theory_result", map[string]any{"score": 92}); attemptOf(r)["status"] != "passed" {
+		t.Fatalf("theory 92: %s", r.Raw)
+	}
+	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 89}); attemptOf(r)["status"] != "failed" {
+		t.Fatalf("theory 89: %s", r.Raw)
+	}
+	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 101}); r.Status != 422 || r.field() != "score" {
+		t.Fatalf("theory 101: %d %s", r.Status, r.Raw)
+	}
+	// BK-NOSHOW and a declined retake, when the slot closes.
+	closed := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
+	got := map[float64]string{}
+	for _, b := range closed.Body["bookings"].([]any) {
+		m := b.(map[string]any)
+		got[m["id"].(float64)] = m["status"].(string)
+	}
+	if len(got) != 2 || got[float64(absent)] != "no_show" || got[float64(fail)] != "failed" {
+		t.Fatalf("close: %s", closed.Raw)
+	}
+
+	// Rules for anyone logged in, and for devices.
+	rules := a.must(http.StatusOK, "GET", "/api/v1/rules?subject=2", "", nil, "Authorization", "Device "+d.device)
+	codes := map[string]bool{}
+	for _, r := range rules.Body["rules"].([]any) {
+		codes[r.(map[string]any)["code"].(string)] = true
+	}
+	if !codes["GEN.SEATBELT"] || !codes["RP.STOP"] || codes["S3.SIGNAL"] {
+		t.Fatalf("subject 2 rules: %s", rules.Raw)
+	}
+	a.must(http.StatusOK, "GET", "/api/v1/rules?subject=3", a.admin, nil)
+	// A retired device's key stops working.
+	var id int64
+	if err := a.db.Get(&id, `SELECT max(id) FROM devices`); err != nil {
+		t.Fatal(err)
+	}
+	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", id), a.admin, nil)
+	if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+d.device); r.Status != 401 {
+		t.Fatalf("retired device: %d", r.Status)
+	}
+}

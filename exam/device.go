@@ -1,0 +1,120 @@
+package exam
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Device is a judging device in an exam car, or a theory terminal.
+type Device struct {
+	ID             int64          `db:"id" json:"id"`
+	VenueID        int64          `db:"venue_id" json:"venue_id"`
+	Name           string         `db:"name" json:"name"`
+	VehiclePlate   string         `db:"vehicle_plate" json:"vehicle_plate"`
+	LicenceClasses pq.StringArray `db:"licence_classes" json:"licence_classes"`
+	AdaptedVehicle bool           `db:"adapted_vehicle" json:"adapted_vehicle"`
+}
+
+const deviceColumns = `id, venue_id, name, vehicle_plate, licence_classes, adapted_vehicle`
+
+func hashKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// CreateDevice registers a device and returns its key, shown this once;
+// only the key's hash is stored.
+func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, string, error) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	key := base64.RawURLEncoding.EncodeToString(b)
+	if d.LicenceClasses == nil {
+		d.LicenceClasses = pq.StringArray{}
+	}
+	err := s.db.GetContext(ctx, &d.ID, `
+		INSERT INTO devices (venue_id, name, vehicle_plate, licence_classes, adapted_vehicle, key_hash, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, hashKey(key), by)
+	var e *pq.Error
+	if errors.As(err, &e) && e.Constraint == "devices_venue_id_fkey" {
+		return d, "", &FieldError{"venue_id", "no such venue"}
+	}
+	if err != nil {
+		return d, "", fmt.Errorf("insert device: %w", err)
+	}
+	return d, key, nil
+}
+
+// RetireDevice retires a device: its key stops working at once.
+func (s *Store) RetireDevice(ctx context.Context, id int64, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `
+		UPDATE devices SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL`, id, now)
+	if err != nil {
+		return fmt.Errorf("retire device %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeviceByKey finds the active device holding key.
+func (s *Store) DeviceByKey(ctx context.Context, key string) (Device, error) {
+	var d Device
+	err := s.db.GetContext(ctx, &d, `SELECT `+deviceColumns+`
+		FROM devices WHERE key_hash = $1 AND retired_at IS NULL`, hashKey(key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, ErrNotFound
+	}
+	if err != nil {
+		return d, fmt.Errorf("find device: %w", err)
+	}
+	return d, nil
+}
+
+// Rules lists the current catalogue; with subject 2 or 3, that subject's
+// rules and the general ones.
+func (s *Store) Rules(ctx context.Context, subject int) (int, []Rule, error) {
+	var version int
+	if err := s.db.GetContext(ctx, &version, `SELECT max(version) FROM rule_catalogues`); err != nil {
+		return 0, nil, fmt.Errorf("catalogue version: %w", err)
+	}
+	rules := []Rule{}
+	err := s.db.SelectContext(ctx, &rules, `
+		SELECT code, subject, item, text_zh, text_en, points, repeatable
+		FROM rules
+		WHERE version = $1 AND ($2::smallint = 0 OR subject IS NULL OR subject = $2::smallint)
+		ORDER BY subject NULLS FIRST, code`, version, subject)
+	if err != nil {
+		return 0, nil, fmt.Errorf("list rules: %w", err)
+	}
+	return version, rules, nil
+}
+
+// Store keeps devices, the rule catalogue and attempts in PostgreSQL.
+type Store struct {
+	db  *sqlx.DB
+	pub Publisher
+	// ReleasePairOnSubject2Fail is BK-COMBINED-FAIL's setting: true
+	// ("release") cancels the subject 3 half of a combined booking when its
+	// subject 2 booking ends failed; false ("keep", the default) keeps it.
+	ReleasePairOnSubject2Fail bool
+}
+
+// Publisher appends an event to a live feed inside the caller's
+// transaction, and returns its sequence number in the topic.
+type Publisher interface {
+	Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error)
+}
+
+// NewStore returns a store that announces events through pub.
+func NewStore(db *sqlx.DB, pub Publisher) *Store { return &Store{db: db, pub: pub} }

@@ -1,0 +1,341 @@
+package exam
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/lib/pq"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/scheduling"
+)
+
+// Handler serves devices, the rule catalogue, device events and score sheets.
+type Handler struct {
+	Store *Store
+	// Authn resolves a user's bearer token.
+	Authn echo.MiddlewareFunc
+	Now   func() time.Time
+}
+
+const deviceKey = "examd.device"
+
+// Register mounts the exam routes on the /api/v1 group.
+func (h Handler) Register(g *echo.Group) {
+	admin := auth.Require(auth.RoleAdmin)
+	anyone := auth.Require(auth.RoleAdmin, auth.RoleScheduler, auth.RoleExaminer, auth.RoleIssuer, auth.RoleCandidate)
+
+	g.POST("/devices", h.createDevice, h.Authn, admin)
+	g.DELETE("/devices/:id", h.retireDevice, h.Authn, admin)
+	g.GET("/rules", h.rules, h.userOrDevice(anyone))
+	g.POST("/exam/events", h.event, h.device)
+	g.GET("/attempts/:id", h.sheet, h.Authn, anyone)
+	g.GET("/bookings/:id/attempts", h.bookingAttempts, h.Authn, anyone)
+	g.POST("/attempts/:id/signatures", h.sign, h.Authn, auth.Require(auth.RoleExaminer, auth.RoleCandidate))
+	g.POST("/slots/:id/close", h.closeSlot, h.Authn, auth.Require(auth.RoleScheduler, auth.RoleAdmin, auth.RoleExaminer))
+}
+
+// apiError translates the package's errors to the API's, once.
+func apiError(err error) error {
+	var r *Refusal
+	var fe *FieldError
+	var se *scheduling.FieldError
+	switch {
+	case errors.As(err, &r):
+		return &api.Error{Status: r.Status, Code: r.Code, Message: r.Message}
+	case errors.As(err, &fe):
+		return api.Invalid(fe.Field, fe.Message)
+	case errors.As(err, &se):
+		return api.Invalid(se.Field, se.Message)
+	case errors.Is(err, ErrNotFound):
+		return api.ErrNotFound
+	}
+	return err
+}
+
+func pathID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, api.ErrNotFound
+	}
+	return id, nil
+}
+
+// device is middleware for judging devices: Authorization: Device <key>.
+func (h Handler) device(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Device") || key == "" {
+			return api.ErrUnauthorized
+		}
+		d, err := h.Store.DeviceByKey(c.Request().Context(), strings.TrimSpace(key))
+		if errors.Is(err, ErrNotFound) {
+			return api.ErrUnauthorized
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(deviceKey, d)
+		return next(c)
+	}
+}
+
+// userOrDevice admits a device, or a user passing require.
+func (h Handler) userOrDevice(require echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		asDevice, asUser := h.device(next), h.Authn(require(next))
+		return func(c echo.Context) error {
+			if scheme, _, _ := strings.Cut(c.Request().Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Device") {
+				return asDevice(c)
+			}
+			return asUser(c)
+		}
+	}
+}
+
+func (h Handler) createDevice(c echo.Context) error {
+	var req struct {
+		VenueID        *int64    `json:"venue_id"`
+		Name           *string   `json:"name"`
+		VehiclePlate   *string   `json:"vehicle_plate"`
+		LicenceClasses *[]string `json:"licence_classes"`
+		AdaptedVehicle *bool     `json:"adapted_vehicle"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	var d Device
+	switch {
+	case req.VenueID == nil || *req.VenueID <= 0:
+		return api.Invalid("venue_id", "required")
+	case req.Name == nil || strings.TrimSpace(*req.Name) == "" || len(*req.Name) > 100:
+		return api.Invalid("name", "required, at most 100 bytes")
+	case req.VehiclePlate != nil && len(*req.VehiclePlate) > 20:
+		return api.Invalid("vehicle_plate", "at most 20 bytes")
+	}
+	d.VenueID, d.Name = *req.VenueID, strings.TrimSpace(*req.Name)
+	if req.VehiclePlate != nil {
+		d.VehiclePlate = *req.VehiclePlate
+	}
+	if req.LicenceClasses != nil {
+		for _, lc := range *req.LicenceClasses {
+			if lc == "" || len(lc) > 8 {
+				return api.Invalid("licence_classes", "licence classes such as C1")
+			}
+		}
+		d.LicenceClasses = pq.StringArray(*req.LicenceClasses)
+	}
+	if req.AdaptedVehicle != nil {
+		d.AdaptedVehicle = *req.AdaptedVehicle
+	}
+	d, key, err := h.Store.CreateDevice(c.Request().Context(), d, auth.Caller(c).UserID)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusCreated, struct {
+		Device
+		Key string `json:"key"`
+	}{d, key})
+}
+
+func (h Handler) retireDevice(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.RetireDevice(c.Request().Context(), id, h.Now()); err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": id, "retired": true})
+}
+
+func (h Handler) rules(c echo.Context) error {
+	subject := 0
+	if v := c.QueryParam("subject"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 2 || n > 4 {
+			return api.Invalid("subject", "2, 3 or 4")
+		}
+		subject = n
+	}
+	version, rules, err := h.Store.Rules(c.Request().Context(), subject)
+	if err != nil {
+		return err
+	}
+	if subject == 4 {
+		rules = []Rule{} // subject 4 is scored by the theory terminal, without deductions
+	}
+	return c.JSON(http.StatusOK, map[string]any{"version": version, "rules": rules})
+}
+
+func (h Handler) event(c echo.Context) error {
+	var req struct {
+		EventID   *string `json:"event_id"`
+		BookingID *int64  `json:"booking_id"`
+		Type      *string `json:"type"`
+		Item      *string `json:"item"`
+		Rule      *string `json:"rule"`
+		Score     *int    `json:"score"`
+		Text      *string `json:"text"`
+		At        *string `json:"at"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	var ev Event
+	switch {
+	case req.EventID == nil || !isUUID(*req.EventID):
+		return api.Invalid("event_id", "the device's UUID for the event")
+	case req.BookingID == nil || *req.BookingID <= 0:
+		return api.Invalid("booking_id", "required")
+	case req.Type == nil:
+		return api.Invalid("type", "required")
+	case req.At == nil:
+		return api.Invalid("at", "required: the device's clock, RFC 3339")
+	}
+	at, err := scheduling.ParseInstant(*req.At)
+	if err != nil {
+		return api.Invalid("at", "an RFC 3339 instant")
+	}
+	ev = Event{EventID: strings.ToLower(*req.EventID), BookingID: *req.BookingID, Type: *req.Type, At: at, Score: req.Score}
+	for _, f := range []struct {
+		name string
+		src  *string
+		dst  *string
+	}{{"item", req.Item, &ev.Item}, {"rule", req.Rule, &ev.Rule}, {"text", req.Text, &ev.Text}} {
+		if f.src != nil {
+			if len(*f.src) > 600 {
+				return api.Invalid(f.name, "too long")
+			}
+			*f.dst = *f.src
+		}
+	}
+	dev, _ := c.Get(deviceKey).(Device)
+	answer, fresh, err := h.Store.Ingest(c.Request().Context(), dev, ev, h.Now())
+	if err != nil {
+		return apiError(err)
+	}
+	status := http.StatusOK
+	if fresh {
+		status = http.StatusCreated
+	}
+	return c.JSONBlob(status, answer)
+}
+
+// isUUID checks the textual form of a UUID.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
+}
+
+// owner is the candidate whose data the caller may see; 0 for staff.
+func owner(c echo.Context) int64 {
+	if p := auth.Caller(c); p.Role == auth.RoleCandidate {
+		return p.UserID
+	}
+	return 0
+}
+
+func (h Handler) sheet(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	sh, err := h.Store.Sheet(c.Request().Context(), id, owner(c))
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, sh)
+}
+
+func (h Handler) bookingAttempts(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	ids, err := h.Store.BookingAttempts(c.Request().Context(), id, owner(c))
+	if err != nil {
+		return apiError(err)
+	}
+	sheets := []ScoreSheet{}
+	for _, a := range ids {
+		sh, err := h.Store.Sheet(c.Request().Context(), a, owner(c))
+		if err != nil {
+			return apiError(err)
+		}
+		sheets = append(sheets, sh)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"attempts": sheets})
+}
+
+func (h Handler) sign(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Signer *string `json:"signer"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	if req.Signer == nil || *req.Signer != "examiner" && *req.Signer != "candidate" {
+		return api.Invalid("signer", "examiner or candidate")
+	}
+	p := auth.Caller(c)
+	r := SignRequest{AttemptID: id, Signer: *req.Signer, By: p.UserID}
+	switch {
+	case p.Role == auth.RoleCandidate && r.Signer != "candidate":
+		return api.ErrForbidden
+	case p.Role == auth.RoleCandidate:
+		r.Owner = p.UserID
+	case p.VenueID == nil:
+		return &api.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "an examiner signs at their own venue; this account has none"}
+	default:
+		r.VenueID = *p.VenueID
+	}
+	if err := h.Store.Sign(c.Request().Context(), r, h.Now()); err != nil {
+		return apiError(err)
+	}
+	sh, err := h.Store.Sheet(c.Request().Context(), id, r.Owner)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, sh)
+}
+
+func (h Handler) closeSlot(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	var venue int64
+	if p := auth.Caller(c); p.Role == auth.RoleExaminer {
+		if p.VenueID == nil {
+			return api.ErrNotFound
+		}
+		venue = *p.VenueID
+	}
+	ended, err := h.Store.CloseSlot(c.Request().Context(), id, venue, h.Now())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"bookings": ended})
+}

@@ -1,0 +1,337 @@
+package exam
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"examd/scheduling"
+)
+
+// Accepted is the answer to an accepted device event.
+type Accepted struct {
+	Seq     int64   `json:"seq"`
+	Attempt Attempt `json:"attempt"`
+}
+
+// Ingest applies a device event in one transaction: the attempt changes,
+// the booking ends when the attempt decides it, the event is stored with
+// the answer given and appended to the venue's feed, all or nothing. It
+// returns the raw answer and whether it is new (false: a retried event_id,
+// answered as before; or a late exam_finished, which changes nothing).
+func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time) (json.RawMessage, bool, error) {
+	if err := ev.Validate(); err != nil {
+		return nil, false, err
+	}
+	if stored, err := s.storedAnswer(ctx, s.db, ev.EventID); err == nil || !errors.Is(err, ErrNotFound) {
+		return stored, false, err
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+
+	// The booking's row lock applies its events one at a time, in order.
+	b, err := scheduling.LockBookingForExam(ctx, tx, ev.BookingID)
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return nil, false, &FieldError{"booking_id", "no such booking"}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	// A retry that waited for the lock finds the first copy's answer now.
+	if stored, err := s.storedAnswer(ctx, tx, ev.EventID); err == nil || !errors.Is(err, ErrNotFound) {
+		return stored, false, err
+	}
+	if b.VenueID != dev.VenueID {
+		return nil, false, ErrWrongVenue
+	}
+	if !b.ExamDay.Equal(scheduling.Day(now)) {
+		return nil, false, ErrNotToday
+	}
+	latest, err := latestAttempt(ctx, tx, b.ID)
+	if err != nil {
+		return nil, false, err
+	}
+
+	feed := FeedEvent{
+		VenueID: b.VenueID, Type: ev.Type, At: ev.At, BookingID: b.ID, Subject: b.Subject,
+		LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs),
+		Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
+	}
+	rec := Recorded{Type: ev.Type, At: ev.At, ReceivedAt: now}
+	var a Attempt
+	switch ev.Type {
+	case ExamStarted, TheoryResult:
+		if (ev.Type == TheoryResult) != (b.Subject == 4) {
+			return nil, false, &FieldError{"type", "subject 4 reports theory_result; subjects 2 and 3 start with exam_started"}
+		}
+		if a, err = s.openAttempt(ctx, tx, b, latest, dev); err != nil {
+			return nil, false, err
+		}
+		if ev.Type == TheoryResult {
+			sc := Theory(*ev.Score)
+			a.Score, a.Status = sc.Points, sc.Status
+			rec.Points = FullScore - sc.Points
+		}
+	case ExamFinished:
+		if latest == nil {
+			return nil, false, ErrNoAttempt
+		}
+		if latest.Status != InProgress {
+			// A late exam_finished: the attempt already ended (SC-END).
+			answer, err := s.answer(ctx, tx, *latest, 0)
+			return answer, false, err
+		}
+		a = *latest
+		sc := Score{Points: a.Score, PassMark: a.PassMark, Status: a.Status}
+		sc.Finish()
+		a.Status = sc.Status
+	default:
+		if latest == nil {
+			return nil, false, ErrNoAttempt
+		}
+		if latest.Status != InProgress {
+			return nil, false, ErrAttemptFinished
+		}
+		a = *latest
+		switch ev.Type {
+		case ItemStarted:
+			if !ValidItem(b.Subject, b.LicenceClass, ev.Item) {
+				return nil, false, &FieldError{"item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass)}
+			}
+			rec.Item = &ev.Item
+		case ItemFinished:
+			if ev.Item != "" {
+				rec.Item = &ev.Item
+			}
+		case Instruction:
+			rec.Text = &ev.Text
+		case Deduction:
+			r, before, err := s.ruleFor(ctx, tx, a, b.Subject, ev.Rule)
+			if err != nil {
+				return nil, false, err
+			}
+			sc := Score{Points: a.Score, PassMark: a.PassMark, Status: a.Status}
+			rec.Points = sc.Deduct(r, before)
+			a.Score, a.Status = sc.Points, sc.Status
+			rec.Rule, rec.RuleText, rec.Item = &r.Code, &r.TextZh, &r.Item
+		}
+	}
+	if err := s.saveAttempt(ctx, tx, &a, now); err != nil {
+		return nil, false, err
+	}
+	if a.Status != InProgress {
+		if err := s.endBooking(ctx, tx, b, a, now); err != nil {
+			return nil, false, err
+		}
+	}
+
+	rec.Score = a.Score
+	feed.AttemptID, feed.AttemptNo, feed.Score, feed.Status, feed.Points = a.ID, a.AttemptNo, a.Score, a.Status, rec.Points
+	feed.Item, feed.Rule, feed.RuleText, feed.Text = deref(rec.Item), deref(rec.Rule), deref(rec.RuleText), deref(rec.Text)
+	seq, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed)
+	if err != nil {
+		return nil, false, err
+	}
+	rec.Seq = seq
+	answer, err := s.answer(ctx, tx, a, seq, rec)
+	if err != nil {
+		return nil, false, err
+	}
+	var inserted bool
+	err = tx.GetContext(ctx, &inserted, `
+		INSERT INTO attempt_events (event_id, attempt_id, device_id, type, item, rule, points, score, text, at, seq, response)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (event_id) DO NOTHING
+		RETURNING true`,
+		// As text: with binary_parameters lib/pq sends []byte in binary, which jsonb refuses.
+		ev.EventID, a.ID, dev.ID, ev.Type, rec.Item, rec.Rule, rec.Points, rec.Score, rec.Text, ev.At, seq, string(answer))
+	if errors.Is(err, sql.ErrNoRows) {
+		// The same event_id was used for another booking meanwhile: answer as before.
+		tx.Rollback()
+		stored, err := s.storedAnswer(ctx, s.db, ev.EventID)
+		return stored, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store event: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("commit event: %w", err)
+	}
+	return answer, true, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// storedAnswer is the answer already given to event id.
+func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, eventID string) (json.RawMessage, error) {
+	var answer json.RawMessage
+	err := sqlx.GetContext(ctx, q, &answer, `SELECT response FROM attempt_events WHERE event_id = $1`, eventID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stored answer: %w", err)
+	}
+	return answer, nil
+}
+
+const attemptColumns = `id, booking_id, attempt_no, device_id, rule_version, pass_mark, score, status, started_at, finished_at`
+
+// latestAttempt is the booking's last attempt, nil before the first.
+func latestAttempt(ctx context.Context, tx *sqlx.Tx, bookingID int64) (*Attempt, error) {
+	var a Attempt
+	err := tx.GetContext(ctx, &a, `SELECT `+attemptColumns+`
+		FROM attempts WHERE booking_id = $1 ORDER BY attempt_no DESC LIMIT 1`, bookingID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("latest attempt of booking %d: %w", bookingID, err)
+	}
+	return &a, nil
+}
+
+// openAttempt opens the booking's next attempt: the first, or the same-day
+// retake after a failed first (BK-RETAKE).
+func (s *Store) openAttempt(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, latest *Attempt, dev Device) (Attempt, error) {
+	no := 1
+	switch {
+	case latest != nil && latest.Status == InProgress:
+		return Attempt{}, ErrAttemptInProgress
+	case latest != nil && latest.AttemptNo == 2:
+		return Attempt{}, ErrRetakeExhausted
+	case latest != nil && latest.Status == Passed:
+		return Attempt{}, ErrAttemptFinished
+	case latest != nil:
+		no = 2
+	}
+	if b.Status != scheduling.StatusConfirmed {
+		return Attempt{}, ErrNotConfirmed
+	}
+	a := Attempt{BookingID: b.ID, AttemptNo: no, DeviceID: dev.ID, PassMark: PassMark(b.Subject, b.LicenceClass), Score: FullScore, Status: InProgress}
+	err := tx.GetContext(ctx, &a, `
+		INSERT INTO attempts (booking_id, attempt_no, device_id, rule_version, pass_mark)
+		SELECT $1, $2, $3, max(version), $4 FROM rule_catalogues
+		RETURNING `+attemptColumns, a.BookingID, a.AttemptNo, a.DeviceID, a.PassMark)
+	if err != nil {
+		// attempts_one_in_progress and the (booking, attempt_no) key make
+		// a racing second start fail here; the booking lock makes it rare.
+		return Attempt{}, fmt.Errorf("open attempt: %w", err)
+	}
+	return a, nil
+}
+
+// ruleFor looks rule code up in the attempt's catalogue version and says
+// whether it has deducted in this attempt before.
+func (s *Store) ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, subject int, code string) (Rule, bool, error) {
+	var r Rule
+	err := tx.GetContext(ctx, &r, `
+		SELECT code, subject, item, text_zh, text_en, points, repeatable
+		FROM rules WHERE version = $1 AND code = $2`, a.RuleVersion, code)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !r.AppliesTo(subject) {
+		return r, false, ErrUnknownRule
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("rule %s: %w", code, err)
+	}
+	var before bool
+	err = tx.GetContext(ctx, &before, `
+		SELECT EXISTS (SELECT 1 FROM attempt_events WHERE attempt_id = $1 AND rule = $2 AND points > 0)`, a.ID, code)
+	if err != nil {
+		return r, false, fmt.Errorf("earlier deductions: %w", err)
+	}
+	return r, before, nil
+}
+
+// saveAttempt writes the attempt's score and status; an attempt moves only
+// out of in_progress, never back.
+func (s *Store) saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now time.Time) error {
+	var finished *time.Time
+	if a.Status != InProgress {
+		finished = &now
+	}
+	err := tx.GetContext(ctx, &a.FinishedAt, `
+		UPDATE attempts SET score = $2, status = $3, finished_at = $4
+		WHERE id = $1 AND status = 'in_progress'
+		RETURNING finished_at`, a.ID, a.Score, a.Status, finished)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrAttemptFinished
+	}
+	if err != nil {
+		return fmt.Errorf("save attempt %d: %w", a.ID, err)
+	}
+	return nil
+}
+
+// endBooking records what a finished attempt decides for its booking: a
+// pass ends it passed; a failed retake ends it failed (BK-RETAKE), and
+// BK-COMBINED-FAIL may release the subject 3 half of a combined booking.
+func (s *Store) endBooking(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, a Attempt, now time.Time) error {
+	switch {
+	case a.Status == Passed:
+		_, err := scheduling.EndBooking(ctx, tx, b.ID, scheduling.StatusPassed)
+		return err
+	case a.AttemptNo == 1:
+		return nil // the same-day retake is open
+	}
+	if _, err := scheduling.EndBooking(ctx, tx, b.ID, scheduling.StatusFailed); err != nil {
+		return err
+	}
+	if b.Subject == 2 && b.PairID != nil && s.ReleasePairOnSubject2Fail {
+		if _, err := scheduling.ReleaseBooking(ctx, tx, *b.PairID, "BK-COMBINED-FAIL: subject 2 failed", now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// answer builds the answer to an event: the seq and the attempt with its
+// deductions so far, including rec, which is not stored yet.
+func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt, seq int64, rec ...Recorded) (json.RawMessage, error) {
+	ds, err := deductions(ctx, tx, a)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rec {
+		if r.Type == Deduction {
+			ds = append(ds, r)
+		}
+	}
+	a.Deductions = ds
+	if seq == 0 {
+		// A late exam_finished is answered with the seq that ended the attempt.
+		if err := tx.GetContext(ctx, &seq, `
+			SELECT coalesce(max(seq), 0) FROM attempt_events WHERE attempt_id = $1`, a.ID); err != nil {
+			return nil, fmt.Errorf("last seq of attempt %d: %w", a.ID, err)
+		}
+	}
+	return json.Marshal(Accepted{Seq: seq, Attempt: a})
+}
+
+// deductions lists the attempt's stored deductions with their rule text.
+func deductions(ctx context.Context, q sqlx.QueryerContext, a Attempt) ([]Recorded, error) {
+	ds := []Recorded{}
+	err := sqlx.SelectContext(ctx, q, &ds, `
+		SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at, e.seq
+		FROM attempt_events e
+		LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule
+		WHERE e.attempt_id = $1 AND e.type = 'deduction'
+		ORDER BY e.id`, a.ID, a.RuleVersion)
+	if err != nil {
+		return nil, fmt.Errorf("deductions of attempt %d: %w", a.ID, err)
+	}
+	return ds, nil
+}

@@ -1,0 +1,250 @@
+package exam
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"examd/scheduling"
+)
+
+// Signature is one signature on a score sheet (ED-SIGN).
+type Signature struct {
+	Signer   string    `db:"signer" json:"signer"`
+	SignedBy int64     `db:"signed_by" json:"signed_by"`
+	InPerson bool      `db:"in_person" json:"in_person"`
+	SignedAt time.Time `db:"signed_at" json:"signed_at"`
+}
+
+// ScoreSheet is an attempt with everything ED-ATTEMPT shows: every event,
+// the booking count n of 5 (BK-CAP), the catalogue version, the signatures.
+type ScoreSheet struct {
+	Attempt
+	CandidateID  int64       `db:"candidate_id" json:"candidate_id"`
+	VenueID      int64       `db:"venue_id" json:"venue_id"`
+	Subject      int         `db:"subject" json:"subject"`
+	LicenceClass string      `db:"licence_class" json:"licence_class"`
+	BookingCount int         `db:"booking_count" json:"booking_count"`
+	BookingCap   int         `db:"-" json:"booking_cap"`
+	Events       []Recorded  `db:"-" json:"events"`
+	Signatures   []Signature `db:"-" json:"signatures"`
+	Final        bool        `db:"-" json:"final"`
+}
+
+// Sheet returns an attempt's score sheet. A candidate (owner != 0) sees only
+// their own.
+func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, error) {
+	var sh ScoreSheet
+	err := s.db.GetContext(ctx, &sh, `
+		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
+		       a.started_at, a.finished_at, b.candidate_id, s.venue_id, b.subject, s.licence_class,
+		       (SELECT count(*) FROM bookings o JOIN candidates c ON c.id = o.candidate_id
+		        WHERE o.candidate_id = b.candidate_id AND o.subject = b.subject AND o.status <> 'cancelled'
+		          AND o.exam_day >= c.permit_issued_on AND o.id <= b.id) AS booking_count
+		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
+		WHERE a.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)`, attemptID, owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sh, ErrNotFound
+	}
+	if err != nil {
+		return sh, fmt.Errorf("score sheet %d: %w", attemptID, err)
+	}
+	if sh.Subject == 2 || sh.Subject == 3 {
+		sh.BookingCap = scheduling.MaxBookingsPerSubject
+	}
+	sh.Events = []Recorded{}
+	if err := s.db.SelectContext(ctx, &sh.Events, `
+		SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at, e.seq
+		FROM attempt_events e LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule
+		WHERE e.attempt_id = $1 ORDER BY e.id`, attemptID, sh.RuleVersion); err != nil {
+		return sh, fmt.Errorf("events of attempt %d: %w", attemptID, err)
+	}
+	sh.Deductions = []Recorded{}
+	for _, e := range sh.Events {
+		if e.Type == Deduction {
+			sh.Deductions = append(sh.Deductions, e)
+		}
+	}
+	sh.Signatures = []Signature{}
+	if err := s.db.SelectContext(ctx, &sh.Signatures, `
+		SELECT signer, signed_by, in_person, signed_at FROM attempt_signatures
+		WHERE attempt_id = $1 ORDER BY signed_at`, attemptID); err != nil {
+		return sh, fmt.Errorf("signatures of attempt %d: %w", attemptID, err)
+	}
+	sh.Final = len(sh.Signatures) == 2
+	return sh, nil
+}
+
+// BookingAttempts lists the ids of a booking's attempts. A candidate
+// (owner != 0) sees only their own bookings.
+func (s *Store) BookingAttempts(ctx context.Context, bookingID, owner int64) ([]int64, error) {
+	var exists bool
+	if err := s.db.GetContext(ctx, &exists, `
+		SELECT EXISTS (SELECT 1 FROM bookings WHERE id = $1 AND ($2::bigint = 0 OR candidate_id = $2::bigint))`,
+		bookingID, owner); err != nil {
+		return nil, fmt.Errorf("booking %d: %w", bookingID, err)
+	}
+	if !exists {
+		return nil, ErrNotFound
+	}
+	ids := []int64{}
+	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM attempts WHERE booking_id = $1 ORDER BY attempt_no`, bookingID)
+	if err != nil {
+		return nil, fmt.Errorf("attempts of booking %d: %w", bookingID, err)
+	}
+	return ids, nil
+}
+
+// SignRequest signs a score sheet.
+type SignRequest struct {
+	AttemptID int64
+	Signer    string // examiner or candidate
+	By        int64
+	// Owner is the candidate signing with their own token; 0 for the examiner.
+	Owner int64
+	// VenueID is the examiner's venue; the attempt must be there.
+	VenueID int64
+}
+
+// ErrNotSignable refuses a signature on an attempt still in progress.
+var ErrNotSignable = &Refusal{409, "attempt_in_progress", "only a finished attempt can be signed"}
+
+// Sign records a signature (ED-SIGN) and announces it on the venue's feed.
+// Signing twice changes nothing.
+func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var a struct {
+		Attempt
+		VenueID      int64          `db:"venue_id"`
+		CandidateID  int64          `db:"candidate_id"`
+		Subject      int            `db:"subject"`
+		LicenceClass string         `db:"licence_class"`
+		Lane         string         `db:"lane"`
+		Name         string         `db:"name"`
+		IDNumber     string         `db:"id_number"`
+		Needs        pq.StringArray `db:"needs"`
+	}
+	err = tx.GetContext(ctx, &a, `
+		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
+		       a.started_at, a.finished_at, s.venue_id, b.candidate_id, b.subject, s.licence_class, b.lane,
+		       c.name, c.id_number, coalesce(g.needs, '{}') AS needs
+		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
+		JOIN candidates c ON c.id = b.candidate_id
+		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+		WHERE a.id = $1
+		FOR UPDATE OF a`, r.AttemptID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("lock attempt %d: %w", r.AttemptID, err)
+	}
+	if r.Owner != 0 && a.CandidateID != r.Owner || r.Owner == 0 && a.VenueID != r.VenueID {
+		return ErrNotFound
+	}
+	if a.Status == InProgress {
+		return ErrNotSignable
+	}
+	var signed bool
+	err = tx.GetContext(ctx, &signed, `
+		INSERT INTO attempt_signatures (attempt_id, signer, signed_by, in_person, signed_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (attempt_id, signer) DO NOTHING
+		RETURNING true`, a.ID, r.Signer, r.By, r.Signer == "candidate" && r.Owner == 0, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // already signed
+	}
+	if err != nil {
+		return fmt.Errorf("sign attempt %d: %w", a.ID, err)
+	}
+	feed := FeedEvent{
+		VenueID: a.VenueID, Type: "signature", At: now, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
+		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
+		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
+		Score:     a.Score, Status: a.Status, Text: r.Signer,
+	}
+	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Ended is a booking that closing its slot ended.
+type Ended struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"`
+}
+
+// CloseSlot ends the exam day of a slot (BK-NOSHOW, BK-RETAKE): confirmed
+// bookings without an attempt become no-shows, those whose failed first
+// attempt was not retaken become failed. Each is announced on the feed.
+// It returns the ended bookings.
+func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.Time) ([]Ended, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var slotVenue int64
+	err = tx.GetContext(ctx, &slotVenue, `SELECT venue_id FROM slots WHERE id = $1`, slotID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && venueID != 0 && slotVenue != venueID {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("slot %d: %w", slotID, err)
+	}
+	var rows []struct {
+		scheduling.BookingForExam
+		AttemptNo *int `db:"attempt_no"`
+	}
+	err = tx.SelectContext(ctx, &rows, `
+		SELECT b.id, b.candidate_id, b.subject, b.status, b.lane, b.pair_id, b.exam_day, b.slot_id,
+		       s.venue_id, s.licence_class, c.name, c.id_number, coalesce(g.needs, '{}') AS needs,
+		       (SELECT max(a.attempt_no) FROM attempts a WHERE a.booking_id = b.id) AS attempt_no
+		FROM bookings b JOIN slots s ON s.id = b.slot_id JOIN candidates c ON c.id = b.candidate_id
+		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+		WHERE b.slot_id = $1 AND ($2::bigint = 0 OR s.venue_id = $2::bigint) AND b.status = 'confirmed'
+		  AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.booking_id = b.id AND a.status = 'in_progress')
+		ORDER BY b.id
+		FOR UPDATE OF b`, slotID, venueID)
+	if err != nil {
+		return nil, fmt.Errorf("bookings of slot %d: %w", slotID, err)
+	}
+	ended := []Ended{}
+	for _, b := range rows {
+		status := scheduling.StatusNoShow
+		if b.AttemptNo != nil {
+			status = scheduling.StatusFailed // the retake was declined
+		}
+		ok, err := scheduling.EndBooking(ctx, tx, b.ID, status)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if status == scheduling.StatusFailed && b.Subject == 2 && b.PairID != nil && s.ReleasePairOnSubject2Fail {
+			if _, err := scheduling.ReleaseBooking(ctx, tx, *b.PairID, "BK-COMBINED-FAIL: subject 2 failed", now); err != nil {
+				return nil, err
+			}
+		}
+		ended = append(ended, Ended{ID: b.ID, Status: status})
+		feed := FeedEvent{
+			VenueID: b.VenueID, Type: status, At: now, BookingID: b.ID, Subject: b.Subject,
+			LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs), Status: status,
+			Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
+		}
+		if _, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed); err != nil {
+			return nil, err
+		}
+	}
+	return ended, tx.Commit()
+}

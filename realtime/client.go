@@ -1,0 +1,212 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+const (
+	// writeWait bounds the write of one message to a client.
+	writeWait = 10 * time.Second
+	// pongWait is how long a client may stay silent: it must answer pings.
+	pongWait = 60 * time.Second
+	// pingPeriod is how often the hub pings every client; below pongWait.
+	pingPeriod = pongWait * 9 / 10
+	// closeGrace bounds the close frame's write and the wait for the
+	// client's reply to it.
+	closeGrace = time.Second
+	// maxMessageSize bounds what a client may send: clients only answer
+	// pings and close frames.
+	maxMessageSize = 512
+	// sendBuffer is how many batches of events a client may fall behind
+	// before it is dropped. A batch is what the hub read at once, shared by
+	// all clients: a transaction that appends many events at once fills one
+	// entry, not many.
+	sendBuffer = 64
+	// replayPage bounds one read of a replay.
+	replayPage = 500
+)
+
+// Close codes, besides websocket.CloseGoingAway (1001) when the hub closes.
+const (
+	// CloseTooSlow (4008) closes a client that fell sendBuffer batches
+	// behind; the reason says from where to resume: "too slow: reconnect
+	// with since=<the last seq sent>".
+	CloseTooSlow = 4008
+	// CloseFeedUnavailable (1011) closes a client whose events could not be
+	// read; the reason is "feed unavailable: reconnect with since=<seq>".
+	CloseFeedUnavailable = websocket.CloseInternalServerErr
+)
+
+// batch is events read at once, in order, handed to every client of their
+// topic.
+type batch struct {
+	msgs []Message
+}
+
+// pingBatch, queued like events, asks a writer to ping its client.
+var pingBatch = &batch{}
+
+// client is one websocket connection: its writer sends what the hub queues
+// on send, its reader reads pongs and the close frame.
+type client struct {
+	conn  *websocket.Conn
+	topic string
+	since int64        // -1: live events only
+	send  chan *batch  // closed by the hub
+	code  atomic.Int32 // the close code, set by the hub before it closes send
+}
+
+// hello is the first message on every connection.
+type hello struct {
+	Type string `json:"type"`
+	Seq  int64  `json:"seq"`
+}
+
+// writePump sends hello, the replay after since, then the live events, one
+// JSON object per message, and finally the close frame the hub asked for.
+// Only it writes messages to the connection.
+func (c *client) writePump(h *Hub, helloSeq int64) {
+	defer h.pumps.Done()
+	last := helloSeq
+	if c.since >= 0 {
+		last = c.since // above helloSeq only if the feed was reset: the client sees it in hello
+	}
+	err := c.stream(h, helloSeq, &last)
+	code := int(c.code.Load())
+	var fe *feedError
+	if errors.As(err, &fe) {
+		code = CloseFeedUnavailable
+	} else if err != nil {
+		code = 0 // the connection failed: no close frame goes through
+	}
+	var reason string
+	switch code {
+	case 0: // the reader has gone, or the connection failed
+		c.conn.Close()
+		return
+	case CloseTooSlow:
+		reason = "too slow: reconnect with since=" + strconv.FormatInt(last, 10)
+	case CloseFeedUnavailable:
+		reason = "feed unavailable: reconnect with since=" + strconv.FormatInt(last, 10)
+	default:
+		reason = "server shutting down"
+	}
+	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
+	// The reader closes the connection on the client's reply, or soon.
+	c.conn.SetReadDeadline(time.Now().Add(closeGrace))
+}
+
+// stream sends hello, the replay up to helloSeq, then what the hub queues,
+// until the hub closes send or orders a close.
+func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
+	if err := c.writeJSON(hello{Type: "hello", Seq: helloSeq}); err != nil {
+		return err
+	}
+	if err := c.catchUp(h, helloSeq, last); err != nil {
+		return err
+	}
+	for b := range c.send {
+		if b == pingBatch {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				return err
+			}
+		}
+		for i := range b.msgs {
+			m := &b.msgs[i]
+			if c.code.Load() != 0 {
+				return nil
+			}
+			if m.Seq <= *last {
+				continue // sent with the replay
+			}
+			// The hub hands out every seq in order, so this reads nothing
+			// unless that promise is broken.
+			if err := c.catchUp(h, m.Seq-1, last); err != nil {
+				return err
+			}
+			if err := c.write(m.Data); err != nil {
+				return err
+			}
+			*last = m.Seq
+		}
+	}
+	return nil
+}
+
+// catchUp sends the stored events after *last up to upTo, unless the hub
+// orders a close meanwhile.
+func (c *client) catchUp(h *Hub, upTo int64, last *int64) error {
+	for *last < upTo && c.code.Load() == 0 {
+		ms, err := c.read(h, *last, int(min(upTo-*last, replayPage)))
+		if err != nil {
+			return err
+		}
+		for i := range ms {
+			if err := c.write(ms[i].Data); err != nil {
+				return err
+			}
+			*last = ms[i].Seq
+		}
+	}
+	return nil
+}
+
+// feedError is a failed read of the feed, as opposed to a failed write.
+type feedError struct{ err error }
+
+func (e *feedError) Error() string { return e.err.Error() }
+func (e *feedError) Unwrap() error { return e.err }
+
+// read reads up to limit events after the seq after, which must exist.
+func (c *client) read(h *Hub, after int64, limit int) ([]Message, error) {
+	ctx, cancel := context.WithTimeout(h.ctx, queryTimeout)
+	defer cancel()
+	ms, err := h.feed.Since(ctx, c.topic, after, limit)
+	if err == nil && len(ms) == 0 {
+		err = errors.New("events missing from the feed")
+	}
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.log.Warn("websocket replay failed", "topic", c.topic, "after", after, "err", err.Error())
+		}
+		return nil, &feedError{err}
+	}
+	return ms, nil
+}
+
+// write sends one text message.
+func (c *client) write(data []byte) error {
+	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.conn.WriteMessage(websocket.TextMessage, data)
+}
+
+// writeJSON sends v as one text message.
+func (c *client) writeJSON(v any) error {
+	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.conn.WriteJSON(v)
+}
+
+// readPump reads until the connection fails or closes: pongs extend the
+// read deadline, and the client's messages are discarded. It then has the
+// hub drop the client and closes the connection.
+func (c *client) readPump(h *Hub) {
+	defer h.pumps.Done()
+	defer c.conn.Close()
+	defer h.leave(c)
+	c.conn.SetReadLimit(maxMessageSize)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	for {
+		if _, _, err := c.conn.NextReader(); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,122 @@
+// Package realtime carries live events to websocket screens. Every event is
+// stored first, numbered per topic (1, 2, 3 ... gap-free, in commit order)
+// in the transaction of the change it describes, and announced with
+// pg_notify; a Hub in each examd process listens and fans the stored events
+// out to its websocket clients, one reader and one writer per connection.
+// A client that reconnects with since=N gets every event after N from the
+// table, then the live ones. The package knows topics ("venue:12",
+// "issuance"), never what the events mean.
+package realtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// notifyChannel is the PostgreSQL NOTIFY channel of every feed; the payload
+// is "<topic> <seq>".
+const notifyChannel = "examd_feed"
+
+// Message is one stored event: its seq and its body, the JSON object sent to
+// clients as it is, "seq" included.
+type Message struct {
+	Seq  int64  `db:"seq"`
+	Data []byte `db:"body"`
+}
+
+// Feed appends events to the stored feeds and reads them back.
+type Feed struct {
+	db *sqlx.DB
+}
+
+// NewFeed returns the feeds stored in db.
+func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db} }
+
+// Append stores event under topic inside the caller's transaction tx and
+// returns its seq. The event must marshal to a JSON object; Append adds its
+// "seq" (replacing one the event may have). The seq is the topic's next one,
+// taken under the row lock of the topic's counter, which other appends to
+// the topic wait for until tx ends: seqs are gap-free and follow commit
+// order. The pg_notify that announces the event is delivered only if tx
+// commits.
+func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error) {
+	if topic == "" {
+		return 0, errors.New("append to the feed: empty topic")
+	}
+	body, err := json.Marshal(event)
+	if err != nil {
+		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
+	}
+	if !bytes.HasPrefix(body, []byte("{")) {
+		return 0, fmt.Errorf("append to feed %s: the event must be a JSON object, not %.20s", topic, body)
+	}
+	// The body goes as a string: lib/pq sends []byte parameters in binary,
+	// which jsonb would refuse.
+	var seq int64
+	err = sqlx.GetContext(ctx, tx, &seq, `
+		WITH counter AS (
+			INSERT INTO feed_topics AS t (topic, seq) VALUES ($1, 1)
+			ON CONFLICT (topic) DO UPDATE SET seq = t.seq + 1
+			RETURNING seq
+		), event AS (
+			INSERT INTO feed_events (topic, seq, body)
+			SELECT $1, seq, $2::jsonb || jsonb_build_object('seq', seq) FROM counter
+			RETURNING seq
+		)
+		SELECT seq FROM event, pg_notify('`+notifyChannel+`', $1 || ' ' || seq)`,
+		topic, string(body))
+	if err != nil {
+		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
+	}
+	return seq, nil
+}
+
+// Since returns up to limit events of topic with a seq above after, in
+// order.
+func (f *Feed) Since(ctx context.Context, topic string, after int64, limit int) ([]Message, error) {
+	ms := []Message{}
+	err := f.db.SelectContext(ctx, &ms, `
+		SELECT seq, body FROM feed_events
+		WHERE topic = $1 AND seq > $2
+		ORDER BY seq LIMIT $3`, topic, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read feed %s after %d: %w", topic, after, err)
+	}
+	return ms, nil
+}
+
+// Current returns the seq of topic's last committed event, 0 for a topic
+// without events.
+func (f *Feed) Current(ctx context.Context, topic string) (int64, error) {
+	var seq int64
+	err := f.db.GetContext(ctx, &seq, `
+		SELECT coalesce(max(seq), 0) FROM feed_topics WHERE topic = $1`, topic)
+	if err != nil {
+		return 0, fmt.Errorf("read the seq of feed %s: %w", topic, err)
+	}
+	return seq, nil
+}
+
+// currents returns the current seq of each of topics that has events.
+func (f *Feed) currents(ctx context.Context, topics []string) (map[string]int64, error) {
+	var rows []struct {
+		Topic string `db:"topic"`
+		Seq   int64  `db:"seq"`
+	}
+	err := f.db.SelectContext(ctx, &rows, `
+		SELECT topic, seq FROM feed_topics WHERE topic = ANY($1)`, pq.Array(topics))
+	if err != nil {
+		return nil, fmt.Errorf("read the seqs of %d feeds: %w", len(topics), err)
+	}
+	seqs := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		seqs[r.Topic] = r.Seq
+	}
+	return seqs, nil
+}

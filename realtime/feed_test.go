@@ -1,0 +1,157 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+
+	"examd/internal/pg/pgtest"
+	"examd/realtime"
+)
+
+func TestAppend(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("PerTopic", func(t *testing.T) {
+		t.Parallel()
+		db, _ := pgtest.NewDB(t)
+		feed := realtime.NewFeed(db)
+		appendEvents(t, db, feed, "venue:1", 3)
+		appendEvents(t, db, feed, "issuance", 2)
+		for topic, want := range map[string]int64{"venue:1": 3, "issuance": 2, "venue:2": 0} {
+			if got, err := feed.Current(ctx, topic); err != nil || got != want {
+				t.Errorf("Current(%q) = %d, %v; want %d", topic, got, err, want)
+			}
+		}
+		ms, err := feed.Since(ctx, "venue:1", 1, 10)
+		if err != nil {
+			t.Fatalf("Since: %v", err)
+		}
+		if len(ms) != 2 || ms[0].Seq != 2 || ms[1].Seq != 3 {
+			t.Fatalf("Since(venue:1, 1) = %v, want seqs 2, 3", ms)
+		}
+		var body struct {
+			N   int   `json:"n"`
+			Seq int64 `json:"seq"`
+		}
+		if err := json.Unmarshal(ms[0].Data, &body); err != nil || body.Seq != 2 || body.N != 1 {
+			t.Fatalf("body %s (%v): want n 1 and seq 2", ms[0].Data, err)
+		}
+		if ms, err := feed.Since(ctx, "venue:1", 0, 2); err != nil || len(ms) != 2 || ms[1].Seq != 2 {
+			t.Fatalf("Since(venue:1, 0, limit 2) = %v, %v; want seqs 1, 2", ms, err)
+		}
+	})
+
+	t.Run("ConcurrentGapFree", func(t *testing.T) {
+		t.Parallel()
+		db, _ := pgtest.NewDB(t)
+		feed := realtime.NewFeed(db)
+		const writers, each = 20, 25
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Go(func() {
+				for i := 0; i < each; i++ {
+					tx, err := db.BeginTxx(ctx, nil)
+					if err != nil {
+						t.Errorf("begin: %v", err)
+						return
+					}
+					if _, err := feed.Append(ctx, tx, "venue:7", event{N: w*each + i}); err != nil {
+						tx.Rollback()
+						t.Errorf("Append: %v", err)
+						return
+					}
+					if err := tx.Commit(); err != nil {
+						t.Errorf("commit: %v", err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		ms, err := feed.Since(ctx, "venue:7", 0, 1000)
+		if err != nil {
+			t.Fatalf("Since: %v", err)
+		}
+		if len(ms) != writers*each {
+			t.Fatalf("%d events, want %d", len(ms), writers*each)
+		}
+		seen := map[int]bool{}
+		for i, m := range ms {
+			if m.Seq != int64(i+1) {
+				t.Fatalf("event %d has seq %d, want %d", i, m.Seq, i+1)
+			}
+			var e event
+			json.Unmarshal(m.Data, &e)
+			seen[e.N] = true
+		}
+		if len(seen) != writers*each {
+			t.Errorf("%d distinct events, want %d", len(seen), writers*each)
+		}
+	})
+
+	t.Run("RollbackLeavesNoGapNorNotification", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		feed := realtime.NewFeed(db)
+		l := pq.NewListener(url, 10*time.Millisecond, time.Second, nil)
+		defer l.Close()
+		if err := l.Listen("examd_feed"); err != nil {
+			t.Fatalf("Listen: %v", err)
+		}
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatalf("begin: %v", err)
+		}
+		if seq, err := feed.Append(ctx, tx, "venue:3", event{N: 1}); err != nil || seq != 1 {
+			t.Fatalf("Append = %d, %v; want 1", seq, err)
+		}
+		tx.Rollback()
+		if seq := appendBatch(t, db, feed, "venue:3", event{N: 2}, 1); seq != 1 {
+			t.Fatalf("seq after a rollback = %d, want 1", seq)
+		}
+		select {
+		case n := <-l.Notify:
+			if n == nil || n.Channel != "examd_feed" || n.Extra != "venue:3 1" {
+				t.Fatalf("notification %+v, want venue:3 1 on examd_feed", n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification")
+		}
+		select {
+		case n := <-l.Notify:
+			t.Fatalf("second notification %+v: want one only", n)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
+
+	t.Run("Refused", func(t *testing.T) {
+		t.Parallel()
+		db, _ := pgtest.NewDB(t)
+		feed := realtime.NewFeed(db)
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatalf("begin: %v", err)
+		}
+		defer tx.Rollback()
+		tests := []struct {
+			name  string
+			topic string
+			event any
+		}{
+			{"NotAnObject", "venue:1", []int{1}},
+			{"Null", "venue:1", nil},
+			{"EmptyTopic", "", event{}},
+		}
+		for _, tt := range tests {
+			if _, err := feed.Append(ctx, tx, tt.topic, tt.event); err == nil {
+				t.Errorf("%s: Append succeeded, want an error", tt.name)
+			}
+		}
+	})
+}

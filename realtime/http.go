@@ -1,0 +1,171 @@
+package realtime
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+)
+
+// Refusals of Serve, before the connection becomes a websocket.
+var (
+	errNotWebsocket = &api.Error{Status: http.StatusBadRequest, Code: "websocket_required", Message: "this address serves websocket connections only"}
+	errOrigin       = &api.Error{Status: http.StatusForbidden, Code: "origin_forbidden", Message: "websocket connections from pages of other sites are refused"}
+	errUnavailable  = &api.Error{Status: http.StatusServiceUnavailable, Code: "feed_unavailable", Message: "live feeds are not available now; retry shortly"}
+)
+
+// newUpgrader returns the upgrader of a hub's connections, sized so that an
+// idle connection holds little memory: a 1 KiB read buffer (clients send
+// only pongs and close frames), and a write buffer borrowed from a pool
+// only while a message is written.
+func newUpgrader() websocket.Upgrader {
+	return websocket.Upgrader{
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		WriteBufferPool:  &sync.Pool{},
+		CheckOrigin:      sameOrigin,
+		Error:            upgradeError,
+	}
+}
+
+// Serve upgrades the request to a websocket that streams topic: first
+// {"type":"hello","seq":S}, S being the topic's current seq, then when since
+// is given every stored event with a seq above *since up to S, in order,
+// then the live events after S as they are committed, each exactly once.
+// Each message is one JSON object carrying its "seq". The caller's route
+// authorizes the request before calling Serve, and Serve returns once the
+// connection runs on its own reader and writer goroutines.
+//
+// Requests that are not websocket handshakes, or that come from a browser
+// page of another site (an Origin header whose host is not the request's
+// Host), are refused before the upgrade with an api.Error, as is every
+// request while the hub is not listening.
+func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
+	r := c.Request()
+	if !websocket.IsWebSocketUpgrade(r) {
+		return errNotWebsocket
+	}
+	if !sameOrigin(r) {
+		return errOrigin
+	}
+	if topic == "" {
+		return api.Invalid("topic", "the topic must not be empty")
+	}
+	if since != nil && *since < 0 {
+		return api.Invalid("since", "since must be a whole number, 0 or more")
+	}
+	h.mu.Lock()
+	ready := !h.closed && isClosed(h.listening) && !isClosed(h.stopped)
+	if ready {
+		h.pumps.Add(2) // under mu, so that Close waits for them
+	}
+	h.mu.Unlock()
+	if !ready {
+		return errUnavailable
+	}
+
+	conn, err := h.upgrader.Upgrade(c.Response(), r, nil)
+	if err != nil {
+		h.pumps.Add(-2)
+		return nil // the upgrader has answered, or the connection is gone
+	}
+	c.Response().Status, c.Response().Committed = http.StatusSwitchingProtocols, true
+	cl := &client{conn: conn, topic: topic, since: -1, send: make(chan *batch, sendBuffer)}
+	if since != nil {
+		cl.since = *since
+	}
+	reply := make(chan registered, 1)
+	select {
+	case h.register <- registration{cl, reply}:
+	case <-h.stopped:
+		h.refuse(conn, websocket.CloseGoingAway, "server shutting down")
+		return nil
+	}
+	res := <-reply
+	if res.err != nil {
+		h.log.Warn("websocket client refused", "topic", topic, "err", res.err.Error())
+		resume := ""
+		if since != nil {
+			resume = " with since=" + strconv.FormatInt(*since, 10)
+		}
+		h.refuse(conn, CloseFeedUnavailable, "feed unavailable: reconnect"+resume)
+		return nil
+	}
+	go cl.writePump(h, res.seq)
+	go cl.readPump(h)
+	return nil
+}
+
+// refuse closes a connection that never started its pumps.
+func (h *Hub) refuse(conn *websocket.Conn, code int, reason string) {
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
+	conn.Close()
+	h.pumps.Add(-2)
+}
+
+// leave has Run drop c, unless Run has ended and dropped everyone.
+func (h *Hub) leave(c *client) {
+	select {
+	case h.unregister <- c:
+	case <-h.stopped:
+	}
+}
+
+// ParseSince reads the optional query parameter since=N, a seq (0 or more)
+// after which the client wants the events replayed. Without it, it returns
+// nil: the client wants the live events only.
+func ParseSince(c echo.Context) (*int64, error) {
+	s := c.QueryParam("since")
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return nil, api.Invalid("since", "since must be a whole number, 0 or more")
+	}
+	return &n, nil
+}
+
+// sameOrigin allows requests without an Origin header (devices, tools) and
+// those of browser pages served by this host.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}
+
+// upgradeError answers a failed handshake with the API's error envelope.
+func upgradeError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+	e := &api.Error{Status: status, Code: "bad_handshake", Message: "not a valid websocket handshake"}
+	switch {
+	case status == http.StatusForbidden:
+		e = errOrigin
+	case status >= 500:
+		e = &api.Error{Status: status, Code: "internal", Message: "internal error"}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(api.Envelope{Error: e})
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,356 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/lib/pq"
+)
+
+const (
+	// fetchPage bounds one read of new events from the table.
+	fetchPage = 500
+	// retryDelay is the wait before catching up again after a failed read.
+	retryDelay = time.Second
+	// queryTimeout bounds each read of the feed.
+	queryTimeout = 10 * time.Second
+	// The listener reconnects after 100 ms, backing off to 5 s.
+	minReconnect, maxReconnect = 100 * time.Millisecond, 5 * time.Second
+)
+
+// Hub fans the stored events out to the websocket clients of this process.
+// Run listens for the feed's notifications; Serve adds clients; Close ends
+// them. One goroutine, Run's, owns the topics and their clients, and never
+// waits for a client: a client whose buffer is full is dropped.
+type Hub struct {
+	feed        *Feed
+	listenerURL string
+	log         *slog.Logger
+	upgrader    websocket.Upgrader
+
+	register   chan registration
+	unregister chan *client
+	listening  chan struct{}   // closed once Run listens
+	stopped    chan struct{}   // closed when Run has ended
+	ctx        context.Context // canceled by Close: ends Run and the clients' reads
+	cancel     context.CancelFunc
+
+	mu      sync.Mutex
+	running bool // Run has started
+	closed  bool // Close has started
+	pumps   sync.WaitGroup
+
+	// topics and retry belong to Run's goroutine.
+	topics   map[string]*topic
+	retry    *time.Timer // armed after a failed read, to catch up
+	retrying bool        // retry is armed
+}
+
+// topic is a feed with clients in this process.
+type topic struct {
+	last    int64 // the last seq handed to the clients
+	clients map[*client]struct{}
+}
+
+// registration asks Run to add a client; the reply is the seq from which
+// the client's live events start.
+type registration struct {
+	c     *client
+	reply chan<- registered
+}
+
+type registered struct {
+	seq int64
+	err error
+}
+
+// NewHub returns a hub for the events of feed. listenerURL is the lib/pq
+// connection string of the connection that LISTENs; log receives the hub's
+// warnings.
+func NewHub(feed *Feed, listenerURL string, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		feed:        feed,
+		listenerURL: listenerURL,
+		log:         log,
+		upgrader:    newUpgrader(),
+		register:    make(chan registration),
+		unregister:  make(chan *client),
+		listening:   make(chan struct{}),
+		stopped:     make(chan struct{}),
+		ctx:         ctx,
+		cancel:      cancel,
+		topics:      map[string]*topic{},
+	}
+}
+
+// Run listens for the feed's notifications and hands each new event to the
+// clients of its topic, reading it from the table once for all of them.
+// After the listening connection comes back from a loss, Run reads what it
+// missed from the table. It returns nil when ctx is done or the hub is
+// closed, having sent every client 1001 going away, and an error when it
+// cannot listen at all.
+func (h *Hub) Run(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	if h.running {
+		h.mu.Unlock()
+		return errors.New("realtime: Hub.Run called twice")
+	}
+	h.running = true
+	h.mu.Unlock()
+	defer close(h.stopped)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(h.ctx, cancel)()
+
+	l := pq.NewListener(h.listenerURL, minReconnect, maxReconnect, h.listenerEvent)
+	defer func() {
+		l.Close()
+		go func() {
+			for range l.Notify { // until the listener's goroutine ends
+			}
+		}()
+	}()
+	// Listen waits until the listener connects; Close makes it give up.
+	defer context.AfterFunc(ctx, func() { l.Close() })()
+	if err := l.Listen(notifyChannel); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("listen for feed notifications: %w", err)
+	}
+	close(h.listening)
+	h.loop(ctx, l)
+	return nil
+}
+
+// loop is Run's work once it listens.
+func (h *Hub) loop(ctx context.Context, l *pq.Listener) {
+	defer h.dropAll(websocket.CloseGoingAway)
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	h.retry = time.NewTimer(retryDelay)
+	h.retry.Stop()
+	defer h.retry.Stop()
+	var pinging atomic.Bool
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-h.register:
+			seq, err := h.add(ctx, r.c)
+			r.reply <- registered{seq, err}
+		case c := <-h.unregister:
+			if t := h.topics[c.topic]; t != nil {
+				if _, ok := t.clients[c]; ok {
+					h.drop(t, c, 0)
+				}
+			}
+		case n, ok := <-l.Notify:
+			switch {
+			case !ok:
+				return
+			case n == nil: // reconnected: notifications may have been lost
+				h.log.Info("feed listener reconnected: catching up")
+				h.catchUp(ctx)
+			default:
+				h.notified(ctx, n.Extra)
+			}
+		case <-h.retry.C:
+			h.retrying = false
+			h.catchUp(ctx)
+		case <-ping.C:
+			for _, t := range h.topics {
+				h.deliver(t, pingBatch)
+			}
+			// A dead TCP connection shows only when written to.
+			if pinging.CompareAndSwap(false, true) {
+				go func() {
+					defer pinging.Store(false)
+					l.Ping()
+				}()
+			}
+		}
+	}
+}
+
+// add registers c with its topic and returns the seq its live events follow:
+// the last seq handed to the topic's clients, or for a topic new to this
+// process its current seq.
+func (h *Hub) add(ctx context.Context, c *client) (int64, error) {
+	t := h.topics[c.topic]
+	if t == nil {
+		ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+		defer cancel()
+		seq, err := h.feed.Current(ctx, c.topic)
+		if err != nil {
+			return 0, err
+		}
+		t = &topic{last: seq, clients: map[*client]struct{}{}}
+		h.topics[c.topic] = t
+	}
+	t.clients[c] = struct{}{}
+	return t.last, nil
+}
+
+// drop removes c from t and ends its writer; a code other than 0 is the
+// close frame the writer sends.
+func (h *Hub) drop(t *topic, c *client, code int) {
+	c.code.Store(int32(code))
+	delete(t.clients, c)
+	close(c.send)
+	if len(t.clients) == 0 {
+		delete(h.topics, c.topic)
+	}
+}
+
+// dropAll ends every client with code, and makes their writers finish soon:
+// a writer stuck on a client that does not read gives up within closeGrace.
+func (h *Hub) dropAll(code int) {
+	deadline := time.Now().Add(closeGrace)
+	for _, t := range h.topics {
+		for c := range t.clients {
+			c.conn.NetConn().SetWriteDeadline(deadline)
+			h.drop(t, c, code)
+		}
+	}
+}
+
+// deliver queues b for every client of t, dropping the clients that have
+// no room left: a slow screen never delays the others.
+func (h *Hub) deliver(t *topic, b *batch) {
+	for c := range t.clients {
+		select {
+		case c.send <- b:
+		default:
+			h.log.Warn("websocket client too slow: closing", "topic", c.topic, "remote", c.conn.RemoteAddr().String())
+			h.drop(t, c, CloseTooSlow)
+		}
+	}
+}
+
+// notified handles the notification payload "<topic> <seq>".
+func (h *Hub) notified(ctx context.Context, payload string) {
+	i := strings.LastIndexByte(payload, ' ')
+	seq, err := strconv.ParseInt(payload[i+1:], 10, 64)
+	if i < 0 || err != nil {
+		h.log.Warn("feed notification not understood", "payload", payload)
+		return
+	}
+	name := payload[:i]
+	if t := h.topics[name]; t != nil && seq > t.last {
+		h.fetch(ctx, name, t)
+		if t.last < seq && len(t.clients) > 0 {
+			h.retryLater() // not visible yet, which PostgreSQL should not allow
+		}
+	}
+}
+
+// catchUp reads the events that every topic with clients missed.
+func (h *Hub) catchUp(ctx context.Context) {
+	if len(h.topics) == 0 {
+		return
+	}
+	names := make([]string, 0, len(h.topics))
+	for name := range h.topics {
+		names = append(names, name)
+	}
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	seqs, err := h.feed.currents(qctx, names)
+	cancel()
+	if err != nil {
+		h.log.Warn("feed catch-up failed: retrying", "err", err.Error())
+		h.retryLater()
+		return
+	}
+	for name, seq := range seqs {
+		if t := h.topics[name]; t != nil && seq > t.last {
+			h.fetch(ctx, name, t)
+		}
+	}
+}
+
+// fetch reads topic's events after t.last, once for all its clients, and
+// delivers them in order.
+func (h *Hub) fetch(ctx context.Context, name string, t *topic) {
+	for len(t.clients) > 0 {
+		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
+		ms, err := h.feed.Since(qctx, name, t.last, fetchPage)
+		cancel()
+		if err != nil {
+			h.log.Warn("feed read failed: retrying", "topic", name, "err", err.Error())
+			h.retryLater()
+			return
+		}
+		if len(ms) > 0 {
+			t.last = ms[len(ms)-1].Seq
+			h.deliver(t, &batch{ms})
+		}
+		if len(ms) < fetchPage {
+			return
+		}
+	}
+}
+
+// retryLater arms the catch-up timer.
+func (h *Hub) retryLater() {
+	if !h.retrying {
+		h.retrying = true
+		h.retry.Reset(retryDelay)
+	}
+}
+
+// listenerEvent logs the listening connection's losses and returns.
+func (h *Hub) listenerEvent(ev pq.ListenerEventType, err error) {
+	switch ev {
+	case pq.ListenerEventDisconnected:
+		h.log.Warn("feed listener disconnected", "err", errText(err))
+	case pq.ListenerEventConnectionAttemptFailed:
+		h.log.Warn("feed listener cannot connect", "err", errText(err))
+	}
+}
+
+// errText is err's text, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// Close sends every client a close frame (1001 going away), ends Run and
+// waits for the clients' pumps: about a second, or up to writeWait (10 s)
+// for a client stuck in a write at that very moment. Serve refuses new
+// clients from then on. An HTTP server's Shutdown leaves websockets open:
+// call Close after it.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	running := h.running
+	h.mu.Unlock()
+	h.cancel()
+	if running {
+		<-h.stopped
+	}
+	h.pumps.Wait()
+}

@@ -1,0 +1,309 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"examd/internal/pg/pgtest"
+	"examd/realtime"
+)
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ReplayThenLive", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		const topic, before, writers, each = "venue:12", 10, 4, 40
+		appendEvents(t, db, s.feed, topic, before)
+		appendEvents(t, db, s.feed, "venue:13", 3) // another topic's events never show
+
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Go(func() {
+				for i := 0; i < each; i++ {
+					if err := appendOne(db, s.feed, topic, event{N: w*each + i}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		// Connect while the writers append: the seam between the replay and
+		// the live events moves under the clients' feet.
+		time.Sleep(20 * time.Millisecond)
+		fromZero := s.dial(t, topic, 0)
+		fromFive := s.dial(t, topic, 5)
+		live := s.dial(t, topic, -1)
+		wg.Wait()
+		const last = before + writers*each
+
+		seq := fromZero.hello()
+		if seq < before || seq > last {
+			t.Errorf("hello seq %d, want %d..%d", seq, before, last)
+		}
+		t.Logf("connected at seq %d of %d", seq, last)
+		fromZero.expect(1, last)
+		fromFive.hello()
+		fromFive.expect(6, last)
+		seq = live.hello()
+		live.expect(seq+1, last)
+
+		// Every client then gets the next event once.
+		appendEvents(t, db, s.feed, topic, 1)
+		for _, c := range []*client{fromZero, fromFive, live} {
+			c.expect(last+1, last+1)
+		}
+	})
+
+	t.Run("SinceAhead", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		appendEvents(t, db, s.feed, "venue:1", 2)
+		c := s.dial(t, "venue:1", 4)
+		if seq := c.hello(); seq != 2 {
+			t.Fatalf("hello seq %d, want 2", seq)
+		}
+		appendEvents(t, db, s.feed, "venue:1", 3)
+		c.expect(5, 5) // every event after since=4
+	})
+
+	t.Run("Burst", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		c1, c2 := s.dial(t, "venue:5", -1), s.dial(t, "venue:5", -1)
+		c1.hello()
+		c2.hello()
+		// One transaction appends far more events than a client's send
+		// buffer holds entries: it is read in a few batches, and nobody is
+		// dropped.
+		appendBatch(t, db, s.feed, "venue:5", event{N: 1}, 1200)
+		c1.expect(1, 1200)
+		c2.expect(1, 1200)
+		if n := s.log.count("too slow"); n != 0 {
+			t.Errorf("%d clients dropped as too slow, want none", n)
+		}
+	})
+
+	t.Run("Replicas", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		a, b := newServer(t, db, url), newServer(t, db, url)
+		ca, cb := a.dial(t, "issuance", -1), b.dial(t, "issuance", -1)
+		ca.hello()
+		cb.hello()
+		// Appended through each replica's feed once: both screens see all.
+		appendEvents(t, db, a.feed, "issuance", 3)
+		appendEvents(t, db, b.feed, "issuance", 3)
+		ca.expect(1, 6)
+		cb.expect(1, 6)
+	})
+
+	t.Run("ListenerReconnect", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		c1, c2 := s.dial(t, "venue:4", 0), s.dial(t, "venue:4", -1)
+		c1.hello()
+		c2.hello()
+		const rounds, each = 3, 10
+		ctx := context.Background()
+		for r := 0; r < rounds; r++ {
+			// Terminate the listener in the transaction that appends, so
+			// that it commits while the listener is away: only the
+			// catch-up read can deliver these events.
+			tx, err := db.BeginTxx(ctx, nil)
+			if err != nil {
+				t.Fatalf("begin: %v", err)
+			}
+			for i := 0; i < each; i++ {
+				if _, err := s.feed.Append(ctx, tx, "venue:4", event{N: i}); err != nil {
+					t.Fatalf("Append: %v", err)
+				}
+			}
+			var killed int
+			err = tx.Get(&killed, `
+				SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`)
+			if err != nil || killed != 1 {
+				t.Fatalf("terminate the listener: %d, %v; want 1", killed, err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatalf("commit: %v", err)
+			}
+			waitFor(t, func() bool { return s.log.count("reconnected") == r+1 })
+			c1.expect(int64(r*each+1), int64((r+1)*each))
+			c2.expect(int64(r*each+1), int64((r+1)*each))
+		}
+	})
+
+	t.Run("SlowClient", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		slow, fast := s.dial(t, "venue:9", -1), s.dial(t, "venue:9", -1)
+		slow.hello()
+		fast.hello()
+
+		got := make(chan int64, 10000)
+		go func() {
+			for {
+				m, err := fast.read(30 * time.Second)
+				if err != nil {
+					close(got)
+					return
+				}
+				got <- m.Seq
+			}
+		}()
+		// 32 KiB events, one per transaction, until the hub gives up on the
+		// client that reads nothing: its socket buffers full, then its
+		// send buffer.
+		big := event{Pad: strings.Repeat("x", 32<<10)}
+		var last int64
+		for s.log.count("too slow") == 0 {
+			if last > 3000 {
+				t.Fatal("the slow client was never closed")
+			}
+			last = appendBatch(t, db, s.feed, "venue:9", big, 1)
+		}
+		t.Logf("dropped after %d events", last)
+		// The other screen was not held up.
+		for want := int64(1); want <= last; want++ {
+			select {
+			case seq := <-got:
+				if seq != want {
+					t.Fatalf("fast client got seq %d, want %d", seq, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("fast client stuck before seq %d of %d", want, last)
+			}
+		}
+
+		var seen int64
+		for {
+			m, err := slow.read(10 * time.Second)
+			if err != nil {
+				ce, ok := err.(*websocket.CloseError)
+				if !ok {
+					t.Fatalf("slow client: %v, want a close frame", err)
+				}
+				want := "too slow: reconnect with since=" + strconv.FormatInt(seen, 10)
+				if ce.Code != realtime.CloseTooSlow || ce.Text != want {
+					t.Fatalf("slow client closed with %d %q, want %d %q", ce.Code, ce.Text, realtime.CloseTooSlow, want)
+				}
+				break
+			}
+			if m.Seq != seen+1 {
+				t.Fatalf("slow client got seq %d after %d", m.Seq, seen)
+			}
+			seen = m.Seq
+		}
+		// It resumes where it stopped.
+		again := s.dial(t, "venue:9", seen)
+		again.hello()
+		again.expect(seen+1, last)
+	})
+
+	t.Run("CloseGoingAway", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		c1, c2 := s.dial(t, "venue:1", -1), s.dial(t, "venue:2", 0)
+		c1.hello()
+		c2.hello()
+		done := make(chan struct{})
+		go func() {
+			s.hub.Close()
+			close(done)
+		}()
+		for _, c := range []*client{c1, c2} {
+			if ce := c.closeError(); ce.Code != websocket.CloseGoingAway {
+				t.Errorf("closed with %d %q, want 1001", ce.Code, ce.Text)
+			}
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close did not return")
+		}
+		// Then new clients are refused.
+		_, resp, err := websocket.DefaultDialer.Dial(s.url+"/feed/venue:1", nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("dial after Close: %v, want 503", err)
+		}
+	})
+
+	t.Run("Refusals", func(t *testing.T) {
+		t.Parallel()
+		db, url := pgtest.NewDB(t)
+		s := newServer(t, db, url)
+		s.dial(t, "venue:1", -1).hello() // the hub listens
+		httpURL := s.http.URL + "/feed/venue:1"
+
+		resp, err := http.Get(httpURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain GET: %d, want 400", resp.StatusCode)
+		}
+
+		tests := []struct {
+			name, origin, since string
+			want                int
+		}{
+			{"SameOrigin", s.http.URL, "", http.StatusSwitchingProtocols},
+			{"OtherOrigin", "https://example.com", "", http.StatusForbidden},
+			{"BadSince", "", "?since=-1", http.StatusUnprocessableEntity},
+		}
+		for _, tt := range tests {
+			h := http.Header{}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			conn, resp, _ := websocket.DefaultDialer.Dial(s.url+"/feed/venue:1"+tt.since, h)
+			if conn != nil {
+				conn.Close()
+			}
+			if resp == nil || resp.StatusCode != tt.want {
+				t.Errorf("%s: response %v, want %d", tt.name, resp, tt.want)
+				continue
+			}
+			if tt.want != http.StatusSwitchingProtocols {
+				var env struct {
+					Error struct{ Code string } `json:"error"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || env.Error.Code == "" {
+					t.Errorf("%s: body without an error envelope (%v)", tt.name, err)
+				}
+			}
+		}
+	})
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(tb testing.TB, cond func() bool) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			tb.Fatal("condition not met in 10 s")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
