@@ -43,7 +43,7 @@ const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, b.
 // Book books the requested slots in one transaction: both or neither. The
 // candidate's row is locked so that their eligibility is judged on a history
 // nobody else is changing; the seat is taken by a conditional update of the
-// slot before the bookings are written. It reports
+// slot, made last so that the slot's row lock is held for the commit. It reports
 // whether the bookings were made now (false: an idempotent repeat).
 func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
 	for try := 1; ; try++ {
@@ -107,29 +107,6 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		}
 	}
 
-	// The seats are taken first. PL-RESERVE: before the release time a
-	// regular candidate may not take the last priority_reserved seats; the
-	// CHECK on booked is the last guard. The slot rows are locked in id
-	// order, so that two combined bookings of one pair cannot deadlock, and
-	// FOR NO KEY UPDATE, the lock the update takes anyway: taken before the
-	// bookings' foreign keys share-lock the same rows, it leaves PostgreSQL
-	// no multixact of several updaters to build (which 15.x refused under
-	// load with "new multixact has more than one updating member").
-	lane := c.Priority != nil
-	var taken []int64
-	err = tx.SelectContext(ctx, &taken, `
-		WITH locked AS (SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)
-		UPDATE slots SET booked = booked + 1
-		FROM locked
-		WHERE slots.id = locked.id
-		  AND booked < capacity - CASE WHEN $2 OR $3 >= reserve_release_at THEN 0 ELSE priority_reserved END
-		RETURNING slots.id`, pq.Array(r.SlotIDs), lane, now)
-	if err != nil {
-		return nil, false, fmt.Errorf("take seats: %w", err)
-	}
-	if len(taken) != len(slots) {
-		return nil, false, ErrSlotFull
-	}
 	bs, err := insertBookings(ctx, tx, c, slots, r.By)
 	if err != nil {
 		return nil, false, err
@@ -144,6 +121,28 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 			r.By, r.IdempotencyKey, pq.Array(ids)); err != nil {
 			return nil, false, fmt.Errorf("record idempotency key: %w", err)
 		}
+	}
+	// The seats are taken last, so that the slot rows, where every booking
+	// of a slot meets, stay locked for the commit alone (the bookings'
+	// foreign key to the slot is checked at commit, migration 00004).
+	// PL-RESERVE: before the release time a regular candidate may not take
+	// the last priority_reserved seats; the CHECK on booked is the last
+	// guard. The rows are locked in id order, so that two combined bookings
+	// of one pair cannot deadlock.
+	lane := c.Priority != nil
+	var taken []int64
+	err = tx.SelectContext(ctx, &taken, `
+		WITH locked AS (SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)
+		UPDATE slots SET booked = booked + 1
+		FROM locked
+		WHERE slots.id = locked.id
+		  AND booked < capacity - CASE WHEN $2 OR $3 >= reserve_release_at THEN 0 ELSE priority_reserved END
+		RETURNING slots.id`, pq.Array(r.SlotIDs), lane, now)
+	if err != nil {
+		return nil, false, fmt.Errorf("take seats: %w", err)
+	}
+	if len(taken) != len(slots) {
+		return nil, false, ErrSlotFull
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("commit booking: %w", err)
