@@ -248,3 +248,26 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 	}
 	return ended, tx.Commit()
 }
+
+// CloseEndedDays closes, as CloseSlot does, every slot of a day that has
+// ended and still holds confirmed bookings: BK-NOSHOW applies at the end of
+// the slot's day even when nobody closed it. Safe to run on every replica
+// at once: each booking ends by a conditional update, once.
+func (s *Store) CloseEndedDays(ctx context.Context, now time.Time) (int, error) {
+	var slots []int64
+	err := s.db.SelectContext(ctx, &slots, `
+		SELECT DISTINCT slot_id FROM bookings WHERE status = 'confirmed' AND exam_day < $1 ORDER BY slot_id`,
+		scheduling.Day(now))
+	if err != nil {
+		return 0, fmt.Errorf("slots of ended days: %w", err)
+	}
+	n := 0
+	for _, id := range slots {
+		ended, err := s.CloseSlot(ctx, id, 0, now)
+		if err != nil {
+			return n, err
+		}
+		n += len(ended)
+	}
+	return n, nil
+}

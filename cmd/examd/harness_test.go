@@ -26,6 +26,7 @@ type app struct {
 	t     testing.TB
 	url   string
 	db    *sqlx.DB
+	dbURL string
 	admin string // the admin's token
 }
 
@@ -35,6 +36,18 @@ const adminPassword = "admin-secret-1"
 func startApp(t testing.TB) *app {
 	t.Helper()
 	db, dbURL := pgtest.NewDB(t)
+	return startOn(t, db, dbURL)
+}
+
+// startReplica runs a second examd on the database of a.
+func startReplica(t testing.TB, a *app) *app {
+	t.Helper()
+	return startOn(t, a.db, a.dbURL)
+}
+
+// startOn runs examd on an existing database.
+func startOn(t testing.TB, db *sqlx.DB, dbURL string) *app {
+	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL":         dbURL,
 		"EXAMD_ADDR":           "127.0.0.1:0",
@@ -83,7 +96,7 @@ func startApp(t testing.TB) *app {
 		if !ok {
 			t.Fatalf("examd exited before listening: %v", <-done)
 		}
-		a = &app{t: t, url: u, db: db}
+		a = &app{t: t, url: u, db: db, dbURL: dbURL}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("examd did not start within 30 s")
 	}

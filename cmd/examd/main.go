@@ -18,6 +18,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"examd/exam"
 	"examd/internal/auth"
 	"examd/internal/pg"
 	"examd/realtime"
@@ -113,13 +114,15 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	}
 	feed := realtime.NewFeed(db)
 	hub := realtime.NewHub(feed, dbURL, log)
+	exams := exam.NewStore(db, feed)
+	exams.ReleasePairOnSubject2Fail = cfg.CombinedOnSubject2Fail == "release"
 	hubDone := make(chan error, 1)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	defer stopHub()
 	go func() { hubDone <- hub.Run(hubCtx) }()
 
 	srv := &http.Server{
-		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, feed: feed, hub: hub, log: log}),
+		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, hub: hub, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -132,6 +135,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go closeEndedDays(hubCtx, exams, log)
 	select {
 	case err := <-errc:
 		hub.Close()
@@ -153,4 +157,25 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	stopHub()
 	<-hubDone
 	return nil
+}
+
+// closeEndedDays ends the bookings of past exam days nobody closed
+// (BK-NOSHOW), at start and then every minute, until ctx is done.
+func closeEndedDays(ctx context.Context, exams *exam.Store, log *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		n, err := exams.CloseEndedDays(ctx, time.Now())
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("close ended exam days", "err", err.Error())
+		case n > 0:
+			log.Info("closed ended exam days", "bookings", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

@@ -27,7 +27,7 @@ type deps struct {
 	db       *sqlx.DB
 	cfg      Config
 	accounts *auth.Store
-	feed     *realtime.Feed
+	exams    *exam.Store
 	hub      *realtime.Hub
 	log      *slog.Logger
 }
@@ -81,9 +81,7 @@ func newServer(d deps) *echo.Echo {
 		Now:      time.Now,
 		Outcomes: bookings,
 	}.Register(v1)
-	exams := exam.NewStore(db, d.feed)
-	exams.ReleasePairOnSubject2Fail = d.cfg.CombinedOnSubject2Fail == "release"
-	exam.Handler{Store: exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
+	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
 	v1.GET("/live", live(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
 	return e

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// screen is an examiner's live screen: a websocket on a venue's feed.
+type screen struct {
+	t    *testing.T
+	conn *websocket.Conn
+}
+
+func (a *app) watch(t *testing.T, token string, venue int64, since string) (*screen, *http.Response, error) {
+	t.Helper()
+	u := strings.Replace(a.url, "http://", "ws://", 1) + fmt.Sprintf("/api/v1/live?venue_id=%d&access_token=%s", venue, token)
+	if since != "" {
+		u += "&since=" + since
+	}
+	conn, res, err := websocket.DefaultDialer.Dial(u, nil)
+	if err != nil {
+		return nil, res, err
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &screen{t: t, conn: conn}, res, nil
+}
+
+// next reads one message within 2 s.
+func (s *screen) next() map[string]any {
+	s.t.Helper()
+	_ = s.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, raw, err := s.conn.ReadMessage()
+	if err != nil {
+		s.t.Fatalf("screen: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		s.t.Fatalf("screen: %s: %v", raw, err)
+	}
+	return m
+}
+
+func TestLiveFeed(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "jiankong", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	examiner := a.login("jiankong", "examiner-pw")
+	c, booking := d.book(t, d.slot, 2)
+
+	scr, _, err := a.watch(t, examiner, d.venue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hello := scr.next(); hello["type"] != "hello" || hello["seq"] != 0.0 {
+		t.Fatalf("hello: %v", hello)
+	}
+	d.post(d.device, booking, "exam_started", nil)
+	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
+	start, ded := scr.next(), scr.next()
+	if start["type"] != "exam_started" || start["seq"] != 1.0 || ded["seq"] != 2.0 {
+		t.Fatalf("events: %v %v", start, ded)
+	}
+	cand := ded["candidate"].(map[string]any)
+	if ded["rule"] != "RP.STOP" || ded["points"] != 5.0 || ded["score"] != 95.0 || ded["rule_text"] == "" ||
+		cand["id_number"] != c.IDNo[:3]+"***********"+c.IDNo[14:] || strings.Count(cand["name"].(string), "*") == 0 {
+		t.Fatalf("deduction on the screen: %v", ded)
+	}
+
+	// A dropped screen resumes with since and sees what it missed, once.
+	scr.conn.Close()
+	d.post(d.device, booking, "instruction", map[string]any{"text": "请倒车入库"})
+	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
+	again, _, err := a.watch(t, examiner, d.venue, "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hello := again.next(); hello["type"] != "hello" || hello["seq"] != 4.0 {
+		t.Fatalf("hello after a drop: %v", hello)
+	}
+	if m := again.next(); m["seq"] != 3.0 || m["text"] != "请倒车入库" {
+		t.Fatalf("replay: %v", m)
+	}
+	if m := again.next(); m["seq"] != 4.0 {
+		t.Fatalf("replay: %v", m)
+	}
+	d.post(d.device, booking, "exam_finished", nil)
+	if m := again.next(); m["seq"] != 5.0 || m["status"] != "failed" && m["status"] != "passed" {
+		t.Fatalf("live after replay: %v", m)
+	}
+
+	// Only the venue's examiners, schedulers and admins watch.
+	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "other-exam", "password": "examiner-pw", "role": "examiner", "venue_id": a.newVenue(d.sched, false)})
+	for name, tok := range map[string]string{"OtherVenue": a.login("other-exam", "examiner-pw"), "Candidate": c.Token, "NoToken": ""} {
+		if _, res, err := a.watch(t, tok, d.venue, ""); err == nil || res == nil || res.StatusCode < 400 {
+			t.Errorf("%s: the feed opened (%v)", name, err)
+		}
+	}
+	if _, _, err := a.watch(t, d.sched, d.venue, ""); err != nil {
+		t.Errorf("scheduler: %v", err)
+	}
+}
+
+// TestLiveFeedAcrossReplicas: an event accepted by one examd reaches a
+// screen connected to another on the same database.
+func TestLiveFeedAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	b := startReplica(t, a)
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+	scr, _, err := b.watch(t, b.login("admin", adminPassword), d.venue, "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scr.next() // hello
+	for i := 1; i <= 5; i++ {
+		typ := "instruction"
+		if i == 1 {
+			typ = "exam_started"
+		}
+		d.post(d.device, booking, typ, map[string]any{"text": "请起步"})
+		if m := scr.next(); m["seq"] != float64(i) {
+			t.Fatalf("event %d on the other replica: %v", i, m)
+		}
+	}
+}
+
+// TestEndOfDayCloses: the bookings of a past day that nobody closed end as
+// no-shows when examd next looks (at start, then every minute).
+func TestEndOfDayCloses(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	c := a.newCandidate(d.sched, nil)
+	var booking int64
+	err := a.db.Get(&booking, `
+		WITH s AS (INSERT INTO slots (venue_id, subject, licence_class, starts_at, ends_at, capacity, reserve_release_at, booking_opens_at, booking_closes_at, booked)
+		           VALUES ($1, 2, 'C1', now() - interval '2 days', now() - interval '2 days' + interval '1 hour', 5, now() - interval '3 days', now() - interval '9 days', now() - interval '3 days', 1)
+		           RETURNING id, starts_at)
+		INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
+		SELECT $2, s.id, 2, (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $2 FROM s
+		RETURNING id`, d.venue, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startReplica(t, a) // its first round closes the day
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var status string
+		if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil {
+			t.Fatal(err)
+		}
+		if status == "no_show" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("booking of two days ago: %s, want no_show", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
