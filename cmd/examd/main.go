@@ -69,7 +69,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			if err := cluster.Stop(); err != nil {
 				log.Error("stop PostgreSQL", "err", err)
 			}
-			log.Info("PostgreSQL stopped")
 		}()
 		url = cluster.URL("examd")
 	}
