@@ -295,3 +295,28 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 		t.Fatalf("retired device: %d", r.Status)
 	}
 }
+
+// TestFinalResultsAreNeverEdited: the database itself refuses to edit an
+// ended attempt or its events (ED-SIGN).
+func TestFinalResultsAreNeverEdited(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+	d.post(d.device, booking, "exam_started", nil)
+	d.post(d.device, booking, "exam_finished", nil)
+	for _, stmt := range []string{
+		`UPDATE attempts SET score = 60, status = 'failed' WHERE booking_id = $1`,
+		`DELETE FROM attempts WHERE booking_id = $1`,
+		`UPDATE attempt_events SET points = 0 WHERE attempt_id IN (SELECT id FROM attempts WHERE booking_id = $1)`,
+		`DELETE FROM attempt_events WHERE attempt_id IN (SELECT id FROM attempts WHERE booking_id = $1)`,
+	} {
+		if _, err := a.db.Exec(stmt, booking); err == nil {
+			t.Errorf("%s: allowed", stmt)
+		}
+	}
+	var score int
+	if err := a.db.Get(&score, `SELECT score FROM attempts WHERE booking_id = $1`, booking); err != nil || score != 100 {
+		t.Fatalf("score %d (%v), want 100", score, err)
+	}
+}
