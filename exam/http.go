@@ -58,13 +58,6 @@ func apiError(err error) error {
 	return err
 }
 
-func pathID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, api.ErrNotFound
-	}
-	return id, nil
-}
 
 // device is middleware for judging devices: Authorization: Device <key>.
 func (h Handler) device(next echo.HandlerFunc) echo.HandlerFunc {
@@ -144,7 +137,7 @@ func (h Handler) createDevice(c echo.Context) error {
 }
 
 func (h Handler) retireDevice(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -245,20 +238,13 @@ func isUUID(s string) bool {
 	return true
 }
 
-// owner is the candidate whose data the caller may see; 0 for staff.
-func owner(c echo.Context) int64 {
-	if p := auth.Caller(c); p.Role == auth.RoleCandidate {
-		return p.UserID
-	}
-	return 0
-}
 
 func (h Handler) sheet(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
-	sh, err := h.Store.Sheet(c.Request().Context(), id, owner(c))
+	sh, err := h.Store.Sheet(c.Request().Context(), id, auth.Caller(c).Owner())
 	if err != nil {
 		return apiError(err)
 	}
@@ -266,17 +252,17 @@ func (h Handler) sheet(c echo.Context) error {
 }
 
 func (h Handler) bookingAttempts(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
-	ids, err := h.Store.BookingAttempts(c.Request().Context(), id, owner(c))
+	ids, err := h.Store.BookingAttempts(c.Request().Context(), id, auth.Caller(c).Owner())
 	if err != nil {
 		return apiError(err)
 	}
 	sheets := []ScoreSheet{}
 	for _, a := range ids {
-		sh, err := h.Store.Sheet(c.Request().Context(), a, owner(c))
+		sh, err := h.Store.Sheet(c.Request().Context(), a, auth.Caller(c).Owner())
 		if err != nil {
 			return apiError(err)
 		}
@@ -286,7 +272,7 @@ func (h Handler) bookingAttempts(c echo.Context) error {
 }
 
 func (h Handler) sign(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -322,7 +308,7 @@ func (h Handler) sign(c echo.Context) error {
 }
 
 func (h Handler) closeSlot(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}

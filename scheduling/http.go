@@ -3,7 +3,6 @@ package scheduling
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,13 +67,6 @@ func apiError(err error) error {
 	return err
 }
 
-func pathID(c echo.Context) (int64, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, api.ErrNotFound
-	}
-	return id, nil
-}
 
 // required returns the value of a required body field, or a 422 naming it.
 func required[T any](v *T, field string) (T, error) {

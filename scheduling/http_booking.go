@@ -99,21 +99,13 @@ func outcomeOf(err error) string {
 	return "internal"
 }
 
-// owner is the candidate whose data the caller may see: themselves for a
-// candidate, anyone (0) for staff.
-func owner(c echo.Context) int64 {
-	if p := auth.Caller(c); p.Role == auth.RoleCandidate {
-		return p.UserID
-	}
-	return 0
-}
 
 func (h Handler) getBooking(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
-	b, err := h.Store.Booking(c.Request().Context(), id, owner(c))
+	b, err := h.Store.Booking(c.Request().Context(), id, auth.Caller(c).Owner())
 	if err != nil {
 		return apiError(err)
 	}
@@ -123,11 +115,11 @@ func (h Handler) getBooking(c echo.Context) error {
 }
 
 func (h Handler) cancel(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
-	r := CancelRequest{BookingID: id, Owner: owner(c), By: auth.Caller(c).UserID, Reason: c.QueryParam("reason")}
+	r := CancelRequest{BookingID: id, Owner: auth.Caller(c).Owner(), By: auth.Caller(c).UserID, Reason: c.QueryParam("reason")}
 	if r.Owner == 0 && r.Reason == "" {
 		// BK-CANCEL: staff cancel at any time, with a reason.
 		return api.Invalid("reason", "staff give a reason to cancel")
@@ -156,7 +148,7 @@ func (h Handler) myBookings(c echo.Context) error {
 }
 
 func (h Handler) candidateBookings(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func (h Handler) createCandidate(c echo.Context) error {
 }
 
 func (h Handler) getCandidate(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (h Handler) getCandidate(c echo.Context) error {
 }
 
 func (h Handler) grantPriority(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (h Handler) grantPriority(c echo.Context) error {
 }
 
 func (h Handler) revokePriority(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -182,7 +182,7 @@ func (h Handler) listSlots(c echo.Context) error {
 }
 
 func (h Handler) getSlot(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (h Handler) getSlot(c echo.Context) error {
 }
 
 func (h Handler) roster(c echo.Context) error {
-	id, err := pathID(c)
+	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -138,3 +138,13 @@ func fieldWithNUL(j []byte) string {
 	}
 	return "body"
 }
+
+// PathID reads the :id of a route. An id that is not a positive integer
+// names nothing, so it answers 404 like an id that does not exist.
+func PathID(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, ErrNotFound
+	}
+	return id, nil
+}

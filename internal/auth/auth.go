@@ -30,6 +30,15 @@ type Principal struct {
 	Desk    string `db:"desk"`
 }
 
+// Owner is the candidate whose data the caller may see: themselves for a
+// candidate, 0 (anyone's) for staff.
+func (p Principal) Owner() int64 {
+	if p.Role == RoleCandidate {
+		return p.UserID
+	}
+	return 0
+}
+
 // IsStaff reports whether the caller works for the office.
 func (p Principal) IsStaff() bool { return p.Role != RoleCandidate && p.Role != "" }
 
