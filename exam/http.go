@@ -58,7 +58,6 @@ func apiError(err error) error {
 	return err
 }
 
-
 // device is middleware for judging devices: Authorization: Device <key>.
 func (h Handler) device(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -237,7 +236,6 @@ func isUUID(s string) bool {
 	}
 	return true
 }
-
 
 func (h Handler) sheet(c echo.Context) error {
 	id, err := api.PathID(c)

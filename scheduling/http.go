@@ -67,7 +67,6 @@ func apiError(err error) error {
 	return err
 }
 
-
 // required returns the value of a required body field, or a 422 naming it.
 func required[T any](v *T, field string) (T, error) {
 	if v == nil {

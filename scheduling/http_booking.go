@@ -99,7 +99,6 @@ func outcomeOf(err error) string {
 	return "internal"
 }
 
-
 func (h Handler) getBooking(c echo.Context) error {
 	id, err := api.PathID(c)
 	if err != nil {
