@@ -37,6 +37,7 @@ func (h Handler) Register(g *echo.Group) {
 	g.GET("/attempts/:id", h.sheet, h.Authn, anyone)
 	g.GET("/bookings/:id/attempts", h.bookingAttempts, h.Authn, anyone)
 	g.POST("/attempts/:id/signatures", h.sign, h.Authn, auth.Require(auth.RoleExaminer, auth.RoleCandidate))
+	g.POST("/attempts/:id/corrections", h.correct, h.Authn, auth.Require(auth.RoleExaminer, auth.RoleAdmin))
 	g.POST("/slots/:id/close", h.closeSlot, h.Authn, auth.Require(auth.RoleScheduler, auth.RoleAdmin, auth.RoleExaminer))
 }
 
@@ -322,4 +323,40 @@ func (h Handler) closeSlot(c echo.Context) error {
 		return apiError(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"bookings": ended})
+}
+
+func (h Handler) correct(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Score  *int    `json:"score"`
+		Reason *string `json:"reason"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	switch {
+	case req.Score == nil || *req.Score < 0 || *req.Score > FullScore:
+		return api.Invalid("score", "the corrected score, 0 to 100")
+	case req.Reason == nil || strings.TrimSpace(*req.Reason) == "" || len(*req.Reason) > 1000:
+		return api.Invalid("reason", "why the result is corrected, required")
+	}
+	p := auth.Caller(c)
+	r := CorrectRequest{AttemptID: id, Score: *req.Score, Reason: strings.TrimSpace(*req.Reason), By: p.UserID}
+	if p.Role == auth.RoleExaminer {
+		if p.VenueID == nil {
+			return api.ErrNotFound
+		}
+		r.VenueID = *p.VenueID
+	}
+	if err := h.Store.Correct(c.Request().Context(), r, h.Now()); err != nil {
+		return apiError(err)
+	}
+	sh, err := h.Store.Sheet(c.Request().Context(), id, 0)
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusCreated, sh)
 }

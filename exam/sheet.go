@@ -33,6 +33,18 @@ type ScoreSheet struct {
 	Events       []Recorded  `db:"-" json:"events"`
 	Signatures   []Signature `db:"-" json:"signatures"`
 	Final        bool        `db:"-" json:"final"`
+	// Corrections are later records that correct the result; the last one
+	// stands (Result).
+	Corrections []Correction `db:"-" json:"corrections"`
+	Result      Result       `db:"-" json:"result"`
+}
+
+// Result is the score and status that stand: the attempt's own, or its
+// latest correction's.
+type Result struct {
+	Score     int    `json:"score"`
+	Status    string `json:"status"`
+	Corrected bool   `json:"corrected"`
 }
 
 // Sheet returns an attempt's score sheet. A candidate (owner != 0) sees only
@@ -76,6 +88,14 @@ func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, 
 		return sh, fmt.Errorf("signatures of attempt %d: %w", attemptID, err)
 	}
 	sh.Final = len(sh.Signatures) == 2
+	if sh.Corrections, err = s.corrections(ctx, attemptID); err != nil {
+		return sh, err
+	}
+	sh.Result = Result{Score: sh.Score, Status: sh.Status}
+	if n := len(sh.Corrections); n > 0 {
+		last := sh.Corrections[n-1]
+		sh.Result = Result{Score: last.Score, Status: last.Status, Corrected: true}
+	}
 	return sh, nil
 }
 

@@ -74,3 +74,15 @@ func ReleaseBooking(ctx context.Context, tx sqlx.ExtContext, id int64, reason st
 	}
 	return true, nil
 }
+
+// CorrectBooking moves a booking's result after a corrected score sheet:
+// from one of the statuses from to status to. It reports whether it moved.
+func CorrectBooking(ctx context.Context, tx sqlx.ExtContext, id int64, from []string, to string) (bool, error) {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE bookings SET status = $3 WHERE id = $1 AND status = ANY($2)`, id, pq.Array(from), to)
+	if err != nil {
+		return false, fmt.Errorf("correct booking %d: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

@@ -320,3 +320,46 @@ func TestFinalResultsAreNeverEdited(t *testing.T) {
 		t.Fatalf("score %d (%v), want 100", score, err)
 	}
 }
+
+// TestCorrections: a correction is a new record with a reason; the original
+// result stays, the booking follows the corrected one (ED-SIGN).
+func TestCorrections(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+	d.post(d.device, booking, "exam_started", nil)
+	r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	id := attemptOf(r)["id"]
+	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "jiaozheng", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	examiner := a.login("jiaozheng", "examiner-pw")
+	path := fmt.Sprintf("/api/v1/attempts/%v/corrections", id)
+
+	if r := a.do("POST", path, examiner, map[string]any{"score": 85}); r.Status != 422 || r.field() != "reason" {
+		t.Fatalf("without a reason: %d %s", r.Status, r.Raw)
+	}
+	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "elsewhere", "password": "examiner-pw", "role": "examiner", "venue_id": a.newVenue(d.sched, false)})
+	if r := a.do("POST", path, a.login("elsewhere", "examiner-pw"), map[string]any{"score": 85, "reason": "x"}); r.Status != 404 {
+		t.Fatalf("examiner of another venue: %d", r.Status)
+	}
+	sh := a.must(http.StatusCreated, "POST", path, examiner, map[string]any{"score": 85, "reason": "设备误判：车身未出线，复核录像"})
+	res := sh.Body["result"].(map[string]any)
+	if sh.Body["score"] != 0.0 || sh.Body["status"] != "failed" || res["score"] != 85.0 || res["status"] != "passed" || res["corrected"] != true ||
+		len(sh.Body["corrections"].([]any)) != 1 {
+		t.Fatalf("after the correction: %s", sh.Raw)
+	}
+	status := func() string {
+		var s string
+		if err := a.db.Get(&s, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := status(); s != "passed" {
+		t.Fatalf("booking after a corrected pass: %s", s)
+	}
+	a.must(http.StatusCreated, "POST", path, a.admin, map[string]any{"score": 70, "reason": "复核后维持不合格"})
+	if s := status(); s != "failed" {
+		t.Fatalf("booking after a corrected fail: %s", s)
+	}
+}

@@ -1,0 +1,112 @@
+package exam
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"examd/scheduling"
+)
+
+// Correction is a corrected result of an ended attempt (ED-SIGN): a new
+// record beside the original, which stays as it was.
+type Correction struct {
+	ID          int64     `db:"id" json:"id"`
+	Score       int       `db:"score" json:"score"`
+	Status      string    `db:"status" json:"status"`
+	Reason      string    `db:"reason" json:"reason"`
+	CorrectedBy int64     `db:"corrected_by" json:"corrected_by"`
+	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+}
+
+// CorrectRequest asks to correct an attempt's result.
+type CorrectRequest struct {
+	AttemptID int64
+	Score     int
+	Reason    string
+	By        int64
+	// VenueID is the examiner's venue; 0 for an admin, who may correct anywhere.
+	VenueID int64
+}
+
+// Correct records a corrected result, moves the booking's result with it
+// (a corrected pass passes the booking; a corrected fail of a passed booking
+// fails it: the same-day retake was not taken) and announces it.
+func (s *Store) Correct(ctx context.Context, r CorrectRequest, now time.Time) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var a struct {
+		Attempt
+		VenueID      int64          `db:"venue_id"`
+		Subject      int            `db:"subject"`
+		LicenceClass string         `db:"licence_class"`
+		Lane         string         `db:"lane"`
+		Name         string         `db:"name"`
+		IDNumber     string         `db:"id_number"`
+		Needs        pq.StringArray `db:"needs"`
+	}
+	err = tx.GetContext(ctx, &a, `
+		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
+		       a.started_at, a.finished_at, s.venue_id, b.subject, s.licence_class, b.lane,
+		       c.name, c.id_number, coalesce(g.needs, '{}') AS needs
+		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
+		JOIN candidates c ON c.id = b.candidate_id
+		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+		WHERE a.id = $1
+		FOR UPDATE OF a, b`, r.AttemptID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && r.VenueID != 0 && a.VenueID != r.VenueID {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("lock attempt %d: %w", r.AttemptID, err)
+	}
+	if a.Status == InProgress {
+		return ErrNotSignable
+	}
+	status := Passed
+	if r.Score < a.PassMark {
+		status = Failed
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO attempt_corrections (attempt_id, score, status, reason, corrected_by, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, r.Score, status, r.Reason, r.By, now); err != nil {
+		return fmt.Errorf("record correction: %w", err)
+	}
+	if status == Passed {
+		_, err = scheduling.CorrectBooking(ctx, tx, a.BookingID, []string{scheduling.StatusConfirmed, scheduling.StatusFailed}, scheduling.StatusPassed)
+	} else {
+		_, err = scheduling.CorrectBooking(ctx, tx, a.BookingID, []string{scheduling.StatusPassed}, scheduling.StatusFailed)
+	}
+	if err != nil {
+		return err
+	}
+	feed := FeedEvent{
+		VenueID: a.VenueID, Type: "correction", At: now, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
+		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
+		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
+		Score:     r.Score, Status: status, Text: r.Reason,
+	}
+	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// corrections lists an attempt's corrections, oldest first.
+func (s *Store) corrections(ctx context.Context, attemptID int64) ([]Correction, error) {
+	cs := []Correction{}
+	err := s.db.SelectContext(ctx, &cs, `
+		SELECT id, score, status, reason, corrected_by, created_at
+		FROM attempt_corrections WHERE attempt_id = $1 ORDER BY id`, attemptID)
+	if err != nil {
+		return nil, fmt.Errorf("corrections of attempt %d: %w", attemptID, err)
+	}
+	return cs, nil
+}
