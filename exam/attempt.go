@@ -40,20 +40,20 @@ type FeedEvent struct {
 	Type         string         `json:"type"`
 	At           time.Time      `json:"at"`
 	BookingID    int64          `json:"booking_id"`
-	AttemptID    int64          `json:"attempt_id,omitempty"`
-	AttemptNo    int            `json:"attempt_no,omitempty"`
+	AttemptID    int64          `json:"attempt_id"`
+	AttemptNo    int            `json:"attempt_no"`
 	Subject      int            `json:"subject"`
 	LicenceClass string         `json:"licence_class"`
 	Candidate    FeedCandidate  `json:"candidate"`
 	Lane         string         `json:"lane"`
 	Needs        []string       `json:"needs"`
-	Item         string         `json:"item,omitempty"`
-	Rule         string         `json:"rule,omitempty"`
-	RuleText     string         `json:"rule_text,omitempty"`
+	Item         string         `json:"item"`
+	Rule         string         `json:"rule"`
+	RuleText     string         `json:"rule_text"`
 	Points       int            `json:"points"`
 	Score        int            `json:"score"`
-	Status       string         `json:"status,omitempty"`
-	Text         string         `json:"text,omitempty"`
+	Status       string         `json:"status"`
+	Text         string         `json:"text"`
 	Extra        map[string]any `json:"extra,omitempty"`
 }
 

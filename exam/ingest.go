@@ -28,7 +28,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := ev.Validate(); err != nil {
 		return nil, false, err
 	}
-	if stored, err := s.storedAnswer(ctx, s.db, ev.EventID); err == nil || !errors.Is(err, ErrNotFound) {
+	if stored, err := s.storedAnswer(ctx, s.db, dev, ev); err == nil || !errors.Is(err, ErrNotFound) {
 		return stored, false, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -46,7 +46,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		return nil, false, err
 	}
 	// A retry that waited for the lock finds the first copy's answer now.
-	if stored, err := s.storedAnswer(ctx, tx, ev.EventID); err == nil || !errors.Is(err, ErrNotFound) {
+	if stored, err := s.storedAnswer(ctx, tx, dev, ev); err == nil || !errors.Is(err, ErrNotFound) {
 		return stored, false, err
 	}
 	if b.VenueID != dev.VenueID {
@@ -84,9 +84,14 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		if latest == nil {
 			return nil, false, ErrNoAttempt
 		}
-		if latest.Status != InProgress {
-			// A late exam_finished: the attempt already ended (SC-END).
-			answer, err := s.answer(ctx, tx, *latest, 0)
+		if latest.Status != InProgress || latest.DeviceID != dev.ID {
+			// A late exam_finished: this device's attempt already ended
+			// (SC-END), and a retake may be under way on another car.
+			own, err := deviceAttempt(ctx, tx, b.ID, dev.ID, latest)
+			if err != nil {
+				return nil, false, err
+			}
+			answer, err := s.answer(ctx, tx, own, 0)
 			return answer, false, err
 		}
 		a = *latest
@@ -97,7 +102,9 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		if latest == nil {
 			return nil, false, ErrNoAttempt
 		}
-		if latest.Status != InProgress {
+		if latest.Status != InProgress || latest.DeviceID != dev.ID {
+			// A late event of an ended attempt, or of a device whose attempt
+			// the retake on another car has replaced.
 			return nil, false, ErrAttemptFinished
 		}
 		a = *latest
@@ -109,12 +116,15 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 			rec.Item = &ev.Item
 		case ItemFinished:
 			if ev.Item != "" {
+				if !ValidItem(b.Subject, b.LicenceClass, ev.Item) {
+					return nil, false, &FieldError{"item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass)}
+				}
 				rec.Item = &ev.Item
 			}
 		case Instruction:
 			rec.Text = &ev.Text
 		case Deduction:
-			r, before, err := s.ruleFor(ctx, tx, a, b.Subject, ev.Rule)
+			r, before, err := s.ruleFor(ctx, tx, a, b.Subject, b.LicenceClass, ev.Rule)
 			if err != nil {
 				return nil, false, err
 			}
@@ -156,7 +166,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The same event_id was used for another booking meanwhile: answer as before.
 		tx.Rollback()
-		stored, err := s.storedAnswer(ctx, s.db, ev.EventID)
+		stored, err := s.storedAnswer(ctx, s.db, dev, ev)
 		return stored, false, err
 	}
 	if err != nil {
@@ -175,17 +185,30 @@ func deref(s *string) string {
 	return *s
 }
 
-// storedAnswer is the answer already given to event id.
-func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, eventID string) (json.RawMessage, error) {
-	var answer json.RawMessage
-	err := sqlx.GetContext(ctx, q, &answer, `SELECT response FROM attempt_events WHERE event_id = $1`, eventID)
+// storedAnswer is the answer already given to the event's id. The id must
+// name the same event: same device, booking and type; another event under
+// a used id is refused rather than answered with someone else's attempt.
+func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Device, ev Event) (json.RawMessage, error) {
+	var stored struct {
+		Response  json.RawMessage `db:"response"`
+		DeviceID  int64           `db:"device_id"`
+		BookingID int64           `db:"booking_id"`
+		Type      string          `db:"type"`
+	}
+	err := sqlx.GetContext(ctx, q, &stored, `
+		SELECT e.response, e.device_id, a.booking_id, e.type
+		FROM attempt_events e JOIN attempts a ON a.id = e.attempt_id
+		WHERE e.event_id = $1`, ev.EventID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stored answer: %w", err)
 	}
-	return answer, nil
+	if stored.DeviceID != dev.ID || stored.BookingID != ev.BookingID || stored.Type != ev.Type {
+		return nil, &FieldError{"event_id", "already used for another event"}
+	}
+	return stored.Response, nil
 }
 
 const attemptColumns = `id, booking_id, attempt_no, device_id, rule_version, pass_mark, score, status, started_at, finished_at`
@@ -202,6 +225,21 @@ func latestAttempt(ctx context.Context, tx *sqlx.Tx, bookingID int64) (*Attempt,
 		return nil, fmt.Errorf("latest attempt of booking %d: %w", bookingID, err)
 	}
 	return &a, nil
+}
+
+// deviceAttempt is the booking's latest attempt that dev ran; latest when
+// none is (the answer then shows where the booking stands).
+func deviceAttempt(ctx context.Context, tx *sqlx.Tx, bookingID, deviceID int64, latest *Attempt) (Attempt, error) {
+	var a Attempt
+	err := tx.GetContext(ctx, &a, `SELECT `+attemptColumns+`
+		FROM attempts WHERE booking_id = $1 AND device_id = $2 ORDER BY attempt_no DESC LIMIT 1`, bookingID, deviceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return *latest, nil
+	}
+	if err != nil {
+		return a, fmt.Errorf("attempt of device %d: %w", deviceID, err)
+	}
+	return a, nil
 }
 
 // openAttempt opens the booking's next attempt: the first, or the same-day
@@ -236,12 +274,12 @@ func (s *Store) openAttempt(ctx context.Context, tx *sqlx.Tx, b scheduling.Booki
 
 // ruleFor looks rule code up in the attempt's catalogue version and says
 // whether it has deducted in this attempt before.
-func (s *Store) ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, subject int, code string) (Rule, bool, error) {
+func (s *Store) ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, subject int, class, code string) (Rule, bool, error) {
 	var r Rule
 	err := tx.GetContext(ctx, &r, `
 		SELECT code, subject, item, text_zh, text_en, points, repeatable
 		FROM rules WHERE version = $1 AND code = $2`, a.RuleVersion, code)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && !r.AppliesTo(subject) {
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !r.AppliesTo(subject) || err == nil && !RuleFitsExam(r, subject, class) {
 		return r, false, ErrUnknownRule
 	}
 	if err != nil {
@@ -280,15 +318,25 @@ func (s *Store) saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now ti
 // pass ends it passed; a failed retake ends it failed (BK-RETAKE), and
 // BK-COMBINED-FAIL may release the subject 3 half of a combined booking.
 func (s *Store) endBooking(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, a Attempt, now time.Time) error {
+	status := scheduling.StatusFailed
 	switch {
 	case a.Status == Passed:
-		_, err := scheduling.EndBooking(ctx, tx, b.ID, scheduling.StatusPassed)
-		return err
+		status = scheduling.StatusPassed
 	case a.AttemptNo == 1:
 		return nil // the same-day retake is open
 	}
-	if _, err := scheduling.EndBooking(ctx, tx, b.ID, scheduling.StatusFailed); err != nil {
+	// The booking row is locked by this transaction, so it is still as
+	// LockBookingForExam read it; a booking that is not confirmed any more
+	// takes no result.
+	ended, err := scheduling.EndBooking(ctx, tx, b.ID, status)
+	if err != nil {
 		return err
+	}
+	if !ended {
+		return ErrNotConfirmed
+	}
+	if status == scheduling.StatusPassed {
+		return nil
 	}
 	if b.Subject == 2 && b.PairID != nil && s.ReleasePairOnSubject2Fail {
 		if _, err := scheduling.ReleaseBooking(ctx, tx, *b.PairID, "BK-COMBINED-FAIL: subject 2 failed", now); err != nil {

@@ -1,6 +1,9 @@
 package exam
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Attempt statuses.
 const (
@@ -104,4 +107,18 @@ func Items(subject int, class string) []string {
 // ValidItem reports whether item belongs to the subject's exam for class.
 func ValidItem(subject int, class, item string) bool {
 	return slices.Contains(Items(subject, class), item)
+}
+
+// RuleFitsExam reports whether a rule's item is part of the exam: a C2
+// candidate drives no hill start, so HS rules cannot apply to them.
+func RuleFitsExam(r Rule, subject int, class string) bool {
+	if r.Item == "any" {
+		return true
+	}
+	for _, item := range strings.Split(r.Item, ",") {
+		if ValidItem(subject, class, item) {
+			return true
+		}
+	}
+	return false
 }

@@ -130,6 +130,9 @@ type SignRequest struct {
 	VenueID int64
 }
 
+// ErrSlotNotStarted refuses to close a slot before it starts.
+var ErrSlotNotStarted = &Refusal{409, "not_today", "the slot has not started: nobody can have missed it yet"}
+
 // ErrNotSignable refuses a signature on an attempt still in progress.
 var ErrNotSignable = &Refusal{409, "attempt_in_progress", "only a finished attempt can be signed"}
 
@@ -213,13 +216,39 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	var slotVenue int64
-	err = tx.GetContext(ctx, &slotVenue, `SELECT venue_id FROM slots WHERE id = $1`, slotID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && venueID != 0 && slotVenue != venueID {
+	var slot struct {
+		VenueID  int64     `db:"venue_id"`
+		StartsAt time.Time `db:"starts_at"`
+	}
+	err = tx.GetContext(ctx, &slot, `SELECT venue_id, starts_at FROM slots WHERE id = $1`, slotID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && venueID != 0 && slot.VenueID != venueID {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("slot %d: %w", slotID, err)
+	}
+	if now.Before(slot.StartsAt) {
+		// A slot that has not started has no no-shows yet.
+		return nil, ErrSlotNotStarted
+	}
+	// Lock the bookings first, then look at their attempts in a statement of
+	// its own: an exam_started that held a booking's lock has committed its
+	// attempt by then, and the next statement sees it.
+	if _, err := tx.ExecContext(ctx, `
+		SELECT id FROM bookings WHERE slot_id = $1 AND status = 'confirmed' ORDER BY id FOR UPDATE`, slotID); err != nil {
+		return nil, fmt.Errorf("lock bookings of slot %d: %w", slotID, err)
+	}
+	if scheduling.Day(now).After(scheduling.Day(slot.StartsAt)) {
+		// The slot's day has ended: an attempt still in progress was
+		// abandoned (a device that died); it ends failed, so that the
+		// booking can end.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE attempts SET status = 'failed', finished_at = $2
+			WHERE status = 'in_progress'
+			  AND booking_id IN (SELECT id FROM bookings WHERE slot_id = $1 AND status = 'confirmed')`,
+			slotID, now); err != nil {
+			return nil, fmt.Errorf("end abandoned attempts of slot %d: %w", slotID, err)
+		}
 	}
 	var rows []struct {
 		scheduling.BookingForExam

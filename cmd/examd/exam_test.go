@@ -363,3 +363,46 @@ func TestCorrections(t *testing.T) {
 		t.Fatalf("booking after a corrected fail: %s", s)
 	}
 }
+
+// TestReviewedExamEdges covers what a review of the exam day found.
+func TestReviewedExamEdges(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+
+	// A late event from the car of attempt 1 does not touch the retake on another car.
+	d.post(d.device, booking, "exam_started", nil)
+	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	car2 := d.newDevice(t, d.venue)
+	retake := d.post(car2, booking, "exam_started", nil)
+	if attemptOf(retake)["attempt_no"] != 2.0 {
+		t.Fatalf("retake: %s", retake.Raw)
+	}
+	if r := d.post(d.device, booking, "exam_finished", nil); r.Status != 200 || attemptOf(r)["attempt_no"] != 1.0 {
+		t.Fatalf("late exam_finished of car 1: %d %s", r.Status, r.Raw)
+	}
+	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.code() != "attempt_finished" {
+		t.Fatalf("late deduction of car 1: %d %s", r.Status, r.Raw)
+	}
+	var status string
+	if err := a.db.Get(&status, `SELECT status FROM attempts WHERE booking_id = $1 AND attempt_no = 2`, booking); err != nil || status != "in_progress" {
+		t.Fatalf("the retake: %s (%v), want in_progress", status, err)
+	}
+
+	// An event id used again for another event is refused, not answered with the first.
+	_, other := d.book(t, d.slot, 2)
+	body := map[string]any{"event_id": uuid(), "booking_id": other, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
+	a.must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2)
+	_, third := d.book(t, d.slot, 2)
+	body["booking_id"] = third
+	if r := a.do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2); r.Status != 422 || r.field() != "event_id" {
+		t.Fatalf("event id reused for another booking: %d %s", r.Status, r.Raw)
+	}
+
+	// A slot that has not started cannot be closed: nobody has missed it.
+	future := a.newSlot(d.sched, d.venue, 2, 5, 9, nil)
+	if r := a.do("POST", fmt.Sprintf("/api/v1/slots/%d/close", future), d.sched, nil); r.Status != 409 {
+		t.Fatalf("closing next week's slot: %d %s", r.Status, r.Raw)
+	}
+}
