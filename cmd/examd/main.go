@@ -134,7 +134,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go closeEndedDays(hubCtx, exams, log)
+	closerDone := make(chan struct{})
+	go func() {
+		defer close(closerDone)
+		closeEndedDays(hubCtx, exams, log)
+	}()
 	select {
 	case err := <-errc:
 		hub.Close()
@@ -155,6 +159,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	hub.Close()
 	stopHub()
 	<-hubDone
+	<-closerDone // no day-closing transaction outlives the database
 	return nil
 }
 
