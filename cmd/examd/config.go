@@ -67,7 +67,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs := flag.NewFlagSet("examd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: examd [flags] [serve|migrate]")
+		fmt.Fprintln(stderr, "usage: examd [flags] [serve|migrate]\n       examd simulate [flags]  (examd simulate -h)")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address (EXAMD_ADDR)")

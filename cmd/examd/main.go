@@ -43,6 +43,9 @@ func main() {
 // stop accepting, finish in-flight requests, close the database, stop the
 // private cluster.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "simulate" {
+		return simulate(ctx, args[1:], getenv, stdout)
+	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if err != nil {
 		return err

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestSimulatedExamDay seeds a demo day through the API of a real examd,
+// plays it at high speed, and checks through the API that the bookings
+// were examined and scored.
+func TestSimulatedExamDay(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	args := []string{"-url", a.url, "-seed", "-admin-password", adminPassword, "-speed", "5000", "-seed-random", "7"}
+	start := time.Now()
+	err := simulate(ctx, args, func(string) string { return "" }, &out)
+	if err != nil || ctx.Err() != nil {
+		t.Fatalf("simulate: %v (context: %v)\n%s", err, ctx.Err(), out.Bytes())
+	}
+	t.Logf("the day took %s", time.Since(start).Round(time.Millisecond))
+	if !bytes.Contains(out.Bytes(), []byte("/api/v1/live?venue_id=")) {
+		t.Errorf("simulate does not say how to watch:\n%s", out.Bytes())
+	}
+
+	venues := a.must(http.StatusOK, "GET", "/api/v1/venues", a.admin, nil).Body["venues"].([]any)
+	if len(venues) != 1 {
+		t.Fatalf("got %d venues, want the demo's one", len(venues))
+	}
+	venue := int64(venues[0].(map[string]any)["id"].(float64))
+	today := day(0).Format(time.DateOnly)
+	slots := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots?venue_id=%d&from=%s&to=%s", venue, today, today), a.admin, nil).Body["slots"].([]any)
+	if len(slots) != 4 {
+		t.Fatalf("got %d slots today, want 4", len(slots))
+	}
+	results := map[string]int{}
+	subjects := map[float64]int{}
+	types := map[string]int{}
+	for _, s := range slots {
+		slot := s.(map[string]any)
+		roster := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%v/roster", slot["id"]), a.admin, nil).Body["candidates"].([]any)
+		for i, e := range roster {
+			entry := e.(map[string]any)
+			if i > 0 && entry["lane"] == "priority" {
+				t.Errorf("slot %v: priority lane at place %d of the roster", slot["id"], i+1)
+			}
+			sheets := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%v/attempts", entry["booking_id"]), a.admin, nil).Body["attempts"].([]any)
+			if len(sheets) == 0 || len(sheets) > 2 {
+				t.Errorf("booking %v (%s): %d attempts, want 1 or 2", entry["booking_id"], entry["status"], len(sheets))
+				continue
+			}
+			for _, sh := range sheets {
+				sheet := sh.(map[string]any)
+				events := sheet["events"].([]any)
+				for _, e := range events {
+					types[e.(map[string]any)["type"].(string)]++
+				}
+				status := sheet["status"].(string)
+				if status == "in_progress" || len(events) == 0 {
+					t.Errorf("attempt %v: %s with %d events", sheet["id"], status, len(events))
+					continue
+				}
+				if slot["subject"] != 4.0 && (events[0].(map[string]any)["type"] != "exam_started" || len(events) < 10) {
+					t.Errorf("attempt %v of subject %v: %d events, first %v", sheet["id"], slot["subject"], len(events), events[0])
+				}
+				if sheet["score"].(float64) >= sheet["pass_mark"].(float64) != (status == "passed") {
+					t.Errorf("attempt %v: score %v against %v, %s", sheet["id"], sheet["score"], sheet["pass_mark"], status)
+				}
+			}
+			results[entry["status"].(string)]++
+			subjects[slot["subject"].(float64)]++
+		}
+	}
+	t.Logf("bookings by status: %v, by subject: %v, events: %v", results, subjects, types)
+	for _, typ := range []string{"exam_started", "item_started", "instruction", "deduction", "item_finished", "exam_finished", "theory_result"} {
+		if types[typ] == 0 {
+			t.Errorf("no %s event all day", typ)
+		}
+	}
+	// 13 candidates, two of whom sat clean road tests before subject 4.
+	if results["passed"] == 0 || subjects[2] != 9 || subjects[3] != 6 || subjects[4] != 2 {
+		t.Errorf("bookings by status %v, by subject %v", results, subjects)
+	}
+}
