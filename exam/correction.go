@@ -2,12 +2,8 @@ package exam
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/lib/pq"
 
 	"examd/scheduling"
 )
@@ -42,30 +38,12 @@ func (s *Store) Correct(ctx context.Context, r CorrectRequest, now time.Time) er
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	var a struct {
-		Attempt
-		VenueID      int64          `db:"venue_id"`
-		Subject      int            `db:"subject"`
-		LicenceClass string         `db:"licence_class"`
-		Lane         string         `db:"lane"`
-		Name         string         `db:"name"`
-		IDNumber     string         `db:"id_number"`
-		Needs        pq.StringArray `db:"needs"`
-	}
-	err = tx.GetContext(ctx, &a, `
-		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
-		       a.started_at, a.finished_at, s.venue_id, b.subject, s.licence_class, b.lane,
-		       c.name, c.id_number, coalesce(g.needs, '{}') AS needs
-		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
-		JOIN candidates c ON c.id = b.candidate_id
-		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
-		WHERE a.id = $1
-		FOR UPDATE OF a, b`, r.AttemptID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && r.VenueID != 0 && a.VenueID != r.VenueID {
-		return ErrNotFound
+	a, err := lockAttempt(ctx, tx, r.AttemptID)
+	if err == nil && r.VenueID != 0 && a.VenueID != r.VenueID {
+		err = ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("lock attempt %d: %w", r.AttemptID, err)
+		return err
 	}
 	if a.Status == InProgress {
 		return ErrNotSignable
@@ -87,12 +65,8 @@ func (s *Store) Correct(ctx context.Context, r CorrectRequest, now time.Time) er
 	if err != nil {
 		return err
 	}
-	feed := FeedEvent{
-		VenueID: a.VenueID, Type: "correction", At: now, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
-		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
-		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
-		Score:     r.Score, Status: status, Text: r.Reason,
-	}
+	feed := a.feedEvent("correction", now)
+	feed.Score, feed.Status, feed.Text = r.Score, status, r.Reason
 	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
 		return err
 	}

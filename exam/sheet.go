@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"examd/scheduling"
@@ -130,6 +131,51 @@ type SignRequest struct {
 	VenueID int64
 }
 
+// lockedAttempt is an attempt with what its feed events show.
+type lockedAttempt struct {
+	Attempt
+	VenueID      int64          `db:"venue_id"`
+	CandidateID  int64          `db:"candidate_id"`
+	Subject      int            `db:"subject"`
+	LicenceClass string         `db:"licence_class"`
+	Lane         string         `db:"lane"`
+	Name         string         `db:"name"`
+	IDNumber     string         `db:"id_number"`
+	Needs        pq.StringArray `db:"needs"`
+}
+
+// lockAttempt locks an attempt and its booking for a signature or a correction.
+func lockAttempt(ctx context.Context, tx *sqlx.Tx, id int64) (lockedAttempt, error) {
+	var a lockedAttempt
+	err := tx.GetContext(ctx, &a, `
+		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
+		       a.started_at, a.finished_at, s.venue_id, b.candidate_id, b.subject, s.licence_class, b.lane,
+		       c.name, c.id_number, coalesce(g.needs, '{}') AS needs
+		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
+		JOIN candidates c ON c.id = b.candidate_id
+		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+		WHERE a.id = $1
+		FOR UPDATE OF a, b`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	if err != nil {
+		return a, fmt.Errorf("lock attempt %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// feedEvent is an event about the attempt for its venue's feed, the
+// candidate masked.
+func (a lockedAttempt) feedEvent(typ string, at time.Time) FeedEvent {
+	return FeedEvent{
+		VenueID: a.VenueID, Type: typ, At: at, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
+		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
+		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
+		Score:     a.Score, Status: a.Status,
+	}
+}
+
 // ErrSlotNotStarted refuses to close a slot before it starts.
 var ErrSlotNotStarted = &Refusal{409, "not_today", "the slot has not started: nobody can have missed it yet"}
 
@@ -144,31 +190,9 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	var a struct {
-		Attempt
-		VenueID      int64          `db:"venue_id"`
-		CandidateID  int64          `db:"candidate_id"`
-		Subject      int            `db:"subject"`
-		LicenceClass string         `db:"licence_class"`
-		Lane         string         `db:"lane"`
-		Name         string         `db:"name"`
-		IDNumber     string         `db:"id_number"`
-		Needs        pq.StringArray `db:"needs"`
-	}
-	err = tx.GetContext(ctx, &a, `
-		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
-		       a.started_at, a.finished_at, s.venue_id, b.candidate_id, b.subject, s.licence_class, b.lane,
-		       c.name, c.id_number, coalesce(g.needs, '{}') AS needs
-		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
-		JOIN candidates c ON c.id = b.candidate_id
-		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
-		WHERE a.id = $1
-		FOR UPDATE OF a`, r.AttemptID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
+	a, err := lockAttempt(ctx, tx, r.AttemptID)
 	if err != nil {
-		return fmt.Errorf("lock attempt %d: %w", r.AttemptID, err)
+		return err
 	}
 	if r.Owner != 0 && a.CandidateID != r.Owner || r.Owner == 0 && a.VenueID != r.VenueID {
 		return ErrNotFound
@@ -188,12 +212,8 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("sign attempt %d: %w", a.ID, err)
 	}
-	feed := FeedEvent{
-		VenueID: a.VenueID, Type: "signature", At: now, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
-		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
-		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
-		Score:     a.Score, Status: a.Status, Text: r.Signer,
-	}
+	feed := a.feedEvent("signature", now)
+	feed.Text = r.Signer
 	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
 		return err
 	}
