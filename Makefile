@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test vet bench-rush demo clean
+.PHONY: run build test vet bench-rush bench-fanout demo clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -22,6 +22,10 @@ demo: build
 ## bench-rush: the rush-hour booking benchmark (see BENCHMARKS.md)
 bench-rush: build
 	$(GO) run ./bench/rush -examd ./bin/examd
+
+## bench-fanout: the live-feed fan-out benchmark (see BENCHMARKS.md)
+bench-fanout: build
+	$(GO) run ./bench/fanout -examd ./bin/examd
 
 clean:
 	rm -rf bin

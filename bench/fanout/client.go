@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// client talks JSON to a server over kept-alive connections.
+type client struct {
+	base string
+	http *http.Client
+}
+
+func newClient(base string) *client {
+	t := &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}
+	return &client{base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: t}}
+}
+
+// do sends body as JSON with the Authorization header authz (if any) and
+// decodes a successful answer into out. It returns the status and, for a
+// refusal, the error code of examd's envelope.
+func (c *client) do(method, path, authz string, body any, out any) (int, string, error) {
+	var rd io.Reader
+	if body != nil {
+		j, err := json.Marshal(body)
+		if err != nil {
+			return 0, "", err
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	if res.StatusCode >= 400 {
+		var e struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(raw, &e)
+		return res.StatusCode, e.Error.Code + " " + e.Error.Message, nil
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return res.StatusCode, "", fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return res.StatusCode, "", nil
+}
+
+// must is do that wants the status want.
+func (c *client) must(want int, method, path, authz string, body any, out any) error {
+	status, code, err := c.do(method, path, authz, body, out)
+	if err != nil {
+		return err
+	}
+	if status != want {
+		return fmt.Errorf("%s %s: got %d %s, want %d", method, path, status, code, want)
+	}
+	return nil
+}
+
+func (c *client) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if status, _, err := c.do("GET", "/readyz", "", nil, nil); err == nil && status == http.StatusOK {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("examd at %s not ready within %s", c.base, limit)
+}
+
+// login returns the bearer Authorization header of user.
+func (c *client) login(user, password string) (string, error) {
+	var s struct {
+		Token string `json:"token"`
+	}
+	err := c.must(http.StatusOK, "POST", "/api/v1/login", "", map[string]string{"username": user, "password": password}, &s)
+	return s.Token, err
+}
