@@ -91,7 +91,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 			if err != nil {
 				return nil, false, err
 			}
-			answer, err := s.answer(ctx, tx, own, 0)
+			answer, err := s.answer(ctx, tx, own)
 			return answer, false, err
 		}
 		a = *latest
@@ -146,12 +146,23 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	rec.Score = a.Score
 	feed.AttemptID, feed.AttemptNo, feed.Score, feed.Status, feed.Points = a.ID, a.AttemptNo, a.Score, a.Status, rec.Points
 	feed.Item, feed.Rule, feed.RuleText, feed.Text = deref(rec.Item), deref(rec.Rule), deref(rec.RuleText), deref(rec.Text)
+	// Everything the answer needs is read before the feed's append: from
+	// there to the commit this transaction holds the venue's feed counter,
+	// which every other event of the venue waits for (BENCHMARKS.md, fan-out).
+	ds, err := deductions(ctx, tx, a)
+	if err != nil {
+		return nil, false, err
+	}
 	seq, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed)
 	if err != nil {
 		return nil, false, err
 	}
 	rec.Seq = seq
-	answer, err := s.answer(ctx, tx, a, seq, rec)
+	if rec.Type == Deduction {
+		ds = append(ds, rec)
+	}
+	a.Deductions = ds
+	answer, err := json.Marshal(Accepted{Seq: seq, Attempt: a})
 	if err != nil {
 		return nil, false, err
 	}
@@ -346,25 +357,18 @@ func (s *Store) endBooking(ctx context.Context, tx *sqlx.Tx, b scheduling.Bookin
 	return nil
 }
 
-// answer builds the answer to an event: the seq and the attempt with its
-// deductions so far, including rec, which is not stored yet.
-func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt, seq int64, rec ...Recorded) (json.RawMessage, error) {
+// answer builds the answer to an event that changes nothing (a late
+// exam_finished): the attempt with its deductions, and the seq that ended it.
+func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt) (json.RawMessage, error) {
 	ds, err := deductions(ctx, tx, a)
 	if err != nil {
 		return nil, err
 	}
-	for _, r := range rec {
-		if r.Type == Deduction {
-			ds = append(ds, r)
-		}
-	}
 	a.Deductions = ds
-	if seq == 0 {
-		// A late exam_finished is answered with the seq that ended the attempt.
-		if err := tx.GetContext(ctx, &seq, `
-			SELECT coalesce(max(seq), 0) FROM attempt_events WHERE attempt_id = $1`, a.ID); err != nil {
-			return nil, fmt.Errorf("last seq of attempt %d: %w", a.ID, err)
-		}
+	var seq int64
+	if err := tx.GetContext(ctx, &seq, `
+		SELECT coalesce(max(seq), 0) FROM attempt_events WHERE attempt_id = $1`, a.ID); err != nil {
+		return nil, fmt.Errorf("last seq of attempt %d: %w", a.ID, err)
 	}
 	return json.Marshal(Accepted{Seq: seq, Attempt: a})
 }
