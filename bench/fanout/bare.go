@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"examd/bench/benchkit"
 )
 
 // bareBuffer is how many messages a bare connection may fall behind before
@@ -66,13 +68,13 @@ func startBare(tmpl template) (*bare, error) {
 }
 
 // bareTarget is the bare broadcast at addr as a target, posted to through c.
-func bareTarget(addr string, c *client) target {
+func bareTarget(addr string, c *benchkit.Client) target {
 	return target{
 		name:  "bare",
 		wsURL: "ws://" + addr + "/live",
 		post: func(_ int, text string) error {
 			ev := deviceEvent{EventID: uuid(), BookingID: 1, Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
-			return c.must(http.StatusCreated, "POST", "/post", "", ev, nil)
+			return c.Must(http.StatusCreated, "POST", "/post", "", ev, nil)
 		},
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"examd/bench/benchkit"
 )
 
 // target is a server under measure: where its screens connect, and how a
@@ -23,7 +25,7 @@ type target struct {
 // examdTarget posts instruction events to examd, each poster cycling
 // through its own share of the bookings so that no two posts wait for the
 // same booking's lock.
-func examdTarget(c *client, db *sqlx.DB, s venueSetup, wsBase string, posters int) target {
+func examdTarget(c *benchkit.Client, db *sqlx.DB, s venueSetup, wsBase string, posters int) target {
 	next := make([]int, posters) // poster p's next booking: p, p+posters, …
 	for p := range next {
 		next[p] = p % len(s.bookings)
@@ -36,7 +38,7 @@ func examdTarget(c *client, db *sqlx.DB, s venueSetup, wsBase string, posters in
 			i := next[p]
 			next[p] = (i + posters) % len(s.bookings)
 			ev := deviceEvent{EventID: uuid(), BookingID: s.bookings[i], Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
-			return c.must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i%len(s.devices)], ev, nil)
+			return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i%len(s.devices)], ev, nil)
 		},
 	}
 }

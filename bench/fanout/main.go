@@ -14,15 +14,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
+	"examd/bench/benchkit"
 	"examd/internal/pg"
 )
 
@@ -83,48 +80,13 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	if err := raiseFileLimit(uint64(2*o.screens + 1000)); err != nil {
 		return err
 	}
-	bin, err := pg.FindServerBinaries(os.Getenv)
+	srv, err := benchkit.Start(ctx, o.examd, adminPassword)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "examd-fanout-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil { // the cluster may run as the postgres user
-		return err
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// Production settings: fsync and synchronous commit on.
-	cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: filepath.Join(dir, "pg"), BinDir: bin, Fsync: true, MaxConnections: 200, Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer cluster.Stop()
-	dbURL := cluster.URL("examd")
-
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, o.examd)
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+dbURL, "EXAMD_ADDR="+addr, "EXAMD_ADMIN_PASSWORD="+adminPassword,
-		"EXAMD_BCRYPT_COST=4", "EXAMD_LOG_LEVEL=warn")
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start examd: %w", err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
-	c := newClient("http://" + addr)
-	if err := c.waitReady(30 * time.Second); err != nil {
-		return err
-	}
-	db, err := pg.Open(ctx, dbURL, 4)
+	defer srv.Close()
+	c, addr, dir := srv.Client, srv.Addr, srv.Dir
+	db, err := pg.Open(ctx, srv.DBURL, 4)
 	if err != nil {
 		return err
 	}
@@ -135,11 +97,11 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cpu := &cpuMeter{server: cmd.Process.Pid}
+	cpu := &cpuMeter{server: srv.Proc.Pid}
 
 	// examd: memory per idle connection, then the events.
 	time.Sleep(2 * time.Second)
-	before, err := memoryOf(cmd.Process.Pid, c)
+	before, err := memoryOf(srv.Proc.Pid, c)
 	if err != nil {
 		return err
 	}
@@ -150,7 +112,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	time.Sleep(3 * time.Second)
-	after, err := memoryOf(cmd.Process.Pid, c)
+	after, err := memoryOf(srv.Proc.Pid, c)
 	if err != nil {
 		ss.close()
 		return err
@@ -186,7 +148,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		bareAddr, cpu.server = b.addr, os.Getpid()
 	}
 	fmt.Fprintf(out, "connecting %d screens to the bare broadcast…\n", o.screens)
-	bt := bareTarget(bareAddr, newClient("http://"+bareAddr))
+	bt := bareTarget(bareAddr, benchkit.NewClient("http://"+bareAddr))
 	if ss, err = dialScreens(bt.wsURL, o.screens); err != nil {
 		return err
 	}
@@ -197,15 +159,6 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 
 	report(out, o, exam, floor, before, after, len(msg))
 	return nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // printStep prints one step's line as it ends.

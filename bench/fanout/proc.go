@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"examd/bench/benchkit"
 )
 
 // cpuMeter reads the CPU time of the machine, of the server under measure
@@ -87,7 +90,7 @@ type memory struct {
 
 // memoryOf reads examd's resident set from /proc and its Go heap and
 // goroutines from GET /metrics.
-func memoryOf(pid int, c *client) (memory, error) {
+func memoryOf(pid int, c *benchkit.Client) (memory, error) {
 	var m memory
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -101,7 +104,7 @@ func memoryOf(pid int, c *client) (memory, error) {
 			m.rss = kb * 1024
 		}
 	}
-	res, err := c.http.Get(c.base + "/metrics")
+	res, err := http.Get(c.Base + "/metrics")
 	if err != nil {
 		return m, err
 	}

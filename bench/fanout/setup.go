@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"examd/bench/benchkit"
 )
 
 // venueSetup is the exam day the events are posted to: one venue, its
@@ -24,18 +26,18 @@ type venueSetup struct {
 // covering today, the devices and the candidates; books the candidates onto
 // the slot in SQL (today's booking window closed yesterday) as
 // cmd/examd/exam_test.go does; and starts every booking's attempt.
-func prepare(ctx context.Context, c *client, db *sqlx.DB, o options) (venueSetup, error) {
+func prepare(ctx context.Context, c *benchkit.Client, db *sqlx.DB, o options) (venueSetup, error) {
 	var s venueSetup
-	tok, err := c.login("admin", adminPassword)
+	tok, err := c.Login("admin", adminPassword)
 	if err != nil {
 		return s, err
 	}
 	admin := "Bearer " + tok
-	if err := c.must(http.StatusCreated, "POST", "/api/v1/users", admin,
+	if err := c.Must(http.StatusCreated, "POST", "/api/v1/users", admin,
 		map[string]any{"username": "fanout-scheduler", "password": "fanout-scheduler-pw", "role": "scheduler"}, nil); err != nil {
 		return s, err
 	}
-	if s.token, err = c.login("fanout-scheduler", "fanout-scheduler-pw"); err != nil {
+	if s.token, err = c.Login("fanout-scheduler", "fanout-scheduler-pw"); err != nil {
 		return s, err
 	}
 	sched := "Bearer " + s.token
@@ -43,7 +45,7 @@ func prepare(ctx context.Context, c *client, db *sqlx.DB, o options) (venueSetup
 		ID  int64  `json:"id"`
 		Key string `json:"key"`
 	}
-	if err := c.must(http.StatusCreated, "POST", "/api/v1/venues", sched,
+	if err := c.Must(http.StatusCreated, "POST", "/api/v1/venues", sched,
 		map[string]any{"name": "压测考场", "address": "", "step_free": true}, &created); err != nil {
 		return s, err
 	}
@@ -51,7 +53,7 @@ func prepare(ctx context.Context, c *client, db *sqlx.DB, o options) (venueSetup
 	shanghai := time.FixedZone("Asia/Shanghai", 8*3600)
 	y, m, d := time.Now().In(shanghai).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, shanghai)
-	if err := c.must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
+	if err := c.Must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
 		"venue_id": s.venue, "subject": 2, "licence_class": "C1", "capacity": o.bookings, "priority_reserved": 0,
 		"starts_at": today.Format(time.RFC3339), "ends_at": today.Add(24*time.Hour - time.Second).Format(time.RFC3339),
 		"adapted_vehicle": false,
@@ -60,7 +62,7 @@ func prepare(ctx context.Context, c *client, db *sqlx.DB, o options) (venueSetup
 	}
 	slot := created.ID
 	for i := 0; i < o.devices; i++ {
-		if err := c.must(http.StatusCreated, "POST", "/api/v1/devices", admin, map[string]any{
+		if err := c.Must(http.StatusCreated, "POST", "/api/v1/devices", admin, map[string]any{
 			"venue_id": s.venue, "name": fmt.Sprintf("考试车 %d号", i+1), "vehicle_plate": fmt.Sprintf("沪A%04d学", i),
 			"licence_classes": []string{"C1"}, "adapted_vehicle": false,
 		}, &created); err != nil {
@@ -75,7 +77,7 @@ func prepare(ctx context.Context, c *client, db *sqlx.DB, o options) (venueSetup
 			ID int64 `json:"id"`
 		}
 		id := idNumber(i)
-		if err := c.must(http.StatusCreated, "POST", "/api/v1/candidates", sched, map[string]any{
+		if err := c.Must(http.StatusCreated, "POST", "/api/v1/candidates", sched, map[string]any{
 			"id_number": id, "name": fmt.Sprintf("考生%d", i), "phone": "13800138000", "licence_class": "C1",
 			"permit_issued_on":   today.AddDate(0, 0, -60).Format(time.DateOnly),
 			"permit_expires_on":  today.AddDate(3, 0, -60).Format(time.DateOnly),
@@ -93,7 +95,7 @@ func prepare(ctx context.Context, c *client, db *sqlx.DB, o options) (venueSetup
 		if err != nil {
 			return fmt.Errorf("book candidate %d: %w", cand.ID, err)
 		}
-		return c.must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i%o.devices],
+		return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i%o.devices],
 			deviceEvent{EventID: uuid(), BookingID: s.bookings[i], Type: "exam_started", At: time.Now().Format(time.RFC3339Nano)}, nil)
 	})
 	return s, err

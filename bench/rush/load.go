@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"examd/bench/benchkit"
 )
 
 // setup is what the bookings are fired with.
@@ -18,24 +20,24 @@ type setup struct {
 // prepare creates, through the API, a venue, o.slots subject 2 slots from
 // five days ahead (a week of four sessions a day by default) whose seats add up to o.fill of the candidates, and the
 // candidates, each logged in.
-func prepare(c *client, o options) (setup, error) {
+func prepare(c *benchkit.Client, o options) (setup, error) {
 	var s setup
-	admin, err := c.login("admin", "rush-admin-pw")
+	admin, err := login(c, "admin", "rush-admin-pw")
 	if err != nil {
 		return s, err
 	}
-	if err := c.must(http.StatusCreated, "POST", "/api/v1/users", admin,
+	if err := c.Must(http.StatusCreated, "POST", "/api/v1/users", admin,
 		map[string]any{"username": "rush-scheduler", "password": "rush-scheduler-pw", "role": "scheduler"}, nil); err != nil {
 		return s, err
 	}
-	sched, err := c.login("rush-scheduler", "rush-scheduler-pw")
+	sched, err := login(c, "rush-scheduler", "rush-scheduler-pw")
 	if err != nil {
 		return s, err
 	}
 	var venue struct {
 		ID int64 `json:"id"`
 	}
-	if err := c.must(http.StatusCreated, "POST", "/api/v1/venues", sched,
+	if err := c.Must(http.StatusCreated, "POST", "/api/v1/venues", sched,
 		map[string]any{"name": "压测考场", "address": "", "step_free": true}, &venue); err != nil {
 		return s, err
 	}
@@ -49,7 +51,7 @@ func prepare(c *client, o options) (setup, error) {
 		var slot struct {
 			ID int64 `json:"id"`
 		}
-		if err := c.must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
+		if err := c.Must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
 			"venue_id": venue.ID, "subject": 2, "licence_class": "C1", "capacity": seats, "priority_reserved": 0,
 			"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(time.Hour).Format(time.RFC3339),
 			"adapted_vehicle": false,
@@ -69,7 +71,7 @@ func prepare(c *client, o options) (setup, error) {
 			defer wg.Done()
 			for i := range work {
 				id := idNumber(i)
-				err := c.must(http.StatusCreated, "POST", "/api/v1/candidates", sched, map[string]any{
+				err := c.Must(http.StatusCreated, "POST", "/api/v1/candidates", sched, map[string]any{
 					"id_number": id, "name": fmt.Sprintf("考生%d", i), "phone": "13800138000", "licence_class": "C1",
 					"permit_issued_on":   day.AddDate(0, 0, -65).Format(time.DateOnly),
 					"permit_expires_on":  day.AddDate(3, 0, -65).Format(time.DateOnly),
@@ -77,7 +79,7 @@ func prepare(c *client, o options) (setup, error) {
 					"password":           "rush-candidate",
 				}, nil)
 				if err == nil {
-					s.tokens[i], err = c.login(id, "rush-candidate")
+					s.tokens[i], err = login(c, id, "rush-candidate")
 				}
 				if err != nil {
 					errs <- err
@@ -95,6 +97,12 @@ func prepare(c *client, o options) (setup, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// login returns the Authorization header of user.
+func login(c *benchkit.Client, user, password string) (string, error) {
+	tok, err := c.Login(user, password)
+	return "Bearer " + tok, err
 }
 
 // idNumber returns a valid resident ID number, different for each n < 1,000,000.
@@ -118,7 +126,7 @@ type result struct {
 
 // fire books once per candidate from clients concurrent clients, all
 // released at once; candidate i asks for slot i mod slots.
-func fire(c *client, s setup, clients int) result {
+func fire(c *benchkit.Client, s setup, clients int) result {
 	r := result{outcomes: map[string]int{}}
 	var mu sync.Mutex
 	work := make(chan int, len(s.tokens))
@@ -134,7 +142,7 @@ func fire(c *client, s setup, clients int) result {
 			defer wg.Done()
 			for i := range work {
 				t0 := time.Now()
-				status, code, err := c.do("POST", "/api/v1/bookings", s.tokens[i],
+				status, code, err := c.Do("POST", "/api/v1/bookings", s.tokens[i],
 					map[string]any{"slot_ids": []int64{s.slots[i%len(s.slots)]}}, nil)
 				d := time.Since(t0)
 				outcome := code

@@ -11,13 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"time"
 
+	"examd/bench/benchkit"
 	"examd/internal/pg"
 )
 
@@ -48,50 +45,16 @@ func main() {
 }
 
 func bench(ctx context.Context, o options, out io.Writer) error {
-	bin, err := pg.FindServerBinaries(os.Getenv)
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "examd-rush-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.Chmod(dir, 0o755); err != nil { // the cluster may run as the postgres user
-		return err
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// Production settings: fsync and synchronous commit on.
-	cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: filepath.Join(dir, "pg"), BinDir: bin, Fsync: true, MaxConnections: 200, Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer cluster.Stop()
-	dbURL := cluster.URL("examd")
-
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, o.examd)
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+dbURL, "EXAMD_ADDR="+addr, "EXAMD_ADMIN_PASSWORD=rush-admin-pw",
-		"EXAMD_BCRYPT_COST=4", "EXAMD_LOG_LEVEL=warn")
+	var env []string
 	if o.pool > 0 {
-		cmd.Env = append(cmd.Env, fmt.Sprintf("EXAMD_DB_MAX_CONNS=%d", o.pool))
+		env = append(env, fmt.Sprintf("EXAMD_DB_MAX_CONNS=%d", o.pool))
 	}
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start examd: %w", err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	}()
-	c := &client{base: "http://" + addr}
-	if err := c.waitReady(30 * time.Second); err != nil {
+	ex, err := benchkit.Start(ctx, o.examd, "rush-admin-pw", env...)
+	if err != nil {
 		return err
 	}
+	defer ex.Close()
+	c := ex.Client
 
 	fmt.Fprintf(out, "preparing %d candidates and %d slots through the API…\n", o.candidates, o.slots)
 	setup, err := prepare(c, o)
@@ -101,7 +64,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "firing %d bookings from %d clients…\n", o.candidates, o.clients)
 	res := fire(c, setup, o.clients)
 
-	db, err := pg.Open(ctx, dbURL, 4)
+	db, err := pg.Open(ctx, ex.DBURL, 4)
 	if err != nil {
 		return err
 	}
@@ -115,19 +78,10 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	fmt.Fprintln(out, "running pgbench with the equivalent booking transaction…")
-	floor, err := pgbench(ctx, db, cluster, bin, o, dir)
+	floor, err := pgbench(ctx, db, ex.Cluster, ex.BinDir, o, ex.Dir)
 	if err != nil {
 		return err
 	}
 	report(out, o, res, overbooked, floor)
 	return nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
