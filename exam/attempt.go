@@ -31,7 +31,7 @@ type Recorded struct {
 	Text       *string   `db:"text" json:"text,omitempty"`
 	At         time.Time `db:"at" json:"at"`
 	ReceivedAt time.Time `db:"received_at" json:"received_at"`
-	Seq        int64     `db:"seq" json:"seq"`
+	Seq        int64     `db:"seq" json:"seq,omitempty"` // in the feed; not in a device's answer
 }
 
 // FeedEvent is one message of a venue's live feed (the realtime package adds seq).

@@ -111,7 +111,8 @@ type Store struct {
 }
 
 // Publisher appends an event to a live feed inside the caller's
-// transaction, and returns its sequence number in the topic.
+// transaction, and returns the stored event's id (feed_events.id); the event
+// is numbered in its topic when the transaction commits.
 type Publisher interface {
 	Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error)
 }

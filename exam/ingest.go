@@ -13,10 +13,13 @@ import (
 	"examd/scheduling"
 )
 
-// Accepted is the answer to an accepted device event.
+// Accepted is the answer to an accepted device event: its seq in the
+// venue's feed and the attempt as the event left it. The attempt is stored
+// with the event; the seq, which the event gets when its transaction
+// commits, is added when the answer is read back.
 type Accepted struct {
-	Seq     int64   `json:"seq"`
-	Attempt Attempt `json:"attempt"`
+	Seq     int64           `json:"seq"`
+	Attempt json.RawMessage `json:"attempt"`
 }
 
 // Ingest applies a device event in one transaction: the attempt changes,
@@ -146,34 +149,35 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	rec.Score = a.Score
 	feed.AttemptID, feed.AttemptNo, feed.Score, feed.Status, feed.Points = a.ID, a.AttemptNo, a.Score, a.Status, rec.Points
 	feed.Item, feed.Rule, feed.RuleText, feed.Text = deref(rec.Item), deref(rec.Rule), deref(rec.RuleText), deref(rec.Text)
-	// Everything the answer needs is read before the feed's append: from
-	// there to the commit this transaction holds the venue's feed counter,
-	// which every other event of the venue waits for (BENCHMARKS.md, fan-out).
 	ds, err := deductions(ctx, tx, a)
 	if err != nil {
 		return nil, false, err
 	}
-	seq, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed)
-	if err != nil {
-		return nil, false, err
-	}
-	rec.Seq = seq
 	if rec.Type == Deduction {
 		ds = append(ds, rec)
 	}
+	// The answer's deductions carry no seq: this event's is set only when
+	// the transaction commits; the answer's own seq is this event's.
+	for i := range ds {
+		ds[i].Seq = 0
+	}
 	a.Deductions = ds
-	answer, err := json.Marshal(Accepted{Seq: seq, Attempt: a})
+	attempt, err := json.Marshal(a)
+	if err != nil {
+		return nil, false, err
+	}
+	feedID, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed)
 	if err != nil {
 		return nil, false, err
 	}
 	var inserted bool
 	err = tx.GetContext(ctx, &inserted, `
-		INSERT INTO attempt_events (event_id, attempt_id, device_id, type, item, rule, points, score, text, at, seq, response)
+		INSERT INTO attempt_events (event_id, attempt_id, device_id, type, item, rule, points, score, text, at, feed_event_id, response)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING true`,
-		// As text: with binary_parameters lib/pq sends []byte in binary, which jsonb refuses.
-		ev.EventID, a.ID, dev.ID, ev.Type, rec.Item, rec.Rule, rec.Points, rec.Score, rec.Text, ev.At, seq, string(answer))
+		// As text: with binary_parameters lib/pq sends []byte in binary, which json refuses.
+		ev.EventID, a.ID, dev.ID, ev.Type, rec.Item, rec.Rule, rec.Points, rec.Score, rec.Text, ev.At, feedID, string(attempt))
 	if errors.Is(err, sql.ErrNoRows) {
 		// The same event_id was used for another booking meanwhile: answer as before.
 		tx.Rollback()
@@ -186,7 +190,9 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("commit event: %w", err)
 	}
-	return answer, true, nil
+	// Committed: a failure to read the answer back is answered by a retry.
+	answer, err := s.storedAnswer(ctx, s.db, dev, ev)
+	return answer, err == nil, err
 }
 
 func deref(s *string) string {
@@ -201,14 +207,17 @@ func deref(s *string) string {
 // a used id is refused rather than answered with someone else's attempt.
 func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Device, ev Event) (json.RawMessage, error) {
 	var stored struct {
-		Response  json.RawMessage `db:"response"`
+		Attempt   json.RawMessage `db:"response"`
+		Seq       int64           `db:"seq"`
 		DeviceID  int64           `db:"device_id"`
 		BookingID int64           `db:"booking_id"`
 		Type      string          `db:"type"`
 	}
 	err := sqlx.GetContext(ctx, q, &stored, `
-		SELECT e.response, e.device_id, a.booking_id, e.type
-		FROM attempt_events e JOIN attempts a ON a.id = e.attempt_id
+		SELECT e.response, f.seq, e.device_id, a.booking_id, e.type
+		FROM attempt_events e
+		JOIN attempts a ON a.id = e.attempt_id
+		JOIN feed_events f ON f.id = e.feed_event_id
 		WHERE e.event_id = $1`, ev.EventID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -219,7 +228,7 @@ func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Dev
 	if stored.DeviceID != dev.ID || stored.BookingID != ev.BookingID || stored.Type != ev.Type {
 		return nil, &FieldError{"event_id", "already used for another event"}
 	}
-	return stored.Response, nil
+	return json.Marshal(Accepted{Seq: stored.Seq, Attempt: stored.Attempt})
 }
 
 const attemptColumns = `id, booking_id, attempt_no, device_id, rule_version, pass_mark, score, status, started_at, finished_at`
@@ -364,24 +373,37 @@ func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt) (json.RawMes
 	if err != nil {
 		return nil, err
 	}
+	for i := range ds {
+		ds[i].Seq = 0 // as in every answer
+	}
 	a.Deductions = ds
+	attempt, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
 	var seq int64
 	if err := tx.GetContext(ctx, &seq, `
-		SELECT coalesce(max(seq), 0) FROM attempt_events WHERE attempt_id = $1`, a.ID); err != nil {
+		SELECT coalesce(max(f.seq), 0)
+		FROM attempt_events e JOIN feed_events f ON f.id = e.feed_event_id
+		WHERE e.attempt_id = $1`, a.ID); err != nil {
 		return nil, fmt.Errorf("last seq of attempt %d: %w", a.ID, err)
 	}
-	return json.Marshal(Accepted{Seq: seq, Attempt: a})
+	return json.Marshal(Accepted{Seq: seq, Attempt: attempt})
 }
+
+// recordedQuery selects the events of attempt $1 as the score sheet shows
+// them: with the rule's text in catalogue version $2, and their feed seq.
+const recordedQuery = `
+	SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at, f.seq
+	FROM attempt_events e
+	JOIN feed_events f ON f.id = e.feed_event_id
+	LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule
+	WHERE e.attempt_id = $1`
 
 // deductions lists the attempt's stored deductions with their rule text.
 func deductions(ctx context.Context, q sqlx.QueryerContext, a Attempt) ([]Recorded, error) {
 	ds := []Recorded{}
-	err := sqlx.SelectContext(ctx, q, &ds, `
-		SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at, e.seq
-		FROM attempt_events e
-		LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule
-		WHERE e.attempt_id = $1 AND e.type = 'deduction'
-		ORDER BY e.id`, a.ID, a.RuleVersion)
+	err := sqlx.SelectContext(ctx, q, &ds, recordedQuery+` AND e.type = 'deduction' ORDER BY e.id`, a.ID, a.RuleVersion)
 	if err != nil {
 		return nil, fmt.Errorf("deductions of attempt %d: %w", a.ID, err)
 	}

@@ -70,10 +70,7 @@ func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, 
 		sh.BookingCap = scheduling.MaxBookingsPerSubject
 	}
 	sh.Events = []Recorded{}
-	if err := s.db.SelectContext(ctx, &sh.Events, `
-		SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at, e.seq
-		FROM attempt_events e LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule
-		WHERE e.attempt_id = $1 ORDER BY e.id`, attemptID, sh.RuleVersion); err != nil {
+	if err := s.db.SelectContext(ctx, &sh.Events, recordedQuery+` ORDER BY e.id`, attemptID, sh.RuleVersion); err != nil {
 		return sh, fmt.Errorf("events of attempt %d: %w", attemptID, err)
 	}
 	sh.Deductions = []Recorded{}

@@ -44,9 +44,23 @@ const (
 )
 
 // batch is events read at once, in order, handed to every client of their
-// topic.
+// topic, each with its websocket frame prepared once for all of them.
 type batch struct {
-	msgs []Message
+	msgs   []Message
+	frames []*websocket.PreparedMessage
+}
+
+// newBatch prepares the frames of msgs.
+func newBatch(msgs []Message) (*batch, error) {
+	b := &batch{msgs: msgs, frames: make([]*websocket.PreparedMessage, len(msgs))}
+	for i, m := range msgs {
+		pm, err := websocket.NewPreparedMessage(websocket.TextMessage, m.Data)
+		if err != nil {
+			return nil, err
+		}
+		b.frames[i] = pm
+	}
+	return b, nil
 }
 
 // pingBatch, queued like events, asks a writer to ping its client.
@@ -130,7 +144,8 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 			if err := c.catchUp(h, m.Seq-1, last); err != nil {
 				return err
 			}
-			if err := c.write(m.Data); err != nil {
+			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
 				return err
 			}
 			*last = m.Seq

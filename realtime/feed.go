@@ -39,12 +39,12 @@ type Feed struct {
 func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db} }
 
 // Append stores event under topic inside the caller's transaction tx and
-// returns its seq. The event must marshal to a JSON object; Append adds its
-// "seq" (replacing one the event may have). The seq is the topic's next one,
-// taken under the row lock of the topic's counter, which other appends to
-// the topic wait for until tx ends: seqs are gap-free and follow commit
-// order. The pg_notify that announces the event is delivered only if tx
-// commits.
+// returns the event's id (feed_events.id), whose seq is set when tx commits. The
+// event must marshal to a JSON object; its "seq" is added (replacing one the
+// event may have) when tx commits: a deferred trigger then takes the row lock
+// of the topic's counter, numbers the transaction's events in the order they
+// were appended, and announces them with pg_notify. The lock is held for the
+// commit alone, and seqs are gap-free and follow commit order.
 func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error) {
 	if topic == "" {
 		return 0, errors.New("append to the feed: empty topic")
@@ -57,24 +57,20 @@ func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, eve
 		return 0, fmt.Errorf("append to feed %s: the event must be a JSON object, not %.20s", topic, body)
 	}
 	// The body goes as a string: lib/pq sends []byte parameters in binary,
-	// which jsonb would refuse.
-	var seq int64
-	err = sqlx.GetContext(ctx, tx, &seq, `
-		WITH counter AS (
-			INSERT INTO feed_topics AS t (topic, seq) VALUES ($1, 1)
-			ON CONFLICT (topic) DO UPDATE SET seq = t.seq + 1
-			RETURNING seq
-		), event AS (
-			INSERT INTO feed_events (topic, seq, body)
-			SELECT $1, seq, $2::jsonb || jsonb_build_object('seq', seq) FROM counter
-			RETURNING seq
+	// which jsonb would refuse. A new topic's counter row is created here;
+	// an existing one is not locked until the commit.
+	var id int64
+	err = sqlx.GetContext(ctx, tx, &id, `
+		WITH topic AS (
+			INSERT INTO feed_topics (topic) VALUES ($1) ON CONFLICT (topic) DO NOTHING
 		)
-		SELECT seq FROM event, pg_notify('`+notifyChannel+`', $1 || ' ' || seq)`,
+		INSERT INTO feed_events (topic, body) VALUES ($1, $2::jsonb - 'seq')
+		RETURNING id`,
 		topic, string(body))
 	if err != nil {
 		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
 	}
-	return seq, nil
+	return id, nil
 }
 
 // Since returns up to limit events of topic with a seq above after, in

@@ -299,8 +299,13 @@ func (h *Hub) fetch(ctx context.Context, name string, t *topic) {
 			return
 		}
 		if len(ms) > 0 {
+			b, err := newBatch(ms)
+			if err != nil { // only for a message type gorilla does not know
+				h.log.Error("websocket frames not prepared", "topic", name, "err", err.Error())
+				return
+			}
 			t.last = ms[len(ms)-1].Seq
-			h.deliver(t, &batch{ms})
+			h.deliver(t, b)
 		}
 		if len(ms) < fetchPage {
 			return

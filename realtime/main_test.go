@@ -72,14 +72,18 @@ func appendBatch(tb testing.TB, db *sqlx.DB, feed *realtime.Feed, topic string, 
 		tb.Fatalf("begin: %v", err)
 	}
 	defer tx.Rollback()
-	var seq int64
+	var id int64
 	for i := 0; i < n; i++ {
-		if seq, err = feed.Append(ctx, tx, topic, ev); err != nil {
+		if id, err = feed.Append(ctx, tx, topic, ev); err != nil {
 			tb.Fatalf("Append: %v", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatalf("commit: %v", err)
+	}
+	var seq int64
+	if err := db.GetContext(ctx, &seq, `SELECT seq FROM feed_events WHERE id = $1`, id); err != nil {
+		tb.Fatalf("seq of feed event %d: %v", id, err)
 	}
 	return seq
 }
