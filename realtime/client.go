@@ -125,31 +125,54 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 	if err := c.catchUp(h, helloSeq, last); err != nil {
 		return err
 	}
+	cork, _ := c.conn.NetConn().(*corkConn)
 	for b := range c.send {
-		if b == pingBatch {
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				return err
+		// What is queued leaves in one system call when the connection
+		// can be corked.
+		if cork != nil {
+			cork.cork()
+		}
+		err := c.sendBatch(h, b, last)
+		for more := true; err == nil && more && len(c.send) > 0; {
+			if b, more = <-c.send; more {
+				err = c.sendBatch(h, b, last)
 			}
 		}
-		for i := range b.msgs {
-			m := &b.msgs[i]
-			if c.code.Load() != 0 {
-				return nil
+		if cork != nil {
+			if uerr := cork.uncork(); err == nil {
+				err = uerr
 			}
-			if m.Seq <= *last {
-				continue // sent with the replay
-			}
-			// The hub hands out every seq in order, so this reads nothing
-			// unless that promise is broken.
-			if err := c.catchUp(h, m.Seq-1, last); err != nil {
-				return err
-			}
-			c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
-				return err
-			}
-			*last = m.Seq
 		}
+		if err != nil || c.code.Load() != 0 {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendBatch writes the events of b after *last, or the ping it asks for.
+func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
+	if b == pingBatch {
+		return c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+	}
+	for i := range b.msgs {
+		m := &b.msgs[i]
+		if c.code.Load() != 0 {
+			return nil
+		}
+		if m.Seq <= *last {
+			continue // sent with the replay
+		}
+		// The hub hands out every seq in order, so this reads nothing
+		// unless that promise is broken.
+		if err := c.catchUp(h, m.Seq-1, last); err != nil {
+			return err
+		}
+		c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
+			return err
+		}
+		*last = m.Seq
 	}
 	return nil
 }

@@ -22,6 +22,11 @@ const (
 	retryDelay = time.Second
 	// queryTimeout bounds each read of the feed.
 	queryTimeout = 10 * time.Second
+	// coalesce is the least time between two reads of a topic's new events.
+	// A quiet feed's events go out as soon as they are announced; a busy
+	// feed's are read and handed to the writers a few at a time, each
+	// writer sending them to its screen in one system call (corkConn).
+	coalesce = 20 * time.Millisecond
 	// The listener reconnects after 100 ms, backing off to 5 s.
 	minReconnect, maxReconnect = 100 * time.Millisecond, 5 * time.Second
 )
@@ -48,15 +53,19 @@ type Hub struct {
 	closed  bool // Close has started
 	pumps   sync.WaitGroup
 
-	// topics and retry belong to Run's goroutine.
+	// topics, retry and flush belong to Run's goroutine.
 	topics   map[string]*topic
 	retry    *time.Timer // armed after a failed read, to catch up
 	retrying bool        // retry is armed
+	flush    *time.Timer // armed while a topic waits to be read (coalesce)
+	flushing bool        // flush is armed
 }
 
 // topic is a feed with clients in this process.
 type topic struct {
-	last    int64 // the last seq handed to the clients
+	last    int64     // the last seq handed to the clients
+	read    time.Time // when its events were last read
+	waiting int64     // the seq announced last, while it waits for its read; else 0
 	clients map[*client]struct{}
 }
 
@@ -148,6 +157,9 @@ func (h *Hub) loop(ctx context.Context, l *pq.Listener) {
 	h.retry = time.NewTimer(retryDelay)
 	h.retry.Stop()
 	defer h.retry.Stop()
+	h.flush = time.NewTimer(coalesce)
+	h.flush.Stop()
+	defer h.flush.Stop()
 	var pinging atomic.Bool
 	for {
 		select {
@@ -175,6 +187,9 @@ func (h *Hub) loop(ctx context.Context, l *pq.Listener) {
 		case <-h.retry.C:
 			h.retrying = false
 			h.catchUp(ctx)
+		case <-h.flush.C:
+			h.flushing = false
+			h.readWaiting(ctx)
 		case <-ping.C:
 			for _, t := range h.topics {
 				h.deliver(t, pingBatch)
@@ -254,11 +269,52 @@ func (h *Hub) notified(ctx context.Context, payload string) {
 		return
 	}
 	name := payload[:i]
-	if t := h.topics[name]; t != nil && seq > t.last {
-		h.fetch(ctx, name, t)
-		if t.last < seq && len(t.clients) > 0 {
-			h.retryLater() // not visible yet, which PostgreSQL should not allow
+	t := h.topics[name]
+	if t == nil || seq <= t.last {
+		return
+	}
+	if wait := time.Until(t.read.Add(coalesce)); wait > 0 {
+		t.waiting = max(t.waiting, seq)
+		if !h.flushing {
+			h.flushing = true
+			h.flush.Reset(wait)
 		}
+		return
+	}
+	h.readUpTo(ctx, name, t, seq)
+}
+
+// readWaiting reads the topics whose announced events wait for their read,
+// and arms flush again for those read too recently.
+func (h *Hub) readWaiting(ctx context.Context) {
+	next := time.Duration(0)
+	for name, t := range h.topics {
+		if t.waiting == 0 {
+			continue
+		}
+		if wait := time.Until(t.read.Add(coalesce)); wait > 0 {
+			if next == 0 || wait < next {
+				next = wait
+			}
+			continue
+		}
+		seq := t.waiting
+		t.waiting = 0
+		if seq > t.last {
+			h.readUpTo(ctx, name, t, seq)
+		}
+	}
+	if next > 0 {
+		h.flushing = true
+		h.flush.Reset(next)
+	}
+}
+
+// readUpTo reads topic's events up to at least seq, which was announced.
+func (h *Hub) readUpTo(ctx context.Context, name string, t *topic, seq int64) {
+	h.fetch(ctx, name, t)
+	if t.last < seq && len(t.clients) > 0 {
+		h.retryLater() // not visible yet, which PostgreSQL should not allow
 	}
 }
 
@@ -290,6 +346,7 @@ func (h *Hub) catchUp(ctx context.Context) {
 // delivers them in order.
 func (h *Hub) fetch(ctx context.Context, name string, t *topic) {
 	for len(t.clients) > 0 {
+		t.read = time.Now()
 		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		ms, err := h.feed.Since(qctx, name, t.last, fetchPage)
 		cancel()

@@ -154,7 +154,9 @@ func newServer(tb testing.TB, db *sqlx.DB, url string) *server {
 		}
 		return s.hub.Serve(c, c.Param("topic"), since)
 	})
-	s.http = httptest.NewServer(e)
+	s.http = httptest.NewUnstartedServer(e)
+	s.http.Listener = realtime.Listener(s.http.Listener)
+	s.http.Start()
 	s.url = "ws" + strings.TrimPrefix(s.http.URL, "http")
 	tb.Cleanup(func() {
 		s.hub.Close()

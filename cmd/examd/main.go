@@ -114,6 +114,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = realtime.Listener(ln) // websocket writers send a batch of events in one system call
 	feed := realtime.NewFeed(db)
 	hub := realtime.NewHub(feed, dbURL, log)
 	exams := exam.NewStore(db, feed)
