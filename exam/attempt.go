@@ -34,6 +34,12 @@ type Recorded struct {
 	Seq        int64     `db:"seq" json:"seq,omitempty"` // in the feed; not in a device's answer
 }
 
+// Feed event types besides the device's (and signature, no_show, failed).
+const (
+	RetakeOpen = "retake_open" // BK-RETAKE: attempt 1 failed, attempt 2 may start
+	Released   = "released"    // BK-COMBINED-FAIL: the subject 3 half was cancelled
+)
+
 // FeedEvent is one message of a venue's live feed (the realtime package adds seq).
 type FeedEvent struct {
 	VenueID      int64          `json:"venue_id"`

@@ -63,11 +63,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		return nil, false, err
 	}
 
-	feed := FeedEvent{
-		VenueID: b.VenueID, Type: ev.Type, At: ev.At, BookingID: b.ID, Subject: b.Subject,
-		LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs),
-		Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
-	}
+	feed := bookingEvent(b, ev.Type, ev.At)
 	rec := Recorded{Type: ev.Type, At: ev.At, ReceivedAt: now}
 	var a Attempt
 	switch ev.Type {
@@ -169,6 +165,14 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	feedID, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed)
 	if err != nil {
 		return nil, false, err
+	}
+	if a.Status == Failed && a.AttemptNo == 1 {
+		// BK-RETAKE: the screens learn that the same-day retake is open.
+		retake := bookingEvent(b, RetakeOpen, now)
+		retake.AttemptNo = 2
+		if _, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), retake); err != nil {
+			return nil, false, err
+		}
 	}
 	var inserted bool
 	err = tx.GetContext(ctx, &inserted, `
@@ -358,12 +362,41 @@ func (s *Store) endBooking(ctx context.Context, tx *sqlx.Tx, b scheduling.Bookin
 	if status == scheduling.StatusPassed {
 		return nil
 	}
-	if b.Subject == 2 && b.PairID != nil && s.ReleasePairOnSubject2Fail {
-		if _, err := scheduling.ReleaseBooking(ctx, tx, *b.PairID, "BK-COMBINED-FAIL: subject 2 failed", now); err != nil {
-			return err
-		}
+	return s.releasePair(ctx, tx, b, now)
+}
+
+// releasePair applies BK-COMBINED-FAIL when it is set to release: the
+// subject 3 half of a combined booking whose subject 2 half ended failed
+// (a no-show included) is cancelled on the office's behalf, its seat freed,
+// and the feed of its venue told ("released").
+func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, now time.Time) error {
+	if b.Subject != 2 || b.PairID == nil || !s.ReleasePairOnSubject2Fail {
+		return nil
 	}
-	return nil
+	// Locked after its subject 2 half, as every transaction does.
+	p, err := scheduling.LockBookingForExam(ctx, tx, *b.PairID)
+	if err != nil {
+		return err
+	}
+	const reason = "BK-COMBINED-FAIL: subject 2 failed"
+	released, err := scheduling.ReleaseBooking(ctx, tx, p.ID, reason, now)
+	if err != nil || !released {
+		return err
+	}
+	feed := bookingEvent(p, Released, now)
+	feed.Status, feed.Text = scheduling.StatusCancelled, reason
+	_, err = s.pub.Append(ctx, tx, VenueTopic(p.VenueID), feed)
+	return err
+}
+
+// bookingEvent is an event about booking b for its venue's feed, the
+// candidate masked.
+func bookingEvent(b scheduling.BookingForExam, typ string, at time.Time) FeedEvent {
+	return FeedEvent{
+		VenueID: b.VenueID, Type: typ, At: at, BookingID: b.ID, Subject: b.Subject,
+		LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs),
+		Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
+	}
 }
 
 // answer builds the answer to an event that changes nothing (a late

@@ -297,18 +297,13 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 		if !ok {
 			continue
 		}
-		if status == scheduling.StatusFailed && b.Subject == 2 && b.PairID != nil && s.ReleasePairOnSubject2Fail {
-			if _, err := scheduling.ReleaseBooking(ctx, tx, *b.PairID, "BK-COMBINED-FAIL: subject 2 failed", now); err != nil {
-				return nil, err
-			}
-		}
 		ended = append(ended, Ended{ID: b.ID, Status: status})
-		feed := FeedEvent{
-			VenueID: b.VenueID, Type: status, At: now, BookingID: b.ID, Subject: b.Subject,
-			LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs), Status: status,
-			Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
-		}
+		feed := bookingEvent(b.BookingForExam, status, now)
+		feed.Status = status
 		if _, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed); err != nil {
+			return nil, err
+		}
+		if err := s.releasePair(ctx, tx, b.BookingForExam, now); err != nil {
 			return nil, err
 		}
 	}

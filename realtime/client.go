@@ -88,9 +88,12 @@ type hello struct {
 func (c *client) writePump(h *Hub, helloSeq int64) {
 	defer h.pumps.Done()
 	last := helloSeq
-	if c.since >= 0 {
-		last = c.since // above helloSeq only if the feed was reset: the client sees it in hello
+	if c.since >= 0 && c.since < helloSeq {
+		last = c.since
 	}
+	// A since above helloSeq names events the feed does not have (a feed
+	// reset, or a made-up number): nothing is replayed or skipped, the live
+	// events follow hello, and hello's seq below since tells the client.
 	err := c.stream(h, helloSeq, &last)
 	code := int(c.code.Load())
 	var fe *feedError

@@ -41,6 +41,8 @@ func newUpgrader() websocket.Upgrader {
 // {"type":"hello","seq":S}, S being the topic's current seq, then when since
 // is given every stored event with a seq above *since up to S, in order,
 // then the live events after S as they are committed, each exactly once.
+// A since above S is taken as no since (the client learns from hello that
+// the feed does not have the events it names).
 // Each message is one JSON object carrying its "seq". The caller's route
 // authorizes the request before calling Serve, and Serve returns once the
 // connection runs on its own reader and writer goroutines.

@@ -321,6 +321,35 @@ func TestFinalResultsAreNeverEdited(t *testing.T) {
 	}
 }
 
+// TestDatabaseGuardsExamRows: the database refuses an attempt on a booking
+// that is not confirmed and a signature on an attempt in progress, whoever
+// writes them.
+func TestDatabaseGuardsExamRows(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+	d.post(d.device, booking, "exam_started", nil)
+	if _, err := a.db.Exec(`
+		INSERT INTO attempt_signatures (attempt_id, signer, signed_by)
+		SELECT id, 'examiner', (SELECT min(id) FROM users) FROM attempts WHERE booking_id = $1`, booking); err == nil {
+		t.Error("a signature on an attempt in progress was stored")
+	}
+	_, absent := d.book(t, d.slot, 2)
+	if _, err := a.db.Exec(`UPDATE bookings SET status = 'no_show' WHERE id = $1`, absent); err != nil {
+		t.Fatalf("no-show: %v", err)
+	}
+	if _, err := a.db.Exec(`
+		INSERT INTO attempts (booking_id, attempt_no, device_id, rule_version, pass_mark)
+		SELECT $1, 1, device_id, rule_version, pass_mark FROM attempts WHERE booking_id = $2`, absent, booking); err == nil {
+		t.Error("an attempt on a no-show booking was stored")
+	}
+	var n int
+	if err := a.db.Get(&n, `SELECT (SELECT count(*) FROM attempt_signatures) + (SELECT count(*) FROM attempts WHERE booking_id = $1)`, absent); err != nil || n != 0 {
+		t.Fatalf("%d rows stored (%v), want none", n, err)
+	}
+}
+
 // TestCorrections: a correction is a new record with a reason; the original
 // result stays, the booking follows the corrected one (ED-SIGN).
 func TestCorrections(t *testing.T) {

@@ -45,14 +45,18 @@ func startReplica(t testing.TB, a *app) *app {
 	return startOn(t, a.db, a.dbURL)
 }
 
-// startOn runs examd on an existing database.
-func startOn(t testing.TB, db *sqlx.DB, dbURL string) *app {
+// startOn runs examd on an existing database, with settings (name, value,
+// name, value ...) besides the harness's own.
+func startOn(t testing.TB, db *sqlx.DB, dbURL string, settings ...string) *app {
 	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL":         dbURL,
 		"EXAMD_ADDR":           "127.0.0.1:0",
 		"EXAMD_ADMIN_PASSWORD": adminPassword,
 		"EXAMD_BCRYPT_COST":    "4",
+	}
+	for i := 0; i+1 < len(settings); i += 2 {
+		env[settings[i]] = settings[i+1]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

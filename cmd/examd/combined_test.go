@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"examd/internal/pg/pgtest"
+)
+
+// TestCombinedFailRelease: with BK-COMBINED-FAIL set to release, the subject
+// 3 half of a combined booking is cancelled, its seat freed and its venue
+// told, when the subject 2 half ends failed (the retake failed too) or as a
+// no-show; the feed also announces the open retake (BK-RETAKE).
+func TestCombinedFailRelease(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	a := startOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
+	d := newExamDay(t, a, 2)
+	slot3 := d.todaySlot(t, 3)
+	pair := func() (subject2, subject3 int64) {
+		c, b2 := d.book(t, d.slot, 2)
+		err := a.db.Get(&subject3, `
+			WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
+			           SELECT $1, id, 3, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1, $3 FROM slots WHERE id = $2
+			           RETURNING id, slot_id)
+			, s AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT slot_id FROM b))
+			SELECT id FROM b`, c.ID, slot3, b2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.db.Exec(`UPDATE bookings SET pair_id = $2 WHERE id = $1`, b2, subject3); err != nil {
+			t.Fatal(err)
+		}
+		return b2, subject3
+	}
+	failing2, failing3 := pair()
+	absent2, absent3 := pair()
+
+	for attempt := 1; attempt <= 2; attempt++ {
+		d.post(d.device, failing2, "exam_started", nil)
+		r := d.post(d.device, failing2, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+		if at := attemptOf(r); r.Status != http.StatusCreated || at["status"] != "failed" {
+			t.Fatalf("attempt %d: %d %s", attempt, r.Status, r.Raw)
+		}
+	}
+	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
+
+	for _, b := range []struct {
+		id   int64
+		want string
+	}{{failing2, "failed"}, {failing3, "cancelled"}, {absent2, "no_show"}, {absent3, "cancelled"}} {
+		var status string
+		if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b.id); err != nil || status != b.want {
+			t.Errorf("booking %d: %s (%v), want %s", b.id, status, err, b.want)
+		}
+	}
+	var booked int
+	if err := a.db.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, slot3); err != nil || booked != 0 {
+		t.Errorf("subject 3 slot: %d seats booked (%v), want 0", booked, err)
+	}
+	var types []string
+	if err := a.db.Select(&types, `
+		SELECT body ->> 'type' || ':' || (body ->> 'booking_id') FROM feed_events
+		WHERE topic = $1 AND body ->> 'type' IN ('retake_open', 'released') ORDER BY seq`,
+		fmt.Sprintf("venue:%d", d.venue)); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint([]string{
+		fmt.Sprintf("retake_open:%d", failing2), fmt.Sprintf("released:%d", failing3), fmt.Sprintf("released:%d", absent3),
+	})
+	if fmt.Sprint(types) != want {
+		t.Errorf("feed events %v, want %s", types, want)
+	}
+}
