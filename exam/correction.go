@@ -70,6 +70,10 @@ func (s *Store) Correct(ctx context.Context, r CorrectRequest, now time.Time) er
 	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
 		return err
 	}
+	// A result corrected to a pass may be the candidate's last (IS-READY).
+	if _, err := s.issuance.MakeReadyIfDue(ctx, tx, a.CandidateID, now); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 

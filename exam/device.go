@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"examd/issuance"
 	"github.com/lib/pq"
 )
 
@@ -102,8 +104,9 @@ func (s *Store) Rules(ctx context.Context, subject int) (int, []Rule, error) {
 
 // Store keeps devices, the rule catalogue and attempts in PostgreSQL.
 type Store struct {
-	db  *sqlx.DB
-	pub Publisher
+	db       *sqlx.DB
+	pub      Publisher
+	issuance *issuance.Store
 	// ReleasePairOnSubject2Fail is BK-COMBINED-FAIL's setting: true
 	// ("release") cancels the subject 3 half of a combined booking when its
 	// subject 2 booking ends failed; false ("keep", the default) keeps it.
@@ -117,5 +120,8 @@ type Publisher interface {
 	Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error)
 }
 
-// NewStore returns a store that announces events through pub.
-func NewStore(db *sqlx.DB, pub Publisher) *Store { return &Store{db: db, pub: pub} }
+// NewStore returns a store that announces events through pub and makes
+// candidates ready for issuance in iss when their last result is final.
+func NewStore(db *sqlx.DB, pub Publisher, iss *issuance.Store) *Store {
+	return &Store{db: db, pub: pub, issuance: iss}
+}

@@ -214,6 +214,11 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
 		return err
 	}
+	// The signature that makes the last result final makes the candidate
+	// ready for issuance (IS-READY), in this transaction.
+	if _, err := s.issuance.MakeReadyIfDue(ctx, tx, a.CandidateID, now); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 

@@ -22,6 +22,8 @@ type Handler struct {
 	Now   func() time.Time
 	// Outcomes counts booking requests by result code.
 	Outcomes *prometheus.CounterVec
+	// LicenceFeeYuan is the licence fee the one-time notice names.
+	LicenceFeeYuan int
 }
 
 // Register mounts every booking route on the /api/v1 group.

@@ -76,10 +76,17 @@ func (h Handler) bookAndAnswer(c echo.Context) (string, error) {
 		err = apiError(err)
 		return outcomeOf(err), err
 	}
-	if !fresh {
-		return "replayed", c.JSON(http.StatusOK, present(bs))
+	// IS-NOTICE: the confirmation tells, once, everything to bring.
+	notice, err := h.Store.CandidateNotice(c.Request().Context(), r.CandidateID, h.LicenceFeeYuan)
+	if err != nil {
+		return "internal", err
 	}
-	return "confirmed", c.JSON(http.StatusCreated, present(bs))
+	answer := present(bs)
+	answer["notice"] = notice
+	if !fresh {
+		return "replayed", c.JSON(http.StatusOK, answer)
+	}
+	return "confirmed", c.JSON(http.StatusCreated, answer)
 }
 
 func printableASCII(s string) bool {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"examd/issuance"
 )
 
 // Config is examd's configuration, read from EXAMD_* variables (and
@@ -29,6 +31,9 @@ type Config struct {
 	// (EXAMD_COMBINED_ON_SUBJECT2_FAIL): keep or release the subject 3 half
 	// of a combined booking whose subject 2 ends failed.
 	CombinedOnSubject2Fail string
+	// LicenceFeeYuan is the production fee paid at the desk's review step
+	// (EXAMD_LICENCE_FEE_YUAN, IS-STEPS).
+	LicenceFeeYuan int
 }
 
 // loadConfig reads the environment and the command line.
@@ -46,6 +51,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		DBMaxConns:             max(8, 4*runtime.NumCPU()),
 		ShutdownTimeout:        10 * time.Second,
 		CombinedOnSubject2Fail: or(getenv("EXAMD_COMBINED_ON_SUBJECT2_FAIL"), "keep"),
+		LicenceFeeYuan:         issuance.DefaultFeeYuan,
 	}
 	var errs []error
 	parse := func(name string, set func(string) error) {
@@ -59,6 +65,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	parse("EXAMD_SHUTDOWN_TIMEOUT", func(v string) (err error) { cfg.ShutdownTimeout, err = time.ParseDuration(v); return })
 	parse("EXAMD_BCRYPT_COST", func(v string) (err error) { cfg.BcryptCost, err = strconv.Atoi(v); return })
 	parse("EXAMD_DB_MAX_CONNS", func(v string) (err error) { cfg.DBMaxConns, err = strconv.Atoi(v); return })
+	parse("EXAMD_LICENCE_FEE_YUAN", func(v string) (err error) { cfg.LicenceFeeYuan, err = strconv.Atoi(v); return })
 	parse("EXAMD_LOG_LEVEL", func(v string) error { return cfg.LogLevel.UnmarshalText([]byte(v)) })
 	if len(errs) > 0 {
 		return cfg, errs[0]
@@ -92,6 +99,8 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("EXAMD_DB_MAX_CONNS must be between 2 and 500")
 	case cfg.CombinedOnSubject2Fail != "keep" && cfg.CombinedOnSubject2Fail != "release":
 		return cfg, fmt.Errorf("EXAMD_COMBINED_ON_SUBJECT2_FAIL must be keep or release")
+	case cfg.LicenceFeeYuan < 0 || cfg.LicenceFeeYuan > 10000:
+		return cfg, fmt.Errorf("EXAMD_LICENCE_FEE_YUAN must be between 0 and 10000")
 	case cfg.ShutdownTimeout <= 0:
 		return cfg, fmt.Errorf("EXAMD_SHUTDOWN_TIMEOUT must be positive")
 	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < 8 || len(cfg.AdminPassword) > 72):

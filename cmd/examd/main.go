@@ -21,6 +21,7 @@ import (
 	"examd/exam"
 	"examd/internal/auth"
 	"examd/internal/pg"
+	"examd/issuance"
 	"examd/realtime"
 )
 
@@ -117,7 +118,9 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	ln = realtime.Listener(ln) // websocket writers send a batch of events in one system call
 	feed := realtime.NewFeed(db)
 	hub := realtime.NewHub(feed, dbURL, log)
-	exams := exam.NewStore(db, feed)
+	issuing := issuance.NewStore(db, feed)
+	issuing.FeeYuan = cfg.LicenceFeeYuan
+	exams := exam.NewStore(db, feed, issuing)
 	exams.ReleasePairOnSubject2Fail = cfg.CombinedOnSubject2Fail == "release"
 	hubDone := make(chan error, 1)
 	hubCtx, stopHub := context.WithCancel(context.Background())
@@ -125,7 +128,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	go func() { hubDone <- hub.Run(hubCtx) }()
 
 	srv := &http.Server{
-		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, hub: hub, log: log}),
+		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

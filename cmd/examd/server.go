@@ -18,6 +18,7 @@ import (
 	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/issuance"
 	"examd/realtime"
 	"examd/scheduling"
 )
@@ -28,6 +29,7 @@ type deps struct {
 	cfg      Config
 	accounts *auth.Store
 	exams    *exam.Store
+	issuing  *issuance.Store
 	hub      *realtime.Hub
 	log      *slog.Logger
 }
@@ -80,10 +82,15 @@ func newServer(d deps) *echo.Echo {
 		Authn:    accountsAPI.Authenticate,
 		Now:      time.Now,
 		Outcomes: bookings,
+		// The one-time notice names the fee the desk charges.
+		LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(v1)
 	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
+	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
 	v1.GET("/live", live(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
+	v1.GET("/live/issuance", liveIssuance(d.hub), tokenFromQuery, accountsAPI.Authenticate,
+		auth.Require(auth.RoleIssuer, auth.RoleAdmin))
 	return e
 }
 
@@ -114,6 +121,18 @@ func live(hub *realtime.Hub) echo.HandlerFunc {
 			return err
 		}
 		return hub.Serve(c, exam.VenueTopic(venue), since)
+	}
+}
+
+// liveIssuance serves the issuance queue's live feed (ready, call, step,
+// issued) over a websocket, with the venue feed's seq, replay and resume.
+func liveIssuance(hub *realtime.Hub) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		since, err := realtime.ParseSince(c)
+		if err != nil {
+			return err
+		}
+		return hub.Serve(c, issuance.Topic, since)
 	}
 }
 

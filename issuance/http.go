@@ -1,0 +1,109 @@
+package issuance
+
+import (
+	"errors"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/scheduling"
+)
+
+// noteSize bounds a step's note, in characters.
+const noteSize = 200
+
+// Handler serves the issuing desk.
+type Handler struct {
+	Store *Store
+	// Authn resolves a user's bearer token.
+	Authn echo.MiddlewareFunc
+	Now   func() time.Time
+}
+
+// Register mounts the issuance routes on the /api/v1 group.
+func (h Handler) Register(g *echo.Group) {
+	issuer := auth.Require(auth.RoleIssuer)
+	g.GET("/issuance/queue", h.queue, h.Authn, auth.Require(auth.RoleIssuer, auth.RoleAdmin))
+	g.POST("/issuance/:id/call", h.call, h.Authn, issuer)
+	g.POST("/issuance/:id/steps", h.step, h.Authn, issuer)
+}
+
+// apiError translates the package's errors to the API's.
+func apiError(err error) error {
+	var r *Refusal
+	switch {
+	case errors.As(err, &r):
+		return &api.Error{Status: r.Status, Code: r.Code, Message: r.Message}
+	case errors.Is(err, ErrNotFound):
+		return api.ErrNotFound
+	}
+	return err
+}
+
+func (h Handler) queue(c echo.Context) error {
+	now := h.Now()
+	day := scheduling.Day(now)
+	if q := c.QueryParam("date"); q != "" {
+		d, err := scheduling.ParseDate(q)
+		if err != nil {
+			return api.Invalid("date", "a day as YYYY-MM-DD")
+		}
+		day = d
+	}
+	items, err := h.Store.Queue(c.Request().Context(), day, now)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"date": day.Format(time.DateOnly), "items": items})
+}
+
+func (h Handler) call(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	item, err := h.Store.Call(c.Request().Context(), id, staff(c), h.Now())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, item)
+}
+
+func (h Handler) step(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Step *string `json:"step"`
+		Note *string `json:"note"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	if req.Step == nil || !IsStep(*req.Step) {
+		return api.Invalid("step", "one of accept (预受理), review_fee (审核缴费), print (制证)")
+	}
+	var note string
+	if req.Note != nil {
+		note = *req.Note
+		if !api.Text(note) || utf8.RuneCountInString(note) > noteSize {
+			return api.Invalid("note", "at most 200 characters of text")
+		}
+	}
+	res, err := h.Store.Step(c.Request().Context(), id, *req.Step, note, staff(c), h.Now())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// staff is the caller as the desk records them.
+func staff(c echo.Context) Staff {
+	p := auth.Caller(c)
+	return Staff{UserID: p.UserID, Desk: p.Desk}
+}
