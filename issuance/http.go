@@ -30,6 +30,7 @@ func (h Handler) Register(g *echo.Group) {
 	g.GET("/issuance/queue", h.queue, h.Authn, auth.Require(auth.RoleIssuer, auth.RoleAdmin))
 	g.POST("/issuance/:id/call", h.call, h.Authn, issuer)
 	g.POST("/issuance/:id/steps", h.step, h.Authn, issuer)
+	g.GET("/me/journey", h.journey, h.Authn, auth.Require(auth.RoleCandidate))
 }
 
 // apiError translates the package's errors to the API's.
@@ -100,6 +101,14 @@ func (h Handler) step(c echo.Context) error {
 		return apiError(err)
 	}
 	return c.JSON(http.StatusOK, res)
+}
+
+func (h Handler) journey(c echo.Context) error {
+	j, err := h.Store.Journey(c.Request().Context(), auth.Caller(c).UserID, h.Now())
+	if err != nil {
+		return apiError(err)
+	}
+	return c.JSON(http.StatusOK, j)
 }
 
 // staff is the caller as the desk records them.

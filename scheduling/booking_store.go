@@ -170,6 +170,16 @@ func (s *Store) replay(ctx context.Context, r BookRequest) ([]Booking, error) {
 
 // lockCandidate locks and loads the candidate with class, grant and history.
 func lockCandidate(ctx context.Context, tx *sqlx.Tx, id int64) (Candidate, error) {
+	return loadCandidate(ctx, tx, id, " FOR UPDATE OF c")
+}
+
+// LoadCandidate loads the candidate with class, grant and history, as the
+// booking rules see them, without locking.
+func LoadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64) (Candidate, error) {
+	return loadCandidate(ctx, q, id, "")
+}
+
+func loadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64, lock string) (Candidate, error) {
 	var row struct {
 		LicenceClass
 		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
@@ -179,20 +189,19 @@ func lockCandidate(ctx context.Context, tx *sqlx.Tx, id int64) (Candidate, error
 		Reason           *string        `db:"reason"`
 		Needs            pq.StringArray `db:"needs"`
 	}
-	err := tx.GetContext(ctx, &row, `
+	err := sqlx.GetContext(ctx, q, &row, `
 		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
 		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
 		       g.reason, g.needs
 		FROM candidates c
 		JOIN licence_classes lc ON lc.code = c.licence_class
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
-		WHERE c.id = $1
-		FOR UPDATE OF c`, id)
+		WHERE c.id = $1`+lock, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Candidate{}, ErrNotFound
 	}
 	if err != nil {
-		return Candidate{}, fmt.Errorf("lock candidate %d: %w", id, err)
+		return Candidate{}, fmt.Errorf("load candidate %d: %w", id, err)
 	}
 	c := Candidate{
 		ID: id, LicenceClass: row.LicenceClass,
@@ -202,7 +211,7 @@ func lockCandidate(ctx context.Context, tx *sqlx.Tx, id int64) (Candidate, error
 	if row.Reason != nil {
 		c.Priority = &Grant{Reason: *row.Reason, Needs: []string(row.Needs)}
 	}
-	err = tx.SelectContext(ctx, &c.History, `
+	err = sqlx.SelectContext(ctx, q, &c.History, `
 		SELECT subject, status, exam_day FROM bookings
 		WHERE candidate_id = $1 AND status <> 'cancelled'`, id)
 	if err != nil {

@@ -213,6 +213,16 @@ func TestSameDayIssuance(t *testing.T) {
 	if r := h.step(c, "print"); r.Status != 409 || r.code() != "invalid_step" {
 		t.Fatalf("second print: %d %s", r.Status, r.Raw)
 	}
+	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	var states []string
+	for _, s := range j.Body["subjects"].([]any) {
+		states = append(states, s.(map[string]any)["state"].(string))
+	}
+	desk, _ := j.Body["issuance"].(map[string]any)
+	if next := j.Body["next"].(map[string]any); next["code"] != "licence_issued" || fmt.Sprint(states) != "[passed passed passed passed]" ||
+		desk["step"] != "issued" || desk["ticket"] != "A001" || len(j.Body["notice"].([]any)) == 0 {
+		t.Fatalf("journey after print: %s", j.Raw)
+	}
 	var who struct {
 		Accepted, Reviewed, Issued string
 	}
@@ -273,6 +283,15 @@ func TestNotReady(t *testing.T) {
 	}
 	if r := h.step(failed, "accept"); r.Status != 409 || r.code() != "not_ready" {
 		t.Fatalf("accept: %d %s", r.Status, r.Raw)
+	}
+	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", failed.Token, nil)
+	s2 := j.Body["subjects"].([]any)[1].(map[string]any)
+	if next := j.Body["next"].(map[string]any); next["code"] != "book_subject2" || s2["state"] != "failed" ||
+		s2["cooldown_until"] != day(10).Format(time.DateOnly) || s2["bookings_used"] != 1.0 || j.Body["issuance"] != nil {
+		t.Fatalf("journey after a failed subject 2: %s", j.Raw)
+	}
+	if r := a.do("GET", "/api/v1/me/journey", h.issuer, nil); r.Status != http.StatusForbidden {
+		t.Fatalf("journey of an issuer: %d", r.Status)
 	}
 
 	// IS-NOTICE: a booking's confirmation lists what to bring.
