@@ -47,35 +47,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 && args[0] == "simulate" {
 		return simulate(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 && args[0] == "audit" {
+		return auditCommand(ctx, args[1:], getenv, stdout)
+	}
 	cfg, err := loadConfig(args, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	url := cfg.DatabaseURL
-	if url == "" {
-		bin, err := pg.FindServerBinaries(getenv)
-		if err != nil {
-			return err
-		}
-		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "pg"))
-		if err != nil {
-			return err
-		}
-		log.Info("starting the private PostgreSQL cluster", "dir", dir, "bin", bin)
-		cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, Fsync: true, Logger: log,
-			MaxConnections: max(100, cfg.DBMaxConns+20)}) // room for the pool, migrations and psql
-		if err != nil {
-			return fmt.Errorf("private PostgreSQL: %w", err)
-		}
-		defer func() {
-			if err := cluster.Stop(); err != nil {
-				log.Error("stop PostgreSQL", "err", err)
-			}
-		}()
-		url = cluster.URL("examd")
+	url, stopCluster, err := databaseURL(ctx, cfg, getenv, log)
+	if err != nil {
+		return err
 	}
+	defer stopCluster()
 
 	db, err := pg.Open(ctx, url, cfg.DBMaxConns)
 	if err != nil {
@@ -90,6 +75,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nil
 	}
 	return serve(ctx, cfg, db, url, log)
+}
+
+// databaseURL returns the URL of examd's database: DATABASE_URL, or else
+// that of the private cluster under the data folder, which it starts; stop
+// stops what it started.
+func databaseURL(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (url string, stop func(), err error) {
+	if cfg.DatabaseURL != "" {
+		return cfg.DatabaseURL, func() {}, nil
+	}
+	bin, err := pg.FindServerBinaries(getenv)
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "pg"))
+	if err != nil {
+		return "", nil, err
+	}
+	log.Info("starting the private PostgreSQL cluster", "dir", dir, "bin", bin)
+	cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, Fsync: true, Logger: log,
+		MaxConnections: max(100, cfg.DBMaxConns+20)}) // room for the pool, migrations and psql
+	if err != nil {
+		return "", nil, fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	return cluster.URL("examd"), func() {
+		if err := cluster.Stop(); err != nil {
+			log.Error("stop PostgreSQL", "err", err)
+		}
+	}, nil
 }
 
 func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog.Logger) error {

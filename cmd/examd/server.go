@@ -17,6 +17,7 @@ import (
 
 	"examd/exam"
 	"examd/internal/api"
+	"examd/internal/audit"
 	"examd/internal/auth"
 	"examd/issuance"
 	"examd/realtime"
@@ -87,6 +88,7 @@ func newServer(d deps) *echo.Echo {
 	}.Register(v1)
 	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
 	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
+	v1.GET("/audit", audit.Handler{DB: db}.List, accountsAPI.Authenticate, auth.Require(auth.RoleAdmin))
 	v1.GET("/live", live(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
 	v1.GET("/live/issuance", liveIssuance(d.hub), tokenFromQuery, accountsAPI.Authenticate,
