@@ -31,6 +31,7 @@ func (h Handler) Register(g *echo.Group) {
 	g.POST("/issuance/:id/call", h.call, h.Authn, issuer)
 	g.POST("/issuance/:id/steps", h.step, h.Authn, issuer)
 	g.GET("/me/journey", h.journey, h.Authn, auth.Require(auth.RoleCandidate))
+	h.registerReports(g)
 }
 
 // apiError translates the package's errors to the API's.

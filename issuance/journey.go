@@ -20,6 +20,7 @@ type Journey struct {
 
 // DeskState is where the candidate stands at the issuing desk.
 type DeskState struct {
+	ID         int64     `db:"id" json:"id"` // what the candidate rates (POST /feedback)
 	Ticket     string    `db:"ticket" json:"ticket"`
 	Step       string    `db:"step" json:"step"`
 	ReadyAt    time.Time `db:"ready_at" json:"ready_at"`
@@ -42,7 +43,7 @@ func (s *Store) Journey(ctx context.Context, candidateID int64, now time.Time) (
 	}
 	var d DeskState
 	err = s.db.GetContext(ctx, &d, `
-		SELECT ticket, step, ready_at, called_desk FROM issuances WHERE candidate_id = $1`, candidateID)
+		SELECT id, ticket, step, ready_at, called_desk FROM issuances WHERE candidate_id = $1`, candidateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return j, nil
 	}
