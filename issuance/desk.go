@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"examd/internal/audit"
 )
 
 // Staff is who acts at the desk, and where.
@@ -120,6 +122,9 @@ var stepUpdates = map[string]string{
 		RETURNING i.ticket, i.step`,
 }
 
+// previous is the state each step starts from.
+var previous = map[string]string{StateAccepted: StateReady, StateReviewed: StateAccepted, StateIssued: StateReviewed}
+
 // IsStep reports whether step is one of the desk's steps.
 func IsStep(step string) bool {
 	_, ok := stepUpdates[step]
@@ -166,6 +171,11 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 		res.Licence = &l
 	}
 	if _, err := s.pub.Append(ctx, tx, Topic, c.event(typ, now, ticket, state, by.Desk)); err != nil {
+		return StepResult{}, err
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by.UserID), Action: "issuance." + step,
+		Subject: fmt.Sprintf("candidate:%d", c.ID), Before: map[string]string{"step": previous[state]},
+		After: map[string]any{"step": state, "desk": by.Desk, "result": res}}); err != nil {
 		return StepResult{}, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"examd/internal/audit"
+
 	"examd/scheduling"
 )
 
@@ -193,6 +195,10 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 	}
 	notice, err := scheduling.Notice(ctx, tx, c.LicenceClass, s.FeeYuan)
 	if err != nil {
+		return false, err
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.System, Action: "issuance.ready",
+		Subject: fmt.Sprintf("candidate:%d", c.ID), After: map[string]any{"ticket": ticket, "priority_lane": c.PriorityLane}}); err != nil {
 		return false, err
 	}
 	ev := c.event(EventReady, now, ticket, StateReady, "")

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"examd/internal/audit"
 	"github.com/lib/pq"
 )
 
@@ -110,6 +112,12 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	bs, err := insertBookings(ctx, tx, c, slots, r.By)
 	if err != nil {
 		return nil, false, err
+	}
+	for _, b := range bs {
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "booking.created",
+			Subject: fmt.Sprintf("booking:%d", b.ID), After: b}); err != nil {
+			return nil, false, err
+		}
 	}
 	if r.IdempotencyKey != "" {
 		var ids []int64
@@ -388,6 +396,15 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 	bs, err := bookingsByID(ctx, tx, ids)
 	if err != nil {
 		return nil, err
+	}
+	for _, after := range bs {
+		before := after
+		before.Status = StatusConfirmed
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "booking.cancelled",
+			Subject: fmt.Sprintf("booking:%d", after.ID), Before: before,
+			After: map[string]any{"status": after.Status, "reason": r.Reason}}); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit cancellation: %w", err)

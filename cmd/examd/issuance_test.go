@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"examd/internal/audit"
 )
 
 // hall is a venue's exam day for subjects 2, 3 and 4, with an examiner to
@@ -213,6 +216,18 @@ func TestSameDayIssuance(t *testing.T) {
 	if r := h.step(c, "print"); r.Status != 409 || r.code() != "invalid_step" {
 		t.Fatalf("second print: %d %s", r.Status, r.Raw)
 	}
+	// The record of decisions: one audit row per step, by the issuer, and an intact chain.
+	var actions []string
+	if err := a.db.Select(&actions, `
+		SELECT action || ':' || actor_kind FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("candidate:%d", c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[issuance.ready:system issuance.accept:user issuance.review_fee:user issuance.print:user]"; fmt.Sprint(actions) != want {
+		t.Fatalf("audit %v, want %s", actions, want)
+	}
+	if rep, err := audit.Verify(context.Background(), a.db); err != nil || !rep.Intact() {
+		t.Fatalf("audit verify: %+v %v", rep, err)
+	}
 	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
 	var states []string
 	for _, s := range j.Body["subjects"].([]any) {
@@ -298,6 +313,16 @@ func TestNotReady(t *testing.T) {
 	c := a.newCandidate(h.sched, nil)
 	slot := a.newSlot(h.sched, h.venue, 2, 9, 9, nil)
 	r := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	var n int
+	if err := a.db.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.created' AND subject = $1 AND actor_id = $2`,
+		fmt.Sprintf("booking:%v", r.Body["bookings"].([]any)[0].(map[string]any)["id"]), c.ID); err != nil || n != 1 {
+		t.Fatalf("audit rows of the booking: %d (%v), want 1", n, err)
+	}
+	id := int64(r.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))
+	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil)
+	if err := a.db.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.cancelled' AND subject = $1`, fmt.Sprintf("booking:%d", id)); err != nil || n != 1 {
+		t.Fatalf("audit rows of the cancellation: %d (%v), want 1", n, err)
+	}
 	var codes []string
 	for _, it := range r.Body["notice"].([]any) {
 		codes = append(codes, it.(map[string]any)["code"].(string))
