@@ -14,6 +14,8 @@ import (
 
 	"examd/issuance"
 	"github.com/lib/pq"
+
+	"examd/internal/audit"
 )
 
 // Device is a judging device in an exam car, or a theory terminal.
@@ -42,7 +44,12 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 	if d.LicenceClasses == nil {
 		d.LicenceClasses = pq.StringArray{}
 	}
-	err := s.db.GetContext(ctx, &d.ID, `
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return d, "", fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	err = tx.GetContext(ctx, &d.ID, `
 		INSERT INTO devices (venue_id, name, vehicle_plate, licence_classes, adapted_vehicle, key_hash, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, hashKey(key), by)
@@ -53,12 +60,22 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 	if err != nil {
 		return d, "", fmt.Errorf("insert device: %w", err)
 	}
-	return d, key, nil
+	// The key itself is never recorded: the device's id names it.
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "device.key_issued",
+		Subject: fmt.Sprintf("device:%d", d.ID), After: d}); err != nil {
+		return d, "", err
+	}
+	return d, key, tx.Commit()
 }
 
 // RetireDevice retires a device: its key stops working at once.
-func (s *Store) RetireDevice(ctx context.Context, id int64, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `
+func (s *Store) RetireDevice(ctx context.Context, id, by int64, now time.Time) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
 		UPDATE devices SET retired_at = $2 WHERE id = $1 AND retired_at IS NULL`, id, now)
 	if err != nil {
 		return fmt.Errorf("retire device %d: %w", id, err)
@@ -66,7 +83,11 @@ func (s *Store) RetireDevice(ctx context.Context, id int64, now time.Time) error
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	return nil
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "device.retired",
+		Subject: fmt.Sprintf("device:%d", id), After: map[string]any{"retired_at": now}}); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // DeviceByKey finds the active device holding key.

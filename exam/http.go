@@ -141,7 +141,7 @@ func (h Handler) retireDevice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Store.RetireDevice(c.Request().Context(), id, h.Now()); err != nil {
+	if err := h.Store.RetireDevice(c.Request().Context(), id, auth.Caller(c).UserID, h.Now()); err != nil {
 		return apiError(err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": id, "retired": true})

@@ -9,6 +9,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"examd/internal/audit"
+
 	"examd/internal/auth"
 )
 
@@ -174,24 +176,44 @@ func (s *Store) GrantPriority(ctx context.Context, candidateID int64, g NewGrant
 	if err != nil {
 		return nil, err
 	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "priority.granted",
+		Subject: fmt.Sprintf("candidate:%d", candidateID), After: grant}); err != nil {
+		return nil, err
+	}
 	return grant, tx.Commit()
 }
 
 // RevokePriority ends a candidate's active grant, if any.
 func (s *Store) RevokePriority(ctx context.Context, candidateID int64, by int64) error {
-	var exists bool
-	err := s.db.GetContext(ctx, &exists, `
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var r struct {
+		Exists  bool  `db:"candidate"`
+		Revoked int64 `db:"revoked"`
+	}
+	err = tx.GetContext(ctx, &r, `
 		WITH revoked AS (
 			UPDATE priority_grants SET revoked_at = now(), revoked_by = $2
-			WHERE candidate_id = $1 AND revoked_at IS NULL)
-		SELECT EXISTS (SELECT 1 FROM candidates WHERE id = $1)`, candidateID, by)
+			WHERE candidate_id = $1 AND revoked_at IS NULL
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM candidates WHERE id = $1) AS candidate,
+		       (SELECT count(*) FROM revoked) AS revoked`, candidateID, by)
 	if err != nil {
 		return fmt.Errorf("revoke grant of %d: %w", candidateID, err)
 	}
-	if !exists {
+	if !r.Exists {
 		return ErrNotFound
 	}
-	return nil
+	if r.Revoked > 0 {
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "priority.revoked",
+			Subject: fmt.Sprintf("candidate:%d", candidateID)}); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 const slotColumns = `s.id, s.venue_id, s.subject, s.licence_class, s.starts_at, s.ends_at, s.capacity,

@@ -294,6 +294,13 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 	if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+d.device); r.Status != 401 {
 		t.Fatalf("retired device: %d", r.Status)
 	}
+	var actions []string
+	if err := a.db.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("device:%d", id)); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(actions) != "[device.key_issued device.retired]" {
+		t.Fatalf("audit of the device: %v", actions)
+	}
 }
 
 // TestFinalResultsAreNeverEdited: the database itself refuses to edit an

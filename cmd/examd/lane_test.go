@@ -74,6 +74,13 @@ func TestPriorityLane(t *testing.T) {
 
 	// Revoking the lane: the candidate's next view counts only unreserved seats.
 	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), sched, nil)
+	var actions []string
+	if err := a.db.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("candidate:%d", lane.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(actions) != "[priority.granted priority.revoked]" {
+		t.Fatalf("audit of the grant: %v", actions)
+	}
 	other := a.newSlot(sched, venue, 2, 7, 9, map[string]any{"capacity": 3, "priority_reserved": 1})
 	if s, _ := seats(lane.Token, other); s != 2 {
 		t.Fatalf("after revoke: seats_left %v, want 2", s)
