@@ -16,23 +16,10 @@ func TestCombinedFailRelease(t *testing.T) {
 	t.Parallel()
 	db, url := pgtest.NewDB(t)
 	a := startOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
-	d := newExamDay(t, a, 2)
-	slot3 := d.todaySlot(t, 3)
+	d := newHall(t, a)
 	pair := func() (subject2, subject3 int64) {
-		c, b2 := d.book(t, d.slot, 2)
-		err := a.db.Get(&subject3, `
-			WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
-			           SELECT $1, id, 3, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1, $3 FROM slots WHERE id = $2
-			           RETURNING id, slot_id)
-			, s AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT slot_id FROM b))
-			SELECT id FROM b`, c.ID, slot3, b2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.db.Exec(`UPDATE bookings SET pair_id = $2 WHERE id = $1`, b2, subject3); err != nil {
-			t.Fatal(err)
-		}
-		return b2, subject3
+		_, b2, b3, _ := d.combined(t)
+		return b2, b3
 	}
 	failing2, failing3 := pair()
 	absent2, absent3 := pair()
@@ -56,7 +43,7 @@ func TestCombinedFailRelease(t *testing.T) {
 		}
 	}
 	var booked int
-	if err := a.db.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, slot3); err != nil || booked != 0 {
+	if err := a.db.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, d.slot3); err != nil || booked != 0 {
 		t.Errorf("subject 3 slot: %d seats booked (%v), want 0", booked, err)
 	}
 	var types []string
