@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"examd/internal/audit"
 	"examd/scheduling"
 )
 
@@ -56,6 +57,11 @@ func (s *Store) Correct(ctx context.Context, r CorrectRequest, now time.Time) er
 		INSERT INTO attempt_corrections (attempt_id, score, status, reason, corrected_by, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, r.Score, status, r.Reason, r.By, now); err != nil {
 		return fmt.Errorf("record correction: %w", err)
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "attempt.corrected",
+		Subject: fmt.Sprintf("attempt:%d", a.ID), Before: map[string]any{"score": a.Score, "status": a.Status},
+		After: map[string]any{"score": r.Score, "status": status, "reason": r.Reason}}); err != nil {
+		return err
 	}
 	if status == Passed {
 		_, err = scheduling.CorrectBooking(ctx, tx, a.BookingID, []string{scheduling.StatusConfirmed, scheduling.StatusFailed}, scheduling.StatusPassed)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"examd/internal/audit"
 	"examd/scheduling"
 )
 
@@ -134,6 +135,9 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		}
 	}
 	if err := s.saveAttempt(ctx, tx, &a, now); err != nil {
+		return nil, false, err
+	}
+	if err := recordAttempt(ctx, tx, dev, ev.Type, a); err != nil {
 		return nil, false, err
 	}
 	if a.Status != InProgress {
@@ -422,6 +426,28 @@ func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt) (json.RawMes
 		return nil, fmt.Errorf("last seq of attempt %d: %w", a.ID, err)
 	}
 	return json.Marshal(Accepted{Seq: seq, Attempt: attempt})
+}
+
+// recordAttempt records in the audit log an attempt the event opened or
+// finished.
+func recordAttempt(ctx context.Context, tx *sqlx.Tx, dev Device, typ string, a Attempt) error {
+	state := map[string]any{"booking_id": a.BookingID, "attempt_no": a.AttemptNo, "score": a.Score, "status": a.Status}
+	opened := typ == ExamStarted || typ == TheoryResult
+	if opened {
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.Device(dev.ID), Action: "attempt.opened",
+			Subject: fmt.Sprintf("attempt:%d", a.ID), After: state}); err != nil {
+			return err
+		}
+	}
+	if a.Status == InProgress {
+		return nil
+	}
+	var before any
+	if !opened {
+		before = map[string]string{"status": InProgress}
+	}
+	return audit.Record(ctx, tx, audit.Entry{Actor: audit.Device(dev.ID), Action: "attempt.finished",
+		Subject: fmt.Sprintf("attempt:%d", a.ID), Before: before, After: state})
 }
 
 // recordedQuery selects the events of attempt $1 as the score sheet shows

@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"examd/internal/audit"
 	"examd/scheduling"
 )
 
@@ -209,6 +210,17 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("sign attempt %d: %w", a.ID, err)
 	}
+	// ED-SIGN: the second signature confirms the result.
+	var signatures int
+	if err := tx.GetContext(ctx, &signatures, `SELECT count(*) FROM attempt_signatures WHERE attempt_id = $1`, a.ID); err != nil {
+		return fmt.Errorf("signatures of attempt %d: %w", a.ID, err)
+	}
+	if signatures == 2 {
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "attempt.confirmed",
+			Subject: fmt.Sprintf("attempt:%d", a.ID), After: map[string]any{"score": a.Score, "status": a.Status}}); err != nil {
+			return err
+		}
+	}
 	feed := a.feedEvent("signature", now)
 	feed.Text = r.Signer
 	if _, err := s.pub.Append(ctx, tx, VenueTopic(a.VenueID), feed); err != nil {
@@ -264,12 +276,21 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 		// The slot's day has ended: an attempt still in progress was
 		// abandoned (a device that died); it ends failed, so that the
 		// booking can end.
-		if _, err := tx.ExecContext(ctx, `
+		var abandoned []int64
+		if err := tx.SelectContext(ctx, &abandoned, `
 			UPDATE attempts SET status = 'failed', finished_at = $2
 			WHERE status = 'in_progress'
-			  AND booking_id IN (SELECT id FROM bookings WHERE slot_id = $1 AND status = 'confirmed')`,
+			  AND booking_id IN (SELECT id FROM bookings WHERE slot_id = $1 AND status = 'confirmed')
+			RETURNING id`,
 			slotID, now); err != nil {
 			return nil, fmt.Errorf("end abandoned attempts of slot %d: %w", slotID, err)
+		}
+		for _, id := range abandoned {
+			if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.System, Action: "attempt.finished",
+				Subject: fmt.Sprintf("attempt:%d", id), Before: map[string]string{"status": InProgress},
+				After: map[string]string{"status": Failed, "why": "abandoned: the slot's day ended"}}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var rows []struct {

@@ -106,6 +106,13 @@ func (s *Store) CreateCandidate(ctx context.Context, n NewCandidate, passwordHas
 	if n, _ := res.RowsAffected(); n == 0 {
 		return 0, ErrDuplicateCandidate
 	}
+	// The record names the account, not the person: the ID number and
+	// name stay in the candidate's row.
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(createdBy), Action: "user.created",
+		Subject: fmt.Sprintf("user:%d", id),
+		After:   map[string]any{"role": auth.RoleCandidate, "licence_class": n.LicenceClass}}); err != nil {
+		return 0, err
+	}
 	return id, tx.Commit()
 }
 

@@ -398,6 +398,11 @@ func TestCorrections(t *testing.T) {
 	if s := status(); s != "failed" {
 		t.Fatalf("booking after a corrected fail: %s", s)
 	}
+	var corrected []string
+	if err := a.db.Select(&corrected, `SELECT after ->> 'status' FROM audit_log WHERE action = 'attempt.corrected' AND subject = $1 ORDER BY chain_seq`,
+		fmt.Sprintf("attempt:%v", id)); err != nil || fmt.Sprint(corrected) != "[passed failed]" {
+		t.Fatalf("audit of the corrections: %v (%v)", corrected, err)
+	}
 }
 
 // TestReviewedExamEdges covers what a review of the exam day found.

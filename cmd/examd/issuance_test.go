@@ -225,6 +225,24 @@ func TestSameDayIssuance(t *testing.T) {
 	if want := "[issuance.ready:system issuance.accept:user issuance.review_fee:user issuance.print:user]"; fmt.Sprint(actions) != want {
 		t.Fatalf("audit %v, want %s", actions, want)
 	}
+	for subject, want := range map[string]string{
+		fmt.Sprintf("attempt:%d", attempts[0]): "[attempt.opened:device attempt.finished:device attempt.confirmed:user]",
+		fmt.Sprintf("attempt:%d", attempts[2]): "[attempt.opened:device attempt.finished:device attempt.confirmed:user]",
+		fmt.Sprintf("user:%d", c.ID):           "[user.created:user]",
+	} {
+		var got []string
+		if err := a.db.Select(&got, `SELECT action || ':' || actor_kind FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, subject); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("audit of %s: %v, want %s", subject, got, want)
+		}
+	}
+	var staffCreated int
+	if err := a.db.Get(&staffCreated, `SELECT count(*) FROM audit_log a JOIN users u ON a.subject = 'user:' || u.id
+		WHERE a.action = 'user.created' AND u.role = 'issuer'`); err != nil || staffCreated != 1 {
+		t.Errorf("the issuer's account: %d audit rows (%v), want 1", staffCreated, err)
+	}
 	if rep, err := audit.Verify(context.Background(), a.db); err != nil || !rep.Intact() {
 		t.Fatalf("audit verify: %+v %v", rep, err)
 	}

@@ -126,7 +126,7 @@ func (h Handler) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := h.Store.CreateUser(c.Request().Context(), u)
+	id, err := h.Store.CreateUser(c.Request().Context(), u, Caller(c).UserID)
 	switch {
 	case errors.Is(err, ErrDuplicateUser):
 		return &api.Error{Status: http.StatusConflict, Code: "duplicate_username", Message: "this username is taken", Field: "username"}

@@ -10,6 +10,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
+
+	"examd/internal/audit"
 )
 
 // Errors of the account store.
@@ -80,12 +82,27 @@ func InsertUser(ctx context.Context, tx sqlx.QueryerContext, u NewUser, password
 }
 
 // CreateUser creates a staff account.
-func (s *Store) CreateUser(ctx context.Context, u NewUser) (int64, error) {
+// by is the admin who creates it, recorded in the audit log.
+func (s *Store) CreateUser(ctx context.Context, u NewUser, by int64) (int64, error) {
 	hash, err := s.Hash(u.Password)
 	if err != nil {
 		return 0, err
 	}
-	return InsertUser(ctx, s.db, u, hash)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	id, err := InsertUser(ctx, tx, u, hash)
+	if err != nil {
+		return 0, err
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "user.created",
+		Subject: fmt.Sprintf("user:%d", id),
+		After:   map[string]any{"username": u.Username, "role": u.Role, "venue_id": u.VenueID, "desk": u.Desk}}); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
 }
 
 // EnsureAdmin creates user admin with password when the database has no
