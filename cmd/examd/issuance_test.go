@@ -283,6 +283,17 @@ func TestSameDayIssuance(t *testing.T) {
 	if l2["file_number"] == l["file_number"] || h.inQueue(t, c2)["ticket"] != "A002" {
 		t.Fatalf("second licence %v, first %v", l2, l)
 	}
+
+	// PL-ORDER: a priority-lane candidate gets a P ticket and heads the queue.
+	lane, b2, b3, b4 := h.combined(t)
+	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), h.sched,
+		map[string]any{"reason": "disability", "needs": []string{}, "note": ""})
+	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
+		h.sign(t, at, "examiner", "candidate")
+	}
+	if q := h.queue(t); len(q) != 3 || q[0]["candidate_id"] != float64(lane.ID) || q[0]["ticket"] != "P001" || q[0]["priority_lane"] != true {
+		t.Fatalf("queue with a priority-lane candidate: %v", q)
+	}
 }
 
 // TestNotReady: a missing signature, or a failed subject 2, keeps the
