@@ -34,6 +34,9 @@ type Config struct {
 	// LicenceFeeYuan is the production fee paid at the desk's review step
 	// (EXAMD_LICENCE_FEE_YUAN, IS-STEPS).
 	LicenceFeeYuan int
+	// CookieSecure marks the web pages' cookies Secure (EXAMD_COOKIE_SECURE):
+	// set it when browsers reach examd over HTTPS.
+	CookieSecure bool
 }
 
 // loadConfig reads the environment and the command line.
@@ -66,6 +69,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	parse("EXAMD_BCRYPT_COST", func(v string) (err error) { cfg.BcryptCost, err = strconv.Atoi(v); return })
 	parse("EXAMD_DB_MAX_CONNS", func(v string) (err error) { cfg.DBMaxConns, err = strconv.Atoi(v); return })
 	parse("EXAMD_LICENCE_FEE_YUAN", func(v string) (err error) { cfg.LicenceFeeYuan, err = strconv.Atoi(v); return })
+	parse("EXAMD_COOKIE_SECURE", func(v string) (err error) { cfg.CookieSecure, err = strconv.ParseBool(v); return })
 	parse("EXAMD_LOG_LEVEL", func(v string) error { return cfg.LogLevel.UnmarshalText([]byte(v)) })
 	if len(errs) > 0 {
 		return cfg, errs[0]

@@ -22,6 +22,7 @@ import (
 	"examd/issuance"
 	"examd/realtime"
 	"examd/scheduling"
+	"examd/web"
 )
 
 // deps is what the routes are built on.
@@ -93,6 +94,13 @@ func newServer(d deps) *echo.Echo {
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
 	v1.GET("/live/issuance", liveIssuance(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleIssuer, auth.RoleAdmin))
+
+	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
+	web.Handler{
+		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, DB: db,
+		Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure, Outcomes: bookings,
+	}.Register(e)
+	// --- end web pages ---
 	return e
 }
 

@@ -1,0 +1,327 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/issuance"
+	"examd/scheduling"
+)
+
+// me loads the calling candidate's profile; the header shows their name.
+// On their own pages candidates see their own data.
+func (h Handler) me(c echo.Context) (scheduling.CandidateProfile, error) {
+	p, err := h.Scheduling.Candidate(c.Request().Context(), auth.Caller(c).UserID)
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return p, api.ErrNotFound
+	}
+	if err != nil {
+		return p, err
+	}
+	c.Set(nameKey, p.Name)
+	return p, nil
+}
+
+// journeyView is the data of the candidate's home page.
+type journeyView struct {
+	Me      scheduling.CandidateProfile
+	Journey issuance.Journey
+}
+
+// NextIsBooking reports whether the next step is to book an exam.
+func (v journeyView) NextIsBooking() bool { return strings.HasPrefix(v.Journey.Next.Code, "book_") }
+
+// journey shows what is passed, what is next and what to bring.
+func (h Handler) journey(c echo.Context) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	j, err := h.Issuing.Journey(c.Request().Context(), me.ID, h.Now())
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "candidate_journey", "journey.title", journeyView{Me: me, Journey: j})
+}
+
+// slotsView is the data of the slot page.
+type slotsView struct {
+	Query             slotQuery
+	Class             string
+	Lane              bool
+	Venues            []scheduling.Venue
+	Slots             []slotRow
+	Pairs             []pairRow
+	Truncated         bool
+	Refusal           *refusal
+	IdempotencyKey    string
+	FirstDay, LastDay string
+}
+
+// RefusalFor is the refusal to show next to the row key, if any.
+func (v slotsView) RefusalFor(key string) *refusal {
+	if v.Refusal != nil && v.Refusal.Row == key {
+		return v.Refusal
+	}
+	return nil
+}
+
+// option is a choice of a select.
+type option struct {
+	Value, Key string
+	Selected   bool
+}
+
+// SubjectOptions are the choices of the subject filter.
+func (v slotsView) SubjectOptions() []option {
+	opts := []option{
+		{"", "slots.all_subjects", false}, {"23", "subject.combined", false},
+		{"2", "subject.2", false}, {"3", "subject.3", false}, {"4", "subject.4", false},
+	}
+	for i := range opts {
+		opts[i].Selected = opts[i].Value == v.Query.Subject
+	}
+	return opts
+}
+
+func (h Handler) slots(c echo.Context) error {
+	return h.slotsPage(c, parseSlotQuery(c.QueryParams()), http.StatusOK, nil)
+}
+
+// slotsPage lists the open slots of the candidate's class, and the valid
+// combined exams, with the refusal of the last booking next to its row.
+func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *refusal) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	ctx, now := c.Request().Context(), h.Now()
+	venues, err := h.Scheduling.Venues(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, v := range venues {
+		names[v.ID] = v.Name
+	}
+	today := scheduling.Day(now)
+	found, truncated, err := h.Scheduling.FindSlots(ctx, q.filter(me.LicenceClass, today))
+	if err != nil {
+		return err
+	}
+	v := slotsView{
+		Query: q, Class: me.LicenceClass, Lane: me.Priority != nil, Venues: venues, Refusal: ref,
+		Truncated: truncated, IdempotencyKey: newIdempotencyKey(),
+		FirstDay: today.Format(time.DateOnly), LastDay: today.AddDate(0, 0, slotDays).Format(time.DateOnly),
+	}
+	booked, err := h.Scheduling.Bookings(ctx, me.ID)
+	if err != nil {
+		return err
+	}
+	mine := map[int64]bool{}
+	for _, b := range booked {
+		mine[b.SlotID] = mine[b.SlotID] || b.Status == scheduling.StatusConfirmed
+	}
+	rows := slotRows(found, names, mine, v.Lane, now)
+	if q.Pairs() {
+		var more bool
+		v.Pairs, more = combinedPairs(found, rows)
+		v.Truncated = v.Truncated || more
+	}
+	if q.Singles() {
+		v.Slots = rows
+	}
+	if ref != nil {
+		ref.Placed = slices.ContainsFunc(v.Slots, func(r slotRow) bool { return r.Key == ref.Row }) ||
+			slices.ContainsFunc(v.Pairs, func(p pairRow) bool { return p.Key == ref.Row })
+	}
+	return h.render(c, status, "candidate_slots", "slots.title", v)
+}
+
+// book books one slot, or the two of a combined exam in one step.
+func (h Handler) book(c echo.Context) error {
+	req := c.Request()
+	if err := req.ParseForm(); err != nil {
+		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+	}
+	var ids []int64
+	for _, v := range req.PostForm["slot_id"] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			ids = nil
+			break
+		}
+		ids = append(ids, n)
+	}
+	// The booking forms send the list's filter, so that a refusal shows
+	// the same list with the message next to the row.
+	q := parseSlotQuery(req.PostForm)
+	row := rowKey(ids)
+	if len(ids) == 0 || len(ids) > 2 {
+		h.count("invalid_field")
+		ref, _ := refusalOf(&scheduling.FieldError{Field: "slot_ids"}, row)
+		return h.slotsPage(c, q, http.StatusUnprocessableEntity, ref)
+	}
+	key := req.PostFormValue("key")
+	if !validIdempotencyKey(key) {
+		key = "" // a missing key only loses the double-submit guard
+	}
+	p := auth.Caller(c)
+	_, fresh, err := h.Scheduling.Book(req.Context(), scheduling.BookRequest{
+		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: key,
+	}, h.Now())
+	if ref, ok := refusalOf(err, row); ok {
+		h.count(ref.Code)
+		return h.slotsPage(c, q, refusalStatus(ref), ref)
+	}
+	if err != nil {
+		h.count("internal")
+		return err
+	}
+	if fresh {
+		h.count("confirmed")
+	} else {
+		h.count("replayed") // a double click: the first one booked
+	}
+	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
+}
+
+// count records a booking request's result with the API's.
+func (h Handler) count(result string) {
+	if h.Outcomes != nil {
+		h.Outcomes.WithLabelValues(result).Inc()
+	}
+}
+
+// rowKey names the row of the slot page whose button booked ids.
+func rowKey(ids []int64) string {
+	switch len(ids) {
+	case 1:
+		return "slot-" + strconv.FormatInt(ids[0], 10)
+	case 2:
+		return "pair-" + strconv.FormatInt(ids[0], 10) + "-" + strconv.FormatInt(ids[1], 10)
+	}
+	return ""
+}
+
+func refusalStatus(r *refusal) int {
+	switch r.Code {
+	case "invalid_field":
+		return http.StatusUnprocessableEntity
+	case "not_found":
+		return http.StatusNotFound
+	}
+	return http.StatusConflict
+}
+
+// newIdempotencyKey gives each rendering of the booking forms a key, so
+// that a form sent twice (a double click, a reload) books once.
+func newIdempotencyKey() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return "web-" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > 64 {
+		return false
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// bookingRow is one of the candidate's bookings as the list shows it.
+type bookingRow struct {
+	scheduling.Booking
+	Key   string
+	Venue string
+	// Cancellable: the candidate may still cancel it (BK-CANCEL).
+	Cancellable bool
+}
+
+// bookingsView is the data of the bookings page.
+type bookingsView struct {
+	Bookings []bookingRow
+	Refusal  *refusal
+}
+
+// RefusalFor is the refusal to show next to the row key, if any.
+func (v bookingsView) RefusalFor(key string) *refusal {
+	if v.Refusal != nil && v.Refusal.Row == key {
+		return v.Refusal
+	}
+	return nil
+}
+
+func (h Handler) bookings(c echo.Context) error { return h.bookingsPage(c, http.StatusOK, nil) }
+
+// bookingsPage lists the candidate's bookings, newest exam first, each
+// confirmed one with its cancel button or the reason it has none.
+func (h Handler) bookingsPage(c echo.Context, status int, ref *refusal) error {
+	me, err := h.me(c)
+	if err != nil {
+		return err
+	}
+	ctx, now := c.Request().Context(), h.Now()
+	bs, err := h.Scheduling.Bookings(ctx, me.ID)
+	if err != nil {
+		return err
+	}
+	venues, err := h.Scheduling.Venues(ctx)
+	if err != nil {
+		return err
+	}
+	names := map[int64]string{}
+	for _, v := range venues {
+		names[v.ID] = v.Name
+	}
+	v := bookingsView{Bookings: []bookingRow{}, Refusal: ref}
+	for _, b := range bs {
+		v.Bookings = append(v.Bookings, bookingRow{
+			Booking: b, Key: "booking-" + strconv.FormatInt(b.ID, 10), Venue: names[b.VenueID],
+			Cancellable: scheduling.CheckCancel(b.Status, b.ExamDay, false, now) == nil,
+		})
+	}
+	if ref != nil {
+		ref.Placed = slices.ContainsFunc(v.Bookings, func(b bookingRow) bool { return b.Key == ref.Row })
+	}
+	return h.render(c, status, "candidate_bookings", "bookings.title", v)
+}
+
+// cancel cancels one of the candidate's bookings, and the other half of a
+// combined booking when the box is ticked.
+func (h Handler) cancel(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	p := auth.Caller(c)
+	_, err = h.Scheduling.Cancel(c.Request().Context(), scheduling.CancelRequest{
+		BookingID: id, Owner: p.UserID, By: p.UserID,
+		WithPair: c.Request().PostFormValue("with_pair") == "1",
+	}, h.Now())
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return api.ErrNotFound
+	}
+	if ref, ok := refusalOf(err, "booking-"+strconv.FormatInt(id, 10)); ok {
+		return h.bookingsPage(c, refusalStatus(ref), ref)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=cancelled")
+}

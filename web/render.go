@@ -1,0 +1,203 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/auth"
+	"examd/scheduling"
+)
+
+// renderer is Echo's renderer for the pages: each page's template set, once
+// per language, so that the template func t speaks the request's language.
+type renderer struct {
+	pages map[string]map[string]*template.Template // language → page → template
+}
+
+// newRenderer parses templates/layout.html and templates/parts.html with
+// each other file of templates/ into a page named after that file.
+func newRenderer(fsys fs.FS) (*renderer, error) {
+	cats, err := loadCatalogues(fsys)
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(fsys, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &renderer{pages: map[string]map[string]*template.Template{}}
+	for _, lang := range languages {
+		r.pages[lang] = map[string]*template.Template{}
+		for _, name := range names {
+			page := strings.TrimSuffix(path.Base(name), ".html")
+			if page == "layout" || page == "parts" {
+				continue
+			}
+			t, err := template.New(page).Funcs(funcs(cats[lang])).
+				ParseFS(fsys, "templates/layout.html", "templates/parts.html", name)
+			if err != nil {
+				return nil, err
+			}
+			r.pages[lang][page] = t
+		}
+	}
+	return r, nil
+}
+
+// Render writes page name, a *view, in the request's language.
+func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) error {
+	t, ok := r.pages[language(c)][name]
+	if !ok {
+		return fmt.Errorf("no page %q", name)
+	}
+	return t.ExecuteTemplate(w, "layout", data)
+}
+
+// funcs are the template funcs in the language of cat.
+func funcs(cat catalogue) template.FuncMap {
+	return template.FuncMap{
+		// t is the message of a catalogue key, formatted with args.
+		"t": cat.text,
+		// date and clock show an instant's day and time of day in Asia/Shanghai.
+		"date":  func(t time.Time) string { return t.In(scheduling.Shanghai).Format(time.DateOnly) },
+		"clock": func(t time.Time) string { return t.In(scheduling.Shanghai).Format("15:04") },
+		// day shows a calendar day (midnight UTC, as the stores return them).
+		"day": func(t time.Time) string { return t.Format(time.DateOnly) },
+		// pick returns the text of the page's language from a domain pair.
+		"pick": func(zh, en string) string {
+			if cat["lang.code"] == langEn {
+				return en
+			}
+			return zh
+		},
+		"maskID": scheduling.MaskIDNumber,
+	}
+}
+
+// view is what every page template gets: the page's own Data and what the
+// layout needs.
+type view struct {
+	// Page is the template's name, on <body data-page> for tests and styles.
+	Page  string
+	Lang  string
+	Title string // catalogue key of the page title
+	// CSRF is the token every form sends back in the field _csrf.
+	CSRF   string
+	Caller auth.Principal
+	// Name is the person shown in the header: a candidate's own name.
+	Name string
+	Nav  []navItem
+	// SwitchLang and SwitchSize are this page's URL with the other language,
+	// or the other text size, chosen.
+	SwitchLang, SwitchSize string
+	Large                  bool
+	// Flash is the catalogue key of a result to announce (role=status).
+	Flash string
+	Data  any
+}
+
+// navItem is a link of the main navigation.
+type navItem struct {
+	Href, Key string
+	Current   bool
+}
+
+// navFor lists the pages of a role. The examiner's, hall screen's, issuing
+// desk's and scheduler's pages slot in here.
+func navFor(role, current string) []navItem {
+	var items []navItem
+	switch role {
+	case auth.RoleCandidate:
+		items = []navItem{
+			{Href: "/candidate", Key: "nav.journey"},
+			{Href: "/candidate/slots", Key: "nav.slots"},
+			{Href: "/candidate/bookings", Key: "nav.bookings"},
+			{Href: "/candidate/priority", Key: "nav.priority"},
+		}
+	case "":
+		return nil
+	default:
+		items = []navItem{{Href: "/", Key: "nav.home"}}
+	}
+	for i := range items {
+		items[i].Current = items[i].Href == current
+	}
+	return items
+}
+
+// withQuery returns u's path and query with name set to value.
+func withQuery(u *url.URL, name, value string) string {
+	q := u.Query()
+	q.Set(name, value)
+	return u.Path + "?" + q.Encode()
+}
+
+// errorView is the error page's data.
+type errorView struct {
+	Key       string
+	RequestID string
+}
+
+// render renders a page with the layout's data filled in.
+func (h Handler) render(c echo.Context, status int, page, title string, data any) error {
+	v := &view{
+		Page: page, Lang: language(c), Title: title, CSRF: csrfToken(c), Caller: auth.Caller(c),
+		Large: c.Get(largeKey) == true, Data: data,
+		Flash: flashKey(c.QueryParam("done")),
+	}
+	// A page rendered for a form (a refusal) links to where it is read
+	// with GET: the switches must not repeat the form's POST.
+	u := c.Request().URL
+	if c.Request().Method != http.MethodGet {
+		u = &url.URL{Path: pagePaths[page]}
+		if u.Path == "" {
+			u.Path = "/"
+		}
+	}
+	v.Nav = navFor(v.Caller.Role, u.Path)
+	other := langEn
+	if v.Lang == langEn {
+		other = langZh
+	}
+	v.SwitchLang = withQuery(u, "lang", other)
+	size := "large"
+	if v.Large {
+		size = "normal"
+	}
+	v.SwitchSize = withQuery(u, "size", size)
+	if n, ok := c.Get(nameKey).(string); ok {
+		v.Name = n
+	}
+	return c.Render(status, page, v)
+}
+
+// pagePaths is where each page is read with GET.
+var pagePaths = map[string]string{
+	"login":              "/login",
+	"candidate_journey":  "/candidate",
+	"candidate_slots":    "/candidate/slots",
+	"candidate_bookings": "/candidate/bookings",
+	"candidate_lane":     "/candidate/priority",
+}
+
+// nameKey holds the name the header shows, set by pages that loaded it.
+const nameKey = "examd.name"
+
+// flashKey is the message of a finished action named by ?done= after a
+// redirect; unknown values show nothing.
+func flashKey(done string) string {
+	switch done {
+	case "booked", "cancelled", "logged_out", "lane_requested":
+		return "flash." + done
+	}
+	return ""
+}

@@ -1,0 +1,92 @@
+// Package web serves examd's pages: server-rendered HTML for the people at
+// the hall, in Simplified Chinese with English one click away. Pages call the
+// domain stores directly; browsers hold their session in an HttpOnly cookie
+// (the same tokens as the API's bearer tokens), and every form carries Echo's
+// CSRF token. Templates, static files and message catalogues are embedded.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"examd/internal/auth"
+	"examd/issuance"
+	"examd/scheduling"
+)
+
+//go:embed templates static i18n
+var files embed.FS
+
+// Handler serves the pages.
+type Handler struct {
+	Accounts   *auth.Store
+	Scheduling *scheduling.Store
+	Issuing    *issuance.Store
+	// DB holds the candidates' priority-lane requests (priority_requests).
+	DB  *sqlx.DB
+	Now func() time.Time
+	Log *slog.Logger
+	// SecureCookies marks the session, CSRF and preference cookies Secure:
+	// set it when examd is reached over HTTPS (EXAMD_COOKIE_SECURE).
+	SecureCookies bool
+	// Outcomes, when set, counts booking requests by result, as the API does.
+	Outcomes *prometheus.CounterVec
+}
+
+// Register mounts every page route on e and makes the pages' renderer e's.
+// Routes get their middleware one by one rather than through a group: an
+// Echo group with middleware catches every path under its prefix, and the
+// pages' prefix is "/".
+func (h Handler) Register(e *echo.Echo) {
+	r, err := newRenderer(files)
+	if err != nil {
+		panic(err) // the templates are embedded: a broken one fails every test
+	}
+	e.Renderer = r
+
+	static, _ := fs.Sub(files, "static")
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))))
+
+	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
+		TokenLookup:    "form:" + csrfField,
+		CookieName:     "examd_csrf",
+		CookiePath:     "/",
+		CookieHTTPOnly: true,
+		CookieSameSite: http.SameSiteLaxMode,
+		CookieSecure:   h.SecureCookies,
+		ContextKey:     csrfKey,
+		ErrorHandler:   func(error, echo.Context) error { return errFormExpired },
+	})
+	open := []echo.MiddlewareFunc{h.prefs, h.pageErrors, csrf}
+	candidate := append(open[:len(open):len(open)], h.requireLogin, auth.Require(auth.RoleCandidate))
+	anyone := append(open[:len(open):len(open)], h.requireLogin)
+
+	e.GET("/", h.home, anyone...)
+	e.GET("/login", h.loginPage, open...)
+	e.POST("/login", h.login, open...)
+	e.POST("/logout", h.logout, open...)
+
+	e.GET("/candidate", h.journey, candidate...)
+	e.GET("/candidate/slots", h.slots, candidate...)
+	e.POST("/candidate/slots", h.book, candidate...)
+	e.GET("/candidate/bookings", h.bookings, candidate...)
+	e.POST("/candidate/bookings/:id/cancel", h.cancel, candidate...)
+	e.GET("/candidate/priority", h.lane, candidate...)
+	e.POST("/candidate/priority", h.askForLane, candidate...)
+}
+
+// cacheStatic lets browsers keep the static files for an hour.
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
