@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +21,8 @@ const (
 var languages = []string{langZh, langEn}
 
 // catalogue maps a message key to its text in one language. The texts live
-// in i18n/<lang>.json, never in the templates.
+// in i18n/<lang>/*.json, one file per area of the pages, never in the
+// templates.
 type catalogue map[string]string
 
 // text returns the message for key, formatted with args (fmt verbs) when
@@ -37,25 +39,53 @@ func (c catalogue) text(key string, args ...any) string {
 	return s
 }
 
-// loadCatalogues reads i18n/<lang>.json for every language and checks that
-// they hold the same keys: a text missing in one language is a bug.
+// loadCatalogues reads i18n/<lang>/*.json for every language into one
+// catalogue per language, and checks that no key is defined twice and that
+// the languages hold the same files and keys: a text missing in one
+// language is a bug.
 func loadCatalogues(fsys fs.FS) (map[string]catalogue, error) {
 	cats := map[string]catalogue{}
+	var areas []string
 	for _, lang := range languages {
-		b, err := fs.ReadFile(fsys, "i18n/"+lang+".json")
+		names, err := fs.Glob(fsys, "i18n/"+lang+"/*.json")
 		if err != nil {
 			return nil, err
 		}
-		var c catalogue
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("i18n/%s.json: %w", lang, err)
+		if len(names) == 0 {
+			return nil, fmt.Errorf("i18n/%s: no catalogue", lang)
 		}
-		cats[lang] = c
+		cat := catalogue{}
+		for _, name := range names {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, err
+			}
+			var part catalogue
+			if err := json.Unmarshal(b, &part); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			for k, v := range part {
+				if _, dup := cat[k]; dup {
+					return nil, fmt.Errorf("%s: key %s is defined twice", name, k)
+				}
+				cat[k] = v
+			}
+		}
+		base := make([]string, len(names))
+		for i, n := range names {
+			base[i] = path.Base(n)
+		}
+		if areas == nil {
+			areas = base
+		} else if !slices.Equal(areas, base) {
+			return nil, fmt.Errorf("i18n/%s holds %v, i18n/%s %v", lang, base, langZh, areas)
+		}
+		cats[lang] = cat
 	}
 	want := slices.Sorted(maps.Keys(cats[langZh]))
 	for _, lang := range languages[1:] {
 		if got := slices.Sorted(maps.Keys(cats[lang])); !slices.Equal(got, want) {
-			return nil, fmt.Errorf("i18n/%s.json and i18n/%s.json differ in keys: %v", lang, langZh, symmetricDiff(got, want))
+			return nil, fmt.Errorf("i18n/%s and i18n/%s differ in keys: %v", lang, langZh, symmetricDiff(got, want))
 		}
 	}
 	return cats, nil

@@ -80,6 +80,8 @@ func funcs(cat catalogue) template.FuncMap {
 			return zh
 		},
 		"maskID": scheduling.MaskIDNumber,
+		// has reports whether the catalogue has a text for key.
+		"has": func(key string) bool { _, ok := cat[key]; return ok },
 	}
 }
 
@@ -111,8 +113,7 @@ type navItem struct {
 	Current   bool
 }
 
-// navFor lists the pages of a role. The examiner's, hall screen's, issuing
-// desk's and scheduler's pages slot in here.
+// navFor lists the pages of a role.
 func navFor(role, current string) []navItem {
 	var items []navItem
 	switch role {
@@ -123,10 +124,33 @@ func navFor(role, current string) []navItem {
 			{Href: "/candidate/bookings", Key: "nav.bookings"},
 			{Href: "/candidate/priority", Key: "nav.priority"},
 		}
-	case "":
-		return nil
+	case auth.RoleExaminer:
+		items = []navItem{{Href: "/examiner", Key: "nav.examiner"}}
+	case auth.RoleIssuer:
+		items = []navItem{{Href: "/desk", Key: "nav.desk"}, {Href: "/desk/report", Key: "nav.report"}}
+	case auth.RoleScheduler:
+		items = []navItem{
+			{Href: "/admin/slots", Key: "nav.admin_slots"},
+			{Href: "/admin/candidates", Key: "nav.candidates"},
+			{Href: "/admin/venues", Key: "nav.venues"},
+			{Href: "/examiner", Key: "nav.examiner"},
+			{Href: "/desk/report", Key: "nav.report"},
+		}
+	case auth.RoleAdmin:
+		items = []navItem{
+			{Href: "/admin/slots", Key: "nav.admin_slots"},
+			{Href: "/admin/candidates", Key: "nav.candidates"},
+			{Href: "/admin/venues", Key: "nav.venues"},
+			{Href: "/admin/users", Key: "nav.users"},
+			{Href: "/admin/devices", Key: "nav.devices"},
+			{Href: "/admin/displays", Key: "nav.displays"},
+			{Href: "/admin/audit", Key: "nav.audit"},
+			{Href: "/examiner", Key: "nav.examiner"},
+			{Href: "/desk", Key: "nav.desk"},
+			{Href: "/desk/report", Key: "nav.report"},
+		}
 	default:
-		items = []navItem{{Href: "/", Key: "nav.home"}}
+		return nil
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == current
@@ -193,11 +217,11 @@ var pagePaths = map[string]string{
 const nameKey = "examd.name"
 
 // flashKey is the message of a finished action named by ?done= after a
-// redirect; unknown values show nothing.
+// redirect: the catalogue key flash.<done>. The layout shows it only when
+// the catalogue has it, so that an unknown value shows nothing.
 func flashKey(done string) string {
-	switch done {
-	case "booked", "cancelled", "logged_out", "lane_requested":
-		return "flash." + done
+	if done == "" || len(done) > 40 || strings.Trim(done, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return ""
 	}
-	return ""
+	return "flash." + done
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"examd/exam"
 	"examd/internal/auth"
 	"examd/issuance"
+	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -30,6 +32,9 @@ type Handler struct {
 	Accounts   *auth.Store
 	Scheduling *scheduling.Store
 	Issuing    *issuance.Store
+	Exams      *exam.Store
+	// Hub serves the live feeds the examiner's and the desk's pages follow.
+	Hub *realtime.Hub
 	// DB holds the candidates' priority-lane requests (priority_requests).
 	DB  *sqlx.DB
 	Now func() time.Time
@@ -39,6 +44,8 @@ type Handler struct {
 	SecureCookies bool
 	// Outcomes, when set, counts booking requests by result, as the API does.
 	Outcomes *prometheus.CounterVec
+	// LicenceFeeYuan is the production fee the desk charges at review.
+	LicenceFeeYuan int
 }
 
 // Register mounts every page route on e and makes the pages' renderer e's.
@@ -66,14 +73,22 @@ func (h Handler) Register(e *echo.Echo) {
 		ErrorHandler:   func(error, echo.Context) error { return errFormExpired },
 	})
 	open := []echo.MiddlewareFunc{h.prefs, h.pageErrors, csrf}
-	candidate := append(open[:len(open):len(open)], h.requireLogin, auth.Require(auth.RoleCandidate))
-	anyone := append(open[:len(open):len(open)], h.requireLogin)
+	// signedIn is the chain of a page for the roles given (any role when
+	// none are): open's, then the session cookie, then the role check.
+	signedIn := func(roles ...string) []echo.MiddlewareFunc {
+		m := append(open[:len(open):len(open)], h.requireLogin)
+		if len(roles) > 0 {
+			m = append(m, auth.Require(roles...))
+		}
+		return m
+	}
 
-	e.GET("/", h.home, anyone...)
+	e.GET("/", h.home, signedIn()...)
 	e.GET("/login", h.loginPage, open...)
 	e.POST("/login", h.login, open...)
 	e.POST("/logout", h.logout, open...)
 
+	candidate := signedIn(auth.RoleCandidate)
 	e.GET("/candidate", h.journey, candidate...)
 	e.GET("/candidate/slots", h.slots, candidate...)
 	e.POST("/candidate/slots", h.book, candidate...)
@@ -81,6 +96,8 @@ func (h Handler) Register(e *echo.Echo) {
 	e.POST("/candidate/bookings/:id/cancel", h.cancel, candidate...)
 	e.GET("/candidate/priority", h.lane, candidate...)
 	e.POST("/candidate/priority", h.askForLane, candidate...)
+
+	// The staff's pages, one area each.
 }
 
 // cacheStatic lets browsers keep the static files for an hour.

@@ -52,8 +52,10 @@ func TestCatalogues(t *testing.T) {
 		"refusal.invalid", "refusal.not_found", "error.internal", "error.forbidden", "error.not_found",
 		"error.too_large", "error.bad_request", "error.form_expired", "login.failed", "login.required",
 		"flash.booked", "flash.cancelled", "flash.logged_out")
-	for _, n := range navFor(auth.RoleCandidate, "") {
-		keys = append(keys, n.Key)
+	for _, role := range append(slices.Clone(auth.StaffRoles), auth.RoleCandidate) {
+		for _, n := range navFor(role, "") {
+			keys = append(keys, n.Key)
+		}
 	}
 	for _, r := range refusals {
 		keys = append(keys, r.key)

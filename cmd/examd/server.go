@@ -98,7 +98,8 @@ func newServer(d deps) *echo.Echo {
 	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
 	web.Handler{
 		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, DB: db,
-		Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure, Outcomes: bookings,
+		Exams: d.exams, Hub: d.hub, Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
+		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(e)
 	// --- end web pages ---
 	return e
