@@ -42,31 +42,43 @@ const (
 
 // FeedEvent is one message of a venue's live feed (the realtime package adds seq).
 type FeedEvent struct {
-	VenueID      int64          `json:"venue_id"`
-	Type         string         `json:"type"`
-	At           time.Time      `json:"at"`
-	BookingID    int64          `json:"booking_id"`
-	AttemptID    int64          `json:"attempt_id"`
-	AttemptNo    int            `json:"attempt_no"`
-	Subject      int            `json:"subject"`
-	LicenceClass string         `json:"licence_class"`
-	Candidate    FeedCandidate  `json:"candidate"`
-	Lane         string         `json:"lane"`
-	Needs        []string       `json:"needs"`
-	Item         string         `json:"item"`
-	Rule         string         `json:"rule"`
-	RuleText     string         `json:"rule_text"`
-	Points       int            `json:"points"`
-	Score        int            `json:"score"`
-	Status       string         `json:"status"`
-	Text         string         `json:"text"`
-	Extra        map[string]any `json:"extra,omitempty"`
+	VenueID      int64         `json:"venue_id"`
+	Type         string        `json:"type"`
+	At           time.Time     `json:"at"`
+	BookingID    int64         `json:"booking_id"`
+	AttemptID    int64         `json:"attempt_id"`
+	AttemptNo    int           `json:"attempt_no"`
+	Subject      int           `json:"subject"`
+	LicenceClass string        `json:"licence_class"`
+	Candidate    FeedCandidate `json:"candidate"`
+	// Device is the car (or terminal) that reported the event; nil on
+	// events that no device reported (signatures, no-shows, releases).
+	Device *FeedDevice `json:"device,omitempty"`
+	// PassMark is the attempt's pass mark, on events about an attempt.
+	PassMark int            `json:"pass_mark,omitempty"`
+	Lane     string         `json:"lane"`
+	Needs    []string       `json:"needs"`
+	Item     string         `json:"item"`
+	Rule     string         `json:"rule"`
+	RuleText string         `json:"rule_text"`
+	Points   int            `json:"points"`
+	Score    int            `json:"score"`
+	Status   string         `json:"status"`
+	Text     string         `json:"text"`
+	Extra    map[string]any `json:"extra,omitempty"`
 }
 
 // FeedCandidate is the candidate as shared screens show them: masked.
 type FeedCandidate struct {
 	Name     string `json:"name"`
 	IDNumber string `json:"id_number"`
+}
+
+// FeedDevice is the device as the examiners' screens show it: a tile per car.
+type FeedDevice struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Plate string `json:"plate"`
 }
 
 // VenueTopic is the live feed of a venue's exams.

@@ -65,6 +65,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	}
 
 	feed := bookingEvent(b, ev.Type, ev.At)
+	feed.Device = &FeedDevice{ID: dev.ID, Name: dev.Name, Plate: dev.VehiclePlate}
 	rec := Recorded{Type: ev.Type, At: ev.At, ReceivedAt: now}
 	var a Attempt
 	switch ev.Type {
@@ -148,6 +149,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 
 	rec.Score = a.Score
 	feed.AttemptID, feed.AttemptNo, feed.Score, feed.Status, feed.Points = a.ID, a.AttemptNo, a.Score, a.Status, rec.Points
+	feed.PassMark = a.PassMark
 	feed.Item, feed.Rule, feed.RuleText, feed.Text = deref(rec.Item), deref(rec.Rule), deref(rec.RuleText), deref(rec.Text)
 	ds, err := deductions(ctx, tx, a)
 	if err != nil {

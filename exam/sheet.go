@@ -170,7 +170,7 @@ func (a lockedAttempt) feedEvent(typ string, at time.Time) FeedEvent {
 		VenueID: a.VenueID, Type: typ, At: at, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
 		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
 		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
-		Score:     a.Score, Status: a.Status,
+		Score:     a.Score, Status: a.Status, PassMark: a.PassMark,
 	}
 }
 

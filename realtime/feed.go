@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -95,6 +96,19 @@ func (f *Feed) Current(ctx context.Context, topic string) (int64, error) {
 		SELECT coalesce(max(seq), 0) FROM feed_topics WHERE topic = $1`, topic)
 	if err != nil {
 		return 0, fmt.Errorf("read the seq of feed %s: %w", topic, err)
+	}
+	return seq, nil
+}
+
+// SeqBefore returns the seq of topic's last event stored before t, 0 when
+// there is none: a screen that shows one day replays the feed from there.
+func (f *Feed) SeqBefore(ctx context.Context, topic string, t time.Time) (int64, error) {
+	var seq int64
+	err := f.db.GetContext(ctx, &seq, `
+		SELECT coalesce(max(seq), 0) FROM feed_events
+		WHERE topic = $1 AND seq IS NOT NULL AND created_at < $2`, topic, t)
+	if err != nil {
+		return 0, fmt.Errorf("read the seq of feed %s before %s: %w", topic, t.Format(time.RFC3339), err)
 	}
 	return seq, nil
 }

@@ -48,6 +48,29 @@ func TestAppend(t *testing.T) {
 		}
 	})
 
+	t.Run("SeqBefore", func(t *testing.T) {
+		t.Parallel()
+		db, _ := pgtest.NewDB(t)
+		feed := realtime.NewFeed(db)
+		appendEvents(t, db, feed, "venue:1", 3)
+		db.MustExec(`UPDATE feed_events SET created_at = now() - interval '1 day' WHERE seq <= 2`)
+		appendEvents(t, db, feed, "venue:1", 1)
+		for _, tc := range []struct {
+			topic string
+			at    time.Time
+			want  int64
+		}{
+			{"venue:1", time.Now().Add(-time.Hour), 2},
+			{"venue:1", time.Now().Add(-48 * time.Hour), 0},
+			{"venue:1", time.Now().Add(time.Hour), 4},
+			{"venue:2", time.Now(), 0},
+		} {
+			if got, err := feed.SeqBefore(ctx, tc.topic, tc.at); err != nil || got != tc.want {
+				t.Errorf("SeqBefore(%s, %s) = %d, %v; want %d", tc.topic, tc.at, got, err, tc.want)
+			}
+		}
+	})
+
 	t.Run("ConcurrentGapFree", func(t *testing.T) {
 		t.Parallel()
 		db, _ := pgtest.NewDB(t)

@@ -83,8 +83,11 @@ func (h Handler) home(c echo.Context) error {
 
 // homeOf is the first page of a role.
 func homeOf(role string) string {
-	if role == auth.RoleCandidate {
+	switch role {
+	case auth.RoleCandidate:
 		return "/candidate"
+	case auth.RoleExaminer:
+		return "/examiner"
 	}
 	return "/"
 }

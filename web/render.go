@@ -53,13 +53,18 @@ func newRenderer(fsys fs.FS) (*renderer, error) {
 	return r, nil
 }
 
-// Render writes page name, a *view, in the request's language.
+// Render writes page name, a *view, in the request's language; a name
+// "page#part" writes only the template part of the page, without the layout.
 func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) error {
-	t, ok := r.pages[language(c)][name]
+	page, part, ok := strings.Cut(name, "#")
 	if !ok {
-		return fmt.Errorf("no page %q", name)
+		part = "layout"
 	}
-	return t.ExecuteTemplate(w, "layout", data)
+	t, ok := r.pages[language(c)][page]
+	if !ok {
+		return fmt.Errorf("no page %q", page)
+	}
+	return t.ExecuteTemplate(w, part, data)
 }
 
 // funcs are the template funcs in the language of cat.
@@ -79,7 +84,16 @@ func funcs(cat catalogue) template.FuncMap {
 			}
 			return zh
 		},
-		"maskID": scheduling.MaskIDNumber,
+		"maskID":   scheduling.MaskIDNumber,
+		"maskName": scheduling.MaskName,
+		// texts maps keys to their messages: the texts a page's script shows.
+		"texts": func(keys []string) map[string]string {
+			m := make(map[string]string, len(keys))
+			for _, k := range keys {
+				m[k] = cat.text(k)
+			}
+			return m
+		},
 		// has reports whether the catalogue has a text for key.
 		"has": func(key string) bool { _, ok := cat[key]; return ok },
 	}
@@ -204,6 +218,13 @@ func (h Handler) render(c echo.Context, status int, page, title string, data any
 	return c.Render(status, page, v)
 }
 
+// renderPart renders the template part of page alone, without the layout: a
+// section that the page's script refreshes.
+func (h Handler) renderPart(c echo.Context, page, part string, data any) error {
+	v := &view{Page: page, Lang: language(c), CSRF: csrfToken(c), Caller: auth.Caller(c), Data: data}
+	return c.Render(http.StatusOK, page+"#"+part, v)
+}
+
 // pagePaths is where each page is read with GET.
 var pagePaths = map[string]string{
 	"login":              "/login",
@@ -211,6 +232,7 @@ var pagePaths = map[string]string{
 	"candidate_slots":    "/candidate/slots",
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
+	"examiner":           "/examiner",
 }
 
 // nameKey holds the name the header shows, set by pages that loaded it.

@@ -33,8 +33,10 @@ type Handler struct {
 	Scheduling *scheduling.Store
 	Issuing    *issuance.Store
 	Exams      *exam.Store
-	// Hub serves the live feeds the examiner's and the desk's pages follow.
-	Hub *realtime.Hub
+	// Hub serves the live feeds the examiner's and the desk's pages follow;
+	// Feed tells the examiner's screen where today's events begin.
+	Hub  *realtime.Hub
+	Feed *realtime.Feed
 	// DB holds the candidates' priority-lane requests (priority_requests).
 	DB  *sqlx.DB
 	Now func() time.Time
@@ -98,6 +100,9 @@ func (h Handler) Register(e *echo.Echo) {
 	e.POST("/candidate/priority", h.askForLane, candidate...)
 
 	// The staff's pages, one area each.
+	watchers := []string{auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin}
+	h.registerExaminer(e, signedIn(watchers...),
+		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, h.requireLogin, auth.Require(watchers...)})
 }
 
 // cacheStatic lets browsers keep the static files for an hour.

@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	go func() { hubDone <- hub.Run(hubCtx) }()
 
 	srv := &http.Server{
-		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, log: log}),
+		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, feed: feed, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

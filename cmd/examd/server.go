@@ -33,6 +33,7 @@ type deps struct {
 	exams    *exam.Store
 	issuing  *issuance.Store
 	hub      *realtime.Hub
+	feed     *realtime.Feed
 	log      *slog.Logger
 }
 
@@ -98,7 +99,7 @@ func newServer(d deps) *echo.Echo {
 	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
 	web.Handler{
 		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, DB: db,
-		Exams: d.exams, Hub: d.hub, Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
+		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
 		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(e)
 	// --- end web pages ---

@@ -1,0 +1,254 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/exam"
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/realtime"
+	"examd/scheduling"
+)
+
+// The examiner's live screen (考试员监控): one venue, a tile per exam car,
+// the roster of who is next and the sign-off of finished attempts. The page
+// is rendered with the day's empty tiles and roster; web/static/examiner.js
+// replays the venue's feed of today from the seq the page names and then
+// follows it live over /examiner/live, resuming with since after a drop, so
+// that every event is shown exactly once.
+
+// registerExaminer mounts the screen for examiners (their own venue) and for
+// schedulers and admins (any venue). live is the chain of the websocket
+// route: the session without the forms' CSRF cookie.
+func (h Handler) registerExaminer(e *echo.Echo, pages, live []echo.MiddlewareFunc) {
+	e.GET("/examiner", h.examiner, pages...)
+	e.GET("/examiner/roster", h.examinerRoster, pages...)
+	e.POST("/examiner/attempts/:id/sign", h.signAttempt, pages...)
+	e.GET("/examiner/live", h.examinerLive, live...)
+}
+
+// examinerView is the screen's data.
+type examinerView struct {
+	Venue scheduling.Venue
+	// Venues are the venues a scheduler or admin may switch to; empty for
+	// an examiner, who watches their own.
+	Venues []scheduling.Venue
+	// CanSign: examiners sign attempts at their venue; other staff watch.
+	CanSign bool
+	Cars    []exam.Device
+	// Since is the venue feed's seq before today: the script replays the
+	// day's events after it.
+	Since  int64
+	Roster []rosterSlot
+	// Refusal is a sign-off that was refused (catalogue key, attempt id).
+	Refusal *signRefusal
+}
+
+// rosterSlot is a slot of today that has not ended, with who is booked.
+type rosterSlot struct {
+	Slot    scheduling.Slot
+	Entries []scheduling.RosterEntry
+}
+
+// Waiting is the slot's candidates still to be examined, in exam order.
+func (r rosterSlot) Waiting() []scheduling.RosterEntry {
+	var w []scheduling.RosterEntry
+	for _, e := range r.Entries {
+		if e.Status == scheduling.StatusConfirmed {
+			w = append(w, e)
+		}
+	}
+	return w
+}
+
+type signRefusal struct {
+	AttemptID int64
+	Key       string
+}
+
+// screenVenue is the venue the caller watches: an examiner's own, for other
+// staff the one named by ?venue (default the first).
+func (h Handler) screenVenue(c echo.Context) (scheduling.Venue, []scheduling.Venue, error) {
+	venues, err := h.Scheduling.Venues(c.Request().Context())
+	if err != nil {
+		return scheduling.Venue{}, nil, err
+	}
+	p := auth.Caller(c)
+	want := int64(0)
+	if p.Role == auth.RoleExaminer {
+		if p.VenueID == nil {
+			return scheduling.Venue{}, nil, api.ErrForbidden
+		}
+		want = *p.VenueID
+	} else if v := c.QueryParam("venue"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return scheduling.Venue{}, nil, api.Invalid("venue", "the id of a venue")
+		}
+		want = id
+	}
+	for _, v := range venues {
+		if want == 0 || v.ID == want {
+			if p.Role == auth.RoleExaminer {
+				venues = nil
+			}
+			return v, venues, nil
+		}
+	}
+	return scheduling.Venue{}, nil, api.ErrNotFound
+}
+
+// examinerData loads what the screen shows of venue v today.
+func (h Handler) examinerData(c echo.Context, v scheduling.Venue, venues []scheduling.Venue) (examinerView, error) {
+	ctx := c.Request().Context()
+	now := h.Now()
+	view := examinerView{Venue: v, Venues: venues, CanSign: auth.Caller(c).Role == auth.RoleExaminer}
+	var err error
+	// The replay point first: an event committed while the rest loads is
+	// then replayed rather than missed.
+	if view.Since, err = h.Feed.SeqBefore(ctx, exam.VenueTopic(v.ID), scheduling.StartOfDay(now)); err != nil {
+		return view, err
+	}
+	if view.Cars, err = h.Exams.VenueCars(ctx, v.ID); err != nil {
+		return view, err
+	}
+	view.Roster, err = h.roster(c, v.ID, now)
+	return view, err
+}
+
+// roster lists today's slots at the venue that have not ended, each with its
+// candidates in exam order (the priority lane first).
+func (h Handler) roster(c echo.Context, venueID int64, now time.Time) ([]rosterSlot, error) {
+	ctx := c.Request().Context()
+	day := scheduling.Day(now)
+	slots, _, err := h.Scheduling.FindSlots(ctx, scheduling.SlotFilter{VenueID: venueID, From: day, To: day})
+	if err != nil {
+		return nil, err
+	}
+	var out []rosterSlot
+	for _, s := range slots {
+		if !s.EndsAt.After(now) {
+			continue
+		}
+		entries, err := h.Scheduling.Roster(ctx, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rosterSlot{Slot: s, Entries: entries})
+	}
+	return out, nil
+}
+
+func (h Handler) examiner(c echo.Context) error {
+	v, venues, err := h.screenVenue(c)
+	if err != nil {
+		return err
+	}
+	view, err := h.examinerData(c, v, venues)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "examiner", "examiner.title", view)
+}
+
+// examinerRoster is the roster section alone: the script refreshes it when
+// an exam starts or ends.
+func (h Handler) examinerRoster(c echo.Context) error {
+	v, _, err := h.screenVenue(c)
+	if err != nil {
+		return err
+	}
+	r, err := h.roster(c, v.ID, h.Now())
+	if err != nil {
+		return err
+	}
+	return h.renderPart(c, "examiner", "roster", examinerView{Venue: v, Roster: r})
+}
+
+// signAttempt is the examiner's signature on a finished attempt's score
+// sheet (ED-SIGN), at their own venue.
+func (h Handler) signAttempt(c echo.Context) error {
+	p := auth.Caller(c)
+	if p.Role != auth.RoleExaminer || p.VenueID == nil {
+		return api.ErrForbidden
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return api.ErrNotFound
+	}
+	err = h.Exams.Sign(c.Request().Context(), exam.SignRequest{
+		AttemptID: id, Signer: "examiner", By: p.UserID, VenueID: *p.VenueID,
+	}, h.Now())
+	var ref *exam.Refusal
+	switch {
+	case err == nil:
+		return c.Redirect(http.StatusSeeOther, "/examiner?done=signed")
+	case errors.Is(err, exam.ErrNotFound):
+		return api.ErrNotFound
+	case errors.As(err, &ref):
+		v, venues, err := h.screenVenue(c)
+		if err != nil {
+			return err
+		}
+		view, err := h.examinerData(c, v, venues)
+		if err != nil {
+			return err
+		}
+		view.Refusal = &signRefusal{AttemptID: id, Key: "examiner.refusal." + ref.Code}
+		return h.render(c, ref.Status, "examiner", "examiner.title", view)
+	}
+	return err
+}
+
+// examinerLive is the venue's feed over a websocket, for the screen's
+// script: the session cookie authenticates it and the hub checks the
+// Origin, so that another site's page cannot open it with the cookie.
+func (h Handler) examinerLive(c echo.Context) error {
+	v, _, err := h.screenVenue(c)
+	if err != nil {
+		return err
+	}
+	since, err := realtime.ParseSince(c)
+	if err != nil {
+		return err
+	}
+	return h.Hub.Serve(c, exam.VenueTopic(v.ID), since)
+}
+
+// examinerRefusals are the sign-off refusals the page has a text for.
+var examinerRefusals = []string{exam.ErrNotSignable.Code}
+
+// screenTexts are the catalogue keys the screen's script shows, handed to
+// it in the page (the texts live in the catalogues, not in the script).
+func screenTexts() []string {
+	keys := []string{"subject.2", "subject.3", "subject.4"}
+	for _, k := range []string{
+		"idle", "attempt", "item", "no_item", "score", "pass_mark", "deductions", "no_deductions",
+		"points", "instruction", "passed", "failed", "in_progress", "retake_open", "lane",
+		"sign", "signed_examiner", "signed_candidate", "announce_result", "announce_deduction",
+		"conn.connecting", "conn.open", "conn.closed", "new_car", "released", "no_show",
+	} {
+		keys = append(keys, "examiner.js."+k)
+	}
+	for _, item := range examItems {
+		keys = append(keys, "item."+item)
+	}
+	return slices.Clip(keys)
+}
+
+// examItems are the exam items (SC-ITEMS) a device reports in item_started.
+var examItems = []string{
+	"reverse_parking", "hill_start", "parallel_parking", "curve_driving", "right_angle_turn",
+	"vehicle_check", "start", "straight_driving", "gear_change", "lane_change", "pull_over",
+	"intersection_straight", "left_turn", "right_turn", "crosswalk", "school_zone", "bus_stop",
+	"meeting", "overtaking", "u_turn", "night_driving", "lights_simulation",
+}
+
+// Texts are the catalogue keys of the script's texts.
+func (examinerView) Texts() []string { return screenTexts() }

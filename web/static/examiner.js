@@ -1,0 +1,263 @@
+// The examiner's live screen. The page comes with a tile per car and the
+// seq of the venue feed before today (data-since). This script replays the
+// day's events after that seq and then follows the feed live over a
+// websocket; after a drop it reconnects by itself with since = the last seq
+// it applied, and skips any seq it has applied, so that each event shows
+// exactly once. Everything shown is set as text, never as markup.
+'use strict';
+(function () {
+  const screen = document.getElementById('screen');
+  if (!screen) return;
+  const T = JSON.parse(document.getElementById('screen-text').textContent);
+  // t is the catalogue text of key, its %s and %d filled with args in order.
+  const t = (key, ...args) => {
+    let s = T[key] || key;
+    for (const a of args) s = s.replace(/%[sd]/, String(a));
+    return s;
+  };
+  const venue = screen.dataset.venue;
+  const canSign = screen.dataset.canSign === 'true';
+  const csrf = screen.dataset.csrf;
+  const conn = document.getElementById('conn');
+  const announcer = document.getElementById('announce');
+  const tilesList = document.getElementById('tiles');
+  const signList = document.getElementById('to-sign');
+  const noneToSign = document.getElementById('none-to-sign');
+
+  let last = Number(screen.dataset.since) || 0; // the last seq applied
+  let liveFrom = Infinity; // events above this seq happen while we watch: announce them
+
+  // tiles: device id → {el, car, a (the attempt on it, or null)}.
+  const tiles = new Map();
+  for (const el of tilesList.querySelectorAll('li[data-device]')) {
+    tiles.set(el.dataset.device, { el, a: null });
+  }
+  const bookingCar = new Map(); // booking id → device id of its last attempt
+  const pending = new Map(); // attempt id → its row in the sign-off list
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function tileFor(ev) {
+    let id = ev.device ? String(ev.device.id) : bookingCar.get(ev.booking_id);
+    if (id === undefined) return null;
+    let tile = tiles.get(id);
+    if (!tile && ev.device) {
+      // A car that joined after the page loaded.
+      const li = el('li', 'tile idle');
+      li.dataset.device = id;
+      const h = el('h3');
+      h.append(el('span', 'car', ev.device.name), ' ', el('span', 'plate', ev.device.plate));
+      li.append(h, el('div', 'tile-body'));
+      document.getElementById('no-cars')?.remove();
+      tilesList.append(li);
+      tile = { el: li, a: null };
+      tiles.set(id, tile);
+    }
+    return tile || null;
+  }
+
+  function subjectText(n) { return t('subject.' + n); }
+  function itemText(code) { return code ? (T['item.' + code] || code) : ''; }
+  function finished(a) { return a && (a.status === 'passed' || a.status === 'failed'); }
+
+  function drawTile(tile) {
+    const a = tile.a;
+    const body = tile.el.querySelector('.tile-body');
+    body.replaceChildren();
+    tile.el.className = 'tile ' + (a ? 'status-' + a.status : 'idle');
+    if (!a) {
+      body.append(el('p', 'muted', t('examiner.js.idle')));
+      return;
+    }
+    const who = el('p', 'who');
+    who.append(el('span', 'name', a.name));
+    if (a.lane === 'priority') who.append(' ', el('span', 'tag lane-tag', t('examiner.js.lane')));
+    body.append(who);
+    body.append(el('p', 'what', subjectText(a.subject) + ' · ' + a.cls + ' · ' + t('examiner.js.attempt', a.no)));
+    if (!finished(a)) {
+      body.append(el('p', 'item', a.item ? t('examiner.js.item', itemText(a.item)) : t('examiner.js.no_item')));
+      if (a.instruction) body.append(el('p', 'instruction', t('examiner.js.instruction', a.instruction)));
+    }
+    const score = el('p', 'score' + (a.score < a.passMark ? ' below' : ''));
+    score.append(el('strong', 'points', String(a.score)), ' ', el('span', 'mark', t('examiner.js.pass_mark', a.passMark)));
+    body.append(score);
+    if (finished(a)) {
+      body.append(el('p', 'result result-' + a.status, t('examiner.js.' + a.status)));
+    }
+    if (a.retakeOpen) body.append(el('p', 'note', t('examiner.js.retake_open')));
+    if (a.deductions.length === 0) {
+      body.append(el('p', 'muted', t('examiner.js.no_deductions')));
+    } else {
+      const ol = el('ol', 'deductions');
+      ol.setAttribute('aria-label', t('examiner.js.deductions'));
+      for (const d of a.deductions) {
+        const li = el('li');
+        li.append(el('span', 'minus', t('examiner.js.points', d.points)), ' ', el('span', 'rule', d.rule));
+        ol.append(li);
+      }
+      body.append(ol);
+    }
+    const signs = [];
+    if (a.signedExaminer) signs.push(t('examiner.js.signed_examiner'));
+    if (a.signedCandidate) signs.push(t('examiner.js.signed_candidate'));
+    if (signs.length) body.append(el('p', 'signed', signs.join(' · ')));
+  }
+
+  function markRoster() {
+    const busy = new Set();
+    for (const tile of tiles.values()) {
+      if (tile.a && tile.a.status === 'in_progress') busy.add(String(tile.a.booking));
+    }
+    for (const li of document.querySelectorAll('#roster li[data-booking]')) {
+      const on = busy.has(li.dataset.booking);
+      li.classList.toggle('busy', on);
+      li.querySelector('.state').textContent = on ? t('examiner.js.in_progress') : '';
+    }
+  }
+
+  let rosterTimer = 0;
+  function refreshRoster() {
+    clearTimeout(rosterTimer);
+    rosterTimer = setTimeout(async () => {
+      try {
+        const r = await fetch('/examiner/roster?venue=' + encodeURIComponent(venue), { credentials: 'same-origin' });
+        if (r.ok && r.headers.get('Content-Type').startsWith('text/html')) {
+          // The server's own escaped fragment.
+          document.getElementById('roster').innerHTML = await r.text();
+          markRoster();
+        }
+      } catch (e) { /* the next event refreshes it */ }
+    }, 300);
+  }
+
+  function addToSign(a) {
+    if (!canSign || a.signedExaminer || pending.has(a.id)) return;
+    const li = el('li');
+    li.dataset.attempt = a.id;
+    const label = el('span', 'what');
+    label.id = 'sign-what-' + a.id;
+    label.textContent = a.car + ' · ' + a.name + ' · ' + subjectText(a.subject) + ' · ' +
+      t('examiner.js.' + a.status) + ' ' + a.score;
+    const form = el('form', 'inline');
+    form.method = 'post';
+    form.action = '/examiner/attempts/' + a.id + '/sign';
+    const token = el('input');
+    token.type = 'hidden';
+    token.name = '_csrf';
+    token.value = csrf;
+    const button = el('button', 'primary', t('examiner.js.sign'));
+    button.type = 'submit';
+    button.setAttribute('aria-describedby', label.id);
+    form.append(token, button);
+    li.append(label, ' ', form);
+    const refusal = document.getElementById('sign-refusal');
+    if (refusal && refusal.dataset.attempt === String(a.id)) {
+      li.append(refusal);
+      button.setAttribute('aria-describedby', label.id + ' sign-refusal');
+    }
+    signList.append(li);
+    pending.set(a.id, li);
+    noneToSign.hidden = true;
+  }
+
+  function signed(attemptID) {
+    const li = pending.get(attemptID);
+    if (li) {
+      li.remove();
+      pending.delete(attemptID);
+    }
+    noneToSign.hidden = pending.size > 0;
+  }
+
+  function say(text) {
+    const p = el('p', '', text);
+    announcer.append(p);
+    while (announcer.children.length > 3) announcer.firstElementChild.remove();
+  }
+
+  // apply shows one feed event; announce says that it happened just now.
+  function apply(ev, announce) {
+    if (ev.type === 'no_show' || ev.type === 'released') {
+      refreshRoster();
+      return;
+    }
+    const tile = tileFor(ev);
+    if (!tile) return;
+    if (ev.type === 'exam_started' || (ev.attempt_id && (!tile.a || tile.a.id !== ev.attempt_id) && ev.device)) {
+      tile.a = {
+        id: ev.attempt_id, no: ev.attempt_no, booking: ev.booking_id, subject: ev.subject, cls: ev.licence_class,
+        name: ev.candidate.name, lane: ev.lane, status: 'in_progress', score: ev.score,
+        passMark: ev.pass_mark, item: '', instruction: '', deductions: [],
+        car: tile.el.querySelector('.car').textContent,
+      };
+      bookingCar.set(ev.booking_id, String(ev.device.id));
+      refreshRoster();
+    }
+    const a = tile.a;
+    if (!a) return;
+    const wasFinished = finished(a);
+    switch (ev.type) {
+      case 'item_started': a.item = ev.item; a.instruction = ''; break;
+      case 'instruction': a.instruction = ev.text; break;
+      case 'deduction':
+        a.deductions.push({ rule: ev.rule_text || ev.rule, points: ev.points });
+        break;
+      case 'retake_open': if (ev.booking_id === a.booking) a.retakeOpen = true; break;
+      case 'signature':
+        if (ev.attempt_id === a.id) {
+          if (ev.text === 'examiner') a.signedExaminer = true; else a.signedCandidate = true;
+        }
+        if (ev.text === 'examiner') signed(ev.attempt_id);
+        break;
+    }
+    if (ev.attempt_id === a.id && ev.type !== 'retake_open' && ev.type !== 'signature') {
+      a.score = ev.score;
+      if (ev.pass_mark) a.passMark = ev.pass_mark;
+      if (ev.status) a.status = ev.status;
+    }
+    drawTile(tile);
+    if (!wasFinished && finished(a)) {
+      addToSign(a);
+      refreshRoster();
+      if (announce) say(t('examiner.js.announce_result', a.car, a.name, subjectText(a.subject), t('examiner.js.' + a.status), a.score));
+    }
+    markRoster();
+  }
+
+  function setConn(state) {
+    conn.dataset.state = state;
+    conn.textContent = t('examiner.js.conn.' + state);
+  }
+
+  let backoff = 500;
+  function connect() {
+    setConn('connecting');
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(proto + '//' + location.host + '/examiner/live?venue=' +
+      encodeURIComponent(venue) + '&since=' + last);
+    ws.onmessage = (m) => {
+      const ev = JSON.parse(m.data);
+      if (ev.type === 'hello') {
+        if (liveFrom === Infinity) liveFrom = ev.seq;
+        backoff = 500;
+        setConn('open');
+        return;
+      }
+      if (typeof ev.seq !== 'number' || ev.seq <= last) return; // shown already
+      last = ev.seq;
+      screen.dataset.seq = String(last);
+      apply(ev, ev.seq > liveFrom);
+    };
+    ws.onclose = () => {
+      setConn('closed');
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 10000);
+    };
+  }
+  connect();
+})();
