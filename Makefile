@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test vet bench-rush bench-fanout demo clean
+.PHONY: run build test vet bench-rush bench-fanout demo screenshots clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -14,6 +14,10 @@ build:
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## screenshots: refresh docs/screenshots: every page at desktop and phone width, in headless Chromium
+screenshots:
+	EXAMD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserScreenshots' ./cmd/examd
 
 ## demo: start examd under ./.examd-demo and play a simulated exam day at it (see README, Demo)
 demo: build
