@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"examd/scheduling"
 )
 
@@ -216,6 +218,13 @@ func TestBrowserExaminerScreen(t *testing.T) {
 		WHERE t.booking_id = $1 AND s.signer = 'examiner'`, booking); err != nil || signed != 1 {
 		t.Errorf("examiner signatures: %d, %v", signed, err)
 	}
+
+	// The session ends (logged out elsewhere) while the screen is open:
+	// after the next drop the screen goes to the login page by itself.
+	a.db.MustExec(`DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)`, examiner)
+	cable.unplug()
+	cable.plugIn()
+	tb.do("wait for the login page", chromedp.WaitReady(chromedp.CSS(`body[data-page="login"]`)))
 }
 
 // TestBrowserScreenshotsExaminer photographs the examiner's screen in the

@@ -234,7 +234,21 @@
     conn.textContent = t('examiner.js.conn.' + state);
   }
 
+  // signedOut sends the browser to the login page when the session has
+  // ended: the websocket cannot tell, a page request can.
+  async function signedOut() {
+    try {
+      const r = await fetch('/examiner/roster?venue=' + encodeURIComponent(venue), { credentials: 'same-origin' });
+      if (r.redirected && new URL(r.url).pathname === '/login') {
+        location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+        return true;
+      }
+    } catch (e) { /* the network is down: keep trying */ }
+    return false;
+  }
+
   let backoff = 500;
+  let failures = 0;
   function connect() {
     setConn('connecting');
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -245,6 +259,7 @@
       if (ev.type === 'hello') {
         if (liveFrom === Infinity) liveFrom = ev.seq;
         backoff = 500;
+        failures = 0;
         setConn('open');
         return;
       }
@@ -253,8 +268,10 @@
       screen.dataset.seq = String(last);
       apply(ev, ev.seq > liveFrom);
     };
-    ws.onclose = () => {
+    ws.onclose = async () => {
       setConn('closed');
+      failures++;
+      if (failures % 3 === 0 && await signedOut()) return;
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 10000);
     };
