@@ -98,6 +98,7 @@ func (h Handler) Register(e *echo.Echo) {
 	e.POST("/candidate/priority", h.askForLane, candidate...)
 
 	// The staff's pages, one area each.
+	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
 }
 
 // cacheStatic lets browsers keep the static files for an hour.
