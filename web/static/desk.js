@@ -48,7 +48,9 @@
         tpl.innerHTML = html.trim();
         var next = tpl.content.querySelector('#queue');
         var cur = document.getElementById('queue');
-        if (!next || !cur) {
+        // An unchanged queue stays as it is: a click on a button being
+        // replaced would be lost.
+        if (!next || !cur || next.innerHTML === cur.innerHTML) {
           return;
         }
         var active = document.activeElement;
