@@ -281,4 +281,15 @@ func TestWebDesk(t *testing.T) {
 			t.Errorf("a quiet day: %d", p.Status)
 		}
 	})
+
+	t.Run("English", func(t *testing.T) {
+		p := b.get("/desk?lang=en")
+		if !strings.Contains(p.Body, `<html lang="en"`) || !strings.Contains(p.Body, "<h1>Issuing desk</h1>") || !strings.Contains(p.Body, "Licence queue of") {
+			t.Errorf("the desk in English:\n%s", p.Body)
+		}
+		if p := b.get("/desk/report"); !strings.Contains(p.Body, "<h1>Daily report</h1>") || !strings.Contains(p.Body, "<th scope=\"row\">Subject 2</th>") {
+			t.Errorf("the report in English:\n%s", p.Body)
+		}
+		b.get("/desk?lang=zh-CN")
+	})
 }

@@ -17,7 +17,12 @@
   var fetching = false;
   var again = false;
 
+  // show puts the connection's state in its live region, once per change:
+  // retries while the network is down do not repeat "reconnecting".
   function show(name) {
+    if (document.body.dataset.live === name) {
+      return;
+    }
     state.hidden = false;
     state.textContent = state.dataset[name] || '';
     state.className = 'live ' + name;
@@ -86,7 +91,9 @@
   }
 
   function connect() {
-    show('connecting');
+    if (document.body.dataset.live !== 'reconnecting') {
+      show('connecting');
+    }
     var url = (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/desk/live';
     if (last !== null) {
       url += '?since=' + last;
