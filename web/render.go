@@ -233,6 +233,7 @@ var pagePaths = map[string]string{
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
 	"examiner":           "/examiner",
+	"desk":               "/desk", "desk_report": "/desk/report",
 }
 
 // nameKey holds the name the header shows, set by pages that loaded it.

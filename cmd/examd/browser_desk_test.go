@@ -1,0 +1,306 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// openDesk logs user in and opens the desk page, its live feed connected.
+func (tb *tab) openDesk(user string) {
+	tb.t.Helper()
+	tb.logIn(user, "desk-secret", "home")
+	tb.open("/desk", "desk")
+	tb.do("connect the live queue", chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))
+}
+
+// TestBrowserDeskSteps: the issuing desk takes a candidate who passed
+// subject 3 today and signed through the call and the three steps with the
+// page's buttons, and the licence number appears on the page.
+func TestBrowserDeskSteps(t *testing.T) {
+	a := startApp(t)
+	h := newHall(t, a)
+	issuer := deskUser(t, a, "issuer", "3号窗口")
+	c := h.readyAs(t, "王小明", false)
+	row := fmt.Sprintf("#cand-%d", c.ID)
+	tb := a.openTab(t, 1280, 900)
+	tb.openDesk(issuer)
+	tb.checkPage()
+	if got := tb.text("#live-state"); got != "实时更新：已连接" {
+		t.Errorf("connection state %q", got)
+	}
+	if got := tb.text(row + " .ticket"); got != "A001" {
+		t.Errorf("ticket %q", got)
+	}
+
+	tb.click(row+` form[action$="/call"] button`, row+` button[value="accept"].primary`)
+	if got := tb.text("#announce"); got != "已叫号。" {
+		t.Errorf("after the call: announcement %q", got)
+	}
+	if got := tb.text(row + " .state"); got != "已叫号" {
+		t.Errorf("after the call: state %q", got)
+	}
+	tb.click(row+` button[value="accept"]`, row+` button[value="review_fee"]`)
+	if got := tb.text(row + ` button[value="review_fee"]`); got != "审核缴费（10 元）" {
+		t.Errorf("the review button %q, want the fee on it", got)
+	}
+	tb.click(row+` button[value="review_fee"]`, row+` button[value="print"]`)
+	tb.click(row+` button[value="print"]`, "#licence-number")
+	if got := tb.text("#licence-number"); got != c.IDNo {
+		t.Errorf("licence number %q, want %s", got, c.IDNo)
+	}
+	if got := tb.text("#announce"); got != "驾驶证已制证，证号和档案编号见下方。" {
+		t.Errorf("after printing: announcement %q", got)
+	}
+	if got := tb.text(row + " .state"); got != "已制证" {
+		t.Errorf("after printing: state %q", got)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('`+row+` button').length`); n != 0 {
+		t.Errorf("the issued row offers %d buttons", n)
+	}
+	tb.checkPage()
+	r := h.a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	if d, _ := r.Body["issuance"].(map[string]any); d["step"] != "issued" {
+		t.Errorf("the API says %v", r.Body["issuance"])
+	}
+}
+
+// cutProxy forwards TCP connections to examd until cut: then it closes
+// every connection and refuses new ones until restored, as a network drop
+// would. It keeps what browsers sent, to see how they came back.
+type cutProxy struct {
+	t      *testing.T
+	url    string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+	sent   bytes.Buffer
+	target string
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &cutProxy{t: t, url: "http://" + ln.Addr().String(), conns: map[net.Conn]bool{}, target: strings.TrimPrefix(target, "http://")}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cutProxy) serve(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	if err != nil || p.down {
+		p.mu.Unlock()
+		c.Close()
+		if up != nil {
+			up.Close()
+		}
+		return
+	}
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go func() {
+		io.Copy(c, up)
+		c.Close()
+	}()
+	io.Copy(up, io.TeeReader(c, p))
+	up.Close()
+}
+
+// Write keeps the first 1 MiB the browsers sent.
+func (p *cutProxy) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sent.Len() < 1<<20 {
+		p.sent.Write(b)
+	}
+	return len(b), nil
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *cutProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+func (p *cutProxy) requested() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
+}
+
+// TestBrowserDeskLive: candidates who become ready while the desk page is
+// open appear in its queue without a reload, the priority lane first and
+// marked; after a network drop the page says so, reconnects by itself with
+// since = the last seq it saw, and shows what changed meanwhile; a name
+// made of markup is shown as text.
+func TestBrowserDeskLive(t *testing.T) {
+	a := startApp(t)
+	h := newHall(t, a)
+	issuer := deskUser(t, a, "issuer", "3号窗口")
+	first := h.readyAs(t, "张伟", false)
+	proxy := newCutProxy(t, a.url)
+	via := *a
+	via.url = proxy.url
+	tb := via.openTab(t, 1280, 900)
+	var dialogs atomic.Int32
+	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range opened {
+			if err != nil {
+				return
+			}
+			dialogs.Add(1)
+			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	tb.openDesk(issuer)
+	eval[bool](tb, `window.deskNotReloaded = true`)
+
+	lane := h.readyAs(t, "李秀英", true)
+	tb.do("wait for the lane's candidate", chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#queue tbody tr:first-child[id="cand-%d"]`, lane.ID))))
+	rows := eval[[]string](tb, `[...document.querySelectorAll('#queue tbody tr')].map(r => r.id + ' ' + r.querySelector('.ticket').textContent.trim())`)
+	if want := fmt.Sprintf("[cand-%d P001 绿色通道 cand-%d A001]", lane.ID, first.ID); fmt.Sprint(rows) != want {
+		t.Errorf("queue %v, want %s", rows, want)
+	}
+	if got := tb.text(fmt.Sprintf("#cand-%d .badge", lane.ID)); got != "绿色通道" {
+		t.Errorf("the lane's badge %q", got)
+	}
+	if got := tb.text("#announce"); got != "新考生待领证：P001（李**）" {
+		t.Errorf("announcement %q", got)
+	}
+
+	// The network drops; a candidate becomes ready meanwhile.
+	proxy.cut()
+	tb.do("notice the drop", chromedp.WaitReady(chromedp.CSS(`body[data-live="reconnecting"]`)))
+	if got := tb.text("#live-state"); got != "实时更新：已断开，正在重连…" {
+		t.Errorf("connection state %q", got)
+	}
+	var seen int64 // the feed's seq before the drop: the last event the page saw
+	if err := a.db.Get(&seen, `SELECT seq FROM feed_topics WHERE topic = 'issuance'`); err != nil {
+		t.Fatal(err)
+	}
+	name := `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	evil := h.readyAs(t, name, false)
+	proxy.restore()
+	tb.do("wait for the candidate ready during the drop", chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#cand-%d`, evil.ID))),
+		chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))
+	if sent := proxy.requested(); !strings.Contains(sent, fmt.Sprintf("GET /desk/live?since=%d HTTP/1.1", seen)) {
+		t.Errorf("the page did not resume with since: %s", regexp.MustCompile(`GET /desk/live[^ ]*`).FindAllString(sent, -1))
+	}
+	if got := tb.text(fmt.Sprintf("#cand-%d .name", evil.ID)); got != name {
+		t.Errorf("the name shows as %q", got)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('main script, main img').length`); n != 0 {
+		t.Errorf("%d script or img elements in the page", n)
+	}
+	if n := dialogs.Load(); n != 0 {
+		t.Errorf("%d dialogs opened: the name ran as script", n)
+	}
+	if !eval[bool](tb, `window.deskNotReloaded === true`) {
+		t.Errorf("the page was reloaded")
+	}
+	tb.checkPage()
+}
+
+// TestBrowserDeskPhone: at 375 px, in normal and large type, the desk and
+// the report scroll not sideways and keep their labels; the queue's rows
+// become cards that name each value.
+func TestBrowserDeskPhone(t *testing.T) {
+	a := startApp(t)
+	h := newHall(t, a)
+	issuer := deskUser(t, a, "issuer", "3号窗口")
+	h.readyAs(t, "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜", true)
+	c := h.readyAs(t, "王小明", false)
+	tb := a.openTab(t, 375, 812)
+	tb.openDesk(issuer)
+	for _, size := range []string{"normal", "large"} {
+		tb.open("/desk?size="+size, "desk")
+		tb.checkPage()
+		if got := eval[string](tb, fmt.Sprintf(`getComputedStyle(document.querySelector('#cand-%d td'), '::before').content`, c.ID)); got != `"姓名"` {
+			t.Errorf("size=%s: the card's first value is labelled %s", size, got)
+		}
+		tb.open("/desk/report?size="+size, "desk_report")
+		tb.checkPage()
+	}
+}
+
+// TestBrowserScreenshotsDesk saves the desk and the day's report at desktop
+// and phone width when EXAMD_SCREENSHOTS names the folder.
+func TestBrowserScreenshotsDesk(t *testing.T) {
+	dir := os.Getenv("EXAMD_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a := startApp(t)
+	h := newHall(t, a)
+	issuer := deskUser(t, a, "issuer", "3号窗口")
+	token := a.login(issuer, "desk-secret")
+	act := func(c candidate, steps ...string) {
+		for _, s := range steps {
+			if s == "call" {
+				a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), token, nil)
+				continue
+			}
+			a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, map[string]any{"step": s})
+		}
+	}
+	done := h.readyAs(t, "王小明", false)
+	act(done, "call", "accept", "review_fee", "print")
+	act(h.readyAs(t, "刘芳", false), "call", "accept")
+	h.readyAs(t, "陈静", false)
+	act(h.readyAs(t, "李秀英", true), "call")
+	for _, w := range []struct {
+		name          string
+		width, height int
+	}{{"desktop", 1280, 900}, {"phone", 375, 812}} {
+		t.Run(w.name, func(t *testing.T) {
+			tb := a.openTab(t, w.width, w.height)
+			tb.openDesk(issuer)
+			tb.open(fmt.Sprintf("/desk?done=desk_print&issued=%d", done.ID), "desk")
+			tb.do("connect", chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))
+			tb.checkPage()
+			tb.shoot(dir, "desk-"+w.name+".png")
+			tb.open("/desk/report", "desk_report")
+			tb.checkPage()
+			tb.shoot(dir, "desk-report-"+w.name+".png")
+		})
+	}
+}
