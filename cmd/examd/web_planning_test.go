@@ -176,7 +176,7 @@ func TestWebPlanningSlots(t *testing.T) {
 			t.Errorf("release at %s, want %s", release, want)
 		}
 		row := rowOfTable(p.Body, fmt.Sprintf("slot-%d", id))
-		for _, want := range []string{d + " 13:30–15:30", "科目三", "第一考场", "0/12", ">12<", "2/2", day(5).Format(time.DateOnly) + " 12:00", "预约中"} {
+		for _, want := range []string{d + " 13:30–15:30", "科目三", "第一考场", "0/12", ">12<", "2/2", day(5).Format(time.DateOnly) + "<br>12:00", "预约中"} {
 			if !strings.Contains(row, want) {
 				t.Errorf("row lacks %q: %s", want, row)
 			}
