@@ -30,6 +30,9 @@ var (
 	ErrNotConfirmed       = &RuleError{"not_confirmed", "该预约已取消或已考试，不能再取消"}
 	ErrDuplicateCandidate = &RuleError{"duplicate_candidate", "该身份证号码已登记考生信息"}
 	ErrIdempotencyReused  = &RuleError{"idempotency_key_reused", "Idempotency-Key 已用于另一个请求"}
+	// ErrRequestDecided refuses to decide a priority-lane request that
+	// another member of staff has already granted or declined.
+	ErrRequestDecided = &RuleError{"request_decided", "该申请已由其他工作人员处理"}
 )
 
 // ErrNotFound means the object does not exist, or is not the caller's to see.

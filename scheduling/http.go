@@ -3,7 +3,6 @@ package scheduling
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -115,18 +114,18 @@ func (h Handler) createVenue(c echo.Context) error {
 	if err := api.Bind(c, &req); err != nil {
 		return err
 	}
-	if req.Name == nil || strings.TrimSpace(*req.Name) == "" || len(*req.Name) > 200 {
-		return api.Invalid("name", "required, at most 200 bytes")
+	var v Venue
+	if req.Name != nil {
+		v.Name = *req.Name
 	}
-	v := Venue{Name: strings.TrimSpace(*req.Name)}
 	if req.Address != nil {
-		if len(*req.Address) > 500 {
-			return api.Invalid("address", "at most 500 bytes")
-		}
 		v.Address = *req.Address
 	}
 	if req.StepFree != nil {
 		v.StepFree = *req.StepFree
+	}
+	if err := v.Validate(); err != nil {
+		return apiError(err)
 	}
 	v, err := h.Store.CreateVenue(c.Request().Context(), v)
 	if err != nil {

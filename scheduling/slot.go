@@ -1,6 +1,9 @@
 package scheduling
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // MaxCapacity is the largest slot the office publishes.
 const MaxCapacity = 10000
@@ -11,6 +14,18 @@ type Venue struct {
 	Name     string `db:"name" json:"name"`
 	Address  string `db:"address" json:"address"`
 	StepFree bool   `db:"step_free" json:"step_free"`
+}
+
+// Validate checks a venue to publish and trims its name.
+func (v *Venue) Validate() error {
+	v.Name = strings.TrimSpace(v.Name)
+	switch {
+	case v.Name == "" || len(v.Name) > 200:
+		return invalid("name", "required, at most 200 bytes")
+	case len(v.Address) > 500:
+		return invalid("address", "at most 500 bytes")
+	}
+	return nil
 }
 
 // Slot is a published exam plan (场次): one subject and licence class at one

@@ -76,6 +76,21 @@ func (s *Store) Venues(ctx context.Context) ([]Venue, error) {
 	return vs, nil
 }
 
+// LicenceClassName is a licence class as forms offer it.
+type LicenceClassName struct {
+	Code   string `db:"code"`
+	NameZh string `db:"name_zh"`
+}
+
+// LicenceClasses lists the licence classes, by code.
+func (s *Store) LicenceClasses(ctx context.Context) ([]LicenceClassName, error) {
+	cs := []LicenceClassName{}
+	if err := s.db.SelectContext(ctx, &cs, `SELECT code, name_zh FROM licence_classes ORDER BY code`); err != nil {
+		return nil, fmt.Errorf("list licence classes: %w", err)
+	}
+	return cs, nil
+}
+
 // CreateCandidate registers a candidate and their account (username: the ID
 // number) in one transaction. passwordHash comes from the account store.
 func (s *Store) CreateCandidate(ctx context.Context, n NewCandidate, passwordHash string, createdBy int64) (int64, error) {
@@ -133,6 +148,17 @@ func (s *Store) Candidate(ctx context.Context, id int64) (CandidateProfile, erro
 	return c, err
 }
 
+// CandidateByIDNumber returns the profile of the candidate with the resident
+// ID number id (normalised first: a lower-case x is the check digit X).
+func (s *Store) CandidateByIDNumber(ctx context.Context, idNumber string) (CandidateProfile, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT id FROM candidates WHERE id_number = $1`, NormalizeIDNumber(idNumber))
+	if err != nil {
+		return CandidateProfile{}, notFound(err, "find candidate by ID number")
+	}
+	return s.Candidate(ctx, id)
+}
+
 // activeGrant returns the candidate's active priority grant, nil without one.
 func activeGrant(ctx context.Context, q sqlx.QueryerContext, candidateID int64) (*Grant, error) {
 	var g struct {
@@ -160,9 +186,18 @@ func (s *Store) GrantPriority(ctx context.Context, candidateID int64, g NewGrant
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	grant, err := grantPriority(ctx, tx, candidateID, g, by)
+	if err != nil {
+		return nil, err
+	}
+	return grant, tx.Commit()
+}
+
+// grantPriority is GrantPriority inside the caller's transaction tx.
+func grantPriority(ctx context.Context, tx *sqlx.Tx, candidateID int64, g NewGrant, by int64) (*Grant, error) {
 	// Lock the candidate so that two grants at once leave one active.
 	var id int64
-	err = tx.GetContext(ctx, &id, `SELECT id FROM candidates WHERE id = $1 FOR UPDATE`, candidateID)
+	err := tx.GetContext(ctx, &id, `SELECT id FROM candidates WHERE id = $1 FOR UPDATE`, candidateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -187,7 +222,7 @@ func (s *Store) GrantPriority(ctx context.Context, candidateID int64, g NewGrant
 		Subject: fmt.Sprintf("candidate:%d", candidateID), After: grant}); err != nil {
 		return nil, err
 	}
-	return grant, tx.Commit()
+	return grant, nil
 }
 
 // RevokePriority ends a candidate's active grant, if any.

@@ -234,6 +234,7 @@ var pagePaths = map[string]string{
 	"candidate_lane":     "/candidate/priority",
 	"examiner":           "/examiner",
 	"desk":               "/desk", "desk_report": "/desk/report",
+	"admin_venues": "/admin/venues", "admin_slots": "/admin/slots", "admin_candidates": "/admin/candidates", "admin_candidate": "/admin/candidates",
 }
 
 // nameKey holds the name the header shows, set by pages that loaded it.

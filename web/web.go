@@ -104,6 +104,7 @@ func (h Handler) Register(e *echo.Echo) {
 	h.registerExaminer(e, signedIn(watchers...),
 		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, h.requireLogin, auth.Require(watchers...)})
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
+	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
 }
 
 // cacheStatic lets browsers keep the static files for an hour.

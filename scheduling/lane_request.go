@@ -1,0 +1,129 @@
+package scheduling
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"examd/internal/audit"
+)
+
+// LaneRequest is a candidate's pending request for the priority lane, as
+// staff decide it. Candidates make and revise their requests on their own
+// page (package web); staff decide them here, next to the grant that a
+// decision makes, so that both happen in one transaction.
+type LaneRequest struct {
+	ID          int64          `db:"id"`
+	CandidateID int64          `db:"candidate_id"`
+	Name        string         `db:"name"`
+	IDNumber    string         `db:"id_number"`
+	Reason      string         `db:"reason"`
+	Needs       pq.StringArray `db:"needs"`
+	Note        string         `db:"note"`
+	RequestedAt time.Time      `db:"requested_at"`
+	// OnLane reports that the candidate already holds an active grant.
+	OnLane bool `db:"on_lane"`
+}
+
+// MaxLaneRequestsListed bounds one answer of PendingLaneRequests.
+const MaxLaneRequestsListed = 200
+
+// PendingLaneRequests lists the pending requests, oldest first, of one
+// candidate or (candidateID 0) of everyone, at most MaxLaneRequestsListed.
+func (s *Store) PendingLaneRequests(ctx context.Context, candidateID int64) ([]LaneRequest, error) {
+	rs := []LaneRequest{}
+	err := s.db.SelectContext(ctx, &rs, `
+		SELECT r.id, r.candidate_id, c.name, c.id_number, r.reason, r.needs, r.note, r.requested_at,
+		       EXISTS (SELECT 1 FROM priority_grants g
+		               WHERE g.candidate_id = r.candidate_id AND g.revoked_at IS NULL) AS on_lane
+		FROM priority_requests r JOIN candidates c ON c.id = r.candidate_id
+		WHERE r.status = 'pending' AND ($1::bigint = 0 OR r.candidate_id = $1::bigint)
+		ORDER BY r.requested_at, r.id
+		LIMIT $2`, candidateID, MaxLaneRequestsListed)
+	if err != nil {
+		return nil, fmt.Errorf("pending lane requests: %w", err)
+	}
+	return rs, nil
+}
+
+// GrantLaneRequest grants a pending request: it marks the request granted
+// and puts its candidate on the priority lane with the request's reason,
+// needs and note (PL-GRANT), in one transaction. The request's conditional
+// UPDATE comes first, so that of two members of staff deciding at once one
+// grants and the other gets ErrRequestDecided, and a grant never outlives a
+// request that was declined meanwhile.
+func (s *Store) GrantLaneRequest(ctx context.Context, requestID, by int64) (int64, *Grant, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var r struct {
+		CandidateID int64          `db:"candidate_id"`
+		Reason      string         `db:"reason"`
+		Needs       pq.StringArray `db:"needs"`
+		Note        string         `db:"note"`
+	}
+	err = tx.GetContext(ctx, &r, `
+		UPDATE priority_requests SET status = 'granted', decided_by = $2, decided_at = now()
+		WHERE id = $1 AND status = 'pending'
+		RETURNING candidate_id, reason, needs, note`, requestID, by)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil, undecidable(ctx, tx, requestID)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("grant lane request %d: %w", requestID, err)
+	}
+	g := NewGrant{Reason: r.Reason, Needs: []string(r.Needs), Note: r.Note}
+	if err := g.Validate(); err != nil {
+		return 0, nil, err // the table's CHECKs hold the same lists
+	}
+	grant, err := grantPriority(ctx, tx, r.CandidateID, g, by)
+	if err != nil {
+		return 0, nil, err
+	}
+	return r.CandidateID, grant, tx.Commit()
+}
+
+// DeclineLaneRequest declines a pending request and returns its candidate.
+func (s *Store) DeclineLaneRequest(ctx context.Context, requestID, by int64) (int64, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	var candidateID int64
+	err = tx.GetContext(ctx, &candidateID, `
+		UPDATE priority_requests SET status = 'declined', decided_by = $2, decided_at = now()
+		WHERE id = $1 AND status = 'pending'
+		RETURNING candidate_id`, requestID, by)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, undecidable(ctx, tx, requestID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("decline lane request %d: %w", requestID, err)
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "priority.declined",
+		Subject: fmt.Sprintf("candidate:%d", candidateID), After: map[string]any{"request_id": requestID}}); err != nil {
+		return 0, err
+	}
+	return candidateID, tx.Commit()
+}
+
+// undecidable says why a request's conditional UPDATE changed nothing: it
+// does not exist, or it was decided already. The read only picks the error.
+func undecidable(ctx context.Context, tx *sqlx.Tx, requestID int64) error {
+	var exists bool
+	if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM priority_requests WHERE id = $1)`, requestID); err != nil {
+		return fmt.Errorf("find lane request %d: %w", requestID, err)
+	}
+	if !exists {
+		return ErrNotFound
+	}
+	return ErrRequestDecided
+}

@@ -1,0 +1,341 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/scheduling"
+)
+
+// candidatesView is the data of the candidates page: the search, the
+// pending priority-lane requests and the form to register a candidate.
+type candidatesView struct {
+	Query    string
+	Requests []scheduling.LaneRequest
+	Classes  []scheduling.LicenceClassName
+	Form     url.Values
+	Err      *formError
+	// Refusal is a decision on a request that was refused (decided meanwhile).
+	Refusal *refusal
+}
+
+// RefusalFor is the refusal to show next to the row key, if any.
+func (v candidatesView) RefusalFor(key string) *refusal {
+	if v.Refusal != nil && v.Refusal.Row == key {
+		return v.Refusal
+	}
+	return nil
+}
+
+// planCandidates shows the candidates page, or, with ?q=, the candidate
+// of that ID number or id.
+func (h Handler) planCandidates(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	if q == "" {
+		return h.candidatesPage(c, http.StatusOK, "", url.Values{}, nil, nil)
+	}
+	ctx := c.Request().Context()
+	var p scheduling.CandidateProfile
+	var err error
+	if id, perr := strconv.ParseInt(q, 10, 64); perr == nil && len(q) < 18 {
+		p, err = h.Scheduling.Candidate(ctx, id)
+	} else if len(q) <= 18 {
+		p, err = h.Scheduling.CandidateByIDNumber(ctx, q)
+	} else {
+		err = scheduling.ErrNotFound
+	}
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return h.candidatesPage(c, http.StatusNotFound, q, url.Values{}, invalidField("q"), nil)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d", p.ID))
+}
+
+func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.Values, ferr *formError, ref *refusal) error {
+	ctx := c.Request().Context()
+	reqs, err := h.Scheduling.PendingLaneRequests(ctx, 0)
+	if err != nil {
+		return err
+	}
+	classes, err := h.Scheduling.LicenceClasses(ctx)
+	if err != nil {
+		return err
+	}
+	if ref != nil {
+		ref.Placed = false // a decided request has left the list
+		for _, r := range reqs {
+			ref.Placed = ref.Placed || ref.Row == fmt.Sprintf("request-%d", r.ID)
+		}
+	}
+	return h.render(c, status, "admin_candidates", "plan.candidates.title", candidatesView{
+		Query: q, Requests: reqs, Classes: classes, Form: form, Err: ferr, Refusal: ref,
+	})
+}
+
+// newCandidateOf reads the registration form into what POST /candidates takes.
+func newCandidateOf(f url.Values) (scheduling.NewCandidate, error) {
+	n := scheduling.NewCandidate{
+		IDNumber: f.Get("id_number"), Name: f.Get("name"), Phone: strings.TrimSpace(f.Get("phone")),
+		LicenceClass: f.Get("licence_class"), HoldsCarLicence: f.Get("holds_car_licence") == "1",
+		Password: f.Get("password"),
+	}
+	date := func(field string) (*time.Time, error) {
+		v := f.Get(field)
+		if v == "" && field == "subject1_passed_on" {
+			return nil, nil // optional
+		}
+		t, err := scheduling.ParseDate(v)
+		if err != nil {
+			return nil, &scheduling.FieldError{Field: field, Message: "a date YYYY-MM-DD"}
+		}
+		return &t, nil
+	}
+	issued, err := date("permit_issued_on")
+	if err != nil {
+		return n, err
+	}
+	expires, err := date("permit_expires_on")
+	if err != nil {
+		return n, err
+	}
+	n.PermitIssuedOn, n.PermitExpiresOn = *issued, *expires
+	if n.Subject1PassedOn, err = date("subject1_passed_on"); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// planCreateCandidate registers a candidate and their account, as POST
+// /candidates does: the domain's validation, the account store's hash.
+func (h Handler) planCreateCandidate(c echo.Context) error {
+	f, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	refuse := func(err error) error {
+		fe, ok := formErrorOf(err)
+		if !ok {
+			return err
+		}
+		f.Del("password") // never sent back
+		return h.candidatesPage(c, http.StatusUnprocessableEntity, "", f, fe, nil)
+	}
+	n, err := newCandidateOf(f)
+	if err != nil {
+		return refuse(err)
+	}
+	if err := n.Validate(scheduling.Day(h.Now())); err != nil {
+		return refuse(err)
+	}
+	hash, err := h.Accounts.Hash(n.Password)
+	if err != nil {
+		return err
+	}
+	id, err := h.Scheduling.CreateCandidate(c.Request().Context(), n, hash, auth.Caller(c).UserID)
+	if err != nil {
+		return refuse(err)
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d?done=candidate_created", id))
+}
+
+// candidateBooking is one of a candidate's bookings on their staff page.
+type candidateBooking struct {
+	scheduling.Booking
+	Venue string
+}
+
+// candidateView is the data of a candidate's staff page.
+type candidateView struct {
+	Profile  scheduling.CandidateProfile
+	Bookings []candidateBooking
+	// Request is the candidate's pending lane request, if any.
+	Request *scheduling.LaneRequest
+	Reasons []string
+	Needs   []string
+	// Grant is the grant form as sent, when it was refused.
+	Grant   *scheduling.NewGrant
+	Err     *formError
+	Refusal *refusal
+}
+
+// Checked reports whether the grant form ticks need: as sent, else as the
+// pending request asks.
+func (v candidateView) Checked(need string) bool {
+	switch {
+	case v.Grant != nil:
+		return slices.Contains(v.Grant.Needs, need)
+	case v.Request != nil:
+		return slices.Contains(v.Request.Needs, need)
+	}
+	return false
+}
+
+// Chosen reports whether the grant form selects reason.
+func (v candidateView) Chosen(reason string) bool {
+	switch {
+	case v.Grant != nil:
+		return v.Grant.Reason == reason
+	case v.Request != nil:
+		return v.Request.Reason == reason
+	}
+	return false
+}
+
+// RefusalFor is the refusal to show next to the row key, if any.
+func (v candidateView) RefusalFor(key string) *refusal {
+	if v.Refusal != nil && v.Refusal.Row == key {
+		return v.Refusal
+	}
+	return nil
+}
+
+func (h Handler) planCandidate(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	return h.candidatePage(c, http.StatusOK, id, nil, nil, nil)
+}
+
+// candidatePage shows a candidate as GET /candidates/:id shows them to
+// planners, with their bookings, their lane and the lane's forms.
+func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduling.NewGrant, ferr *formError, ref *refusal) error {
+	ctx := c.Request().Context()
+	p, err := h.Scheduling.Candidate(ctx, id)
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return api.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	bs, err := h.Scheduling.Bookings(ctx, id)
+	if err != nil {
+		return err
+	}
+	venues, err := h.Scheduling.Venues(ctx)
+	if err != nil {
+		return err
+	}
+	names := venueNames(venues)
+	v := candidateView{Profile: p, Bookings: make([]candidateBooking, len(bs)), Reasons: scheduling.PriorityReasons,
+		Needs: scheduling.PriorityNeeds, Grant: g, Err: ferr, Refusal: ref}
+	for i, b := range bs {
+		v.Bookings[i] = candidateBooking{Booking: b, Venue: names[b.VenueID]}
+	}
+	reqs, err := h.Scheduling.PendingLaneRequests(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(reqs) > 0 {
+		v.Request = &reqs[0]
+	}
+	if ref != nil {
+		ref.Placed = v.Request != nil && ref.Row == fmt.Sprintf("request-%d", v.Request.ID)
+	}
+	return h.render(c, status, "admin_candidate", "plan.candidate.title", v)
+}
+
+// planGrant puts the candidate on the priority lane (PL-GRANT), as POST
+// /candidates/:id/priority does.
+func (h Handler) planGrant(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	f, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	g := scheduling.NewGrant{Reason: f.Get("reason"), Needs: f["needs"], Note: strings.TrimSpace(f.Get("note"))}
+	sent := g
+	if err := g.Validate(); err != nil {
+		fe, ok := formErrorOf(err)
+		if !ok {
+			return err
+		}
+		return h.candidatePage(c, http.StatusUnprocessableEntity, id, &sent, fe, nil)
+	}
+	_, err = h.Scheduling.GrantPriority(c.Request().Context(), id, g, auth.Caller(c).UserID)
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return api.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d?done=lane_granted", id))
+}
+
+// planRevoke ends the candidate's grant.
+func (h Handler) planRevoke(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	err = h.Scheduling.RevokePriority(c.Request().Context(), id, auth.Caller(c).UserID)
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return api.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d?done=lane_revoked", id))
+}
+
+// planGrantRequest grants a pending lane request with its reason and needs.
+func (h Handler) planGrantRequest(c echo.Context) error {
+	return h.decideRequest(c, "request_granted", func(id, by int64) (int64, error) {
+		cid, _, err := h.Scheduling.GrantLaneRequest(c.Request().Context(), id, by)
+		return cid, err
+	})
+}
+
+// planDeclineRequest declines a pending lane request.
+func (h Handler) planDeclineRequest(c echo.Context) error {
+	return h.decideRequest(c, "request_declined", func(id, by int64) (int64, error) {
+		return h.Scheduling.DeclineLaneRequest(c.Request().Context(), id, by)
+	})
+}
+
+// decideRequest runs a decision on the request of the path and returns to
+// the page that asked: the candidate's (back=<candidate id>) or the list.
+// A request decided meanwhile shows its refusal there.
+func (h Handler) decideRequest(c echo.Context, done string, decide func(id, by int64) (int64, error)) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	f, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	back, _ := strconv.ParseInt(f.Get("back"), 10, 64)
+	cid, err := decide(id, auth.Caller(c).UserID)
+	switch {
+	case errors.Is(err, scheduling.ErrNotFound):
+		return api.ErrNotFound
+	case errors.Is(err, scheduling.ErrRequestDecided):
+		ref := &refusal{Row: fmt.Sprintf("request-%d", id), Code: scheduling.ErrRequestDecided.Code, Key: "plan.request_decided"}
+		if back > 0 {
+			return h.candidatePage(c, http.StatusConflict, back, nil, nil, ref)
+		}
+		return h.candidatesPage(c, http.StatusConflict, "", url.Values{}, nil, ref)
+	case err != nil:
+		return err
+	}
+	if back > 0 {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d?done=%s", cid, done))
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/candidates?done="+done)
+}

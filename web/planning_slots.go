@@ -1,0 +1,234 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/internal/api"
+	"examd/internal/auth"
+	"examd/scheduling"
+)
+
+// localMinute is the value of an <input type="datetime-local">.
+const localMinute = "2006-01-02T15:04"
+
+// planSlotRow is a slot as the planners' list shows it.
+type planSlotRow struct {
+	scheduling.Slot
+	Venue string
+	// Free is the unbooked seats; Held those of them still held for the
+	// priority lane (PL-RESERVE).
+	Free, Held int
+	// Status is the slot's state now: not_open, open, closed or over.
+	Status string
+}
+
+// slotStatus is the state of s at now, for the list.
+func slotStatus(s scheduling.Slot, now time.Time) string {
+	switch {
+	case !now.Before(s.EndsAt):
+		return "over"
+	case !now.Before(s.BookingClosesAt):
+		return "closed"
+	case now.Before(s.BookingOpensAt):
+		return "not_open"
+	}
+	return "open"
+}
+
+// planSlotsView is the data of the slot page: the filtered list and the
+// form that publishes a slot.
+type planSlotsView struct {
+	Query     slotQuery
+	Venues    []scheduling.Venue
+	Classes   []scheduling.LicenceClassName
+	Slots     []planSlotRow
+	Truncated bool
+	Form      url.Values
+	Err       *formError
+	// Today is the date the form starts with.
+	Today string
+}
+
+// SubjectOptions are the choices of the subject filter.
+func (v planSlotsView) SubjectOptions() []option {
+	opts := []option{{"", "slots.all_subjects", false}, {"2", "subject.2", false}, {"3", "subject.3", false}, {"4", "subject.4", false}}
+	for i := range opts {
+		opts[i].Selected = opts[i].Value == v.Query.Subject
+	}
+	return opts
+}
+
+// Subjects are the subjects a slot may hold.
+func (planSlotsView) Subjects() []string { return []string{"2", "3", "4"} }
+
+// Value is what the form's field shows: what was sent, or its default.
+func (v planSlotsView) Value(field, def string) string {
+	if v.Form.Has(field) {
+		return v.Form.Get(field)
+	}
+	return def
+}
+
+func (h Handler) planSlots(c echo.Context) error {
+	q := parseSlotQuery(c.QueryParams())
+	if q.Subject == "23" {
+		q.Subject = ""
+	}
+	return h.planSlotsPage(c, q, http.StatusOK, url.Values{}, nil)
+}
+
+// planSlotsPage lists the slots of the filter q, every licence class, and
+// shows the form to publish one with what was sent and its refusal.
+func (h Handler) planSlotsPage(c echo.Context, q slotQuery, status int, form url.Values, ferr *formError) error {
+	ctx, now := c.Request().Context(), h.Now()
+	venues, err := h.Scheduling.Venues(ctx)
+	if err != nil {
+		return err
+	}
+	classes, err := h.Scheduling.LicenceClasses(ctx)
+	if err != nil {
+		return err
+	}
+	today := scheduling.Day(now)
+	found, truncated, err := h.Scheduling.FindSlots(ctx, q.filter("", today))
+	if err != nil {
+		return err
+	}
+	names := venueNames(venues)
+	rows := make([]planSlotRow, len(found))
+	for i, s := range found {
+		rows[i] = planSlotRow{Slot: s, Venue: names[s.VenueID], Free: s.Free(), Held: s.HeldForLane(now), Status: slotStatus(s, now)}
+	}
+	return h.render(c, status, "admin_slots", "plan.slots.title", planSlotsView{
+		Query: q, Venues: venues, Classes: classes, Slots: rows, Truncated: truncated,
+		Form: form, Err: ferr, Today: today.AddDate(0, 0, 1).Format(time.DateOnly),
+	})
+}
+
+// newSlotOf reads the slot form into what POST /slots takes: the start and
+// end as a date and two times of day in Asia/Shanghai, the optional times
+// as datetime-local values.
+func newSlotOf(f url.Values) (scheduling.NewSlot, error) {
+	var n scheduling.NewSlot
+	var err error
+	bad := func(field string) error { return &scheduling.FieldError{Field: field, Message: "malformed"} }
+	if n.VenueID, err = strconv.ParseInt(f.Get("venue_id"), 10, 64); err != nil {
+		return n, bad("venue_id")
+	}
+	if n.Subject, err = strconv.Atoi(f.Get("subject")); err != nil {
+		return n, bad("subject")
+	}
+	n.LicenceClass = strings.TrimSpace(f.Get("licence_class"))
+	if n.LicenceClass == "" || len(n.LicenceClass) > 8 {
+		return n, bad("licence_class")
+	}
+	day, err := scheduling.ParseDate(f.Get("date"))
+	if err != nil {
+		return n, bad("date")
+	}
+	at := func(field, clock string) (time.Time, error) {
+		t, err := time.ParseInLocation("15:04", clock, scheduling.Shanghai)
+		if err != nil {
+			return t, bad(field)
+		}
+		return scheduling.StartOfDay(day).Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute), nil
+	}
+	if n.StartsAt, err = at("starts_at", f.Get("starts_at")); err != nil {
+		return n, err
+	}
+	if n.EndsAt, err = at("ends_at", f.Get("ends_at")); err != nil {
+		return n, err
+	}
+	if n.Capacity, err = strconv.Atoi(strings.TrimSpace(f.Get("capacity"))); err != nil {
+		return n, bad("capacity")
+	}
+	if v := strings.TrimSpace(f.Get("priority_reserved")); v != "" {
+		if n.PriorityReserved, err = strconv.Atoi(v); err != nil {
+			return n, bad("priority_reserved")
+		}
+	}
+	for _, o := range []struct {
+		field string
+		dst   **time.Time
+	}{{"reserve_release_at", &n.ReserveReleaseAt}, {"booking_opens_at", &n.BookingOpensAt}, {"booking_closes_at", &n.BookingClosesAt}} {
+		if v := f.Get(o.field); v != "" {
+			t, err := time.ParseInLocation(localMinute, v, scheduling.Shanghai)
+			if err != nil {
+				return n, bad(o.field)
+			}
+			*o.dst = &t
+		}
+	}
+	n.AdaptedVehicle = f.Get("adapted_vehicle") == "1"
+	return n, nil
+}
+
+// planCreateSlot publishes a slot, as POST /slots does, and returns to the
+// list of its day.
+func (h Handler) planCreateSlot(c echo.Context) error {
+	f, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	refuse := func(err error) error {
+		fe, ok := formErrorOf(err)
+		if !ok {
+			return err
+		}
+		return h.planSlotsPage(c, parseSlotQuery(url.Values{"date": {f.Get("date")}}), http.StatusUnprocessableEntity, f, fe)
+	}
+	n, err := newSlotOf(f)
+	if err != nil {
+		return refuse(err)
+	}
+	s, err := n.Slot(h.Now())
+	if err != nil {
+		return refuse(err)
+	}
+	s, err = h.Scheduling.CreateSlot(c.Request().Context(), s, auth.Caller(c).UserID)
+	if err != nil {
+		return refuse(err)
+	}
+	q := url.Values{"date": {s.Day().Format(time.DateOnly)}, "done": {"slot_created"}}
+	return c.Redirect(http.StatusSeeOther, "/admin/slots?"+q.Encode()+"#slot-"+strconv.FormatInt(s.ID, 10))
+}
+
+// rosterView is the data of a slot's roster page.
+type rosterView struct {
+	Slot   planSlotRow
+	Roster []scheduling.RosterEntry
+}
+
+// planRoster shows a slot and its candidates in exam order (PL-ORDER): the
+// priority lane first, marked, with their needs.
+func (h Handler) planRoster(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	ctx, now := c.Request().Context(), h.Now()
+	s, err := h.Scheduling.Slot(ctx, id)
+	if errors.Is(err, scheduling.ErrNotFound) {
+		return api.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	roster, err := h.Scheduling.Roster(ctx, id)
+	if err != nil {
+		return err
+	}
+	venues, err := h.Scheduling.Venues(ctx)
+	if err != nil {
+		return err
+	}
+	row := planSlotRow{Slot: s, Venue: venueNames(venues)[s.VenueID], Free: s.Free(), Held: s.HeldForLane(now), Status: slotStatus(s, now)}
+	return h.render(c, http.StatusOK, "admin_slot", "plan.roster.title", rosterView{Slot: row, Roster: roster})
+}
