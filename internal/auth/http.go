@@ -122,7 +122,7 @@ func (h Handler) createUser(c echo.Context) error {
 	if err := api.Bind(c, &req); err != nil {
 		return err
 	}
-	u, err := validUser(req.Username, req.Password, req.Role, req.VenueID, req.Desk)
+	u, err := ValidUser(req.Username, req.Password, req.Role, req.VenueID, req.Desk)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,10 @@ func (h Handler) createUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"id": id, "username": u.Username, "role": u.Role, "venue_id": u.VenueID, "desk": u.Desk})
 }
 
-func validUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
+// ValidUser checks an account to create, as POST /users and the admin's
+// page send it (nil for a field left out), and returns it ready for
+// CreateUser. A refusal is an *api.Error naming the field.
+func ValidUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
 	var u NewUser
 	switch {
 	case username == nil || strings.TrimSpace(*username) == "":
