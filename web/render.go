@@ -211,6 +211,8 @@ var pagePaths = map[string]string{
 	"candidate_slots":    "/candidate/slots",
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
+	"admin_users":        "/admin/users",
+	"admin_devices":      "/admin/devices",
 }
 
 // nameKey holds the name the header shows, set by pages that loaded it.

@@ -98,6 +98,7 @@ func (h Handler) Register(e *echo.Echo) {
 	e.POST("/candidate/priority", h.askForLane, candidate...)
 
 	// The staff's pages, one area each.
+	h.registerAccounts(e, signedIn(auth.RoleAdmin))
 }
 
 // cacheStatic lets browsers keep the static files for an hour.

@@ -146,7 +146,7 @@ func ValidUser(username, password, role *string, venueID *int64, desk *string) (
 	switch {
 	case username == nil || strings.TrimSpace(*username) == "":
 		return u, api.Invalid("username", "required")
-	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n"):
+	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n") || !api.Text(*username):
 		return u, api.Invalid("username", "at most 64 characters, no spaces")
 	case password == nil || len(*password) < 8:
 		return u, api.Invalid("password", "at least 8 characters")
@@ -156,7 +156,7 @@ func ValidUser(username, password, role *string, venueID *int64, desk *string) (
 		return u, api.Invalid("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
 	case venueID != nil && *venueID <= 0:
 		return u, api.Invalid("venue_id", "must be a positive id")
-	case desk != nil && utf8.RuneCountInString(*desk) > 32:
+	case desk != nil && (utf8.RuneCountInString(*desk) > 32 || !api.Text(*desk)):
 		return u, api.Invalid("desk", "at most 32 characters")
 	}
 	u = NewUser{Username: *username, Password: *password, Role: *role, VenueID: venueID}

@@ -80,6 +80,8 @@ func TestValidUser(t *testing.T) {
 		"NoUsername":    {"  ", "12345678", auth.RoleIssuer, nil, "username"},
 		"Space":         {"wang xm", "12345678", auth.RoleIssuer, nil, "username"},
 		"LongUsername":  {long, "12345678", auth.RoleIssuer, nil, "username"},
+		"NULUsername":   {"wang\x00", "12345678", auth.RoleIssuer, nil, "username"},
+		"BadUTF8":       {"wang\xff", "12345678", auth.RoleIssuer, nil, "username"},
 		"ShortPassword": {"wang", "1234567", auth.RoleIssuer, nil, "password"},
 		"LongPassword":  {"wang", strings.Repeat("x", 73), auth.RoleIssuer, nil, "password"},
 		"Candidate":     {"wang", "12345678", auth.RoleCandidate, nil, "role"},
