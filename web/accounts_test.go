@@ -36,11 +36,11 @@ func TestAccountsCatalogue(t *testing.T) {
 // TestLicenceClasses: the device form's classes, however separated.
 func TestLicenceClasses(t *testing.T) {
 	for in, want := range map[string]string{
-		"":             "",
-		"c1":           "C1",
-		"C1 C2":        "C1|C2",
+		"":            "",
+		"c1":          "C1",
+		"C1 C2":       "C1|C2",
 		"C1,C2，c5、A1": "C1|C2|C5|A1",
-		" C1 ,  C2 ":   "C1|C2",
+		" C1 ,  C2 ":  "C1|C2",
 	} {
 		got := ""
 		for i, c := range licenceClasses(in) {
