@@ -40,6 +40,8 @@ type auditRow struct {
 	// ActorName names a staff user or a device; empty for the system and
 	// for users who are not staff (candidates), shown by their id.
 	ActorName string
+	// SubjectName names the subject when it is a staff user or a device.
+	SubjectName string
 	// Before and After are the subject's state as indented JSON, "" for none.
 	Before, After string
 }
@@ -107,7 +109,7 @@ func (h Handler) auditPage(c echo.Context) error {
 	}
 	for _, r := range rows {
 		v.Rows = append(v.Rows, auditRow{Row: r, At: r.At.In(scheduling.Shanghai).Format(time.DateTime),
-			ActorName: names[r.Actor.String()], Before: indentJSON(r.Before), After: indentJSON(r.After)})
+			ActorName: names[r.Actor.String()], SubjectName: names[r.Subject], Before: indentJSON(r.Before), After: indentJSON(r.After)})
 	}
 	if f.After > 0 {
 		v.First = auditLink(q, 0)
