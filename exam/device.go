@@ -8,7 +8,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -30,6 +32,30 @@ type Device struct {
 
 const deviceColumns = `id, venue_id, name, vehicle_plate, licence_classes, adapted_vehicle`
 
+// Validate checks a device to register: a venue, a name of at most 100
+// bytes, a plate of at most 20, licence classes such as C1, all of them
+// text PostgreSQL can store.
+func (d Device) Validate() error {
+	switch {
+	case d.VenueID <= 0:
+		return &FieldError{"venue_id", "required"}
+	case strings.TrimSpace(d.Name) == "" || len(d.Name) > 100 || !storable(d.Name):
+		return &FieldError{"name", "required, at most 100 bytes"}
+	case len(d.VehiclePlate) > 20 || !storable(d.VehiclePlate):
+		return &FieldError{"vehicle_plate", "at most 20 bytes"}
+	}
+	for _, lc := range d.LicenceClasses {
+		if lc == "" || len(lc) > 8 || !storable(lc) {
+			return &FieldError{"licence_classes", "licence classes such as C1"}
+		}
+	}
+	return nil
+}
+
+// storable reports whether s can be stored as PostgreSQL text: valid UTF-8
+// without NUL.
+func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
 func hashKey(key string) []byte {
 	h := sha256.Sum256([]byte(key))
 	return h[:]
@@ -37,7 +63,12 @@ func hashKey(key string) []byte {
 
 // CreateDevice registers a device and returns its key, shown this once;
 // only the key's hash is stored.
+// A device that Validate refuses is a *FieldError; the name is stored trimmed.
 func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, string, error) {
+	if err := d.Validate(); err != nil {
+		return d, "", err
+	}
+	d.Name = strings.TrimSpace(d.Name)
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	key := base64.RawURLEncoding.EncodeToString(b)
@@ -88,6 +119,24 @@ func (s *Store) RetireDevice(ctx context.Context, id, by int64, now time.Time) e
 		return err
 	}
 	return tx.Commit()
+}
+
+// ListedDevice is a device as the admin's list shows it: never its key.
+type ListedDevice struct {
+	Device
+	CreatedAt time.Time  `db:"created_at"`
+	RetiredAt *time.Time `db:"retired_at"` // nil while its key works
+}
+
+// Devices lists every device: the active ones first, then by venue and name.
+func (s *Store) Devices(ctx context.Context) ([]ListedDevice, error) {
+	ds := []ListedDevice{}
+	err := s.db.SelectContext(ctx, &ds, `SELECT `+deviceColumns+`, created_at, retired_at
+		FROM devices ORDER BY retired_at IS NOT NULL, venue_id, name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return ds, nil
 }
 
 // DeviceByKey finds the active device holding key.

@@ -103,29 +103,22 @@ func (h Handler) createDevice(c echo.Context) error {
 		return err
 	}
 	var d Device
-	switch {
-	case req.VenueID == nil || *req.VenueID <= 0:
-		return api.Invalid("venue_id", "required")
-	case req.Name == nil || strings.TrimSpace(*req.Name) == "" || len(*req.Name) > 100:
-		return api.Invalid("name", "required, at most 100 bytes")
-	case req.VehiclePlate != nil && len(*req.VehiclePlate) > 20:
-		return api.Invalid("vehicle_plate", "at most 20 bytes")
+	if req.VenueID != nil {
+		d.VenueID = *req.VenueID
 	}
-	d.VenueID, d.Name = *req.VenueID, strings.TrimSpace(*req.Name)
+	if req.Name != nil {
+		d.Name = *req.Name
+	}
 	if req.VehiclePlate != nil {
 		d.VehiclePlate = *req.VehiclePlate
 	}
 	if req.LicenceClasses != nil {
-		for _, lc := range *req.LicenceClasses {
-			if lc == "" || len(lc) > 8 {
-				return api.Invalid("licence_classes", "licence classes such as C1")
-			}
-		}
 		d.LicenceClasses = pq.StringArray(*req.LicenceClasses)
 	}
 	if req.AdaptedVehicle != nil {
 		d.AdaptedVehicle = *req.AdaptedVehicle
 	}
+	// CreateDevice validates the device (Device.Validate).
 	d, key, err := h.Store.CreateDevice(c.Request().Context(), d, auth.Caller(c).UserID)
 	if err != nil {
 		return apiError(err)

@@ -105,6 +105,7 @@ func (h Handler) Register(e *echo.Echo) {
 		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, h.requireLogin, auth.Require(watchers...)})
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
+	h.registerAccounts(e, signedIn(auth.RoleAdmin))
 }
 
 // cacheStatic lets browsers keep the static files for an hour.

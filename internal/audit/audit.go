@@ -349,6 +349,7 @@ func verifyError(err error) error {
 
 // Filter selects entries for List. Zero fields select everything.
 type Filter struct {
+	Action  string // e.g. "user.created"
 	Actor   *Actor
 	Subject string
 	From    time.Time // at >= From
@@ -388,6 +389,9 @@ func List(ctx context.Context, db sqlx.QueryerContext, f Filter) ([]Row, int64, 
 		} else {
 			where = append(where, "actor_id = "+arg(f.Actor.ID))
 		}
+	}
+	if f.Action != "" {
+		where = append(where, "action = "+arg(f.Action))
 	}
 	if f.Subject != "" {
 		where = append(where, "subject = "+arg(f.Subject))

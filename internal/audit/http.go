@@ -19,12 +19,12 @@ type Handler struct {
 	DB *sqlx.DB
 }
 
-// List serves GET /api/v1/audit?actor=&subject=&from=&to=&after=&limit=:
+// List serves GET /api/v1/audit?action=&actor=&subject=&from=&to=&after=&limit=:
 // 200 {"entries":[…],"next":<cursor or null>}, newest first; pass next as
 // after for the following page. cmd mounts it behind authentication and the
 // admin role: this package cannot import auth, which records into it.
 func (h Handler) List(c echo.Context) error {
-	f, err := parseFilter(c.QueryParams())
+	f, err := ParseFilter(c.QueryParams())
 	if err != nil {
 		return err
 	}
@@ -42,11 +42,15 @@ func (h Handler) List(c echo.Context) error {
 	}{rows, cursor})
 }
 
-// parseFilter reads the query of GET /api/v1/audit. from and to take an
-// RFC 3339 instant or a day YYYY-MM-DD in Asia/Shanghai: from is inclusive,
-// to exclusive, and a day given as to is included whole.
-func parseFilter(q url.Values) (Filter, error) {
-	f := Filter{Limit: DefaultLimit, Subject: q.Get("subject")}
+// ParseFilter reads the query of GET /api/v1/audit (and of the admin's
+// page). from and to take an RFC 3339 instant or a day YYYY-MM-DD in
+// Asia/Shanghai: from is inclusive, to exclusive, and a day given as to is
+// included whole. A refusal is an *api.Error naming the parameter.
+func ParseFilter(q url.Values) (Filter, error) {
+	f := Filter{Limit: DefaultLimit, Action: q.Get("action"), Subject: q.Get("subject")}
+	if len(f.Action) > 100 || !api.Text(f.Action) {
+		return f, api.Invalid("action", "at most 100 characters of text, such as user.created")
+	}
 	if v := q.Get("actor"); v != "" {
 		a, err := ParseActor(v)
 		if err != nil {

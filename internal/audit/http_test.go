@@ -114,6 +114,9 @@ func TestHandler(t *testing.T) {
 			{"NobodyLikeThat", q("actor", "device:3"), []int64{}},
 			{"Subject", q("subject", "booking:13"), []int64{5, 4}},
 			{"ActorAndSubject", q("actor", "user:3", "subject", "booking:13"), []int64{}},
+			{"Action", q("action", "booking.created"), []int64{5, 1}},
+			{"ActionAndActor", q("action", "booking.created", "actor", "user:4"), []int64{5}},
+			{"NoSuchAction", q("action", "booking"), []int64{}},
 			// from is inclusive, to exclusive.
 			{"Instants", q("from", at[1].Format(time.RFC3339Nano), "to", at[3].Format(time.RFC3339Nano)), []int64{3, 2}},
 			{"InstantsElsewhere", q("from", at[1].In(time.FixedZone("", -5*3600)).Format(time.RFC3339Nano)), []int64{5, 4, 3, 2}},
@@ -196,6 +199,7 @@ func TestHandler(t *testing.T) {
 			{q("actor", "system:1"), "actor"},
 			{q("subject", "booking:\x00"), "subject"},
 			{q("subject", "booking:\xff"), "subject"},
+			{q("action", "booking.\x00"), "action"},
 			{q("from", "yesterday"), "from"},
 			{q("from", "2026-13-01"), "from"},
 			{q("from", "1850-01-01"), "from"},

@@ -122,7 +122,7 @@ func (h Handler) createUser(c echo.Context) error {
 	if err := api.Bind(c, &req); err != nil {
 		return err
 	}
-	u, err := validUser(req.Username, req.Password, req.Role, req.VenueID, req.Desk)
+	u, err := ValidUser(req.Username, req.Password, req.Role, req.VenueID, req.Desk)
 	if err != nil {
 		return err
 	}
@@ -138,12 +138,15 @@ func (h Handler) createUser(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"id": id, "username": u.Username, "role": u.Role, "venue_id": u.VenueID, "desk": u.Desk})
 }
 
-func validUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
+// ValidUser checks an account to create, as POST /users and the admin's
+// page send it (nil for a field left out), and returns it ready for
+// CreateUser. A refusal is an *api.Error naming the field.
+func ValidUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
 	var u NewUser
 	switch {
 	case username == nil || strings.TrimSpace(*username) == "":
 		return u, api.Invalid("username", "required")
-	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n"):
+	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n") || !api.Text(*username):
 		return u, api.Invalid("username", "at most 64 characters, no spaces")
 	case password == nil || len(*password) < 8:
 		return u, api.Invalid("password", "at least 8 characters")
@@ -153,7 +156,7 @@ func validUser(username, password, role *string, venueID *int64, desk *string) (
 		return u, api.Invalid("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
 	case venueID != nil && *venueID <= 0:
 		return u, api.Invalid("venue_id", "must be a positive id")
-	case desk != nil && utf8.RuneCountInString(*desk) > 32:
+	case desk != nil && (utf8.RuneCountInString(*desk) > 32 || !api.Text(*desk)):
 		return u, api.Invalid("desk", "at most 32 characters")
 	}
 	u = NewUser{Username: *username, Password: *password, Role: *role, VenueID: venueID}

@@ -105,6 +105,31 @@ func (s *Store) CreateUser(ctx context.Context, u NewUser, by int64) (int64, err
 	return id, tx.Commit()
 }
 
+// User is a staff account as the admin's list shows it: never its password.
+type User struct {
+	ID        int64     `db:"id"`
+	Username  string    `db:"username"`
+	Role      string    `db:"role"`
+	VenueID   *int64    `db:"venue_id"`
+	Desk      string    `db:"desk"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// StaffUsers lists the staff accounts by username. Candidates' accounts
+// are left out: their usernames are ID numbers, and they are listed with
+// the candidates.
+func (s *Store) StaffUsers(ctx context.Context) ([]User, error) {
+	users := []User{}
+	err := s.db.SelectContext(ctx, &users, `
+		SELECT id, username, role, venue_id, coalesce(desk, '') AS desk, created_at
+		FROM users WHERE role <> 'candidate'
+		ORDER BY username`)
+	if err != nil {
+		return nil, fmt.Errorf("list staff users: %w", err)
+	}
+	return users, nil
+}
+
 // EnsureAdmin creates user admin with password when the database has no
 // user at all. It reports whether it created one; several replicas starting
 // together create at most one.
