@@ -211,6 +211,7 @@ var pagePaths = map[string]string{
 	"candidate_slots":    "/candidate/slots",
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
+	"admin_displays":     "/admin/displays",
 }
 
 // nameKey holds the name the header shows, set by pages that loaded it.

@@ -98,6 +98,8 @@ func (h Handler) Register(e *echo.Echo) {
 	e.POST("/candidate/priority", h.askForLane, candidate...)
 
 	// The staff's pages, one area each.
+	h.registerHall(e, open[:2:2]) // prefs and page errors: no forms, no CSRF
+	h.registerDisplays(e, signedIn(auth.RoleAdmin))
 }
 
 // cacheStatic lets browsers keep the static files for an hour.
