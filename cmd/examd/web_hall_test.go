@@ -312,6 +312,9 @@ func TestWebHallBoard(t *testing.T) {
 		if err := json.Unmarshal([]byte(p.Body), &got); err != nil {
 			t.Fatal(err)
 		}
+		if p := e.get(path + "?lang=en"); p.URL != path || !strings.Contains(p.Body, "Waiting hall") || !strings.Contains(p.Body, `lang="en"`) {
+			t.Errorf("the language switch on the hall page: at %s\n%s", p.URL, p.Body)
+		}
 		if got.Exams[0].Subject != "Subject 2" || got.Exams[0].Item != "Hill stop and start" ||
 			got.Calls[0].Text != "Number "+ticket+", please go to 3号窗口" {
 			t.Errorf("English board: %+v", got)
