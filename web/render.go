@@ -235,8 +235,9 @@ var pagePaths = map[string]string{
 	"examiner":           "/examiner",
 	"desk":               "/desk", "desk_report": "/desk/report",
 	"admin_venues": "/admin/venues", "admin_slots": "/admin/slots", "admin_candidates": "/admin/candidates", "admin_candidate": "/admin/candidates",
-	"admin_users":   "/admin/users",
-	"admin_devices": "/admin/devices",
+	"admin_users":    "/admin/users",
+	"admin_devices":  "/admin/devices",
+	"admin_displays": "/admin/displays",
 }
 
 // nameKey holds the name the header shows, set by pages that loaded it.

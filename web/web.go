@@ -106,6 +106,8 @@ func (h Handler) Register(e *echo.Echo) {
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
 	h.registerAccounts(e, signedIn(auth.RoleAdmin))
+	h.registerHall(e, open[:2:2]) // prefs and page errors: no forms, no CSRF
+	h.registerDisplays(e, signedIn(auth.RoleAdmin))
 }
 
 // cacheStatic lets browsers keep the static files for an hour.

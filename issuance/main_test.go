@@ -1,0 +1,9 @@
+package issuance_test
+
+import (
+	"testing"
+
+	"examd/internal/pg/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -1,0 +1,180 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"examd/exam"
+	"examd/internal/api"
+	"examd/scheduling"
+)
+
+// The hall screen (大厅屏): a read-only board in a venue's waiting room,
+// opened with the venue's display token, no login. It shows the exams under
+// way, the results as they finish and the desk's calls, and nothing that
+// identifies a person beyond the masked name. The venue's live feed carries
+// masked ID numbers, so the board does not follow it: hall.js polls
+// /hall/:token/board, built here from the database with only what the board
+// shows, and the first page is rendered with the same data.
+
+// hallCalls is how many of the latest calls the board shows.
+const hallCalls = 6
+
+// hall serves the hall screen in the request's language; it keeps the
+// catalogues to write the board's JSON in that language too.
+type hall struct {
+	h    Handler
+	cats map[string]catalogue
+}
+
+func (h Handler) registerHall(e *echo.Echo, m []echo.MiddlewareFunc) {
+	cats, err := loadCatalogues(files)
+	if err != nil {
+		panic(err) // embedded: Register has loaded them already
+	}
+	p := hall{h: h, cats: cats}
+	// The token is a credential: the request log must not keep it.
+	m = append([]echo.MiddlewareFunc{hideToken}, m...)
+	e.GET("/hall/:token", p.page, m...)
+	// The board's data: no page errors (JSON, not a page), the same
+	// language and headers (no-store) as the page.
+	e.GET("/hall/:token/board", p.board, hideToken, h.prefs)
+}
+
+// hideToken replaces the token in the request's path once the request is
+// answered, so that the request log (which logs the path) shows
+// /hall/:token and not the token.
+func hideToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		u := c.Request().URL
+		if tok := c.Param("token"); tok != "" {
+			u.Path = strings.Replace(u.Path, tok, ":token", 1)
+			u.RawPath = ""
+		}
+		return err
+	}
+}
+
+// hallBoard is the board as shown: every text in the page's language.
+type hallBoard struct {
+	Venue   string       `json:"venue"`
+	Date    string       `json:"date"`
+	Clock   string       `json:"clock"`
+	Now     time.Time    `json:"now"`
+	Exams   []hallExam   `json:"exams"`
+	Results []hallResult `json:"results"`
+	Calls   []hallCall   `json:"calls"`
+}
+
+// hallExam is an exam under way.
+type hallExam struct {
+	Name    string `json:"name"` // masked
+	Subject string `json:"subject"`
+	Car     string `json:"car"`
+	Item    string `json:"item"`
+}
+
+// hallResult is a finished exam. Key tells the script a result it has
+// announced already; Say is the announcement.
+type hallResult struct {
+	Key     string `json:"key"`
+	Name    string `json:"name"` // masked
+	Subject string `json:"subject"`
+	Passed  bool   `json:"passed"`
+	Verdict string `json:"verdict"`
+	Score   string `json:"score"`
+	Say     string `json:"say"`
+}
+
+// hallCall is a ticket called to a desk; Text is also its announcement.
+type hallCall struct {
+	Key    string `json:"key"`
+	Ticket string `json:"ticket"`
+	Desk   string `json:"desk"`
+	Text   string `json:"text"`
+}
+
+// load builds the board of the token's venue, or api.ErrNotFound for a
+// token unknown or revoked.
+func (p hall) load(c echo.Context) (hallBoard, error) {
+	ctx := c.Request().Context()
+	v, err := displayVenue(ctx, p.h.DB, c.Param("token"))
+	if err != nil {
+		return hallBoard{}, err
+	}
+	now := p.h.Now()
+	today := scheduling.Day(now)
+	b, err := p.h.Exams.HallBoard(ctx, v.ID, today)
+	if err != nil {
+		return hallBoard{}, err
+	}
+	calls, err := p.h.Issuing.Called(ctx, today, hallCalls)
+	if err != nil {
+		return hallBoard{}, err
+	}
+	cat := p.cats[language(c)]
+	local := now.In(scheduling.Shanghai)
+	board := hallBoard{
+		Venue: v.Name, Now: now,
+		Date:  local.Format(cat.text("hall.date_layout")) + " " + cat.text(fmt.Sprintf("hall.weekday.%d", local.Weekday())),
+		Clock: local.Format("15:04"),
+		Exams: []hallExam{}, Results: []hallResult{}, Calls: []hallCall{},
+	}
+	for _, e := range b.Exams {
+		x := hallExam{Name: e.Name, Subject: cat.text(fmt.Sprintf("subject.%d", e.Subject)), Car: e.Car}
+		if e.Item != nil {
+			x.Item = cat.text("hall.item." + *e.Item)
+		}
+		board.Exams = append(board.Exams, x)
+	}
+	for _, r := range b.Results {
+		x := hallResult{
+			// The instant a result finished and its subject tell results
+			// apart without an id of the candidate or the booking.
+			Key:  fmt.Sprintf("%d-%d", r.FinishedAt.UnixMicro(), r.Subject),
+			Name: r.Name, Subject: cat.text(fmt.Sprintf("subject.%d", r.Subject)),
+			Passed: r.Status == exam.Passed, Verdict: cat.text("status." + r.Status),
+			Score: cat.text("hall.score", r.Score),
+		}
+		x.Say = cat.text("hall.say_result", x.Name, x.Subject, x.Verdict, x.Score)
+		board.Results = append(board.Results, x)
+	}
+	for _, k := range calls {
+		x := hallCall{Key: fmt.Sprintf("%s-%d", k.Ticket, k.CalledAt.UnixMicro()), Ticket: k.Ticket, Desk: k.Desk}
+		if k.Desk == "" {
+			x.Text = cat.text("hall.call_no_desk", k.Ticket)
+		} else {
+			x.Text = cat.text("hall.call", k.Ticket, k.Desk)
+		}
+		board.Calls = append(board.Calls, x)
+	}
+	return board, nil
+}
+
+// page is the hall screen, rendered with the board's data so that it works
+// before (and without) the script.
+func (p hall) page(c echo.Context) error {
+	b, err := p.load(c)
+	if errors.Is(err, api.ErrNotFound) {
+		return p.h.render(c, http.StatusNotFound, "error", "error.title", errorView{Key: "hall.unknown"})
+	}
+	if err != nil {
+		return err
+	}
+	return p.h.render(c, http.StatusOK, "hall", "hall.title", b)
+}
+
+// board is the board's data for hall.js.
+func (p hall) board(c echo.Context) error {
+	b, err := p.load(c)
+	if err != nil {
+		return err // the API's error handler: 404 not_found, or 500
+	}
+	return c.JSON(http.StatusOK, b)
+}
