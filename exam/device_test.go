@@ -13,7 +13,6 @@ import (
 	"examd/internal/pg/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // TestDevices: the admin's list shows every device with when it was
 // registered and retired, the active ones first, and never a key.

@@ -100,13 +100,20 @@ func (f *Feed) Current(ctx context.Context, topic string) (int64, error) {
 	return seq, nil
 }
 
-// SeqBefore returns the seq of topic's last event stored before t, 0 when
-// there is none: a screen that shows one day replays the feed from there.
+// SeqBefore returns the seq after which topic's events stored from t on
+// begin (its current seq when there are none, 0 for a topic without
+// events): a screen that shows one day replays the feed from there. An
+// event is stamped when its transaction writes it but numbered when it
+// commits, so one stored just before t may be numbered after one stored
+// later: the answer errs towards replaying it, and the screen skips seqs it
+// has shown.
 func (f *Feed) SeqBefore(ctx context.Context, topic string, t time.Time) (int64, error) {
 	var seq int64
 	err := f.db.GetContext(ctx, &seq, `
-		SELECT coalesce(max(seq), 0) FROM feed_events
-		WHERE topic = $1 AND seq IS NOT NULL AND created_at < $2`, topic, t)
+		SELECT coalesce(
+		    (SELECT min(seq) - 1 FROM feed_events WHERE topic = $1 AND seq IS NOT NULL AND created_at >= $2),
+		    (SELECT seq FROM feed_topics WHERE topic = $1),
+		    0)`, topic, t)
 	if err != nil {
 		return 0, fmt.Errorf("read the seq of feed %s before %s: %w", topic, t.Format(time.RFC3339), err)
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -231,21 +230,3 @@ func (h Handler) deskLive(c echo.Context) error {
 	return h.Hub.Serve(c, issuance.Topic, since)
 }
 
-// renderPart writes the template part of page alone, with the data a page
-// would get: the fragment a script swaps into the page already shown.
-func (h Handler) renderPart(c echo.Context, page, part string, data any) error {
-	r, ok := c.Echo().Renderer.(*renderer)
-	if !ok {
-		return errors.New("web: no page renderer")
-	}
-	t, ok := r.pages[language(c)][page]
-	if !ok {
-		return fmt.Errorf("no page %q", page)
-	}
-	var buf bytes.Buffer
-	v := &view{Page: page, Lang: language(c), CSRF: csrfToken(c), Caller: auth.Caller(c), Large: c.Get(largeKey) == true, Data: data}
-	if err := t.ExecuteTemplate(&buf, part, v); err != nil {
-		return err
-	}
-	return c.HTMLBlob(http.StatusOK, buf.Bytes())
-}

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -110,9 +109,7 @@ func (h Handler) examinerData(c echo.Context, v scheduling.Venue, venues []sched
 	now := h.Now()
 	view := examinerView{Venue: v, Venues: venues, CanSign: auth.Caller(c).Role == auth.RoleExaminer}
 	var err error
-	// The replay point first: an event committed while the rest loads is
-	// then replayed rather than missed.
-	if view.Since, err = h.Feed.SeqBefore(ctx, exam.VenueTopic(v.ID), scheduling.StartOfDay(now)); err != nil {
+	if view.Since, err = h.Feed.SeqBefore(ctx, exam.VenueTopic(v.ID), scheduling.StartOfDay(scheduling.Day(now))); err != nil {
 		return view, err
 	}
 	if view.Cars, err = h.Exams.VenueCars(ctx, v.ID); err != nil {
@@ -221,25 +218,22 @@ func (h Handler) examinerLive(c echo.Context) error {
 	return h.Hub.Serve(c, exam.VenueTopic(v.ID), since)
 }
 
-// examinerRefusals are the sign-off refusals the page has a text for.
-var examinerRefusals = []string{exam.ErrNotSignable.Code}
-
 // screenTexts are the catalogue keys the screen's script shows, handed to
 // it in the page (the texts live in the catalogues, not in the script).
 func screenTexts() []string {
 	keys := []string{"subject.2", "subject.3", "subject.4"}
 	for _, k := range []string{
-		"idle", "attempt", "item", "no_item", "score", "pass_mark", "deductions", "no_deductions",
+		"idle", "attempt", "item", "no_item", "pass_mark", "deductions", "no_deductions",
 		"points", "instruction", "passed", "failed", "in_progress", "retake_open", "lane",
-		"sign", "signed_examiner", "signed_candidate", "announce_result", "announce_deduction",
-		"conn.connecting", "conn.open", "conn.closed", "new_car", "released", "no_show",
+		"sign", "signed_examiner", "signed_candidate", "announce_result",
+		"conn.connecting", "conn.open", "conn.closed",
 	} {
 		keys = append(keys, "examiner.js."+k)
 	}
 	for _, item := range examItems {
 		keys = append(keys, "item."+item)
 	}
-	return slices.Clip(keys)
+	return keys
 }
 
 // examItems are the exam items (SC-ITEMS) a device reports in item_started.

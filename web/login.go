@@ -88,6 +88,10 @@ func homeOf(role string) string {
 		return "/candidate"
 	case auth.RoleExaminer:
 		return "/examiner"
+	case auth.RoleIssuer:
+		return "/desk"
+	case auth.RoleScheduler, auth.RoleAdmin:
+		return "/admin/slots"
 	}
 	return "/"
 }

@@ -221,7 +221,7 @@ func (h Handler) render(c echo.Context, status int, page, title string, data any
 // renderPart renders the template part of page alone, without the layout: a
 // section that the page's script refreshes.
 func (h Handler) renderPart(c echo.Context, page, part string, data any) error {
-	v := &view{Page: page, Lang: language(c), CSRF: csrfToken(c), Caller: auth.Caller(c), Data: data}
+	v := &view{Page: page, Lang: language(c), CSRF: csrfToken(c), Caller: auth.Caller(c), Large: c.Get(largeKey) == true, Data: data}
 	return c.Render(http.StatusOK, page+"#"+part, v)
 }
 

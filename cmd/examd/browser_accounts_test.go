@@ -35,7 +35,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 		}
 	}()
 
-	tb.logIn("admin", adminPassword, "home")
+	tb.logIn("admin", adminPassword, "admin_slots")
 	tb.open("/admin/devices", "admin_devices")
 	tb.checkPage()
 	tb.do("fill in the device",
@@ -153,7 +153,7 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 	}{{"desktop", 1280, 900, "考试车 5号"}, {"phone", 375, 812, "考试车 6号"}} {
 		t.Run(w.name, func(t *testing.T) {
 			tb := a.openTab(t, w.width, w.height)
-			tb.logIn("admin", adminPassword, "home")
+			tb.logIn("admin", adminPassword, "admin_slots")
 			tb.open("/admin/users", "admin_users")
 			tb.shoot(dir, "users-"+w.name+".png")
 			tb.open("/admin/devices", "admin_devices")

@@ -20,7 +20,7 @@ import (
 // openDesk logs user in and opens the desk page, its live feed connected.
 func (tb *tab) openDesk(user string) {
 	tb.t.Helper()
-	tb.logIn(user, "desk-secret", "home")
+	tb.logIn(user, "desk-secret", "desk")
 	tb.open("/desk", "desk")
 	tb.do("connect the live queue", chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))
 }

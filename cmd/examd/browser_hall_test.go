@@ -42,7 +42,7 @@ func TestBrowserHall(t *testing.T) {
 	a := startApp(t)
 	h := newHall(t, a)
 	admin := a.browser(t)
-	admin.logIn("admin", adminPassword, "/")
+	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 	tb := a.openTab(t, 1920, 1080)
 	tb.open(path, "hall")
@@ -133,7 +133,7 @@ func TestBrowserHallEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := a.browser(t)
-	admin.logIn("admin", adminPassword, "/")
+	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, d.venue, `<script>alert(3)</script>`)
 	_, first := bookNamed(t, d, d.slot, `<script>alert(4)</script>`)
 	d.post(d.device, first, "exam_started", nil)
@@ -184,7 +184,7 @@ func TestBrowserHallEscapes(t *testing.T) {
 	}
 
 	// The admin's page shows the label as text too.
-	tb.logIn("admin", adminPassword, "home")
+	tb.logIn("admin", adminPassword, "admin_slots")
 	tb.open("/admin/displays", "admin_displays")
 	if got := tb.text(".display .when"); got != `<script>alert(3)</script>` {
 		t.Errorf("label %q", got)
@@ -200,7 +200,7 @@ func TestBrowserHallPhone(t *testing.T) {
 	a := startApp(t)
 	h := newHall(t, a)
 	admin := a.browser(t)
-	admin.logIn("admin", adminPassword, "/")
+	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 	fillHall(t, h)
 	tb := a.openTab(t, 375, 812)
@@ -208,7 +208,7 @@ func TestBrowserHallPhone(t *testing.T) {
 		tb.open(path+"?size="+size, "hall")
 		tb.checkPage()
 	}
-	tb.logIn("admin", adminPassword, "home")
+	tb.logIn("admin", adminPassword, "admin_slots")
 	for _, size := range []string{"normal", "large"} {
 		tb.open("/admin/displays?size="+size, "admin_displays")
 		tb.checkPage()
@@ -249,7 +249,7 @@ func TestBrowserScreenshotsHall(t *testing.T) {
 	a := startApp(t)
 	h := newHall(t, a)
 	admin := a.browser(t)
-	admin.logIn("admin", adminPassword, "/")
+	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 	newDisplay(t, admin, h.venue, "候考大厅 2号屏")
 	newDisplay(t, admin, h.venue, "旧屏（已更换）")
@@ -271,7 +271,7 @@ func TestBrowserScreenshotsHall(t *testing.T) {
 			if w.name == "desktop" {
 				tb.do("desktop width", chromedp.EmulateViewport(1280, 900))
 			}
-			tb.logIn("admin", adminPassword, "home")
+			tb.logIn("admin", adminPassword, "admin_slots")
 			tb.open("/admin/displays", "admin_displays")
 			tb.shoot(dir, "admin_displays-"+w.name+".png")
 		})

@@ -14,7 +14,7 @@ import (
 func (a *app) accountsAdmin(t *testing.T) *browser {
 	t.Helper()
 	b := a.browser(t)
-	b.logIn("admin", adminPassword, "/")
+	b.logIn("admin", adminPassword, "/admin/slots")
 	return b
 }
 
@@ -79,8 +79,8 @@ func TestWebAccountsUsers(t *testing.T) {
 
 	t.Run("LogIn", func(t *testing.T) {
 		nb := a.browser(t)
-		p := nb.logIn("zhang.kaoshi", "kaoshi-pw-1", "/")
-		if !strings.Contains(p.Body, "您以考试员身份登录") {
+		p := nb.logIn("zhang.kaoshi", "kaoshi-pw-1", "/examiner")
+		if !strings.Contains(p.Body, `data-page="examiner"`) {
 			t.Errorf("the new user's home:\n%s", p.Body)
 		}
 	})

@@ -89,7 +89,7 @@ func TestWebExaminer(t *testing.T) {
 	}
 	sched := a.browser(t)
 	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "web-planner", "password": "staff-secret", "role": "scheduler"})
-	sched.logIn("web-planner", "staff-secret", "/")
+	sched.logIn("web-planner", "staff-secret", "/admin/slots")
 	if p := sched.get(fmt.Sprintf("/examiner?venue=%d", d.venue)); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="venue"`) || strings.Contains(p.Body, "待签字") {
 		t.Errorf("a scheduler watching: %d", p.Status)
 	}

@@ -75,7 +75,7 @@ func TestWebDisplays(t *testing.T) {
 	a := startApp(t)
 	d := newExamDay(t, a, 2)
 	b := a.browser(t)
-	b.logIn("admin", adminPassword, "/")
+	b.logIn("admin", adminPassword, "/admin/slots")
 
 	p := b.get("/admin/displays")
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, `<option value="`+fmt.Sprint(d.venue)+`">第一考场</option>`) {
@@ -144,7 +144,7 @@ func TestWebDisplays(t *testing.T) {
 			name := fmt.Sprintf("%s-d%d", role, seq.Add(1))
 			a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": name, "password": "staff-secret", "role": role, "venue_id": d.venue})
 			o := a.browser(t)
-			o.logIn(name, "staff-secret", "/")
+			o.logIn(name, "staff-secret", "")
 			if p := o.get("/admin/displays"); p.Status != http.StatusForbidden || strings.Contains(p.Body, "候考大厅 1号屏") {
 				t.Errorf("%s: %d, want 403", role, p.Status)
 			}
@@ -203,7 +203,7 @@ func TestWebHallBoard(t *testing.T) {
 	a := startApp(t)
 	h := newHall(t, a)
 	admin := a.browser(t)
-	admin.logIn("admin", adminPassword, "/")
+	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 
 	driving, b1 := bookNamed(t, h.examDay, h.slot, "张三丰")

@@ -11,9 +11,8 @@
   const T = JSON.parse(document.getElementById('screen-text').textContent);
   // t is the catalogue text of key, its %s and %d filled with args in order.
   const t = (key, ...args) => {
-    let s = T[key] || key;
-    for (const a of args) s = s.replace(/%[sd]/, String(a));
-    return s;
+    let i = 0;
+    return (T[key] || key).replace(/%[sd]/g, () => String(args[i++]));
   };
   const venue = screen.dataset.venue;
   const canSign = screen.dataset.canSign === 'true';
@@ -32,7 +31,8 @@
   for (const el of tilesList.querySelectorAll('li[data-device]')) {
     tiles.set(el.dataset.device, { el, a: null });
   }
-  const bookingCar = new Map(); // booking id → device id of its last attempt
+  const attempts = new Map(); // attempt id → its state, shown on its car's tile
+  const latest = new Map(); // booking id → its latest attempt
   const pending = new Map(); // attempt id → its row in the sign-off list
 
   function el(tag, cls, text) {
@@ -42,9 +42,10 @@
     return e;
   }
 
-  function tileFor(ev) {
-    let id = ev.device ? String(ev.device.id) : bookingCar.get(ev.booking_id);
-    if (id === undefined) return null;
+  // carTile returns the tile of the device that reported ev, making one for
+  // a car that joined after the page loaded.
+  function carTile(ev) {
+    const id = String(ev.device.id);
     let tile = tiles.get(id);
     if (!tile && ev.device) {
       // A car that joined after the page loaded.
@@ -126,7 +127,11 @@
     rosterTimer = setTimeout(async () => {
       try {
         const r = await fetch('/examiner/roster?venue=' + encodeURIComponent(venue), { credentials: 'same-origin' });
-        if (r.ok && r.headers.get('Content-Type').startsWith('text/html')) {
+        if (r.redirected && new URL(r.url).pathname === '/login') {
+          signedOut();
+          return;
+        }
+        if (r.ok && (r.headers.get('Content-Type') || '').startsWith('text/html')) {
           // The server's own escaped fragment.
           document.getElementById('roster').innerHTML = await r.text();
           markRoster();
@@ -180,47 +185,66 @@
     while (announcer.children.length > 3) announcer.firstElementChild.remove();
   }
 
+  // relabel keeps a waiting sign-off row's result up to date (corrections).
+  function relabel(a) {
+    const li = pending.get(a.id);
+    if (li) {
+      li.querySelector('.what').textContent = a.car + ' · ' + a.name + ' · ' + subjectText(a.subject) + ' · ' +
+        t('examiner.js.' + a.status) + ' ' + a.score;
+    }
+  }
+
   // apply shows one feed event; announce says that it happened just now.
   function apply(ev, announce) {
-    if (ev.type === 'no_show' || ev.type === 'released') {
+    if (!ev.attempt_id) {
+      // About a booking: a retake opened, a no-show, a declined retake, a
+      // released combined half.
+      const a = latest.get(ev.booking_id);
+      if (ev.type === 'retake_open' && a) {
+        a.retakeOpen = true;
+        drawTile(a.tile);
+      }
       refreshRoster();
       return;
     }
-    const tile = tileFor(ev);
-    if (!tile) return;
-    if (ev.type === 'exam_started' || (ev.attempt_id && (!tile.a || tile.a.id !== ev.attempt_id) && ev.device)) {
-      tile.a = {
+    let a = attempts.get(ev.attempt_id);
+    if (!a) {
+      if (!ev.device) return; // an attempt of another day
+      const tile = carTile(ev);
+      a = {
         id: ev.attempt_id, no: ev.attempt_no, booking: ev.booking_id, subject: ev.subject, cls: ev.licence_class,
         name: ev.candidate.name, lane: ev.lane, status: 'in_progress', score: ev.score,
         passMark: ev.pass_mark, item: '', instruction: '', deductions: [],
-        car: tile.el.querySelector('.car').textContent,
+        car: tile.el.querySelector('.car').textContent, tile,
       };
-      bookingCar.set(ev.booking_id, String(ev.device.id));
+      attempts.set(a.id, a);
+      latest.set(a.booking, a);
+      // The car shows its newest attempt; an earlier one keeps its
+      // sign-off row.
+      tile.a = a;
       refreshRoster();
     }
-    const a = tile.a;
-    if (!a) return;
     const wasFinished = finished(a);
     switch (ev.type) {
       case 'item_started': a.item = ev.item; a.instruction = ''; break;
       case 'instruction': a.instruction = ev.text; break;
-      case 'deduction':
-        a.deductions.push({ rule: ev.rule_text || ev.rule, points: ev.points });
-        break;
-      case 'retake_open': if (ev.booking_id === a.booking) a.retakeOpen = true; break;
+      case 'deduction': a.deductions.push({ rule: ev.rule_text || ev.rule, points: ev.points }); break;
       case 'signature':
-        if (ev.attempt_id === a.id) {
-          if (ev.text === 'examiner') a.signedExaminer = true; else a.signedCandidate = true;
+        if (ev.text === 'examiner') {
+          a.signedExaminer = true;
+          signed(a.id);
+        } else {
+          a.signedCandidate = true;
         }
-        if (ev.text === 'examiner') signed(ev.attempt_id);
         break;
     }
-    if (ev.attempt_id === a.id && ev.type !== 'retake_open' && ev.type !== 'signature') {
+    if (ev.type !== 'signature') {
       a.score = ev.score;
       if (ev.pass_mark) a.passMark = ev.pass_mark;
       if (ev.status) a.status = ev.status;
     }
-    drawTile(tile);
+    if (a.tile.a === a) drawTile(a.tile);
+    relabel(a);
     if (!wasFinished && finished(a)) {
       addToSign(a);
       refreshRoster();
@@ -257,6 +281,12 @@
     ws.onmessage = (m) => {
       const ev = JSON.parse(m.data);
       if (ev.type === 'hello') {
+        if (ev.seq < last) {
+          // The feed no longer has what this page showed (restored from a
+          // backup): start again from the page.
+          location.reload();
+          return;
+        }
         if (liveFrom === Infinity) liveFrom = ev.seq;
         backoff = 500;
         failures = 0;

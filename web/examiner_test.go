@@ -1,0 +1,20 @@
+package web
+
+import "testing"
+
+// TestExaminerTexts: every text the examiner's script shows is in both
+// catalogues.
+func TestExaminerTexts(t *testing.T) {
+	cats, err := loadCatalogues(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := append(screenTexts(), "examiner.refusal.attempt_in_progress", "flash.signed")
+	for _, lang := range languages {
+		for _, k := range keys {
+			if cats[lang][k] == "" {
+				t.Errorf("%s: no text for %s", lang, k)
+			}
+		}
+	}
+}
