@@ -47,6 +47,8 @@ type examinerView struct {
 	Roster []rosterSlot
 	// Refusal is a sign-off that was refused (catalogue key, attempt id).
 	Refusal *signRefusal
+	// NoVenue: the examiner's account names no venue to watch.
+	NoVenue bool
 }
 
 // rosterSlot is a slot of today that has not ended, with who is booked.
@@ -143,6 +145,9 @@ func (h Handler) roster(c echo.Context, venueID int64, now time.Time) ([]rosterS
 }
 
 func (h Handler) examiner(c echo.Context) error {
+	if p := auth.Caller(c); p.Role == auth.RoleExaminer && p.VenueID == nil {
+		return h.render(c, http.StatusOK, "examiner", "examiner.title", examinerView{NoVenue: true})
+	}
 	v, venues, err := h.screenVenue(c)
 	if err != nil {
 		return err

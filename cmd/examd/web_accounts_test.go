@@ -406,7 +406,7 @@ func TestWebAccountsForbidden(t *testing.T) {
 	users, devices := a.accountsCount(t, `SELECT count(*) FROM users`), a.accountsCount(t, `SELECT count(*) FROM devices`)
 
 	logins := map[string][2]string{
-		"scheduler": {"web-scheduler", "/"}, "examiner": {"web-examiner", "/"}, "issuer": {"web-issuer", "/"},
+		"scheduler": {"web-scheduler", "/admin/slots"}, "examiner": {"web-examiner", "/examiner"}, "issuer": {"web-issuer", "/desk"},
 		"candidate": {c.IDNo, "/candidate"},
 	}
 	for role, l := range logins {

@@ -234,7 +234,7 @@ func TestWebDesk(t *testing.T) {
 		cand := a.browser(t)
 		cand.logInTo(c.IDNo, "candidate-pw", "/candidate")
 		exam := a.browser(t)
-		exam.logInTo(deskUser(t, a, "examiner", ""), "desk-secret", "/")
+		exam.logInTo(deskUser(t, a, "examiner", ""), "desk-secret", "/examiner")
 		for who, x := range map[string]*browser{"candidate": cand, "examiner": exam} {
 			for _, path := range []string{"/desk", "/desk/report", "/desk?part=queue"} {
 				if p := x.get(path); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "您没有权限查看此页面") {
@@ -246,7 +246,7 @@ func TestWebDesk(t *testing.T) {
 			}
 		}
 		admin := a.browser(t)
-		p := admin.logInTo("admin", adminPassword, "/")
+		p := admin.logInTo("admin", adminPassword, "/admin/slots")
 		p = admin.get("/desk")
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "A001") || strings.Contains(p.Body, "/call\"") || !strings.Contains(p.Body, "叫号和办理由制证窗口工作人员操作") {
 			t.Errorf("the admin's desk page: %d\n%s", p.Status, p.Body)
@@ -255,7 +255,7 @@ func TestWebDesk(t *testing.T) {
 			t.Errorf("the admin calls: %d, want 403 as on the API", p.Status)
 		}
 		sched := a.browser(t)
-		sched.logInTo(deskUser(t, a, "scheduler", ""), "desk-secret", "/")
+		sched.logInTo(deskUser(t, a, "scheduler", ""), "desk-secret", "/admin/slots")
 		if p := sched.get("/desk"); p.Status != http.StatusForbidden {
 			t.Errorf("a scheduler on /desk: %d", p.Status)
 		}

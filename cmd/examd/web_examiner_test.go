@@ -102,6 +102,11 @@ func TestWebExaminer(t *testing.T) {
 	if p := sched.post(sign, nil); p.Status != http.StatusForbidden {
 		t.Errorf("a scheduler signing: %d", p.Status)
 	}
+	novenue := a.browser(t)
+	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "web-novenue", "password": "staff-secret", "role": "examiner"})
+	if p := novenue.logIn("web-novenue", "staff-secret", "/examiner"); !strings.Contains(p.Body, "您的账号尚未关联考场") || strings.Contains(p.Body, `id="screen"`) {
+		t.Errorf("an examiner without a venue:\n%s", p.Body)
+	}
 	cand := a.newCandidate(d.sched, nil)
 	cb := a.browser(t)
 	cb.logIn(cand.IDNo, "candidate-pw", "/candidate")
