@@ -26,6 +26,9 @@ func TestWebExaminer(t *testing.T) {
 		t.Fatal(err)
 	}
 	examiner := a.examinerAt(t, d.venue)
+	a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{
+		"venue_id": d.venue, "name": "<i>考试车</i> 9号", "vehicle_plate": "京A<b>9</b>学", "licence_classes": []string{"C1"},
+	})
 
 	b := a.browser(t)
 	p := b.logIn(examiner, "staff-secret", "/examiner")
@@ -34,7 +37,10 @@ func TestWebExaminer(t *testing.T) {
 			t.Errorf("examiner screen lacks %q", want)
 		}
 	}
-	for _, leak := range []string{"欧阳", "娜娜", "<b>", idNumber} {
+	if !strings.Contains(p.Body, "&lt;i&gt;考试车&lt;/i&gt; 9号") || !strings.Contains(p.Body, "京A&lt;b&gt;9&lt;/b&gt;学") {
+		t.Errorf("a car's name and plate are not shown as text")
+	}
+	for _, leak := range []string{"欧阳", "娜娜", "<b>", "<i>", idNumber} {
 		if strings.Contains(p.Body, leak) {
 			t.Errorf("examiner screen shows %q", leak)
 		}

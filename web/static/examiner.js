@@ -273,10 +273,14 @@
 
   let backoff = 500;
   let failures = 0;
+  let ws = null;
+  // A network that goes away may leave the socket looking open: the
+  // browser's offline event closes it, and it reconnects as after a drop.
+  window.addEventListener('offline', () => { if (ws) ws.close(); });
   function connect() {
     setConn('connecting');
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new WebSocket(proto + '//' + location.host + '/examiner/live?venue=' +
+    ws = new WebSocket(proto + '//' + location.host + '/examiner/live?venue=' +
       encodeURIComponent(venue) + '&since=' + last);
     ws.onmessage = (m) => {
       const ev = JSON.parse(m.data);
