@@ -5,10 +5,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -23,17 +21,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 	evil := `<script>alert(1)</script><img/src=x/onerror=alert(2)>`
 	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": evil, "password": "staff-secret", "role": "issuer"})
 	tb := a.openTab(t, 1280, 900)
-	var dialogs atomic.Int32
-	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range opened {
-			if err != nil {
-				return
-			}
-			dialogs.Add(1)
-			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	dialogs := tb.dialogs()
 
 	tb.logIn("admin", adminPassword, "admin_slots")
 	tb.open("/admin/devices", "admin_devices")

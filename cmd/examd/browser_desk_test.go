@@ -1,19 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -76,93 +70,6 @@ func TestBrowserDeskSteps(t *testing.T) {
 	}
 }
 
-// cutProxy forwards TCP connections to examd until cut: then it closes
-// every connection and refuses new ones until restored, as a network drop
-// would. It keeps what browsers sent, to see how they came back.
-type cutProxy struct {
-	t      *testing.T
-	url    string
-	mu     sync.Mutex
-	down   bool
-	conns  map[net.Conn]bool
-	sent   bytes.Buffer
-	target string
-}
-
-func newCutProxy(t *testing.T, target string) *cutProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	p := &cutProxy{t: t, url: "http://" + ln.Addr().String(), conns: map[net.Conn]bool{}, target: strings.TrimPrefix(target, "http://")}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go p.serve(c)
-		}
-	}()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *cutProxy) serve(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	p.mu.Lock()
-	if err != nil || p.down {
-		p.mu.Unlock()
-		c.Close()
-		if up != nil {
-			up.Close()
-		}
-		return
-	}
-	p.conns[c], p.conns[up] = true, true
-	p.mu.Unlock()
-	go func() {
-		io.Copy(c, up)
-		c.Close()
-	}()
-	io.Copy(up, io.TeeReader(c, p))
-	up.Close()
-}
-
-// Write keeps the first 1 MiB the browsers sent.
-func (p *cutProxy) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.sent.Len() < 1<<20 {
-		p.sent.Write(b)
-	}
-	return len(b), nil
-}
-
-func (p *cutProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *cutProxy) restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = false
-}
-
-func (p *cutProxy) requested() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.sent.String()
-}
-
 // TestBrowserDeskLive: candidates who become ready while the desk page is
 // open appear in its queue without a reload, the priority lane first and
 // marked; after a network drop the page says so, reconnects by itself with
@@ -177,17 +84,7 @@ func TestBrowserDeskLive(t *testing.T) {
 	via := *a
 	via.url = proxy.url
 	tb := via.openTab(t, 1280, 900)
-	var dialogs atomic.Int32
-	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range opened {
-			if err != nil {
-				return
-			}
-			dialogs.Add(1)
-			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	dialogs := tb.dialogs()
 	tb.openDesk(issuer)
 	eval[bool](tb, `window.deskNotReloaded = true`)
 

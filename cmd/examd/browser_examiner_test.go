@@ -2,12 +2,9 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,85 +12,6 @@ import (
 
 	"examd/scheduling"
 )
-
-// netCable is a TCP proxy in front of examd that a test can unplug: cut
-// closes every connection through it and refuses new ones until plugIn, as
-// a network drop does to a browser.
-type netCable struct {
-	t      *testing.T
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	conns  map[net.Conn]bool
-	cut    bool
-}
-
-func newNetCable(t *testing.T, target string) *netCable {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &netCable{t: t, ln: ln, target: target, conns: map[net.Conn]bool{}}
-	t.Cleanup(func() { ln.Close(); c.unplug() })
-	go c.serve()
-	return c
-}
-
-// url is examd's address through the cable.
-func (c *netCable) url() string { return "http://" + c.ln.Addr().String() }
-
-func (c *netCable) serve() {
-	for {
-		in, err := c.ln.Accept()
-		if err != nil {
-			return
-		}
-		c.mu.Lock()
-		if c.cut {
-			c.mu.Unlock()
-			in.Close()
-			continue
-		}
-		out, err := net.Dial("tcp", c.target)
-		if err != nil {
-			c.mu.Unlock()
-			in.Close()
-			continue
-		}
-		c.conns[in], c.conns[out] = true, true
-		c.mu.Unlock()
-		go c.pipe(in, out)
-		go c.pipe(out, in)
-	}
-}
-
-func (c *netCable) pipe(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-	c.mu.Lock()
-	delete(c.conns, dst)
-	delete(c.conns, src)
-	c.mu.Unlock()
-}
-
-// unplug drops every connection and refuses new ones.
-func (c *netCable) unplug() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.cut = true
-	for conn := range c.conns {
-		conn.Close()
-	}
-}
-
-// plugIn lets connections through again.
-func (c *netCable) plugIn() {
-	c.mu.Lock()
-	c.cut = false
-	c.mu.Unlock()
-}
 
 // examinerAt creates an examiner of venue and returns the username.
 func (a *app) examinerAt(t *testing.T, venue int64) string {
@@ -147,9 +65,9 @@ func TestBrowserExaminerScreen(t *testing.T) {
 	}
 	examiner := a.examinerAt(t, d.venue)
 
-	cable := newNetCable(t, strings.TrimPrefix(a.url, "http://"))
+	cable := newCutProxy(t, a.url)
 	via := *a
-	via.url = cable.url()
+	via.url = cable.url
 	tb := via.openTab(t, 1280, 900)
 	tb.logIn(examiner, "staff-secret", "examiner")
 	tb.checkPage()
@@ -178,7 +96,7 @@ func TestBrowserExaminerScreen(t *testing.T) {
 	}
 
 	// The network drops; the device goes on.
-	cable.unplug()
+	cable.cut()
 	tb.waitText("#conn", "连接已断开", 5*time.Second)
 	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
 	d.post(d.device, booking, "item_started", map[string]any{"item": "parallel_parking"})
@@ -190,7 +108,7 @@ func TestBrowserExaminerScreen(t *testing.T) {
 	}
 
 	// Back on the network: the screen catches up by itself, each event once.
-	cable.plugIn()
+	cable.restore()
 	tb.waitText("#conn", "实时连接正常", 15*time.Second)
 	tb.waitText(tile+" .result", "合格", 2*time.Second)
 	deductions := eval[[]string](tb, `[...document.querySelectorAll('`+tile+` .deductions li')].map(li => li.textContent)`)
@@ -222,8 +140,8 @@ func TestBrowserExaminerScreen(t *testing.T) {
 	// The session ends (logged out elsewhere) while the screen is open:
 	// after the next drop the screen goes to the login page by itself.
 	a.db.MustExec(`DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)`, examiner)
-	cable.unplug()
-	cable.plugIn()
+	cable.cut()
+	cable.restore()
 	tb.do("wait for the login page", chromedp.WaitReady(chromedp.CSS(`body[data-page="login"]`)))
 }
 

@@ -6,11 +6,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -139,17 +137,7 @@ func TestBrowserHallEscapes(t *testing.T) {
 	d.post(d.device, first, "exam_started", nil)
 
 	tb := a.openTab(t, 1280, 900)
-	var dialogs atomic.Int32
-	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range opened {
-			if err != nil {
-				return
-			}
-			dialogs.Add(1)
-			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	dialogs := tb.dialogs()
 
 	masked := "<" + strings.Repeat("*", len([]rune(`<script>alert(4)</script>`))-1)
 	tb.open(path, "hall")

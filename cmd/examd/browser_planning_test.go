@@ -6,11 +6,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -131,17 +129,7 @@ func TestBrowserPlanningPages(t *testing.T) {
 	user := a.planningUser("scheduler")
 	tb := a.openTab(t, 375, 812)
 
-	var dialogs atomic.Int32
-	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range opened {
-			if err != nil {
-				return
-			}
-			dialogs.Add(1)
-			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	dialogs := tb.dialogs()
 
 	tb.staffLogIn(user)
 	for _, size := range []string{"normal", "large"} {

@@ -12,12 +12,16 @@ package main
 // names the file either way.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,6 +109,23 @@ func (a *app) openTab(t *testing.T, width, height int) *tab {
 		t.Fatalf("start Chromium %s: %v", exe, err)
 	}
 	return tb
+}
+
+// dialogs counts the JavaScript dialogs (alert, confirm) the tab opens from
+// now on, accepting each: a page that runs a name as script opens one.
+func (tb *tab) dialogs() *atomic.Int32 {
+	var n atomic.Int32
+	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range opened {
+			if err != nil {
+				return
+			}
+			n.Add(1)
+			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	return &n
 }
 
 // saveScreenshot writes a full-page PNG into the test's artifact directory.
@@ -319,17 +340,7 @@ func TestBrowserEscapesNames(t *testing.T) {
 	a.must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}})
 	tb := a.openTab(t, 1280, 900)
 
-	var dialogs atomic.Int32
-	opened := chromedp.Events(tb.ctx, page.JavascriptDialogOpening)
-	go func() {
-		for _, err := range opened {
-			if err != nil {
-				return
-			}
-			dialogs.Add(1)
-			_, _ = chromedp.Call(tb.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
-		}
-	}()
+	dialogs := tb.dialogs()
 
 	tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")
 	for _, p := range []struct{ path, page string }{
@@ -499,4 +510,91 @@ func (tb *tab) shoot(dir, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
+}
+
+// cutProxy forwards TCP connections to examd until cut: then it closes
+// every connection and refuses new ones until restored, as a network drop
+// would. It keeps what browsers sent, to see how they came back.
+type cutProxy struct {
+	t      *testing.T
+	url    string
+	mu     sync.Mutex
+	down   bool
+	conns  map[net.Conn]bool
+	sent   bytes.Buffer
+	target string
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &cutProxy{t: t, url: "http://" + ln.Addr().String(), conns: map[net.Conn]bool{}, target: strings.TrimPrefix(target, "http://")}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *cutProxy) serve(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	if err != nil || p.down {
+		p.mu.Unlock()
+		c.Close()
+		if up != nil {
+			up.Close()
+		}
+		return
+	}
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go func() {
+		io.Copy(c, up)
+		c.Close()
+	}()
+	io.Copy(up, io.TeeReader(c, p))
+	up.Close()
+}
+
+// Write keeps the first 1 MiB the browsers sent.
+func (p *cutProxy) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sent.Len() < 1<<20 {
+		p.sent.Write(b)
+	}
+	return len(b), nil
+}
+
+func (p *cutProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *cutProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
+}
+
+func (p *cutProxy) requested() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sent.String()
 }
