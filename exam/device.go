@@ -128,11 +128,13 @@ type ListedDevice struct {
 	RetiredAt *time.Time `db:"retired_at"` // nil while its key works
 }
 
-// Devices lists every device: the active ones first, then by venue and name.
-func (s *Store) Devices(ctx context.Context) ([]ListedDevice, error) {
+// Devices lists the devices of a venue (of every venue when venueID is 0):
+// the active ones first, then by venue and name.
+func (s *Store) Devices(ctx context.Context, venueID int64) ([]ListedDevice, error) {
 	ds := []ListedDevice{}
 	err := s.db.SelectContext(ctx, &ds, `SELECT `+deviceColumns+`, created_at, retired_at
-		FROM devices ORDER BY retired_at IS NOT NULL, venue_id, name, id`)
+		FROM devices WHERE $1::bigint = 0 OR venue_id = $1::bigint
+		ORDER BY retired_at IS NOT NULL, venue_id, name, id`, venueID)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}

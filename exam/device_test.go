@@ -13,7 +13,6 @@ import (
 	"examd/internal/pg/pgtest"
 )
 
-
 // TestDevices: the admin's list shows every device with when it was
 // registered and retired, the active ones first, and never a key.
 func TestDevices(t *testing.T) {
@@ -47,7 +46,7 @@ func TestDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := s.Devices(ctx)
+	got, err := s.Devices(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +56,9 @@ func TestDevices(t *testing.T) {
 	}
 	if want := "考试车 3号,考试车 2号,考试车 1号"; strings.Join(names, ",") != want {
 		t.Fatalf("got %v, want %s", names, want)
+	}
+	if one, err := s.Devices(ctx, v2); err != nil || len(one) != 1 || one[0].Name != "考试车 2号" {
+		t.Errorf("the devices of venue %d: %v, %v", v2, one, err)
 	}
 	if d := got[2]; d.RetiredAt == nil || !d.RetiredAt.Equal(retiredAt) || d.VenueID != v1 {
 		t.Errorf("retired device: %+v", d)

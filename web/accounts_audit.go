@@ -136,7 +136,7 @@ func (h Handler) auditActors(c echo.Context, v *auditView) error {
 	if err != nil {
 		return err
 	}
-	devices, err := h.Exams.Devices(ctx)
+	devices, err := h.Exams.Devices(ctx, 0)
 	if err != nil {
 		return err
 	}

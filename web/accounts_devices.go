@@ -63,7 +63,7 @@ func (h Handler) devicesPage(c echo.Context) error {
 // register one; v carries the form, a refusal or a key just issued.
 func (h Handler) renderDevices(c echo.Context, status int, v devicesView) error {
 	ctx := c.Request().Context()
-	devices, err := h.Exams.Devices(ctx)
+	devices, err := h.Exams.Devices(ctx, 0)
 	if err != nil {
 		return err
 	}

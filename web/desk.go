@@ -229,4 +229,3 @@ func (h Handler) deskLive(c echo.Context) error {
 	}
 	return h.Hub.Serve(c, issuance.Topic, since)
 }
-

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -114,8 +115,14 @@ func (h Handler) examinerData(c echo.Context, v scheduling.Venue, venues []sched
 	if view.Since, err = h.Feed.SeqBefore(ctx, exam.VenueTopic(v.ID), scheduling.StartOfDay(scheduling.Day(now))); err != nil {
 		return view, err
 	}
-	if view.Cars, err = h.Exams.VenueCars(ctx, v.ID); err != nil {
+	devices, err := h.Exams.Devices(ctx, v.ID)
+	if err != nil {
 		return view, err
+	}
+	for _, d := range devices {
+		if d.RetiredAt == nil {
+			view.Cars = append(view.Cars, d.Device)
+		}
 	}
 	view.Roster, err = h.roster(c, v.ID, now)
 	return view, err
@@ -235,18 +242,10 @@ func screenTexts() []string {
 	} {
 		keys = append(keys, "examiner.js."+k)
 	}
-	for _, item := range examItems {
+	for _, item := range slices.Concat(exam.Items(2, "C1"), exam.Items(3, "")) {
 		keys = append(keys, "item."+item)
 	}
 	return keys
-}
-
-// examItems are the exam items (SC-ITEMS) a device reports in item_started.
-var examItems = []string{
-	"reverse_parking", "hill_start", "parallel_parking", "curve_driving", "right_angle_turn",
-	"vehicle_check", "start", "straight_driving", "gear_change", "lane_change", "pull_over",
-	"intersection_straight", "left_turn", "right_turn", "crosswalk", "school_zone", "bus_stop",
-	"meeting", "overtaking", "u_turn", "night_driving", "lights_simulation",
 }
 
 // Texts are the catalogue keys of the script's texts.

@@ -129,7 +129,7 @@ func (p hall) load(c echo.Context) (hallBoard, error) {
 	for _, e := range b.Exams {
 		x := hallExam{Name: e.Name, Subject: cat.text(fmt.Sprintf("subject.%d", e.Subject)), Car: e.Car}
 		if e.Item != nil {
-			x.Item = cat.text("hall.item." + *e.Item)
+			x.Item = cat.text("item." + *e.Item)
 		}
 		board.Exams = append(board.Exams, x)
 	}

@@ -22,11 +22,11 @@ func TestHallCatalogue(t *testing.T) {
 	keys := []string{"status." + exam.Passed, "status." + exam.Failed}
 	for _, class := range []string{"C1", "C2", "C5"} {
 		for _, it := range exam.Items(2, class) {
-			keys = append(keys, "hall.item."+it)
+			keys = append(keys, "item."+it)
 		}
 	}
 	for _, it := range exam.Items(3, "C1") {
-		keys = append(keys, "hall.item."+it)
+		keys = append(keys, "item."+it)
 	}
 	for d := range 7 {
 		keys = append(keys, fmt.Sprintf("hall.weekday.%d", d))
