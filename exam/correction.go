@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"examd/internal/audit"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -41,7 +42,7 @@ func (s *Store) Correct(ctx context.Context, r CorrectRequest, now time.Time) er
 	defer tx.Rollback()
 	a, err := lockAttempt(ctx, tx, r.AttemptID)
 	if err == nil && r.VenueID != 0 && a.VenueID != r.VenueID {
-		err = ErrNotFound
+		err = refusal.ErrNotFound
 	}
 	if err != nil {
 		return err

@@ -15,9 +15,12 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/issuance"
+
 	"github.com/lib/pq"
 
 	"examd/internal/audit"
+	"examd/internal/pg"
+	"examd/internal/refusal"
 )
 
 // Device is a judging device in an exam car, or a theory terminal.
@@ -38,15 +41,15 @@ const deviceColumns = `id, venue_id, name, vehicle_plate, licence_classes, adapt
 func (d Device) Validate() error {
 	switch {
 	case d.VenueID <= 0:
-		return &FieldError{"venue_id", "required"}
+		return refusal.Invalid("venue_id", "required")
 	case strings.TrimSpace(d.Name) == "" || len(d.Name) > 100 || !storable(d.Name):
-		return &FieldError{"name", "required, at most 100 bytes"}
+		return refusal.Invalid("name", "required, at most 100 bytes")
 	case len(d.VehiclePlate) > 20 || !storable(d.VehiclePlate):
-		return &FieldError{"vehicle_plate", "at most 20 bytes"}
+		return refusal.Invalid("vehicle_plate", "at most 20 bytes")
 	}
 	for _, lc := range d.LicenceClasses {
 		if lc == "" || len(lc) > 8 || !storable(lc) {
-			return &FieldError{"licence_classes", "licence classes such as C1"}
+			return refusal.Invalid("licence_classes", "licence classes such as C1")
 		}
 	}
 	return nil
@@ -63,7 +66,7 @@ func hashKey(key string) []byte {
 
 // CreateDevice registers a device and returns its key, shown this once;
 // only the key's hash is stored.
-// A device that Validate refuses is a *FieldError; the name is stored trimmed.
+// A device that Validate refuses is a *refusal.Error; the name is stored trimmed.
 func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, string, error) {
 	if err := d.Validate(); err != nil {
 		return d, "", err
@@ -84,9 +87,8 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 		INSERT INTO devices (venue_id, name, vehicle_plate, licence_classes, adapted_vehicle, key_hash, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, hashKey(key), by)
-	var e *pq.Error
-	if errors.As(err, &e) && e.Constraint == "devices_venue_id_fkey" {
-		return d, "", &FieldError{"venue_id", "no such venue"}
+	if v, ok := pg.Violated(err); ok && v.Constraint == "devices_venue_id_fkey" {
+		return d, "", refusal.Invalid("venue_id", "no such venue")
 	}
 	if err != nil {
 		return d, "", fmt.Errorf("insert device: %w", err)
@@ -112,7 +114,7 @@ func (s *Store) RetireDevice(ctx context.Context, id, by int64, now time.Time) e
 		return fmt.Errorf("retire device %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+		return refusal.ErrNotFound
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "device.retired",
 		Subject: fmt.Sprintf("device:%d", id), After: map[string]any{"retired_at": now}}); err != nil {
@@ -147,7 +149,7 @@ func (s *Store) DeviceByKey(ctx context.Context, key string) (Device, error) {
 	err := s.db.GetContext(ctx, &d, `SELECT `+deviceColumns+`
 		FROM devices WHERE key_hash = $1 AND retired_at IS NULL`, hashKey(key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return d, ErrNotFound
+		return d, refusal.ErrNotFound
 	}
 	if err != nil {
 		return d, fmt.Errorf("find device: %w", err)

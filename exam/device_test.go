@@ -11,6 +11,7 @@ import (
 
 	"examd/exam"
 	"examd/internal/pg/pgtest"
+	"examd/internal/refusal"
 )
 
 // TestDevices: the admin's list shows every device with when it was
@@ -66,8 +67,8 @@ func TestDevices(t *testing.T) {
 	if d := got[0]; d.RetiredAt != nil || d.CreatedAt.IsZero() || d.VehiclePlate != "京A1234学" || len(d.LicenceClasses) != 1 {
 		t.Errorf("active device: %+v", d)
 	}
-	if _, err := s.DeviceByKey(ctx, oldKey); !errors.Is(err, exam.ErrNotFound) {
-		t.Errorf("a retired device's key: %v, want ErrNotFound", err)
+	if _, err := s.DeviceByKey(ctx, oldKey); !errors.Is(err, refusal.ErrNotFound) {
+		t.Errorf("a retired device's key: %v, want refusal.ErrNotFound", err)
 	}
 }
 
@@ -91,11 +92,10 @@ func TestDeviceValidate(t *testing.T) {
 			d := ok
 			tc.change(&d)
 			err := d.Validate()
-			var fe *exam.FieldError
 			switch {
 			case tc.field == "" && err != nil:
 				t.Errorf("got %v, want no error", err)
-			case tc.field != "" && (!errors.As(err, &fe) || fe.Field != tc.field):
+			case tc.field != "" && !errors.Is(err, refusal.Invalid(tc.field, "")):
 				t.Errorf("got %v, want a refusal of %s", err, tc.field)
 			}
 		})

@@ -1,7 +1,7 @@
 package exam
 
 import (
-	"errors"
+	"examd/internal/refusal"
 	"time"
 )
 
@@ -29,34 +29,17 @@ type Event struct {
 	At        time.Time // the device's clock
 }
 
-// Refusal is an event refused by the exam rules; Code is the API code.
-type Refusal struct {
-	Status  int // 409 or 422
-	Code    string
-	Message string
-}
-
-func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
-
 // Refusals of device events.
 var (
-	ErrUnknownRule       = &Refusal{422, "unknown_rule", "no such rule in the catalogue for this subject"}
-	ErrWrongVenue        = &Refusal{409, "wrong_venue", "the booking is at another venue than the device"}
-	ErrNotToday          = &Refusal{409, "not_today", "the booking's exam is not today"}
-	ErrNotConfirmed      = &Refusal{409, "not_confirmed", "the booking is not confirmed"}
-	ErrAttemptInProgress = &Refusal{409, "attempt_in_progress", "an attempt of this booking is in progress"}
-	ErrAttemptFinished   = &Refusal{409, "attempt_finished", "the attempt has ended"}
-	ErrRetakeExhausted   = &Refusal{409, "retake_exhausted", "the booking's exam and its retake have been used"}
-	ErrNoAttempt         = &Refusal{409, "no_attempt", "no attempt of this booking is in progress: send exam_started first"}
+	ErrUnknownRule       = refusal.New("unknown_rule", "评判规则库中没有该科目的这条扣分规则")
+	ErrWrongVenue        = refusal.New("wrong_venue", "该预约的考场不是本设备所在考场")
+	ErrNotToday          = refusal.New("not_today", "该预约的考试日期不是今天")
+	ErrNotConfirmed      = refusal.New("not_confirmed", "该预约未确认（已取消或已结束）")
+	ErrAttemptInProgress = refusal.New("attempt_in_progress", "该预约有一次考试正在进行")
+	ErrAttemptFinished   = refusal.New("attempt_finished", "该次考试已结束")
+	ErrRetakeExhausted   = refusal.New("retake_exhausted", "该预约的考试和补考机会均已用完")
+	ErrNoAttempt         = refusal.New("no_attempt", "该预约没有正在进行的考试：请先发送 exam_started")
 )
-
-// FieldError is an event with a missing or invalid field.
-type FieldError struct{ Field, Message string }
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
-
-// ErrNotFound means the object does not exist or is not the caller's to see.
-var ErrNotFound = errors.New("not found")
 
 // Validate checks the fields each event type needs.
 func (e Event) Validate() error {
@@ -64,25 +47,25 @@ func (e Event) Validate() error {
 	case ExamStarted, ExamFinished, ItemFinished:
 	case ItemStarted:
 		if e.Item == "" {
-			return &FieldError{"item", "required for item_started"}
+			return refusal.Invalid("item", "required for item_started")
 		}
 	case Deduction:
 		if e.Rule == "" {
-			return &FieldError{"rule", "required for a deduction"}
+			return refusal.Invalid("rule", "required for a deduction")
 		}
 	case TheoryResult:
 		if e.Score == nil || *e.Score < 0 || *e.Score > FullScore {
-			return &FieldError{"score", "0 to 100, required for theory_result"}
+			return refusal.Invalid("score", "0 to 100, required for theory_result")
 		}
 	case Instruction:
 		if e.Text == "" || len([]rune(e.Text)) > eventTextSize {
-			return &FieldError{"text", "the spoken instruction, 1 to 200 characters"}
+			return refusal.Invalid("text", "the spoken instruction, 1 to 200 characters")
 		}
 	default:
-		return &FieldError{"type", "one of exam_started, item_started, deduction, item_finished, exam_finished, theory_result, instruction"}
+		return refusal.Invalid("type", "one of exam_started, item_started, deduction, item_finished, exam_finished, theory_result, instruction")
 	}
 	if e.Score != nil && e.Type != TheoryResult {
-		return &FieldError{"score", "only theory_result carries a score"}
+		return refusal.Invalid("score", "only theory_result carries a score")
 	}
 	return nil
 }

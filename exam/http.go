@@ -12,6 +12,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -41,34 +42,19 @@ func (h Handler) Register(g *echo.Group) {
 	g.POST("/slots/:id/close", h.closeSlot, h.Authn, auth.Require(auth.RoleScheduler, auth.RoleAdmin, auth.RoleExaminer))
 }
 
-// apiError translates the package's errors to the API's, once.
-func apiError(err error) error {
-	var r *Refusal
-	var fe *FieldError
-	var se *scheduling.FieldError
-	switch {
-	case errors.As(err, &r):
-		return &api.Error{Status: r.Status, Code: r.Code, Message: r.Message}
-	case errors.As(err, &fe):
-		return api.Invalid(fe.Field, fe.Message)
-	case errors.As(err, &se):
-		return api.Invalid(se.Field, se.Message)
-	case errors.Is(err, ErrNotFound):
-		return api.ErrNotFound
-	}
-	return err
-}
+// errNoVenue refuses a signature by an examiner whom no venue is assigned.
+var errNoVenue = refusal.New("forbidden", "考试员只能在所属考场签名确认，该账号未分配考场")
 
 // device is middleware for judging devices: Authorization: Device <key>.
 func (h Handler) device(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Device") || key == "" {
-			return api.ErrUnauthorized
+			return refusal.ErrUnauthorized
 		}
 		d, err := h.Store.DeviceByKey(c.Request().Context(), strings.TrimSpace(key))
-		if errors.Is(err, ErrNotFound) {
-			return api.ErrUnauthorized
+		if errors.Is(err, refusal.ErrNotFound) {
+			return refusal.ErrUnauthorized
 		}
 		if err != nil {
 			return err
@@ -121,7 +107,7 @@ func (h Handler) createDevice(c echo.Context) error {
 	// CreateDevice validates the device (Device.Validate).
 	d, key, err := h.Store.CreateDevice(c.Request().Context(), d, auth.Caller(c).UserID)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, struct {
 		Device
@@ -135,7 +121,7 @@ func (h Handler) retireDevice(c echo.Context) error {
 		return err
 	}
 	if err := h.Store.RetireDevice(c.Request().Context(), id, auth.Caller(c).UserID, h.Now()); err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"id": id, "retired": true})
 }
@@ -145,7 +131,7 @@ func (h Handler) rules(c echo.Context) error {
 	if v := c.QueryParam("subject"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2 || n > 4 {
-			return api.Invalid("subject", "2, 3 or 4")
+			return refusal.Invalid("subject", "2, 3 or 4")
 		}
 		subject = n
 	}
@@ -176,17 +162,17 @@ func (h Handler) event(c echo.Context) error {
 	var ev Event
 	switch {
 	case req.EventID == nil || !isUUID(*req.EventID):
-		return api.Invalid("event_id", "the device's UUID for the event")
+		return refusal.Invalid("event_id", "the device's UUID for the event")
 	case req.BookingID == nil || *req.BookingID <= 0:
-		return api.Invalid("booking_id", "required")
+		return refusal.Invalid("booking_id", "required")
 	case req.Type == nil:
-		return api.Invalid("type", "required")
+		return refusal.Invalid("type", "required")
 	case req.At == nil:
-		return api.Invalid("at", "required: the device's clock, RFC 3339")
+		return refusal.Invalid("at", "required: the device's clock, RFC 3339")
 	}
 	at, err := scheduling.ParseInstant(*req.At)
 	if err != nil {
-		return api.Invalid("at", "an RFC 3339 instant")
+		return refusal.Invalid("at", "an RFC 3339 instant")
 	}
 	ev = Event{EventID: strings.ToLower(*req.EventID), BookingID: *req.BookingID, Type: *req.Type, At: at, Score: req.Score}
 	for _, f := range []struct {
@@ -196,7 +182,7 @@ func (h Handler) event(c echo.Context) error {
 	}{{"item", req.Item, &ev.Item}, {"rule", req.Rule, &ev.Rule}, {"text", req.Text, &ev.Text}} {
 		if f.src != nil {
 			if len(*f.src) > 600 {
-				return api.Invalid(f.name, "too long")
+				return refusal.Invalid(f.name, "too long")
 			}
 			*f.dst = *f.src
 		}
@@ -204,7 +190,7 @@ func (h Handler) event(c echo.Context) error {
 	dev, _ := c.Get(deviceKey).(Device)
 	answer, fresh, err := h.Store.Ingest(c.Request().Context(), dev, ev, h.Now())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	status := http.StatusOK
 	if fresh {
@@ -238,7 +224,7 @@ func (h Handler) sheet(c echo.Context) error {
 	}
 	sh, err := h.Store.Sheet(c.Request().Context(), id, auth.Caller(c).Owner())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, sh)
 }
@@ -250,13 +236,13 @@ func (h Handler) bookingAttempts(c echo.Context) error {
 	}
 	ids, err := h.Store.BookingAttempts(c.Request().Context(), id, auth.Caller(c).Owner())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	sheets := []ScoreSheet{}
 	for _, a := range ids {
 		sh, err := h.Store.Sheet(c.Request().Context(), a, auth.Caller(c).Owner())
 		if err != nil {
-			return apiError(err)
+			return err
 		}
 		sheets = append(sheets, sh)
 	}
@@ -275,26 +261,26 @@ func (h Handler) sign(c echo.Context) error {
 		return err
 	}
 	if req.Signer == nil || *req.Signer != "examiner" && *req.Signer != "candidate" {
-		return api.Invalid("signer", "examiner or candidate")
+		return refusal.Invalid("signer", "examiner or candidate")
 	}
 	p := auth.Caller(c)
 	r := SignRequest{AttemptID: id, Signer: *req.Signer, By: p.UserID}
 	switch {
 	case p.Role == auth.RoleCandidate && r.Signer != "candidate":
-		return api.ErrForbidden
+		return refusal.ErrForbidden
 	case p.Role == auth.RoleCandidate:
 		r.Owner = p.UserID
 	case p.VenueID == nil:
-		return &api.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "an examiner signs at their own venue; this account has none"}
+		return errNoVenue
 	default:
 		r.VenueID = *p.VenueID
 	}
 	if err := h.Store.Sign(c.Request().Context(), r, h.Now()); err != nil {
-		return apiError(err)
+		return err
 	}
 	sh, err := h.Store.Sheet(c.Request().Context(), id, r.Owner)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, sh)
 }
@@ -307,13 +293,13 @@ func (h Handler) closeSlot(c echo.Context) error {
 	var venue int64
 	if p := auth.Caller(c); p.Role == auth.RoleExaminer {
 		if p.VenueID == nil {
-			return api.ErrNotFound
+			return refusal.ErrNotFound
 		}
 		venue = *p.VenueID
 	}
 	ended, err := h.Store.CloseSlot(c.Request().Context(), id, venue, h.Now())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"bookings": ended})
 }
@@ -332,24 +318,24 @@ func (h Handler) correct(c echo.Context) error {
 	}
 	switch {
 	case req.Score == nil || *req.Score < 0 || *req.Score > FullScore:
-		return api.Invalid("score", "the corrected score, 0 to 100")
+		return refusal.Invalid("score", "the corrected score, 0 to 100")
 	case req.Reason == nil || strings.TrimSpace(*req.Reason) == "" || len(*req.Reason) > 1000:
-		return api.Invalid("reason", "why the result is corrected, required")
+		return refusal.Invalid("reason", "why the result is corrected, required")
 	}
 	p := auth.Caller(c)
 	r := CorrectRequest{AttemptID: id, Score: *req.Score, Reason: strings.TrimSpace(*req.Reason), By: p.UserID}
 	if p.Role == auth.RoleExaminer {
 		if p.VenueID == nil {
-			return api.ErrNotFound
+			return refusal.ErrNotFound
 		}
 		r.VenueID = *p.VenueID
 	}
 	if err := h.Store.Correct(c.Request().Context(), r, h.Now()); err != nil {
-		return apiError(err)
+		return err
 	}
 	sh, err := h.Store.Sheet(c.Request().Context(), id, 0)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, sh)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -32,7 +33,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := ev.Validate(); err != nil {
 		return nil, false, err
 	}
-	if stored, err := s.storedAnswer(ctx, s.db, dev, ev); err == nil || !errors.Is(err, ErrNotFound) {
+	if stored, err := s.storedAnswer(ctx, s.db, dev, ev); err == nil || !errors.Is(err, refusal.ErrNotFound) {
 		return stored, false, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -43,14 +44,14 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 
 	// The booking's row lock applies its events one at a time, in order.
 	b, err := scheduling.LockBookingForExam(ctx, tx, ev.BookingID)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return nil, false, &FieldError{"booking_id", "no such booking"}
+	if errors.Is(err, refusal.ErrNotFound) {
+		return nil, false, refusal.Invalid("booking_id", "no such booking")
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	// A retry that waited for the lock finds the first copy's answer now.
-	if stored, err := s.storedAnswer(ctx, tx, dev, ev); err == nil || !errors.Is(err, ErrNotFound) {
+	if stored, err := s.storedAnswer(ctx, tx, dev, ev); err == nil || !errors.Is(err, refusal.ErrNotFound) {
 		return stored, false, err
 	}
 	if b.VenueID != dev.VenueID {
@@ -71,7 +72,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	switch ev.Type {
 	case ExamStarted, TheoryResult:
 		if (ev.Type == TheoryResult) != (b.Subject == 4) {
-			return nil, false, &FieldError{"type", "subject 4 reports theory_result; subjects 2 and 3 start with exam_started"}
+			return nil, false, refusal.Invalid("type", "subject 4 reports theory_result; subjects 2 and 3 start with exam_started")
 		}
 		if a, err = s.openAttempt(ctx, tx, b, latest, dev); err != nil {
 			return nil, false, err
@@ -112,13 +113,13 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		switch ev.Type {
 		case ItemStarted:
 			if !ValidItem(b.Subject, b.LicenceClass, ev.Item) {
-				return nil, false, &FieldError{"item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass)}
+				return nil, false, refusal.Invalid("item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass))
 			}
 			rec.Item = &ev.Item
 		case ItemFinished:
 			if ev.Item != "" {
 				if !ValidItem(b.Subject, b.LicenceClass, ev.Item) {
-					return nil, false, &FieldError{"item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass)}
+					return nil, false, refusal.Invalid("item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass))
 				}
 				rec.Item = &ev.Item
 			}
@@ -230,13 +231,13 @@ func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Dev
 		JOIN feed_events f ON f.id = e.feed_event_id
 		WHERE e.event_id = $1`, ev.EventID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, refusal.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stored answer: %w", err)
 	}
 	if stored.DeviceID != dev.ID || stored.BookingID != ev.BookingID || stored.Type != ev.Type {
-		return nil, &FieldError{"event_id", "already used for another event"}
+		return nil, refusal.Invalid("event_id", "already used for another event")
 	}
 	return json.Marshal(Accepted{Seq: stored.Seq, Attempt: stored.Attempt})
 }

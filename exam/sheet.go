@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/audit"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -62,7 +63,7 @@ func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, 
 		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
 		WHERE a.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)`, attemptID, owner)
 	if errors.Is(err, sql.ErrNoRows) {
-		return sh, ErrNotFound
+		return sh, refusal.ErrNotFound
 	}
 	if err != nil {
 		return sh, fmt.Errorf("score sheet %d: %w", attemptID, err)
@@ -108,7 +109,7 @@ func (s *Store) BookingAttempts(ctx context.Context, bookingID, owner int64) ([]
 		return nil, fmt.Errorf("booking %d: %w", bookingID, err)
 	}
 	if !exists {
-		return nil, ErrNotFound
+		return nil, refusal.ErrNotFound
 	}
 	ids := []int64{}
 	err := s.db.SelectContext(ctx, &ids, `SELECT id FROM attempts WHERE booking_id = $1 ORDER BY attempt_no`, bookingID)
@@ -155,7 +156,7 @@ func lockAttempt(ctx context.Context, tx *sqlx.Tx, id int64) (lockedAttempt, err
 		WHERE a.id = $1
 		FOR UPDATE OF a, b`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, ErrNotFound
+		return a, refusal.ErrNotFound
 	}
 	if err != nil {
 		return a, fmt.Errorf("lock attempt %d: %w", id, err)
@@ -175,10 +176,10 @@ func (a lockedAttempt) feedEvent(typ string, at time.Time) FeedEvent {
 }
 
 // ErrSlotNotStarted refuses to close a slot before it starts.
-var ErrSlotNotStarted = &Refusal{409, "not_today", "the slot has not started: nobody can have missed it yet"}
+var ErrSlotNotStarted = refusal.New("slot_not_started", "该场次尚未开始，不能结束")
 
 // ErrNotSignable refuses a signature on an attempt still in progress.
-var ErrNotSignable = &Refusal{409, "attempt_in_progress", "only a finished attempt can be signed"}
+var ErrNotSignable = refusal.New("attempt_in_progress", "考试尚未结束，不能签字确认。")
 
 // Sign records a signature (ED-SIGN) and announces it on the venue's feed.
 // Signing twice changes nothing.
@@ -193,7 +194,7 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 		return err
 	}
 	if r.Owner != 0 && a.CandidateID != r.Owner || r.Owner == 0 && a.VenueID != r.VenueID {
-		return ErrNotFound
+		return refusal.ErrNotFound
 	}
 	if a.Status == InProgress {
 		return ErrNotSignable
@@ -256,7 +257,7 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 	}
 	err = tx.GetContext(ctx, &slot, `SELECT venue_id, starts_at FROM slots WHERE id = $1`, slotID)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && venueID != 0 && slot.VenueID != venueID {
-		return nil, ErrNotFound
+		return nil, refusal.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("slot %d: %w", slotID, err)

@@ -11,8 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/lib/pq"
-
+	"examd/internal/pg"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -26,17 +26,15 @@ const MinRatingsToRank = 3
 
 // Refusals of a rating (SA-RATE).
 var (
-	ErrAlreadyRated = &Refusal{409, "already_rated", "this service has been rated already: a rating is given once"}
-	ErrNotRateable  = &Refusal{409, "not_rateable", "only a licence issued, or a booking cancelled by the office's staff, can be rated"}
+	ErrAlreadyRated = refusal.New("already_rated", "该项服务已评价过，每项服务只能评价一次")
+	ErrNotRateable  = refusal.New("not_rateable", "只能评价已发放的驾驶证，或由工作人员取消的预约")
 )
 
-// FieldError is a rating's field that cannot be accepted.
-type FieldError struct {
-	Field   string
-	Message string
+// ratingConstraints are the constraints that refuse a rating.
+var ratingConstraints = map[string]error{
+	"feedback_issuance_key": ErrAlreadyRated, // SA-RATE: once per licence
+	"feedback_booking_key":  ErrAlreadyRated, // and once per cancelled booking
 }
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // NewRating is a candidate's rating of one completed service (SA-RATE): a
 // licence issued to them, or a booking of theirs that staff cancelled.
@@ -52,17 +50,17 @@ type NewRating struct {
 func (r *NewRating) Validate() error {
 	switch {
 	case (r.IssuanceID == 0) == (r.BookingID == 0):
-		return &FieldError{"issuance_id", "exactly one of issuance_id and booking_id"}
+		return refusal.Invalid("issuance_id", "exactly one of issuance_id and booking_id")
 	case r.IssuanceID < 0:
-		return &FieldError{"issuance_id", "a positive id"}
+		return refusal.Invalid("issuance_id", "a positive id")
 	case r.BookingID < 0:
-		return &FieldError{"booking_id", "a positive id"}
+		return refusal.Invalid("booking_id", "a positive id")
 	case r.Score < 1 || r.Score > 5:
-		return &FieldError{"score", "a whole number from 1 to 5"}
+		return refusal.Invalid("score", "a whole number from 1 to 5")
 	}
 	r.Comment = strings.TrimSpace(r.Comment)
 	if !utf8.ValidString(r.Comment) || strings.ContainsRune(r.Comment, 0) || utf8.RuneCountInString(r.Comment) > CommentSize {
-		return &FieldError{"comment", "at most 500 characters of text"}
+		return refusal.Invalid("comment", "at most 500 characters of text")
 	}
 	return nil
 }
@@ -104,7 +102,7 @@ const (
 // Rate records the candidate's rating of a service, once (SA-RATE): the
 // unique constraints on feedback refuse a second one with ErrAlreadyRated,
 // however close together the two arrive. A service that is not the
-// candidate's is ErrNotFound; one not complete yet is ErrNotRateable.
+// candidate's is refusal.ErrNotFound; one not complete yet is ErrNotRateable.
 func (s *Store) Rate(ctx context.Context, r NewRating, now time.Time) (Rating, error) {
 	if err := r.Validate(); err != nil {
 		return Rating{}, err
@@ -119,10 +117,8 @@ func (s *Store) Rate(ctx context.Context, r NewRating, now time.Time) (Rating, e
 	}
 	var rt Rating
 	err := s.db.GetContext(ctx, &rt, insert, id, r.CandidateID, r.Score, comment, now)
-	var pqErr *pq.Error
 	switch {
-	case errors.As(err, &pqErr) && pqErr.Code == "23505" &&
-		(pqErr.Constraint == "feedback_issuance_key" || pqErr.Constraint == "feedback_booking_key"):
+	case pg.Refusal(err, ratingConstraints) != nil:
 		return Rating{}, ErrAlreadyRated
 	case errors.Is(err, sql.ErrNoRows):
 		// Nothing was recorded: tell why.
@@ -131,7 +127,7 @@ func (s *Store) Rate(ctx context.Context, r NewRating, now time.Time) (Rating, e
 			return Rating{}, fmt.Errorf("%s %d: %w", what, id, err)
 		}
 		if !exists {
-			return Rating{}, ErrNotFound
+			return Rating{}, refusal.ErrNotFound
 		}
 		return Rating{}, ErrNotRateable
 	case err != nil:

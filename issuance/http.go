@@ -1,7 +1,6 @@
 package issuance
 
 import (
-	"errors"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -10,6 +9,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -34,25 +34,13 @@ func (h Handler) Register(g *echo.Group) {
 	h.registerReports(g)
 }
 
-// apiError translates the package's errors to the API's.
-func apiError(err error) error {
-	var r *Refusal
-	switch {
-	case errors.As(err, &r):
-		return &api.Error{Status: r.Status, Code: r.Code, Message: r.Message}
-	case errors.Is(err, ErrNotFound):
-		return api.ErrNotFound
-	}
-	return err
-}
-
 func (h Handler) queue(c echo.Context) error {
 	now := h.Now()
 	day := scheduling.Day(now)
 	if q := c.QueryParam("date"); q != "" {
 		d, err := scheduling.ParseDate(q)
 		if err != nil {
-			return api.Invalid("date", "a day as YYYY-MM-DD")
+			return refusal.Invalid("date", "a day as YYYY-MM-DD")
 		}
 		day = d
 	}
@@ -70,7 +58,7 @@ func (h Handler) call(c echo.Context) error {
 	}
 	item, err := h.Store.Call(c.Request().Context(), id, staff(c), h.Now())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, item)
 }
@@ -88,18 +76,18 @@ func (h Handler) step(c echo.Context) error {
 		return err
 	}
 	if req.Step == nil || !IsStep(*req.Step) {
-		return api.Invalid("step", "one of accept (预受理), review_fee (审核缴费), print (制证)")
+		return refusal.Invalid("step", "one of accept (预受理), review_fee (审核缴费), print (制证)")
 	}
 	var note string
 	if req.Note != nil {
 		note = *req.Note
 		if !api.Text(note) || utf8.RuneCountInString(note) > noteSize {
-			return api.Invalid("note", "at most 200 characters of text")
+			return refusal.Invalid("note", "at most 200 characters of text")
 		}
 	}
 	res, err := h.Store.Step(c.Request().Context(), id, *req.Step, note, staff(c), h.Now())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, res)
 }
@@ -107,7 +95,7 @@ func (h Handler) step(c echo.Context) error {
 func (h Handler) journey(c echo.Context) error {
 	j, err := h.Store.Journey(c.Request().Context(), auth.Caller(c).UserID, h.Now())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, j)
 }

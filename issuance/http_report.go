@@ -1,13 +1,13 @@
 package issuance
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -24,7 +24,7 @@ func (h Handler) dailyReport(c echo.Context) error {
 	if q := c.QueryParam("date"); q != "" {
 		d, err := scheduling.ParseDate(q)
 		if err != nil {
-			return api.Invalid("date", "a day as YYYY-MM-DD")
+			return refusal.Invalid("date", "a day as YYYY-MM-DD")
 		}
 		day = d
 	}
@@ -48,18 +48,18 @@ func (h Handler) rate(c echo.Context) error {
 	r := NewRating{CandidateID: auth.Caller(c).UserID}
 	switch {
 	case (req.IssuanceID == nil) == (req.BookingID == nil):
-		return api.Invalid("issuance_id", "exactly one of issuance_id and booking_id")
+		return refusal.Invalid("issuance_id", "exactly one of issuance_id and booking_id")
 	case req.IssuanceID != nil:
 		if r.IssuanceID = *req.IssuanceID; r.IssuanceID <= 0 {
-			return api.Invalid("issuance_id", "a positive id")
+			return refusal.Invalid("issuance_id", "a positive id")
 		}
 	default:
 		if r.BookingID = *req.BookingID; r.BookingID <= 0 {
-			return api.Invalid("booking_id", "a positive id")
+			return refusal.Invalid("booking_id", "a positive id")
 		}
 	}
 	if req.Score == nil {
-		return api.Invalid("score", "required: a whole number from 1 to 5")
+		return refusal.Invalid("score", "required: a whole number from 1 to 5")
 	}
 	r.Score = *req.Score
 	if req.Comment != nil {
@@ -67,7 +67,7 @@ func (h Handler) rate(c echo.Context) error {
 	}
 	rt, err := h.Store.Rate(c.Request().Context(), r, h.Now())
 	if err != nil {
-		return ratingError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, rt)
 }
@@ -78,7 +78,7 @@ func (h Handler) satisfaction(c echo.Context) error {
 	if q := c.QueryParam("month"); q != "" {
 		m, err := ParseMonth(q)
 		if err != nil {
-			return api.Invalid("month", "a month as YYYY-MM")
+			return refusal.Invalid("month", "a month as YYYY-MM")
 		}
 		month = m
 	}
@@ -87,13 +87,4 @@ func (h Handler) satisfaction(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, r)
-}
-
-// ratingError translates a rating's refusals to the API's.
-func ratingError(err error) error {
-	var fe *FieldError
-	if errors.As(err, &fe) {
-		return api.Invalid(fe.Field, fe.Message)
-	}
-	return apiError(err)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/refusal"
 
 	"examd/scheduling"
 )
@@ -72,20 +73,10 @@ func NewStore(db *sqlx.DB, pub Publisher) *Store {
 	return &Store{db: db, pub: pub, FeeYuan: DefaultFeeYuan}
 }
 
-// Refusal is a desk action the rules refuse; Code is the API code.
-type Refusal struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
-
 // Refusals.
 var (
-	ErrNotReady    = &Refusal{409, "not_ready", "the candidate is not ready for issuance: every subject passed and every score sheet signed (IS-READY)"}
-	ErrInvalidStep = &Refusal{409, "invalid_step", "the desk's steps go 预受理 accept, 审核缴费 review_fee, 制证 print, each once and in order"}
-	ErrNotFound    = errors.New("issuance: not found")
+	ErrNotReady    = refusal.New("not_ready", "该考生尚未具备领证条件：须全部科目合格且成绩单均已签名。")
+	ErrInvalidStep = refusal.New("invalid_step", "办理须按预受理、审核缴费、制证的顺序进行，每步只办理一次；请按当前进度操作。")
 )
 
 // Licence is what printing records (IS-NUMBER, IS-VALIDITY).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -31,8 +32,8 @@ type DeskState struct {
 // Journey tells the candidate where they stand at now.
 func (s *Store) Journey(ctx context.Context, candidateID int64, now time.Time) (Journey, error) {
 	c, err := scheduling.LoadCandidate(ctx, s.db, candidateID)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return Journey{}, ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return Journey{}, refusal.ErrNotFound
 	}
 	if err != nil {
 		return Journey{}, err

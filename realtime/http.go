@@ -13,13 +13,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
+	"examd/internal/refusal"
 )
 
 // Refusals of Serve, before the connection becomes a websocket.
 var (
-	errNotWebsocket = &api.Error{Status: http.StatusBadRequest, Code: "websocket_required", Message: "this address serves websocket connections only"}
-	errOrigin       = &api.Error{Status: http.StatusForbidden, Code: "origin_forbidden", Message: "websocket connections from pages of other sites are refused"}
-	errUnavailable  = &api.Error{Status: http.StatusServiceUnavailable, Code: "feed_unavailable", Message: "live feeds are not available now; retry shortly"}
+	errNotWebsocket = refusal.New("websocket_required", "该地址只接受 websocket 连接")
+	errOrigin       = refusal.New("origin_forbidden", "拒绝来自其他网站页面的 websocket 连接")
+	errUnavailable  = refusal.New("feed_unavailable", "实时推送暂不可用，请稍后重试")
+	errHandshake    = refusal.New("bad_handshake", "不是有效的 websocket 握手请求")
 )
 
 // newUpgrader returns the upgrader of a hub's connections, sized so that an
@@ -49,7 +51,7 @@ func newUpgrader() websocket.Upgrader {
 //
 // Requests that are not websocket handshakes, or that come from a browser
 // page of another site (an Origin header whose host is not the request's
-// Host), are refused before the upgrade with an api.Error, as is every
+// Host), are refused before the upgrade with a refusal, as is every
 // request while the hub is not listening.
 func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 	r := c.Request()
@@ -60,10 +62,10 @@ func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 		return errOrigin
 	}
 	if topic == "" {
-		return api.Invalid("topic", "the topic must not be empty")
+		return refusal.Invalid("topic", "the topic must not be empty")
 	}
 	if since != nil && *since < 0 {
-		return api.Invalid("since", "since must be a whole number, 0 or more")
+		return refusal.Invalid("since", "since must be a whole number, 0 or more")
 	}
 	h.mu.Lock()
 	ready := !h.closed && isClosed(h.listening) && !isClosed(h.stopped)
@@ -132,7 +134,7 @@ func ParseSince(c echo.Context) (*int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
-		return nil, api.Invalid("since", "since must be a whole number, 0 or more")
+		return nil, refusal.Invalid("since", "since must be a whole number, 0 or more")
 	}
 	return &n, nil
 }
@@ -150,12 +152,12 @@ func sameOrigin(r *http.Request) bool {
 
 // upgradeError answers a failed handshake with the API's error envelope.
 func upgradeError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
-	e := &api.Error{Status: status, Code: "bad_handshake", Message: "not a valid websocket handshake"}
+	e := errHandshake
 	switch {
 	case status == http.StatusForbidden:
 		e = errOrigin
 	case status >= 500:
-		e = &api.Error{Status: status, Code: "internal", Message: "internal error"}
+		e = api.ErrInternal
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -19,6 +19,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/pg/pgtest"
+	"examd/internal/refusal"
 	"examd/realtime"
 )
 
@@ -139,12 +140,12 @@ func newServer(tb testing.TB, db *sqlx.DB, url string) *server {
 	go func() { ran <- s.hub.Run(ctx) }()
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) { // cmd's, in short
-		var ae *api.Error
+		var ae *refusal.Error
 		if !errors.As(err, &ae) {
-			ae = &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
+			ae = api.ErrInternal
 		}
 		if !c.Response().Committed {
-			c.JSON(ae.Status, api.Envelope{Error: ae})
+			c.JSON(api.Status(ae.Code), api.Envelope{Error: ae})
 		}
 	}
 	e.GET("/feed/:topic", func(c echo.Context) error {

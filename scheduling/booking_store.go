@@ -13,6 +13,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/pg"
+	"examd/internal/refusal"
+
 	"github.com/lib/pq"
 )
 
@@ -52,7 +55,7 @@ func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		bs, fresh, err := s.book(ctx, r, now)
 		// Two combined bookings may still deadlock on their slot rows; the
 		// loser was rolled back whole and simply goes again.
-		if retryable(err) && try < 3 {
+		if pg.Retryable(err) && try < 3 {
 			continue
 		}
 		return bs, fresh, err
@@ -206,7 +209,7 @@ func loadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64, lock st
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
 		WHERE c.id = $1`+lock, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Candidate{}, ErrNotFound
+		return Candidate{}, refusal.ErrNotFound
 	}
 	if err != nil {
 		return Candidate{}, fmt.Errorf("load candidate %d: %w", id, err)
@@ -311,7 +314,7 @@ func (s *Store) Booking(ctx context.Context, id, owner int64) (Booking, error) {
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
 		WHERE b.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)`, id, owner)
 	if errors.Is(err, sql.ErrNoRows) {
-		return b, ErrNotFound
+		return b, refusal.ErrNotFound
 	}
 	if err != nil {
 		return b, fmt.Errorf("get booking %d: %w", id, err)
@@ -358,7 +361,7 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 		WHERE b.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)
 		FOR UPDATE OF b`, r.BookingID, r.Owner)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, refusal.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock booking %d: %w", r.BookingID, err)

@@ -1,7 +1,6 @@
 package scheduling
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 )
 
 // Handler serves the booking API.
@@ -53,26 +53,11 @@ func (h Handler) Register(g *echo.Group) {
 	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
 }
 
-// apiError translates the package's errors to the API's, once.
-func apiError(err error) error {
-	var re *RuleError
-	var fe *FieldError
-	switch {
-	case errors.As(err, &re):
-		return &api.Error{Status: http.StatusConflict, Code: re.Code, Message: re.Message}
-	case errors.As(err, &fe):
-		return api.Invalid(fe.Field, fe.Message)
-	case errors.Is(err, ErrNotFound):
-		return api.ErrNotFound
-	}
-	return err
-}
-
 // required returns the value of a required body field, or a 422 naming it.
 func required[T any](v *T, field string) (T, error) {
 	if v == nil {
 		var zero T
-		return zero, api.Invalid(field, "required")
+		return zero, refusal.Invalid(field, "required")
 	}
 	return *v, nil
 }
@@ -82,11 +67,11 @@ func parseInstant(s *string, field string, optional bool) (*time.Time, error) {
 		if optional {
 			return nil, nil
 		}
-		return nil, api.Invalid(field, "required")
+		return nil, refusal.Invalid(field, "required")
 	}
 	t, err := ParseInstant(*s)
 	if err != nil {
-		return nil, api.Invalid(field, "an RFC 3339 instant, e.g. 2026-12-01T08:30:00+08:00")
+		return nil, refusal.Invalid(field, "an RFC 3339 instant, e.g. 2026-12-01T08:30:00+08:00")
 	}
 	return &t, nil
 }
@@ -96,11 +81,11 @@ func parseDate(s *string, field string, optional bool) (*time.Time, error) {
 		if optional {
 			return nil, nil
 		}
-		return nil, api.Invalid(field, "required")
+		return nil, refusal.Invalid(field, "required")
 	}
 	d, err := ParseDate(*s)
 	if err != nil {
-		return nil, api.Invalid(field, "a date YYYY-MM-DD")
+		return nil, refusal.Invalid(field, "a date YYYY-MM-DD")
 	}
 	return &d, nil
 }
@@ -125,11 +110,11 @@ func (h Handler) createVenue(c echo.Context) error {
 		v.StepFree = *req.StepFree
 	}
 	if err := v.Validate(); err != nil {
-		return apiError(err)
+		return err
 	}
 	v, err := h.Store.CreateVenue(c.Request().Context(), v)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, v)
 }
@@ -137,7 +122,7 @@ func (h Handler) createVenue(c echo.Context) error {
 func (h Handler) listVenues(c echo.Context) error {
 	vs, err := h.Store.Venues(c.Request().Context())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"venues": vs})
 }

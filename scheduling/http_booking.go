@@ -9,6 +9,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 )
 
 // present shows bookings with their times in Asia/Shanghai.
@@ -43,20 +44,20 @@ func (h Handler) bookAndAnswer(c echo.Context) (string, error) {
 	r := BookRequest{By: caller.UserID, IdempotencyKey: c.Request().Header.Get("Idempotency-Key")}
 	switch {
 	case req.SlotIDs == nil || len(*req.SlotIDs) == 0 || len(*req.SlotIDs) > 2:
-		err := api.Invalid("slot_ids", "one slot id, or two for the combined exam")
+		err := refusal.Invalid("slot_ids", "one slot id, or two for the combined exam")
 		return outcomeOf(err), err
 	case len(r.IdempotencyKey) > 200 || !printableASCII(r.IdempotencyKey):
-		err := api.Invalid("Idempotency-Key", "at most 200 printable ASCII characters")
+		err := refusal.Invalid("Idempotency-Key", "at most 200 printable ASCII characters")
 		return outcomeOf(err), err
 	case caller.Role == auth.RoleCandidate:
 		// A candidate books for themselves only.
 		if req.CandidateID != nil && *req.CandidateID != caller.UserID {
-			err := api.Invalid("candidate_id", "candidates book for themselves")
+			err := refusal.Invalid("candidate_id", "candidates book for themselves")
 			return outcomeOf(err), err
 		}
 		r.CandidateID = caller.UserID
 	case req.CandidateID == nil || *req.CandidateID <= 0:
-		err := api.Invalid("candidate_id", "required when staff book for a candidate")
+		err := refusal.Invalid("candidate_id", "required when staff book for a candidate")
 		return outcomeOf(err), err
 	default:
 		r.CandidateID = *req.CandidateID
@@ -64,16 +65,15 @@ func (h Handler) bookAndAnswer(c echo.Context) (string, error) {
 	r.SlotIDs = *req.SlotIDs
 	for _, id := range r.SlotIDs {
 		if id <= 0 {
-			err := api.Invalid("slot_ids", "positive slot ids")
+			err := refusal.Invalid("slot_ids", "positive slot ids")
 			return outcomeOf(err), err
 		}
 	}
 	bs, fresh, err := h.Store.Book(c.Request().Context(), r, h.Now())
-	if errors.Is(err, ErrNotFound) {
-		err = api.Invalid("candidate_id", "no such candidate")
+	if errors.Is(err, refusal.ErrNotFound) {
+		err = refusal.Invalid("candidate_id", "no such candidate")
 	}
 	if err != nil {
-		err = apiError(err)
 		return outcomeOf(err), err
 	}
 	// IS-NOTICE: the confirmation tells, once, everything to bring.
@@ -99,9 +99,8 @@ func printableASCII(s string) bool {
 }
 
 func outcomeOf(err error) string {
-	var ae *api.Error
-	if errors.As(err, &ae) {
-		return ae.Code
+	if r, ok := refusal.As(err); ok {
+		return r.Code
 	}
 	return "internal"
 }
@@ -113,7 +112,7 @@ func (h Handler) getBooking(c echo.Context) error {
 	}
 	b, err := h.Store.Booking(c.Request().Context(), id, auth.Caller(c).Owner())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	bs := []Booking{b}
 	present(bs)
@@ -128,19 +127,19 @@ func (h Handler) cancel(c echo.Context) error {
 	r := CancelRequest{BookingID: id, Owner: auth.Caller(c).Owner(), By: auth.Caller(c).UserID, Reason: c.QueryParam("reason")}
 	if r.Owner == 0 && r.Reason == "" {
 		// BK-CANCEL: staff cancel at any time, with a reason.
-		return api.Invalid("reason", "staff give a reason to cancel")
+		return refusal.Invalid("reason", "staff give a reason to cancel")
 	}
 	if len(r.Reason) > 500 || !api.Text(r.Reason) {
-		return api.Invalid("reason", "at most 500 bytes of text")
+		return refusal.Invalid("reason", "at most 500 bytes of text")
 	}
 	if v := c.QueryParam("with_pair"); v != "" {
 		if r.WithPair, err = strconv.ParseBool(v); err != nil {
-			return api.Invalid("with_pair", "true or false")
+			return refusal.Invalid("with_pair", "true or false")
 		}
 	}
 	bs, err := h.Store.Cancel(c.Request().Context(), r, h.Now())
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, present(bs))
 }
@@ -148,7 +147,7 @@ func (h Handler) cancel(c echo.Context) error {
 func (h Handler) myBookings(c echo.Context) error {
 	bs, err := h.Store.Bookings(c.Request().Context(), auth.Caller(c).UserID)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, present(bs))
 }
@@ -159,11 +158,11 @@ func (h Handler) candidateBookings(c echo.Context) error {
 		return err
 	}
 	if _, err := h.Store.Candidate(c.Request().Context(), id); err != nil {
-		return apiError(err)
+		return err
 	}
 	bs, err := h.Store.Bookings(c.Request().Context(), id)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, present(bs))
 }

@@ -86,7 +86,7 @@ func (h Handler) createCandidate(c echo.Context) error {
 		return err
 	}
 	if err := n.Validate(Day(h.Now())); err != nil {
-		return apiError(err)
+		return err
 	}
 	hash, err := h.Accounts.Hash(n.Password)
 	if err != nil {
@@ -95,11 +95,11 @@ func (h Handler) createCandidate(c echo.Context) error {
 	ctx := c.Request().Context()
 	id, err := h.Store.CreateCandidate(ctx, n, hash, auth.Caller(c).UserID)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	p, err := h.Store.Candidate(ctx, id)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, presentCandidate(p))
 }
@@ -111,7 +111,7 @@ func (h Handler) getCandidate(c echo.Context) error {
 	}
 	p, err := h.Store.Candidate(c.Request().Context(), id)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, presentCandidate(p))
 }
@@ -140,11 +140,11 @@ func (h Handler) grantPriority(c echo.Context) error {
 		g.Note = *req.Note
 	}
 	if err := g.Validate(); err != nil {
-		return apiError(err)
+		return err
 	}
 	grant, err := h.Store.GrantPriority(c.Request().Context(), id, g, auth.Caller(c).UserID)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "priority": grant})
 }
@@ -155,7 +155,7 @@ func (h Handler) revokePriority(c echo.Context) error {
 		return err
 	}
 	if err := h.Store.RevokePriority(c.Request().Context(), id, auth.Caller(c).UserID); err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "priority": nil})
 }

@@ -9,6 +9,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 )
 
 // slotJSON is a slot as the API shows it: times in Asia/Shanghai, and the
@@ -107,11 +108,11 @@ func (h Handler) createSlot(c echo.Context) error {
 	now := h.Now()
 	s, err := n.Slot(now)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	s, err = h.Store.CreateSlot(c.Request().Context(), s, auth.Caller(c).UserID)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	return c.JSON(http.StatusCreated, presentSlot(s, true, now))
 }
@@ -131,19 +132,19 @@ func (h Handler) listSlots(c echo.Context) error {
 	today := Day(now)
 	f := SlotFilter{From: today, To: today.AddDate(0, 0, 30), LicenceClass: c.QueryParam("licence_class")}
 	if len(f.LicenceClass) > 8 || !api.Text(f.LicenceClass) {
-		return api.Invalid("licence_class", "a licence class such as C1")
+		return refusal.Invalid("licence_class", "a licence class such as C1")
 	}
 	if v := c.QueryParam("subject"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 2 || n > 4 {
-			return api.Invalid("subject", "2, 3 or 4")
+			return refusal.Invalid("subject", "2, 3 or 4")
 		}
 		f.Subject = n
 	}
 	if v := c.QueryParam("venue_id"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			return api.Invalid("venue_id", "a positive id")
+			return refusal.Invalid("venue_id", "a positive id")
 		}
 		f.VenueID = n
 	}
@@ -154,16 +155,16 @@ func (h Handler) listSlots(c echo.Context) error {
 		if v := c.QueryParam(q.name); v != "" {
 			d, err := ParseDate(v)
 			if err != nil {
-				return api.Invalid(q.name, "a date YYYY-MM-DD")
+				return refusal.Invalid(q.name, "a date YYYY-MM-DD")
 			}
 			*q.dst = d
 		}
 	}
 	if f.To.Before(f.From) {
-		return api.Invalid("to", "must not be before from")
+		return refusal.Invalid("to", "must not be before from")
 	}
 	if f.To.Sub(f.From) > 366*24*time.Hour {
-		return api.Invalid("to", "at most a year after from")
+		return refusal.Invalid("to", "at most a year after from")
 	}
 	lane, err := h.lane(c)
 	if err != nil {
@@ -171,7 +172,7 @@ func (h Handler) listSlots(c echo.Context) error {
 	}
 	slots, truncated, err := h.Store.FindSlots(c.Request().Context(), f)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	out := make([]slotJSON, len(slots))
 	for i, s := range slots {
@@ -188,7 +189,7 @@ func (h Handler) getSlot(c echo.Context) error {
 	}
 	s, err := h.Store.Slot(c.Request().Context(), id)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	lane, err := h.lane(c)
 	if err != nil {
@@ -204,7 +205,7 @@ func (h Handler) roster(c echo.Context) error {
 	}
 	entries, err := h.Store.Roster(c.Request().Context(), id)
 	if err != nil {
-		return apiError(err)
+		return err
 	}
 	// Examiners' screens are shared: names and ID numbers are masked there.
 	if auth.Caller(c).Role == auth.RoleExaminer {

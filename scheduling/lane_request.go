@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/audit"
+	"examd/internal/refusal"
 )
 
 // LaneRequest is a candidate's pending request for the priority lane, as
@@ -123,7 +124,7 @@ func undecidable(ctx context.Context, tx *sqlx.Tx, requestID int64) error {
 		return fmt.Errorf("find lane request %d: %w", requestID, err)
 	}
 	if !exists {
-		return ErrNotFound
+		return refusal.ErrNotFound
 	}
 	return ErrRequestDecided
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -104,9 +105,9 @@ func wantRule(tb testing.TB, got, want error, code string) {
 	if !errors.Is(got, want) {
 		tb.Fatalf("got %v, want %v", got, want)
 	}
-	var re *scheduling.RuleError
-	if !errors.As(got, &re) {
-		tb.Fatalf("got %T, want *scheduling.RuleError", got)
+	re, ok := refusal.As(got)
+	if !ok {
+		tb.Fatalf("got %T, want *refusal.Error", got)
 	}
 	if re.Code != code {
 		tb.Errorf("code: got %q, want %q", re.Code, code)
@@ -172,10 +173,10 @@ func TestCheckBooking(t *testing.T) {
 		{name: "BK-SUBJ1/no subject 1 refused", c: candidate(t, func(c *scheduling.Candidate) { c.Subject1PassedOn = nil }), s: slot(t, 2, "C1"), want: scheduling.ErrSubject1Missing, code: "subject1_missing"},
 		{name: "BK-SUBJ1/subject 1 passed after the exam day refused", c: candidate(t, func(c *scheduling.Candidate) { d := day("2026-12-11"); c.Subject1PassedOn = &d }), s: slot(t, 2, "C1"), want: scheduling.ErrSubject1Missing, code: "subject1_missing"},
 		{name: "BK-SUBJ1/subject 4 without subject 1 refused", c: candidate(t, roadPassed, func(c *scheduling.Candidate) { c.Subject1PassedOn = nil }), s: slot(t, 4, "C1"), want: scheduling.ErrSubject1Missing, code: "subject1_missing"},
-		{name: "BK-SUBJ1/subject 4 with no road test passed refused", c: candidate(t), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "subject1_missing"},
-		{name: "BK-SUBJ1/subject 4 with only subject 2 passed refused", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"))), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "subject1_missing"},
-		{name: "BK-SUBJ1/subject 4 with only subject 3 passed refused", c: candidate(t, history(past(3, scheduling.StatusPassed, "2026-11-20"))), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "subject1_missing"},
-		{name: "BK-SUBJ1/subject 4 with subject 3 only confirmed refused", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"), past(3, scheduling.StatusConfirmed, examDay))), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "subject1_missing"},
+		{name: "BK-SUBJ1/subject 4 with no road test passed refused", c: candidate(t), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "road_tests_missing"},
+		{name: "BK-SUBJ1/subject 4 with only subject 2 passed refused", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"))), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "road_tests_missing"},
+		{name: "BK-SUBJ1/subject 4 with only subject 3 passed refused", c: candidate(t, history(past(3, scheduling.StatusPassed, "2026-11-20"))), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "road_tests_missing"},
+		{name: "BK-SUBJ1/subject 4 with subject 3 only confirmed refused", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"), past(3, scheduling.StatusConfirmed, examDay))), s: slot(t, 4, "C1"), want: scheduling.ErrRoadTestsMissing, code: "road_tests_missing"},
 		{name: "BK-SUBJ1/subject 4 with subjects 2 and 3 passed allowed", c: candidate(t, roadPassed), s: slot(t, 4, "C1")},
 		{name: "BK-SUBJ1/subject 4 the day the road tests were passed allowed", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"), past(3, scheduling.StatusPassed, examDay))), s: slot(t, 4, "C1"), at: instant(t, "2026-12-10T12:00:00+08:00")},
 
@@ -201,10 +202,10 @@ func TestCheckBooking(t *testing.T) {
 		// BK-ONE
 		{name: "BK-ONE/confirmed booking of the same subject refused", c: candidate(t, history(past(2, scheduling.StatusConfirmed, "2026-12-20"))), s: slot(t, 2, "C1"), want: scheduling.ErrAlreadyBooked, code: "already_booked"},
 		{name: "BK-ONE/confirmed booking of the other subject allowed", c: candidate(t, history(past(3, scheduling.StatusConfirmed, "2026-12-20"))), s: slot(t, 2, "C1")},
-		{name: "BK-ONE/passed subject refused", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"))), s: slot(t, 2, "C1"), want: scheduling.ErrAlreadyPassed, code: "already_booked"},
+		{name: "BK-ONE/passed subject refused", c: candidate(t, history(past(2, scheduling.StatusPassed, "2026-11-02"))), s: slot(t, 2, "C1"), want: scheduling.ErrAlreadyPassed, code: "already_passed"},
 		{name: "BK-ONE/passed subject 4 refused", c: candidate(t, roadPassed, func(c *scheduling.Candidate) {
 			c.History = append(c.History, past(4, scheduling.StatusPassed, "2026-11-20"))
-		}), s: slot(t, 4, "C1"), want: scheduling.ErrAlreadyPassed, code: "already_booked"},
+		}), s: slot(t, 4, "C1"), want: scheduling.ErrAlreadyPassed, code: "already_passed"},
 		{name: "BK-ONE/passed on an earlier permit does not count", c: candidate(t, history(past(2, scheduling.StatusPassed, "2025-11-02"))), s: slot(t, 2, "C1")},
 
 		// BK-CAP

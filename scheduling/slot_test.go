@@ -1,10 +1,10 @@
 package scheduling_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -178,9 +178,9 @@ func TestNewSlot(t *testing.T) {
 					}
 					return
 				}
-				var fe *scheduling.FieldError
-				if !errors.As(err, &fe) {
-					t.Fatalf("got %v (%T), want *scheduling.FieldError", err, err)
+				fe, ok := refusal.As(err)
+				if !ok || fe.Code != refusal.InvalidField {
+					t.Fatalf("got %v (%T), want an invalid_field refusal", err, err)
 				}
 				if fe.Field != tt.field {
 					t.Errorf("field: got %q, want %q (%v)", fe.Field, tt.field, err)

@@ -10,6 +10,8 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/audit"
+	"examd/internal/pg"
+	"examd/internal/refusal"
 
 	"examd/internal/auth"
 )
@@ -36,24 +38,14 @@ var constraintErrors = map[string]error{
 // dbError turns a violated constraint into its domain error, and wraps
 // anything else with what was being done.
 func dbError(err error, doing string) error {
-	var e *pq.Error
-	if errors.As(err, &e) {
-		if mapped, ok := constraintErrors[e.Constraint]; ok {
-			return mapped
-		}
-		if e.Code == "23514" && e.Table == "slots" {
-			// A CHECK on a slot's times or seats that NewSlot.Slot let through.
-			return invalid("starts_at", "the slot's times or seats are inconsistent")
-		}
+	if r := pg.Refusal(err, constraintErrors); r != nil {
+		return r
+	}
+	if v, ok := pg.Violated(err); ok && v.Kind == "check" && v.Table == "slots" {
+		// A CHECK on a slot's times or seats that NewSlot.Slot let through.
+		return invalid("starts_at", "the slot's times or seats are inconsistent")
 	}
 	return fmt.Errorf("%s: %w", doing, err)
-}
-
-// retryable reports whether the transaction lost a deadlock or a
-// serialization conflict and may simply run again.
-func retryable(err error) bool {
-	var e *pq.Error
-	return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001")
 }
 
 // CreateVenue publishes a venue.
@@ -139,7 +131,7 @@ func (s *Store) Candidate(ctx context.Context, id int64) (CandidateProfile, erro
 		       subject1_passed_on, holds_car_licence
 		FROM candidates WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
+		return c, refusal.ErrNotFound
 	}
 	if err != nil {
 		return c, fmt.Errorf("get candidate %d: %w", id, err)
@@ -199,7 +191,7 @@ func grantPriority(ctx context.Context, tx *sqlx.Tx, candidateID int64, g NewGra
 	var id int64
 	err := tx.GetContext(ctx, &id, `SELECT id FROM candidates WHERE id = $1 FOR UPDATE`, candidateID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, refusal.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock candidate %d: %w", candidateID, err)
@@ -247,7 +239,7 @@ func (s *Store) RevokePriority(ctx context.Context, candidateID int64, by int64)
 		return fmt.Errorf("revoke grant of %d: %w", candidateID, err)
 	}
 	if !r.Exists {
-		return ErrNotFound
+		return refusal.ErrNotFound
 	}
 	if r.Revoked > 0 {
 		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "priority.revoked",
@@ -289,7 +281,7 @@ func (s *Store) Slot(ctx context.Context, id int64) (Slot, error) {
 	err := s.db.GetContext(ctx, &sl, `SELECT `+slotColumns+`
 		FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return sl, ErrNotFound
+		return sl, refusal.ErrNotFound
 	}
 	if err != nil {
 		return sl, fmt.Errorf("get slot %d: %w", id, err)
@@ -362,10 +354,10 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 	return entries, nil
 }
 
-// notFound turns sql.ErrNoRows into ErrNotFound and wraps anything else.
+// notFound turns sql.ErrNoRows into refusal.ErrNotFound and wraps anything else.
 func notFound(err error, doing string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		return refusal.ErrNotFound
 	}
 	return fmt.Errorf("%s: %w", doing, err)
 }

@@ -12,6 +12,7 @@ import (
 
 	"examd/internal/auth"
 	"examd/internal/pg/pgtest"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -61,8 +62,8 @@ func TestCandidateByIDNumber(t *testing.T) {
 		}
 	})
 	t.Run("NotFound", func(t *testing.T) {
-		if _, err := s.CandidateByIDNumber(ctx, "110101199001010015"); !errors.Is(err, scheduling.ErrNotFound) {
-			t.Errorf("got %v, want ErrNotFound", err)
+		if _, err := s.CandidateByIDNumber(ctx, "110101199001010015"); !errors.Is(err, refusal.ErrNotFound) {
+			t.Errorf("got %v, want refusal.ErrNotFound", err)
 		}
 	})
 }
@@ -114,8 +115,8 @@ func TestLaneRequestDecisions(t *testing.T) {
 		if _, err := s.DeclineLaneRequest(ctx, req, staff); !errors.Is(err, scheduling.ErrRequestDecided) {
 			t.Errorf("declining a granted request: %v, want ErrRequestDecided", err)
 		}
-		if _, _, err := s.GrantLaneRequest(ctx, 999999, staff); !errors.Is(err, scheduling.ErrNotFound) {
-			t.Errorf("unknown request: %v, want ErrNotFound", err)
+		if _, _, err := s.GrantLaneRequest(ctx, 999999, staff); !errors.Is(err, refusal.ErrNotFound) {
+			t.Errorf("unknown request: %v, want refusal.ErrNotFound", err)
 		}
 	})
 

@@ -10,6 +10,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -23,15 +24,6 @@ func (h Handler) registerAccounts(e *echo.Echo, m []echo.MiddlewareFunc) {
 	e.POST("/admin/devices/:id/retire", h.retireDevice, m...)
 	e.GET("/admin/audit", h.auditPage, m...)
 }
-
-// accountsField is a form's refusal: the field that caused it and the
-// catalogue key of its message, shown next to that field.
-type accountsField struct {
-	Field, Key string
-}
-
-// Is reports whether the refusal is field's: templates ask it per field.
-func (f *accountsField) Is(field string) bool { return f != nil && f.Field == field }
 
 // userRow is a staff account as the list shows it.
 type userRow struct {
@@ -51,7 +43,7 @@ type usersView struct {
 	Venues  []scheduling.Venue
 	Roles   []string
 	Form    userForm
-	Refusal *accountsField
+	Refusal *formError
 }
 
 func (h Handler) usersPage(c echo.Context) error {
@@ -60,7 +52,7 @@ func (h Handler) usersPage(c echo.Context) error {
 
 // renderUsers lists the staff accounts under the form to create one, with
 // the refusal of the last try next to its field.
-func (h Handler) renderUsers(c echo.Context, status int, form userForm, ref *accountsField) error {
+func (h Handler) renderUsers(c echo.Context, status int, form userForm, ref *formError) error {
 	ctx := c.Request().Context()
 	users, err := h.Accounts.StaffUsers(ctx)
 	if err != nil {
@@ -87,13 +79,13 @@ func (h Handler) renderUsers(c echo.Context, status int, form userForm, ref *acc
 func (h Handler) addUser(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+		return api.ErrBadRequest
 	}
 	f := req.PostForm
 	form := userForm{Username: f.Get("username"), Role: f.Get("role"), Desk: f.Get("desk"), Venue: f.Get("venue_id")}
 	password := f.Get("password")
 	refuse := func(status int, field, key string) error {
-		return h.renderUsers(c, status, form, &accountsField{Field: field, Key: key})
+		return h.renderUsers(c, status, form, &formError{Field: field, Key: key})
 	}
 	var venue *int64
 	if form.Venue != "" {
@@ -108,10 +100,10 @@ func (h Handler) addUser(c echo.Context) error {
 		desk = &d
 	}
 	u, err := auth.ValidUser(&form.Username, &password, &form.Role, venue, desk)
-	var ae *api.Error
+	var ae *refusal.Error
 	switch {
 	case errors.As(err, &ae) && ae.Field != "":
-		return refuse(ae.Status, ae.Field, "users.err."+ae.Field)
+		return refuse(api.Status(ae.Code), ae.Field, "users.err."+ae.Field)
 	case err != nil:
 		return err
 	case u.Role == auth.RoleExaminer && u.VenueID == nil:
@@ -120,7 +112,7 @@ func (h Handler) addUser(c echo.Context) error {
 	_, err = h.Accounts.CreateUser(req.Context(), u, auth.Caller(c).UserID)
 	switch {
 	case errors.Is(err, auth.ErrDuplicateUser):
-		return refuse(http.StatusConflict, "username", "users.err.username_taken")
+		return refuse(http.StatusConflict, "username", refusalKey(auth.ErrDuplicateUser.Code))
 	case errors.Is(err, auth.ErrUnknownVenue):
 		return refuse(http.StatusUnprocessableEntity, "venue_id", "users.err.venue_id")
 	case err != nil:

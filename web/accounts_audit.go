@@ -15,6 +15,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/audit"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -64,7 +65,7 @@ type auditView struct {
 	Actors  []auditChoice
 	// First links the first page, when this is not it; Next the next page.
 	First, Next string
-	Refusal     *accountsField
+	Refusal     *formError
 	// Verified is the chain's check, when asked for with ?verify=1.
 	Verified *audit.Report
 }
@@ -87,15 +88,15 @@ func (h Handler) auditPage(c echo.Context) error {
 		q.Set("limit", strconv.Itoa(auditPageSize))
 	}
 	f, err := audit.ParseFilter(q)
-	var ae *api.Error
+	var ae *refusal.Error
 	switch {
 	case errors.As(err, &ae) && ae.Field != "":
 		key := "audit.err." + ae.Field
 		if ae.Field == "after" || ae.Field == "limit" {
 			key = "audit.err.paging"
 		}
-		v.Refusal = &accountsField{Field: ae.Field, Key: key}
-		return h.render(c, ae.Status, "admin_audit", "audit.title", v)
+		v.Refusal = &formError{Field: ae.Field, Key: key}
+		return h.render(c, api.Status(ae.Code), "admin_audit", "audit.title", v)
 	case err != nil:
 		return err
 	}

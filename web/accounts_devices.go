@@ -12,6 +12,7 @@ import (
 	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -42,13 +43,13 @@ type devicesView struct {
 	Venues  []scheduling.Venue
 	Form    deviceForm
 	// Refusal is the new-device form's, Retire a retire button's.
-	Refusal *accountsField
-	Retire  *refusal
+	Refusal *formError
+	Retire  *rowRefusal
 	Issued  *issuedKey
 }
 
 // RetireRefusal is the retire refusal to show in the row key, if any.
-func (v devicesView) RetireRefusal(key string) *refusal {
+func (v devicesView) RetireRefusal(key string) *rowRefusal {
 	if v.Retire != nil && v.Retire.Row == key {
 		return v.Retire
 	}
@@ -93,14 +94,14 @@ func (h Handler) renderDevices(c echo.Context, status int, v devicesView) error 
 func (h Handler) addDevice(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+		return api.ErrBadRequest
 	}
 	f := req.PostForm
 	form := deviceForm{Venue: f.Get("venue_id"), Name: f.Get("name"), Plate: strings.TrimSpace(f.Get("vehicle_plate")),
 		Classes: f.Get("licence_classes"), Adapted: f.Get("adapted_vehicle") == "1"}
 	refuse := func(field string) error {
 		return h.renderDevices(c, http.StatusUnprocessableEntity,
-			devicesView{Form: form, Refusal: &accountsField{Field: field, Key: "devices.err." + field}})
+			devicesView{Form: form, Refusal: &formError{Field: field, Key: "devices.err." + field}})
 	}
 	d := exam.Device{Name: form.Name, VehiclePlate: form.Plate, AdaptedVehicle: form.Adapted,
 		LicenceClasses: pq.StringArray(licenceClasses(form.Classes))}
@@ -112,10 +113,9 @@ func (h Handler) addDevice(c echo.Context) error {
 		d.VenueID = n
 	}
 	d, key, err := h.Exams.CreateDevice(req.Context(), d, auth.Caller(c).UserID)
-	var fe *exam.FieldError
-	switch {
-	case errors.As(err, &fe):
-		return refuse(fe.Field)
+	switch r, ok := refusal.As(err); {
+	case ok && r.Field != "":
+		return refuse(r.Field)
 	case err != nil:
 		return err
 	}
@@ -135,18 +135,18 @@ func licenceClasses(s string) []string {
 func (h Handler) retireDevice(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return api.ErrNotFound
+		return refusal.ErrNotFound
 	}
 	row := "device-" + strconv.FormatInt(id, 10)
 	if c.Request().PostFormValue("confirm") != "1" {
 		return h.renderDevices(c, http.StatusUnprocessableEntity,
-			devicesView{Retire: &refusal{Row: row, Code: "confirm", Key: "devices.err.confirm"}})
+			devicesView{Retire: &rowRefusal{Row: row, Code: "confirm", Key: "devices.err.confirm"}})
 	}
 	err = h.Exams.RetireDevice(c.Request().Context(), id, auth.Caller(c).UserID, h.Now())
-	if errors.Is(err, exam.ErrNotFound) {
+	if errors.Is(err, refusal.ErrNotFound) {
 		// Unknown, or retired already (by another admin, or a second click).
 		return h.renderDevices(c, http.StatusNotFound,
-			devicesView{Retire: &refusal{Row: row, Code: "not_found", Key: "devices.err.not_found"}})
+			devicesView{Retire: &rowRefusal{Row: row, Code: "not_found", Key: "devices.err.not_found"}})
 	}
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ func TestAccountsCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"flash.user_created", "flash.device_retired", "users.err.username_taken", "users.err.venue_required",
+	keys := []string{"flash.user_created", "flash.device_retired", "users.err.venue_required",
 		"devices.err.confirm", "devices.err.not_found", "audit.err.paging"}
 	// The fields auth.ValidUser, exam.Device.Validate and audit.ParseFilter name.
 	for _, f := range []string{"username", "password", "role", "venue_id", "desk"} {

@@ -14,6 +14,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/issuance"
 	"examd/scheduling"
 )
@@ -22,8 +23,8 @@ import (
 // On their own pages candidates see their own data.
 func (h Handler) me(c echo.Context) (scheduling.CandidateProfile, error) {
 	p, err := h.Scheduling.Candidate(c.Request().Context(), auth.Caller(c).UserID)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return p, api.ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return p, refusal.ErrNotFound
 	}
 	if err != nil {
 		return p, err
@@ -63,13 +64,13 @@ type slotsView struct {
 	Slots             []slotRow
 	Pairs             []pairRow
 	Truncated         bool
-	Refusal           *refusal
+	Refusal           *rowRefusal
 	IdempotencyKey    string
 	FirstDay, LastDay string
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
-func (v slotsView) RefusalFor(key string) *refusal {
+func (v slotsView) RefusalFor(key string) *rowRefusal {
 	if v.Refusal != nil && v.Refusal.Row == key {
 		return v.Refusal
 	}
@@ -100,7 +101,7 @@ func (h Handler) slots(c echo.Context) error {
 
 // slotsPage lists the open slots of the candidate's class, and the valid
 // combined exams, with the refusal of the last booking next to its row.
-func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *refusal) error {
+func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefusal) error {
 	me, err := h.me(c)
 	if err != nil {
 		return err
@@ -152,7 +153,7 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *refusal
 func (h Handler) book(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+		return api.ErrBadRequest
 	}
 	var ids []int64
 	for _, v := range req.PostForm["slot_id"] {
@@ -169,7 +170,7 @@ func (h Handler) book(c echo.Context) error {
 	row := rowKey(ids)
 	if len(ids) == 0 || len(ids) > 2 {
 		h.count("invalid_field")
-		ref, _ := refusalOf(&scheduling.FieldError{Field: "slot_ids"}, row)
+		ref, _ := rowRefusalOf(refusal.Invalid("slot_ids", "one slot id, or two for the combined exam"), row)
 		return h.slotsPage(c, q, http.StatusUnprocessableEntity, ref)
 	}
 	key := req.PostFormValue("key")
@@ -180,9 +181,9 @@ func (h Handler) book(c echo.Context) error {
 	_, fresh, err := h.Scheduling.Book(req.Context(), scheduling.BookRequest{
 		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: key,
 	}, h.Now())
-	if ref, ok := refusalOf(err, row); ok {
+	if ref, ok := rowRefusalOf(err, row); ok {
 		h.count(ref.Code)
-		return h.slotsPage(c, q, refusalStatus(ref), ref)
+		return h.slotsPage(c, q, ref.Status, ref)
 	}
 	if err != nil {
 		h.count("internal")
@@ -212,16 +213,6 @@ func rowKey(ids []int64) string {
 		return "pair-" + strconv.FormatInt(ids[0], 10) + "-" + strconv.FormatInt(ids[1], 10)
 	}
 	return ""
-}
-
-func refusalStatus(r *refusal) int {
-	switch r.Code {
-	case "invalid_field":
-		return http.StatusUnprocessableEntity
-	case "not_found":
-		return http.StatusNotFound
-	}
-	return http.StatusConflict
 }
 
 // newIdempotencyKey gives each rendering of the booking forms a key, so
@@ -256,11 +247,11 @@ type bookingRow struct {
 // bookingsView is the data of the bookings page.
 type bookingsView struct {
 	Bookings []bookingRow
-	Refusal  *refusal
+	Refusal  *rowRefusal
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
-func (v bookingsView) RefusalFor(key string) *refusal {
+func (v bookingsView) RefusalFor(key string) *rowRefusal {
 	if v.Refusal != nil && v.Refusal.Row == key {
 		return v.Refusal
 	}
@@ -271,7 +262,7 @@ func (h Handler) bookings(c echo.Context) error { return h.bookingsPage(c, http.
 
 // bookingsPage lists the candidate's bookings, newest exam first, each
 // confirmed one with its cancel button or the reason it has none.
-func (h Handler) bookingsPage(c echo.Context, status int, ref *refusal) error {
+func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error {
 	me, err := h.me(c)
 	if err != nil {
 		return err
@@ -314,11 +305,11 @@ func (h Handler) cancel(c echo.Context) error {
 		BookingID: id, Owner: p.UserID, By: p.UserID,
 		WithPair: c.Request().PostFormValue("with_pair") == "1",
 	}, h.Now())
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return api.ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return refusal.ErrNotFound
 	}
-	if ref, ok := refusalOf(err, "booking-"+strconv.FormatInt(id, 10)); ok {
-		return h.bookingsPage(c, refusalStatus(ref), ref)
+	if ref, ok := rowRefusalOf(err, "booking-"+strconv.FormatInt(id, 10)); ok {
+		return h.bookingsPage(c, ref.Status, ref)
 	}
 	if err != nil {
 		return err

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/issuance"
 	"examd/realtime"
 	"examd/scheduling"
@@ -41,7 +41,7 @@ type deskView struct {
 	Rows    []deskRow
 	// Refusal is the last action's refusal, shown next to its row's
 	// buttons, or above the queue when the row is gone.
-	Refusal *refusal
+	Refusal *rowRefusal
 	// Issued is the licence just printed, shown in the result panel.
 	Issued *issuedLicence
 }
@@ -50,7 +50,7 @@ type deskView struct {
 type deskRow struct {
 	issuance.QueueItem
 	Key     string // cand-<id>, the row's element id
-	Refusal *refusal
+	Refusal *rowRefusal
 }
 
 // issuedLicence is a licence the desk has just printed.
@@ -103,7 +103,7 @@ func (h Handler) desk(c echo.Context) error {
 
 // deskData loads today's queue, the licence of candidate issued (0: none)
 // when it was printed today, and places ref on its row.
-func (h Handler) deskData(c echo.Context, issued int64, ref *refusal) (deskView, error) {
+func (h Handler) deskData(c echo.Context, issued int64, ref *rowRefusal) (deskView, error) {
 	ctx := c.Request().Context()
 	now := h.Now()
 	day := scheduling.Day(now)
@@ -142,41 +142,24 @@ func (h Handler) deskData(c echo.Context, issued int64, ref *refusal) (deskView,
 
 func rowKeyOf(candidateID int64) string { return "cand-" + strconv.FormatInt(candidateID, 10) }
 
-// deskRefusals names the catalogue key of each refusal of the desk's
-// actions (issuance.Refusal's codes).
-var deskRefusals = map[string]string{
-	issuance.ErrNotReady.Code:    "desk.refusal.not_ready",
-	issuance.ErrInvalidStep.Code: "desk.refusal.invalid_step",
-}
-
 // deskRefused re-renders the queue with the refusal err next to the row of
 // candidate id, with the refusal's status (409, or 422 for a bad form); it
 // returns err itself when err is no refusal.
 func (h Handler) deskRefused(c echo.Context, id int64, err error) error {
-	ref := &refusal{Row: rowKeyOf(id)}
-	status := http.StatusUnprocessableEntity
-	var r *issuance.Refusal
-	switch {
-	case errors.As(err, &r):
-		ref.Code, ref.Key, status = r.Code, deskRefusals[r.Code], r.Status
-		if ref.Key == "" {
-			ref.Key = "desk.refusal.invalid"
-		}
-	case errors.Is(err, errBadStep):
-		ref.Code, ref.Key = "invalid_field", "desk.refusal.invalid"
-	default:
+	ref, ok := rowRefusalOf(err, rowKeyOf(id))
+	if !ok {
 		return err
 	}
 	v, err := h.deskData(c, 0, ref)
 	if err != nil {
 		return err
 	}
-	return h.render(c, status, "desk", "desk.title", v)
+	return h.render(c, ref.Status, "desk", "desk.title", v)
 }
 
 // errBadStep is a step form naming no step of the desk: a stale or
 // tampered form.
-var errBadStep = errors.New("desk: no such step")
+var errBadStep = refusal.Invalid("step", "one of accept, review_fee, print")
 
 // deskCall calls the candidate's ticket to the caller's desk (叫号).
 func (h Handler) deskCall(c echo.Context) error {

@@ -12,10 +12,7 @@ func TestDeskCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := []string{"dayreport.day_invalid", "desk.refusal.issued", "desk.refusal.invalid"}
-	for _, k := range deskRefusals {
-		keys = append(keys, k)
-	}
+	keys := []string{"dayreport.day_invalid", "desk.refusal.issued"}
 	for _, step := range []string{issuance.StepAccept, issuance.StepPrint} {
 		keys = append(keys, "desk.step_"+step)
 	}

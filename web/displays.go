@@ -21,6 +21,7 @@ import (
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -131,7 +132,7 @@ func displayVenue(ctx context.Context, db *sqlx.DB, token string) (scheduling.Ve
 		SELECT v.id, v.name FROM display_tokens d JOIN venues v ON v.id = d.venue_id
 		WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, hashDisplayToken(token))
 	if errors.Is(err, sql.ErrNoRows) {
-		return v, api.ErrNotFound
+		return v, refusal.ErrNotFound
 	}
 	if err != nil {
 		return v, fmt.Errorf("display token: %w", err)
@@ -209,7 +210,7 @@ func (h Handler) displaysPage(c echo.Context, status int, v displaysView) error 
 func (h Handler) createDisplay(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+		return api.ErrBadRequest
 	}
 	f := displayForm{Label: strings.TrimSpace(req.PostForm.Get("label"))}
 	f.VenueID, _ = strconv.ParseInt(req.PostForm.Get("venue_id"), 10, 64)
@@ -238,7 +239,7 @@ func (h Handler) createDisplay(c echo.Context) error {
 func (h Handler) revokeDisplay(c echo.Context) error {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return api.ErrNotFound
+		return refusal.ErrNotFound
 	}
 	err = revokeDisplay(c.Request().Context(), h.DB, id, auth.Caller(c).UserID, h.Now())
 	if errors.Is(err, errNotRevocable) {

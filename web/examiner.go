@@ -12,6 +12,7 @@ import (
 	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/realtime"
 	"examd/scheduling"
 )
@@ -85,13 +86,13 @@ func (h Handler) screenVenue(c echo.Context) (scheduling.Venue, []scheduling.Ven
 	want := int64(0)
 	if p.Role == auth.RoleExaminer {
 		if p.VenueID == nil {
-			return scheduling.Venue{}, nil, api.ErrForbidden
+			return scheduling.Venue{}, nil, refusal.ErrForbidden
 		}
 		want = *p.VenueID
 	} else if v := c.QueryParam("venue"); v != "" {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id <= 0 {
-			return scheduling.Venue{}, nil, api.Invalid("venue", "the id of a venue")
+			return scheduling.Venue{}, nil, refusal.Invalid("venue", "the id of a venue")
 		}
 		want = id
 	}
@@ -103,7 +104,7 @@ func (h Handler) screenVenue(c echo.Context) (scheduling.Venue, []scheduling.Ven
 			return v, venues, nil
 		}
 	}
-	return scheduling.Venue{}, nil, api.ErrNotFound
+	return scheduling.Venue{}, nil, refusal.ErrNotFound
 }
 
 // examinerData loads what the screen shows of venue v today.
@@ -185,22 +186,22 @@ func (h Handler) examinerRoster(c echo.Context) error {
 func (h Handler) signAttempt(c echo.Context) error {
 	p := auth.Caller(c)
 	if p.Role != auth.RoleExaminer || p.VenueID == nil {
-		return api.ErrForbidden
+		return refusal.ErrForbidden
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return api.ErrNotFound
+		return refusal.ErrNotFound
 	}
 	err = h.Exams.Sign(c.Request().Context(), exam.SignRequest{
 		AttemptID: id, Signer: "examiner", By: p.UserID, VenueID: *p.VenueID,
 	}, h.Now())
-	var ref *exam.Refusal
+	ref, refused := refusal.As(err)
 	switch {
 	case err == nil:
 		return c.Redirect(http.StatusSeeOther, "/examiner?done=signed")
-	case errors.Is(err, exam.ErrNotFound):
-		return api.ErrNotFound
-	case errors.As(err, &ref):
+	case errors.Is(err, refusal.ErrNotFound):
+		return refusal.ErrNotFound
+	case refused:
 		v, venues, err := h.screenVenue(c)
 		if err != nil {
 			return err
@@ -209,8 +210,8 @@ func (h Handler) signAttempt(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		view.Refusal = &signRefusal{AttemptID: id, Key: "examiner.refusal." + ref.Code}
-		return h.render(c, ref.Status, "examiner", "examiner.title", view)
+		view.Refusal = &signRefusal{AttemptID: id, Key: refusalKey(ref.Code)}
+		return h.render(c, api.Status(ref.Code), "examiner", "examiner.title", view)
 	}
 	return err
 }

@@ -9,7 +9,7 @@ func TestExaminerTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := append(screenTexts(), "examiner.refusal.attempt_in_progress", "flash.signed")
+	keys := append(screenTexts(), "flash.signed")
 	for _, lang := range languages {
 		for _, k := range keys {
 			if cats[lang][k] == "" {

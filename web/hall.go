@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/exam"
-	"examd/internal/api"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -100,7 +100,7 @@ type hallCall struct {
 	Text   string `json:"text"`
 }
 
-// load builds the board of the token's venue, or api.ErrNotFound for a
+// load builds the board of the token's venue, or refusal.ErrNotFound for a
 // token unknown or revoked.
 func (p hall) load(c echo.Context) (hallBoard, error) {
 	ctx := c.Request().Context()
@@ -161,7 +161,7 @@ func (p hall) load(c echo.Context) (hallBoard, error) {
 // before (and without) the script.
 func (p hall) page(c echo.Context) error {
 	b, err := p.load(c)
-	if errors.Is(err, api.ErrNotFound) {
+	if errors.Is(err, refusal.ErrNotFound) {
 		return p.h.render(c, http.StatusNotFound, "error", "error.title", errorView{Key: "hall.unknown"})
 	}
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -102,7 +103,7 @@ func (h Handler) lanePage(c echo.Context, status int, form *laneRequest, field, 
 func (h Handler) askForLane(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
-		return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+		return api.ErrBadRequest
 	}
 	g := scheduling.NewGrant{
 		Reason: req.PostForm.Get("reason"),
@@ -114,9 +115,8 @@ func (h Handler) askForLane(c echo.Context) error {
 		return h.lanePage(c, http.StatusUnprocessableEntity, form, "note", "lane.note_invalid")
 	}
 	if err := g.Validate(); err != nil {
-		var fe *scheduling.FieldError
-		if errors.As(err, &fe) {
-			return h.lanePage(c, http.StatusUnprocessableEntity, form, fe.Field, "lane."+fe.Field+"_invalid")
+		if r, ok := refusal.As(err); ok && r.Field != "" {
+			return h.lanePage(c, http.StatusUnprocessableEntity, form, r.Field, "lane."+r.Field+"_invalid")
 		}
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -45,21 +46,6 @@ var invalidFields = []string{
 	"reason", "needs", "note", "q",
 }
 
-// formError is a form's first bad field and the catalogue key of why. A
-// field no control of the form carries is "form": shown above the form.
-type formError struct {
-	Field, Key string
-}
-
-// For returns the error when it is the field's, nil otherwise; a nil
-// *formError has none.
-func (e *formError) For(field string) *formError {
-	if e != nil && e.Field == field {
-		return e
-	}
-	return nil
-}
-
 // invalidField is the refusal of field.
 func invalidField(field string) *formError {
 	if !slices.Contains(invalidFields, field) {
@@ -71,20 +57,22 @@ func invalidField(field string) *formError {
 // formErrorOf returns the refusal that a store's error stands for, and
 // false for an error that is examd's own failure.
 func formErrorOf(err error) (*formError, bool) {
-	var fe *scheduling.FieldError
+	r, ok := refusal.As(err)
 	switch {
-	case errors.As(err, &fe):
-		return invalidField(fe.Field), true
+	case !ok:
+		return nil, false
+	case r.Code == refusal.InvalidField:
+		return invalidField(r.Field), true
 	case errors.Is(err, scheduling.ErrDuplicateCandidate):
-		return &formError{Field: "id_number", Key: "plan.duplicate_candidate"}, true
+		return &formError{Field: "id_number", Key: refusalKey(r.Code)}, true
 	}
-	return nil, false
+	return &formError{Field: "form", Key: refusalKey(r.Code)}, true
 }
 
 // postForm parses a form's body; a malformed one is a 400.
 func postForm(c echo.Context) (url.Values, error) {
 	if err := c.Request().ParseForm(); err != nil {
-		return nil, &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: "malformed form"}
+		return nil, api.ErrBadRequest
 	}
 	return c.Request().PostForm, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -26,11 +27,11 @@ type candidatesView struct {
 	Form     url.Values
 	Err      *formError
 	// Refusal is a decision on a request that was refused (decided meanwhile).
-	Refusal *refusal
+	Refusal *rowRefusal
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
-func (v candidatesView) RefusalFor(key string) *refusal {
+func (v candidatesView) RefusalFor(key string) *rowRefusal {
 	if v.Refusal != nil && v.Refusal.Row == key {
 		return v.Refusal
 	}
@@ -52,9 +53,9 @@ func (h Handler) planCandidates(c echo.Context) error {
 	} else if len(q) <= 18 {
 		p, err = h.Scheduling.CandidateByIDNumber(ctx, q)
 	} else {
-		err = scheduling.ErrNotFound
+		err = refusal.ErrNotFound
 	}
-	if errors.Is(err, scheduling.ErrNotFound) {
+	if errors.Is(err, refusal.ErrNotFound) {
 		return h.candidatesPage(c, http.StatusNotFound, q, url.Values{}, invalidField("q"), nil)
 	}
 	if err != nil {
@@ -63,7 +64,7 @@ func (h Handler) planCandidates(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d", p.ID))
 }
 
-func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.Values, ferr *formError, ref *refusal) error {
+func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.Values, ferr *formError, ref *rowRefusal) error {
 	ctx := c.Request().Context()
 	reqs, err := h.Scheduling.PendingLaneRequests(ctx, 0)
 	if err != nil {
@@ -98,7 +99,7 @@ func newCandidateOf(f url.Values) (scheduling.NewCandidate, error) {
 		}
 		t, err := scheduling.ParseDate(v)
 		if err != nil {
-			return nil, &scheduling.FieldError{Field: field, Message: "a date YYYY-MM-DD"}
+			return nil, refusal.Invalid(field, "a date YYYY-MM-DD")
 		}
 		return &t, nil
 	}
@@ -167,7 +168,7 @@ type candidateView struct {
 	// Grant is the grant form as sent, when it was refused.
 	Grant   *scheduling.NewGrant
 	Err     *formError
-	Refusal *refusal
+	Refusal *rowRefusal
 }
 
 // Checked reports whether the grant form ticks need: as sent, else as the
@@ -194,7 +195,7 @@ func (v candidateView) Chosen(reason string) bool {
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
-func (v candidateView) RefusalFor(key string) *refusal {
+func (v candidateView) RefusalFor(key string) *rowRefusal {
 	if v.Refusal != nil && v.Refusal.Row == key {
 		return v.Refusal
 	}
@@ -211,11 +212,11 @@ func (h Handler) planCandidate(c echo.Context) error {
 
 // candidatePage shows a candidate as GET /candidates/:id shows them to
 // planners, with their bookings, their lane and the lane's forms.
-func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduling.NewGrant, ferr *formError, ref *refusal) error {
+func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduling.NewGrant, ferr *formError, ref *rowRefusal) error {
 	ctx := c.Request().Context()
 	p, err := h.Scheduling.Candidate(ctx, id)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return api.ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return refusal.ErrNotFound
 	}
 	if err != nil {
 		return err
@@ -268,8 +269,8 @@ func (h Handler) planGrant(c echo.Context) error {
 		return h.candidatePage(c, http.StatusUnprocessableEntity, id, &sent, fe, nil)
 	}
 	_, err = h.Scheduling.GrantPriority(c.Request().Context(), id, g, auth.Caller(c).UserID)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return api.ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return refusal.ErrNotFound
 	}
 	if err != nil {
 		return err
@@ -284,8 +285,8 @@ func (h Handler) planRevoke(c echo.Context) error {
 		return err
 	}
 	err = h.Scheduling.RevokePriority(c.Request().Context(), id, auth.Caller(c).UserID)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return api.ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return refusal.ErrNotFound
 	}
 	if err != nil {
 		return err
@@ -323,10 +324,10 @@ func (h Handler) decideRequest(c echo.Context, done string, decide func(id, by i
 	back, _ := strconv.ParseInt(f.Get("back"), 10, 64)
 	cid, err := decide(id, auth.Caller(c).UserID)
 	switch {
-	case errors.Is(err, scheduling.ErrNotFound):
-		return api.ErrNotFound
+	case errors.Is(err, refusal.ErrNotFound):
+		return refusal.ErrNotFound
 	case errors.Is(err, scheduling.ErrRequestDecided):
-		ref := &refusal{Row: fmt.Sprintf("request-%d", id), Code: scheduling.ErrRequestDecided.Code, Key: "plan.request_decided"}
+		ref, _ := rowRefusalOf(err, fmt.Sprintf("request-%d", id))
 		if back > 0 {
 			return h.candidatePage(c, http.StatusConflict, back, nil, nil, ref)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -118,7 +119,7 @@ func (h Handler) planSlotsPage(c echo.Context, q slotQuery, status int, form url
 func newSlotOf(f url.Values) (scheduling.NewSlot, error) {
 	var n scheduling.NewSlot
 	var err error
-	bad := func(field string) error { return &scheduling.FieldError{Field: field, Message: "malformed"} }
+	bad := func(field string) error { return refusal.Invalid(field, "malformed") }
 	if n.VenueID, err = strconv.ParseInt(f.Get("venue_id"), 10, 64); err != nil {
 		return n, bad("venue_id")
 	}
@@ -215,8 +216,8 @@ func (h Handler) planRoster(c echo.Context) error {
 	}
 	ctx, now := c.Request().Context(), h.Now()
 	s, err := h.Scheduling.Slot(ctx, id)
-	if errors.Is(err, scheduling.ErrNotFound) {
-		return api.ErrNotFound
+	if errors.Is(err, refusal.ErrNotFound) {
+		return refusal.ErrNotFound
 	}
 	if err != nil {
 		return err

@@ -1,68 +1,64 @@
 package web
 
 import (
-	"errors"
-
-	"examd/scheduling"
+	"examd/internal/api"
+	"examd/internal/refusal"
 )
 
-// refusals names the catalogue key of each rule refusal. Codes that have two
-// messages (already_booked, subject1_missing) get one key per message, so
-// that the page says exactly what the API says; the Chinese texts are the
-// domain's own (a test compares them with scheduling's messages).
-var refusals = []struct {
-	err *scheduling.RuleError
-	key string
-}{
-	{scheduling.ErrSlotFull, "refusal.slot_full"},
-	{scheduling.ErrAlreadyBooked, "refusal.already_booked"},
-	{scheduling.ErrAlreadyPassed, "refusal.already_passed"},
-	{scheduling.ErrAttemptsExhausted, "refusal.attempts_exhausted"},
-	{scheduling.ErrCooldown, "refusal.cooldown"},
-	{scheduling.ErrWaitingPeriod, "refusal.waiting_period"},
-	{scheduling.ErrPermitExpired, "refusal.permit_expired"},
-	{scheduling.ErrSubject1Missing, "refusal.subject1_missing"},
-	{scheduling.ErrRoadTestsMissing, "refusal.road_tests_missing"},
-	{scheduling.ErrClassMismatch, "refusal.class_mismatch"},
-	{scheduling.ErrBookingClosed, "refusal.booking_closed"},
-	{scheduling.ErrCombinedInvalid, "refusal.combined_invalid"},
-	{scheduling.ErrNotAccessible, "refusal.not_accessible"},
-	{scheduling.ErrCancelClosed, "refusal.cancel_closed"},
-	{scheduling.ErrNotConfirmed, "refusal.not_confirmed"},
-	{scheduling.ErrIdempotencyReused, "refusal.invalid"},
+// The pages' one rule from a refusal to its message: a refusal with code c
+// reads the catalogue's "refusal.<c>" (web/i18n/*/base.json), whichever page
+// shows it; a refused field of a form reads the form's own key for that
+// field (formErrorOf, fieldRefusal). The Chinese texts of the domain's rules
+// are the domain's own (a test compares them). Anything that is no refusal
+// is examd's failure, not the user's to read.
+
+// refusalKey is the catalogue key of the message of a refusal with code.
+func refusalKey(code string) string {
+	if code == refusal.InvalidField {
+		// A stale or tampered form: the page's controls cannot send it.
+		return "refusal.invalid"
+	}
+	return "refusal." + code
 }
 
-// refusal is a booking or cancellation the rules refused, shown next to the
-// control that asked for it.
-type refusal struct {
+// rowRefusal is a refusal shown next to the control that asked for it.
+type rowRefusal struct {
 	// Row is the key of the row whose button was pressed ("slot-12",
-	// "pair-12-13", "booking-7").
+	// "pair-12-13", "booking-7", "cand-3", "attempt-9").
 	Row string
 	// Code is the API's code (slot_full, cooldown …), Key its message.
 	Code, Key string
+	// Status is the HTTP status the page answers with: the API's.
+	Status int
 	// Placed reports that a row of the page carries the message; otherwise
 	// the page shows it above the list.
 	Placed bool
 }
 
-// refusalOf returns the refusal that err stands for, and false for an error
-// that is not the candidate's to read (a failure of examd).
-func refusalOf(err error, row string) (*refusal, bool) {
-	for _, r := range refusals {
-		if errors.Is(err, r.err) {
-			return &refusal{Row: row, Code: r.err.Code, Key: r.key}, true
-		}
+// rowRefusalOf returns the refusal that err stands for, placed at row, and
+// false for an error that is not the user's to read (a failure of examd).
+func rowRefusalOf(err error, row string) (*rowRefusal, bool) {
+	r, ok := refusal.As(err)
+	if !ok {
+		return nil, false
 	}
-	var re *scheduling.RuleError
-	var fe *scheduling.FieldError
-	switch {
-	case errors.As(err, &re):
-		return &refusal{Row: row, Code: re.Code, Key: "refusal.invalid"}, true
-	case errors.As(err, &fe):
-		// An unknown or malformed slot id: a stale or tampered form.
-		return &refusal{Row: row, Code: "invalid_field", Key: "refusal.invalid"}, true
-	case errors.Is(err, scheduling.ErrNotFound):
-		return &refusal{Row: row, Code: "not_found", Key: "refusal.not_found"}, true
-	}
-	return nil, false
+	return &rowRefusal{Row: row, Code: r.Code, Key: refusalKey(r.Code), Status: api.Status(r.Code)}, true
 }
+
+// formError is a form's first bad field and the catalogue key of why. A
+// field that no control of the form carries is "form": shown above it.
+type formError struct {
+	Field, Key string
+}
+
+// For returns the error when it is the field's, nil otherwise; a nil
+// *formError has none.
+func (e *formError) For(field string) *formError {
+	if e != nil && e.Field == field {
+		return e
+	}
+	return nil
+}
+
+// Is reports whether the error is the field's: templates ask it per field.
+func (e *formError) Is(field string) bool { return e.For(field) != nil }

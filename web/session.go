@@ -15,6 +15,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 )
 
 const (
@@ -121,7 +122,7 @@ func (h Handler) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		err := authn(c)
-		if c.Get(loggedInKey) == nil && errors.Is(err, api.ErrUnauthorized) {
+		if c.Get(loggedInKey) == nil && errors.Is(err, refusal.ErrUnauthorized) {
 			if cookieValue(c, sessionCookie) != "" {
 				h.setCookie(c, sessionCookie, "", -1) // expired or revoked
 			}
@@ -147,17 +148,17 @@ func (h Handler) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		status, key := http.StatusInternalServerError, "error.internal"
-		var ae *api.Error
+		var ae *refusal.Error
 		var he *echo.HTTPError
 		switch {
 		case errors.Is(err, context.Canceled):
 			return err
-		case errors.Is(err, api.ErrUnauthorized):
+		case errors.Is(err, refusal.ErrUnauthorized):
 			return c.Redirect(http.StatusSeeOther, "/login")
 		case err == errFormExpired || errors.Is(err, middleware.ErrCSRFInvalid):
 			status, key = http.StatusForbidden, "error.form_expired"
 		case errors.As(err, &ae):
-			status = ae.Status
+			status = api.Status(ae.Code)
 		case errors.As(err, &he):
 			status = he.Code
 		default:

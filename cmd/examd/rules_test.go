@@ -47,7 +47,7 @@ func TestBookingRefusals(t *testing.T) {
 		{"BK-ORDER/ClassMismatch", plain, c2slot, "class_mismatch"},
 		{"BK-PERMIT/Expired", expiring, open, "permit_expired"},
 		{"BK-SUBJ1/Missing", noSubj1, open, "subject1_missing"},
-		{"BK-SUBJ1/Subject4NeedsRoadTests", plain, theory, "subject1_missing"},
+		{"BK-SUBJ1/Subject4NeedsRoadTests", plain, theory, "road_tests_missing"},
 		{"BK-WAIT/Subject2", fresh, open, "waiting_period"},
 		{"BK-WAIT/Subject3", a.newCandidate(sched, map[string]any{"permit_issued_on": day(-20).Format(time.DateOnly), "permit_expires_on": day(-20).AddDate(3, 0, 0).Format(time.DateOnly), "subject1_passed_on": day(-20).Format(time.DateOnly)}), road, "waiting_period"},
 		{"BK-ONE/AlreadyBooked", booked, sfSlot, "already_booked"},
@@ -124,7 +124,7 @@ func TestBookingHistoryRules(t *testing.T) {
 		{"BK-NOSHOW/CountsAsFailed", noShow, soon, 409, "cooldown"},
 		{"BK-CAP/Exhausted", fiveTimes, later, 409, "attempts_exhausted"},
 		{"BK-CAP/FifthAllowed", fourTimes, later, 201, ""},
-		{"BK-ONE/Passed", passed, later, 409, "already_booked"},
+		{"BK-ONE/Passed", passed, later, 409, "already_passed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/refusal"
 	"examd/issuance"
 	"examd/realtime"
 	"examd/scheduling"
@@ -70,7 +71,7 @@ func newServer(d deps) *echo.Echo {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := db.PingContext(ctx); err != nil {
-			return &api.Error{Status: http.StatusServiceUnavailable, Code: "database_unreachable", Message: "the database does not answer"}
+			return api.ErrDatabaseDown
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
@@ -123,10 +124,10 @@ func live(hub *realtime.Hub) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		venue, err := strconv.ParseInt(c.QueryParam("venue_id"), 10, 64)
 		if err != nil || venue <= 0 {
-			return api.Invalid("venue_id", "required: the venue to watch")
+			return refusal.Invalid("venue_id", "required: the venue to watch")
 		}
 		if p := auth.Caller(c); p.Role == auth.RoleExaminer && (p.VenueID == nil || *p.VenueID != venue) {
-			return api.ErrForbidden
+			return refusal.ErrForbidden
 		}
 		since, err := realtime.ParseSince(c)
 		if err != nil {
@@ -201,50 +202,52 @@ func observe(log *slog.Logger, requests *prometheus.CounterVec, latency *prometh
 	}
 }
 
-// errorHandler is the one place where errors become HTTP responses. Refusals
-// (api.Error) go out as they are; anything unknown is a 500 whose text stays
-// in the log.
+// errorHandler is the one place where errors become HTTP responses. A
+// refusal goes out with the status of its code (api.Status); anything
+// unknown is a 500 whose text stays in the log.
 func errorHandler(log *slog.Logger) func(error, echo.Context) {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		var ae *api.Error
+		r, ok := refusal.As(err)
 		var he *echo.HTTPError
 		switch {
-		case errors.As(err, &ae):
+		case ok:
 		case errors.As(err, &he):
-			ae = fromEcho(he)
+			r = fromEcho(he)
 		case errors.Is(err, context.Canceled):
-			ae = &api.Error{Status: 499, Code: "client_closed", Message: "the client went away"}
+			r = api.ErrClientClosed
 		default:
 			log.Error("internal error", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"route", c.Path(), "err", err.Error())
-			ae = &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; the request id is in the X-Request-Id header"}
+			r = api.ErrInternal
 		}
+		status := api.Status(r.Code)
 		if c.Request().Method == http.MethodHead {
-			_ = c.NoContent(ae.Status)
+			_ = c.NoContent(status)
 			return
 		}
-		_ = c.JSON(ae.Status, api.Envelope{Error: ae})
+		_ = c.JSON(status, api.Envelope{Error: r})
 	}
 }
 
 // fromEcho turns Echo's own refusals (no route, wrong method, body too large)
-// into the API's envelope.
-func fromEcho(he *echo.HTTPError) *api.Error {
-	switch he.Code {
-	case http.StatusNotFound:
-		return api.ErrNotFound
-	case http.StatusRequestEntityTooLarge:
-		return api.ErrTooLarge
-	case http.StatusMethodNotAllowed:
-		return &api.Error{Status: he.Code, Code: "method_not_allowed", Message: "method not allowed"}
-	case http.StatusUnauthorized:
-		return api.ErrUnauthorized
+// into the API's.
+func fromEcho(he *echo.HTTPError) *refusal.Error {
+	switch {
+	case he.Code == http.StatusNotFound:
+		return refusal.ErrNotFound
+	case he.Code == http.StatusRequestEntityTooLarge:
+		return refusal.ErrTooLarge
+	case he.Code == http.StatusMethodNotAllowed:
+		return api.ErrMethodNotAllowed
+	case he.Code == http.StatusUnauthorized:
+		return refusal.ErrUnauthorized
+	case he.Code == http.StatusForbidden:
+		return refusal.ErrForbidden
+	case he.Code >= 500:
+		return api.ErrInternal
 	}
-	if he.Code >= 500 {
-		return &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
-	}
-	return &api.Error{Status: he.Code, Code: "bad_request", Message: http.StatusText(he.Code)}
+	return api.ErrBadRequest
 }

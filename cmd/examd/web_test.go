@@ -346,7 +346,7 @@ func TestWebBooking(t *testing.T) {
 		p := b.post("/candidate/slots", url.Values{"slot_id": {fmt.Sprint(full)}, "subject": {"4"}})
 		row := rowOf(p.Body, fmt.Sprintf("slot-%d", full))
 		// Subject 4 before the road tests: subject1_missing's second message.
-		if p.Status != http.StatusConflict || !strings.Contains(row, `role="alert" data-code="subject1_missing">预约安全文明驾驶常识考试须先通过科目一、科目二和科目三`) {
+		if p.Status != http.StatusConflict || !strings.Contains(row, `role="alert" data-code="road_tests_missing">预约安全文明驾驶常识考试须先通过科目一、科目二和科目三`) {
 			t.Errorf("refusal: %d, row %q\n%s", p.Status, row, p.Body)
 		}
 		if !strings.Contains(p.Body, `<option value="4" selected>`) {

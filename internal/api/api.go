@@ -1,12 +1,12 @@
-// Package api holds the JSON conventions every examd handler shares:
-// the error envelope and strict request decoding.
+// Package api holds the JSON conventions every examd handler shares: the
+// error envelope, the one map from a refusal's code to its HTTP status, and
+// strict request decoding.
 package api
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,41 +14,52 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"examd/internal/refusal"
 )
-
-// Error is a refusal the client is meant to read: an HTTP status, a stable
-// code and a human message, optionally naming the offending field.
-type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func (e *Error) Error() string {
-	if e.Field != "" {
-		return fmt.Sprintf("%d %s (%s): %s", e.Status, e.Code, e.Field, e.Message)
-	}
-	return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message)
-}
 
 // Envelope is the JSON body of every error response.
 type Envelope struct {
-	Error *Error `json:"error"`
+	Error *refusal.Error `json:"error"`
 }
 
-// Invalid answers 422 invalid_field for the named field.
-func Invalid(field, message string) *Error {
-	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Field: field, Message: message}
+// statuses is the one map from a refusal's code to its HTTP status. A code
+// that is not listed is a rule of the domain refusing the request: 409.
+var statuses = map[string]int{
+	"malformed_json":       http.StatusBadRequest,
+	"bad_request":          http.StatusBadRequest,
+	"websocket_required":   http.StatusBadRequest,
+	"bad_handshake":        http.StatusBadRequest,
+	"unauthorized":         http.StatusUnauthorized,
+	"invalid_credentials":  http.StatusUnauthorized,
+	"forbidden":            http.StatusForbidden,
+	"origin_forbidden":     http.StatusForbidden,
+	"not_found":            http.StatusNotFound,
+	"method_not_allowed":   http.StatusMethodNotAllowed,
+	"body_too_large":       http.StatusRequestEntityTooLarge,
+	refusal.InvalidField:   http.StatusUnprocessableEntity,
+	"unknown_rule":         http.StatusUnprocessableEntity,
+	"client_closed":        499, // nginx's "client closed request": nobody reads it
+	"internal":             http.StatusInternalServerError,
+	"database_unreachable": http.StatusServiceUnavailable,
+	"feed_unavailable":     http.StatusServiceUnavailable,
 }
 
-// Common refusals shared by every package.
+// Status is the HTTP status that answers a refusal with code.
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusConflict
+}
+
+// Refusals of the HTTP edge itself.
 var (
-	ErrUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing, invalid or expired token"}
-	ErrForbidden    = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "your role may not do this"}
-	ErrNotFound     = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such object"}
-	ErrMalformed    = &Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the body is not valid JSON"}
-	ErrTooLarge     = &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: "the body is larger than 1 MiB"}
+	ErrBadRequest       = refusal.New("bad_request", "请求格式不正确")
+	ErrMethodNotAllowed = refusal.New("method_not_allowed", "该地址不支持此请求方法")
+	ErrClientClosed     = refusal.New("client_closed", "客户端已断开")
+	ErrInternal         = refusal.New("internal", "服务内部错误；请求编号见响应头 X-Request-Id")
+	ErrDatabaseDown     = refusal.New("database_unreachable", "数据库无响应")
 )
 
 // Bind decodes the request body into dst strictly: one JSON object, no
@@ -60,9 +71,9 @@ func Bind(c echo.Context, dst any) error {
 		var he *echo.HTTPError
 		var mbe *http.MaxBytesError
 		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge || errors.As(err, &mbe) {
-			return ErrTooLarge
+			return refusal.ErrTooLarge
 		}
-		return ErrMalformed
+		return refusal.ErrMalformed
 	}
 	return Decode(body, dst)
 }
@@ -72,16 +83,16 @@ func Decode(body []byte, dst any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		if len(trimmed) > 0 && json.Valid(trimmed) {
-			return Invalid("body", "the body must be a JSON object")
+			return refusal.Invalid("body", "the body must be a JSON object")
 		}
-		return ErrMalformed
+		return refusal.ErrMalformed
 	}
 	if !json.Valid(trimmed) {
-		return ErrMalformed
+		return refusal.ErrMalformed
 	}
 	if hasNUL(trimmed) {
 		// PostgreSQL text cannot hold NUL: refuse it here, not with a 500 later.
-		return Invalid(fieldWithNUL(trimmed), "text must not contain NUL characters (\\u0000)")
+		return refusal.Invalid(fieldWithNUL(trimmed), "text must not contain NUL characters (\\u0000)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
@@ -89,12 +100,12 @@ func Decode(body []byte, dst any) error {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &te):
-			return Invalid(te.Field, "wrong type: expected "+te.Type.String())
+			return refusal.Invalid(te.Field, "wrong type: expected "+te.Type.String())
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-			return Invalid(name, "unknown field")
+			return refusal.Invalid(name, "unknown field")
 		default:
-			return Invalid("body", "invalid value")
+			return refusal.Invalid("body", "invalid value")
 		}
 	}
 	return nil
@@ -144,7 +155,7 @@ func fieldWithNUL(j []byte) string {
 func PathID(c echo.Context) (int64, error) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, ErrNotFound
+		return 0, refusal.ErrNotFound
 	}
 	return id, nil
 }

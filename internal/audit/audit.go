@@ -22,13 +22,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"examd/internal/pg"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // Kinds of actor.
@@ -340,8 +340,7 @@ func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 }
 
 func verifyError(err error) error {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "42P01" { // undefined_table
+	if pg.UndefinedTable(err) {
 		return errors.New("verify the audit log: the database has no audit log; run examd migrate")
 	}
 	return fmt.Errorf("verify the audit log: %w", err)

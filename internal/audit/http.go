@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
+	"examd/internal/refusal"
 )
 
 // Handler serves the audit log to admins.
@@ -45,40 +46,40 @@ func (h Handler) List(c echo.Context) error {
 // ParseFilter reads the query of GET /api/v1/audit (and of the admin's
 // page). from and to take an RFC 3339 instant or a day YYYY-MM-DD in
 // Asia/Shanghai: from is inclusive, to exclusive, and a day given as to is
-// included whole. A refusal is an *api.Error naming the parameter.
+// included whole. A refusal is an *refusal.Error naming the parameter.
 func ParseFilter(q url.Values) (Filter, error) {
 	f := Filter{Limit: DefaultLimit, Action: q.Get("action"), Subject: q.Get("subject")}
 	if len(f.Action) > 100 || !api.Text(f.Action) {
-		return f, api.Invalid("action", "at most 100 characters of text, such as user.created")
+		return f, refusal.Invalid("action", "at most 100 characters of text, such as user.created")
 	}
 	if v := q.Get("actor"); v != "" {
 		a, err := ParseActor(v)
 		if err != nil {
-			return f, api.Invalid("actor", "user:<id>, device:<id> or system")
+			return f, refusal.Invalid("actor", "user:<id>, device:<id> or system")
 		}
 		f.Actor = &a
 	}
 	if len(f.Subject) > 200 || !api.Text(f.Subject) {
-		return f, api.Invalid("subject", "at most 200 characters of text, such as booking:12")
+		return f, refusal.Invalid("subject", "at most 200 characters of text, such as booking:12")
 	}
 	var err error
 	if f.From, err = parseBound(q.Get("from"), false); err != nil {
-		return f, api.Invalid("from", err.Error())
+		return f, refusal.Invalid("from", err.Error())
 	}
 	if f.To, err = parseBound(q.Get("to"), true); err != nil {
-		return f, api.Invalid("to", err.Error())
+		return f, refusal.Invalid("to", err.Error())
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
-		return f, api.Invalid("to", "must be after from (a day given as to counts whole)")
+		return f, refusal.Invalid("to", "must be after from (a day given as to counts whole)")
 	}
 	if v := q.Get("after"); v != "" {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After < 0 {
-			return f, api.Invalid("after", "the next of the previous page")
+			return f, refusal.Invalid("after", "the next of the previous page")
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > MaxLimit {
-			return f, api.Invalid("limit", fmt.Sprintf("1 to %d", MaxLimit))
+			return f, refusal.Invalid("limit", fmt.Sprintf("1 to %d", MaxLimit))
 		}
 	}
 	return f, nil

@@ -16,6 +16,7 @@ import (
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/pg/pgtest"
+	"examd/internal/refusal"
 )
 
 // page is the body of GET /audit.
@@ -59,11 +60,11 @@ func list(tb testing.TB, e *echo.Echo, query string) ([]int64, int64) {
 func newHandler(db *sqlx.DB) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		var ae *api.Error
+		var ae *refusal.Error
 		if !errors.As(err, &ae) {
-			ae = &api.Error{Status: http.StatusInternalServerError, Code: "internal", Message: err.Error()}
+			ae = api.ErrInternal
 		}
-		c.JSON(ae.Status, api.Envelope{Error: ae})
+		c.JSON(api.Status(ae.Code), api.Envelope{Error: ae})
 	}
 	e.GET("/audit", audit.Handler{DB: db}.List)
 	return e

@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
+	"examd/internal/refusal"
 )
 
 const principalKey = "examd.principal"
@@ -32,12 +32,9 @@ func (h Handler) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok, ok := bearer(c.Request())
 		if !ok {
-			return api.ErrUnauthorized
+			return refusal.ErrUnauthorized
 		}
 		p, err := h.Store.Lookup(c.Request().Context(), tok)
-		if errors.Is(err, ErrNoSession) {
-			return api.ErrUnauthorized
-		}
 		if err != nil {
 			return err
 		}
@@ -52,7 +49,7 @@ func Require(roles ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !slices.Contains(roles, Caller(c).Role) {
-				return api.ErrForbidden
+				return refusal.ErrForbidden
 			}
 			return next(c)
 		}
@@ -83,10 +80,10 @@ func (h Handler) login(c echo.Context) error {
 		return err
 	}
 	if req.Username == nil || *req.Username == "" {
-		return api.Invalid("username", "required")
+		return refusal.Invalid("username", "required")
 	}
 	if req.Password == nil || *req.Password == "" {
-		return api.Invalid("password", "required")
+		return refusal.Invalid("password", "required")
 	}
 	// Candidates log in with their ID number; its check character may be typed in lower case.
 	username := strings.TrimSpace(*req.Username)
@@ -94,9 +91,6 @@ func (h Handler) login(c echo.Context) error {
 		username = strings.ToUpper(username)
 	}
 	s, err := h.Store.Login(c.Request().Context(), username, *req.Password)
-	if errors.Is(err, ErrBadCredentials) {
-		return &api.Error{Status: http.StatusUnauthorized, Code: "invalid_credentials", Message: "wrong username or password"}
-	}
 	if err != nil {
 		return err
 	}
@@ -127,12 +121,7 @@ func (h Handler) createUser(c echo.Context) error {
 		return err
 	}
 	id, err := h.Store.CreateUser(c.Request().Context(), u, Caller(c).UserID)
-	switch {
-	case errors.Is(err, ErrDuplicateUser):
-		return &api.Error{Status: http.StatusConflict, Code: "duplicate_username", Message: "this username is taken", Field: "username"}
-	case errors.Is(err, ErrUnknownVenue):
-		return api.Invalid("venue_id", "no such venue")
-	case err != nil:
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"id": id, "username": u.Username, "role": u.Role, "venue_id": u.VenueID, "desk": u.Desk})
@@ -140,24 +129,24 @@ func (h Handler) createUser(c echo.Context) error {
 
 // ValidUser checks an account to create, as POST /users and the admin's
 // page send it (nil for a field left out), and returns it ready for
-// CreateUser. A refusal is an *api.Error naming the field.
+// CreateUser. A refusal is an *refusal.Error naming the field.
 func ValidUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
 	var u NewUser
 	switch {
 	case username == nil || strings.TrimSpace(*username) == "":
-		return u, api.Invalid("username", "required")
+		return u, refusal.Invalid("username", "required")
 	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n") || !api.Text(*username):
-		return u, api.Invalid("username", "at most 64 characters, no spaces")
+		return u, refusal.Invalid("username", "at most 64 characters, no spaces")
 	case password == nil || len(*password) < 8:
-		return u, api.Invalid("password", "at least 8 characters")
+		return u, refusal.Invalid("password", "at least 8 characters")
 	case len(*password) > 72:
-		return u, api.Invalid("password", "at most 72 bytes")
+		return u, refusal.Invalid("password", "at most 72 bytes")
 	case role == nil || !slices.Contains(StaffRoles, *role):
-		return u, api.Invalid("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
+		return u, refusal.Invalid("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
 	case venueID != nil && *venueID <= 0:
-		return u, api.Invalid("venue_id", "must be a positive id")
+		return u, refusal.Invalid("venue_id", "must be a positive id")
 	case desk != nil && (utf8.RuneCountInString(*desk) > 32 || !api.Text(*desk)):
-		return u, api.Invalid("desk", "at most 32 characters")
+		return u, refusal.Invalid("desk", "at most 32 characters")
 	}
 	u = NewUser{Username: *username, Password: *password, Role: *role, VenueID: venueID}
 	if desk != nil {

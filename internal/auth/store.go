@@ -8,18 +8,18 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"golang.org/x/crypto/bcrypt"
 
 	"examd/internal/audit"
+	"examd/internal/pg"
+	"examd/internal/refusal"
 )
 
 // Errors of the account store.
 var (
-	ErrBadCredentials = errors.New("bad username or password")
-	ErrNoSession      = errors.New("no such session")
-	ErrDuplicateUser  = errors.New("username taken")
-	ErrUnknownVenue   = errors.New("unknown venue")
+	ErrBadCredentials = refusal.New("invalid_credentials", "用户名或密码错误")
+	ErrDuplicateUser  = &refusal.Error{Code: "duplicate_username", Message: "该用户名已被使用，请换一个。", Field: "username"}
+	ErrUnknownVenue   = refusal.Invalid("venue_id", "no such venue")
 )
 
 // Store keeps users and sessions in PostgreSQL.
@@ -69,11 +69,8 @@ func InsertUser(ctx context.Context, tx sqlx.QueryerContext, u NewUser, password
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrDuplicateUser
 	}
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		if pqErr.Code == "23503" && pqErr.Constraint == "users_venue_id_fkey" {
-			return 0, ErrUnknownVenue
-		}
+	if v, ok := pg.Violated(err); ok && v.Constraint == "users_venue_id_fkey" {
+		return 0, ErrUnknownVenue
 	}
 	if err != nil {
 		return 0, fmt.Errorf("insert user: %w", err)
@@ -194,7 +191,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2`, hashToken(token), s.now())
 	if errors.Is(err, sql.ErrNoRows) {
-		return Principal{}, ErrNoSession
+		return Principal{}, refusal.ErrUnauthorized
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up session: %w", err)

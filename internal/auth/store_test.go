@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/pg/pgtest"
+	"examd/internal/refusal"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -89,7 +89,7 @@ func TestValidUser(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := auth.ValidUser(&tc.username, &tc.password, &tc.role, tc.venue, nil)
-			var ae *api.Error
+			var ae *refusal.Error
 			switch {
 			case tc.field == "" && err != nil:
 				t.Errorf("got %v, want no error", err)

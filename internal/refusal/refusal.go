@@ -1,0 +1,62 @@
+// Package refusal holds examd's one error type for requests it refuses: a
+// stable code, a message for people (Chinese for the domain's rules) and,
+// for bad input, the field at fault. Domain packages declare their refusals
+// with New and Invalid; the HTTP edge (internal/api) maps each code to a
+// status once, and the pages map each code to a message of their catalogue
+// once. An error that is no *Error is examd's own failure.
+package refusal
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a request refused: Code is the stable API code, Message says why
+// to a person, Field names the input at fault (invalid_field only).
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s (%s): %s", e.Code, e.Field, e.Message)
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Is makes errors.Is match refusals by code (each code means one condition),
+// and by field when the target names one.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && (t.Field == "" || t.Field == e.Field)
+}
+
+// New declares a refusal with its code and message.
+func New(code, message string) *Error { return &Error{Code: code, Message: message} }
+
+// InvalidField is the code of input that fails validation.
+const InvalidField = "invalid_field"
+
+// Invalid refuses the value of field.
+func Invalid(field, message string) *Error {
+	return &Error{Code: InvalidField, Field: field, Message: message}
+}
+
+// As returns the refusal that err is or wraps.
+func As(err error) (*Error, bool) {
+	var r *Error
+	ok := errors.As(err, &r)
+	return r, ok
+}
+
+// Refusals every package shares.
+var (
+	// ErrNotFound: the object does not exist, or is not the caller's to see.
+	ErrNotFound     = New("not_found", "没有该对象，或无权查看")
+	ErrUnauthorized = New("unauthorized", "未登录，或令牌无效、已过期")
+	ErrForbidden    = New("forbidden", "您的角色不能进行此操作")
+	ErrMalformed    = New("malformed_json", "请求体不是有效的 JSON")
+	ErrTooLarge     = New("body_too_large", "请求体超过 1 MiB")
+)
