@@ -90,7 +90,7 @@ var (
 )
 
 // Items lists the exam items of a subject for a licence class. Classes
-// whose subject 2 course DOMAIN.md does not list get the C1 course.
+// whose subject 2 course docs/DOMAIN.md does not list get the C1 course.
 func Items(subject int, class string) []string {
 	switch subject {
 	case 2:

@@ -64,7 +64,7 @@ func (c Candidate) Lane() string {
 	return LaneRegular
 }
 
-// CheckBooking applies the eligibility rules of DOMAIN.md §Booking and
+// CheckBooking applies the eligibility rules of docs/DOMAIN.md §Booking and
 // PL-ACCESS to one slot at now. Seats (PL-RESERVE) are checked by the
 // booking transaction itself. It returns the first rule refused, or nil.
 func CheckBooking(c Candidate, s Slot, now time.Time) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"examd/docs"
 	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/audit"
@@ -78,6 +79,7 @@ func newServer(d deps) *echo.Echo {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
 	v1 := e.Group("/api/v1", fairQueue(d.cfg.DBMaxConns))
+	v1.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI) })
 	accountsAPI := auth.Handler{Store: d.accounts}
 	accountsAPI.Register(v1)
 	scheduling.Handler{
