@@ -40,9 +40,11 @@ func (r *Refusal) Error() string { return r.Code + ": " + r.Message }
 
 // Refusals of device events.
 var (
-	ErrUnknownRule       = &Refusal{422, "unknown_rule", "no such rule in the catalogue for this subject"}
-	ErrWrongVenue        = &Refusal{409, "wrong_venue", "the booking is at another venue than the device"}
-	ErrNotToday          = &Refusal{409, "not_today", "the booking's exam is not today"}
+	ErrUnknownRule = &Refusal{422, "unknown_rule", "no such rule in the catalogue for this subject"}
+	ErrWrongVenue  = &Refusal{409, "wrong_venue", "the booking is at another venue than the device"}
+	ErrNotToday    = &Refusal{409, "not_today", "the booking's exam is not today"}
+	// ErrSlotNotStarted: an exam cannot start, nor its slot close, before the slot starts.
+	ErrSlotNotStarted    = &Refusal{409, "slot_not_started", "the slot has not started yet"}
 	ErrNotConfirmed      = &Refusal{409, "not_confirmed", "the booking is not confirmed"}
 	ErrAttemptInProgress = &Refusal{409, "attempt_in_progress", "an attempt of this booking is in progress"}
 	ErrAttemptFinished   = &Refusal{409, "attempt_finished", "the attempt has ended"}

@@ -174,9 +174,6 @@ func (a lockedAttempt) feedEvent(typ string, at time.Time) FeedEvent {
 	}
 }
 
-// ErrSlotNotStarted refuses to close a slot before it starts.
-var ErrSlotNotStarted = &Refusal{409, "not_today", "the slot has not started: nobody can have missed it yet"}
-
 // ErrNotSignable refuses a signature on an attempt still in progress.
 var ErrNotSignable = &Refusal{409, "attempt_in_progress", "only a finished attempt can be signed"}
 
