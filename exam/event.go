@@ -31,9 +31,12 @@ type Event struct {
 
 // Refusals of device events.
 var (
-	ErrUnknownRule       = refusal.New("unknown_rule", "评判规则库中没有该科目的这条扣分规则")
-	ErrWrongVenue        = refusal.New("wrong_venue", "该预约的考场不是本设备所在考场")
-	ErrNotToday          = refusal.New("not_today", "该预约的考试日期不是今天")
+	ErrUnknownRule = refusal.New("unknown_rule", "评判规则库中没有该科目的这条扣分规则")
+	ErrWrongVenue  = refusal.New("wrong_venue", "该预约的考场不是本设备所在考场")
+	ErrNotToday    = refusal.New("not_today", "该预约的考试日期不是今天")
+	// ErrSlotNotStarted: an exam cannot start, nor its slot close, before
+	// the slot starts.
+	ErrSlotNotStarted    = refusal.New("slot_not_started", "该场次尚未开始")
 	ErrNotConfirmed      = refusal.New("not_confirmed", "该预约未确认（已取消或已结束）")
 	ErrAttemptInProgress = refusal.New("attempt_in_progress", "该预约有一次考试正在进行")
 	ErrAttemptFinished   = refusal.New("attempt_finished", "该次考试已结束")

@@ -19,6 +19,7 @@ type BookingForExam struct {
 	PairID       *int64         `db:"pair_id"`
 	ExamDay      time.Time      `db:"exam_day"`
 	SlotID       int64          `db:"slot_id"`
+	StartsAt     time.Time      `db:"starts_at"` // the slot's start
 	VenueID      int64          `db:"venue_id"`
 	LicenceClass string         `db:"licence_class"`
 	Name         string         `db:"name"`
@@ -26,23 +27,76 @@ type BookingForExam struct {
 	Needs        pq.StringArray `db:"needs"`
 }
 
+// bookingForExamQuery selects bookings as BookingForExam, with their slot,
+// candidate and priority needs; callers add the WHERE clause.
+const bookingForExamQuery = `
+	SELECT b.id, b.candidate_id, b.subject, b.status, b.lane, b.pair_id, b.exam_day, b.slot_id,
+	       s.starts_at, s.venue_id, s.licence_class, c.name, c.id_number, coalesce(g.needs, '{}') AS needs
+	FROM bookings b
+	JOIN slots s ON s.id = b.slot_id
+	JOIN candidates c ON c.id = b.candidate_id
+	LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL`
+
 // LockBookingForExam locks a booking for the exam day's transaction, so that
 // the events of one booking are applied one at a time.
 func LockBookingForExam(ctx context.Context, tx *sqlx.Tx, id int64) (BookingForExam, error) {
 	var b BookingForExam
-	err := tx.GetContext(ctx, &b, `
-		SELECT b.id, b.candidate_id, b.subject, b.status, b.lane, b.pair_id, b.exam_day, b.slot_id,
-		       s.venue_id, s.licence_class, c.name, c.id_number, coalesce(g.needs, '{}') AS needs
-		FROM bookings b
-		JOIN slots s ON s.id = b.slot_id
-		JOIN candidates c ON c.id = b.candidate_id
-		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+	err := tx.GetContext(ctx, &b, bookingForExamQuery+`
 		WHERE b.id = $1
 		FOR UPDATE OF b`, id)
 	if err != nil {
 		return b, notFound(err, fmt.Sprintf("lock booking %d", id))
 	}
 	return b, nil
+}
+
+// LockSlotBookings locks the confirmed bookings of a slot, in id order (the
+// order every transaction locks bookings in), for the close of its exam day.
+func LockSlotBookings(ctx context.Context, tx *sqlx.Tx, slotID int64) ([]BookingForExam, error) {
+	bs := []BookingForExam{}
+	err := tx.SelectContext(ctx, &bs, bookingForExamQuery+`
+		WHERE b.slot_id = $1 AND b.status = 'confirmed'
+		ORDER BY b.id
+		FOR UPDATE OF b`, slotID)
+	if err != nil {
+		return nil, fmt.Errorf("lock bookings of slot %d: %w", slotID, err)
+	}
+	return bs, nil
+}
+
+// UnclosedSlots lists the slots that still hold confirmed bookings of an
+// exam day before day (BK-NOSHOW: nobody closed them).
+func UnclosedSlots(ctx context.Context, q sqlx.QueryerContext, day time.Time) ([]int64, error) {
+	ids := []int64{}
+	err := sqlx.SelectContext(ctx, q, &ids, `
+		SELECT DISTINCT slot_id FROM bookings WHERE status = 'confirmed' AND exam_day < $1 ORDER BY slot_id`, day)
+	if err != nil {
+		return nil, fmt.Errorf("slots of ended days: %w", err)
+	}
+	return ids, nil
+}
+
+// BookingStatus is a booking's status as the caller's transaction sees it.
+func BookingStatus(ctx context.Context, q sqlx.QueryerContext, id int64) (string, error) {
+	var status string
+	err := sqlx.GetContext(ctx, q, &status, `SELECT status FROM bookings WHERE id = $1`, id)
+	if err != nil {
+		return "", notFound(err, fmt.Sprintf("status of booking %d", id))
+	}
+	return status, nil
+}
+
+// BookingVisible reports whether a booking exists and is the owner's to see
+// (owner 0: anyone's).
+func BookingVisible(ctx context.Context, q sqlx.QueryerContext, id, owner int64) (bool, error) {
+	var exists bool
+	err := sqlx.GetContext(ctx, q, &exists, `
+		SELECT EXISTS (SELECT 1 FROM bookings WHERE id = $1 AND ($2::bigint = 0 OR candidate_id = $2::bigint))`,
+		id, owner)
+	if err != nil {
+		return false, fmt.Errorf("booking %d: %w", id, err)
+	}
+	return exists, nil
 }
 
 // EndBooking moves a confirmed booking to its result: passed, failed or

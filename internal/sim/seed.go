@@ -60,17 +60,18 @@ var demoCandidates = []demoCandidate{
 //
 // Today's default booking window closed yesterday (BK-WINDOW), so the slots
 // are published with a window open now and closing at their start, a few
-// minutes from now; they run to the end of the day. Subject 4 needs both
-// road tests passed (BK-SUBJ1), which only an exam can record: its
-// candidates first sit clean road tests, as if in the early morning.
+// seconds from now (an exam starts no earlier than its slot); they run to
+// the end of the day. Subject 4 needs both road tests passed (BK-SUBJ1),
+// which only an exam can record: its candidates first sit clean road tests
+// once the road slots have started, and the subject 4 slot is published
+// after them.
 func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *slog.Logger) (Demo, error) {
 	c := newClient(baseURL)
 	rng := mrand.New(mrand.NewPCG(uint64(seed), 0x5eed))
 	var d Demo
 	now := time.Now()
-	open := now.Add(2 * time.Minute).Truncate(time.Minute)
 	end := scheduling.StartOfDay(scheduling.Day(now).AddDate(0, 0, 1)).Add(-time.Second)
-	if end.Sub(open) < 15*time.Minute {
+	if end.Sub(now) < 17*time.Minute {
 		return d, fmt.Errorf("sim: too late today (Asia/Shanghai) to seed a demo day: try after midnight")
 	}
 	var b [2]byte
@@ -126,34 +127,13 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *s
 		d.DeviceKeys = append(d.DeviceKeys, res.Key)
 	}
 
-	// Slots: subject 2 first, then 3, then 4, each bookable from a minute
-	// ago until it starts.
-	slots := map[string]int64{}
-	for _, s := range []struct {
-		subject int
-		class   string
-		start   time.Duration
-	}{{2, "C1", 0}, {2, "C2", 0}, {3, "C1", time.Minute}, {4, "C1", 3 * time.Minute}} {
-		start := open.Add(s.start)
-		var res struct {
-			ID int64 `json:"id"`
-		}
-		body := map[string]any{
-			"venue_id": d.VenueID, "subject": s.subject, "licence_class": s.class, "capacity": 20, "priority_reserved": 2,
-			"starts_at": start.Format(time.RFC3339), "ends_at": end.Format(time.RFC3339), "adapted_vehicle": false,
-			"booking_opens_at": now.Add(-time.Minute).Format(time.RFC3339), "booking_closes_at": start.Format(time.RFC3339),
-		}
-		if err := post(ctx, c, sched, "/api/v1/slots", body, &res); err != nil {
-			return d, fmt.Errorf("sim: slot of subject %d %s: %w", s.subject, s.class, err)
-		}
-		slots[fmt.Sprint(s.subject, s.class)] = res.ID
-	}
-
-	for _, dc := range demoCandidates {
+	ids := make([]int64, len(demoCandidates))
+	for i, dc := range demoCandidates {
 		id, err := createCandidate(ctx, c, sched, rng, dc, now)
 		if err != nil {
 			return d, fmt.Errorf("sim: candidate %s: %w", dc.name, err)
 		}
+		ids[i] = id
 		if dc.lane != "" {
 			// PL-GRANT; PL-RELAY shows a deaf candidate the spoken instructions as text.
 			grant := map[string]any{"reason": dc.lane, "needs": []string{"sign_language"}, "note": "听力障碍，需手语翻译"}
@@ -161,24 +141,100 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *s
 				return d, err
 			}
 		}
+	}
+
+	// The road slots, subject 2 first, then 3, start once everyone is booked.
+	slots := map[string]int64{}
+	road := map[[2]int]int64{} // the road bookings of subject 4 candidates, by candidate and subject
+	start := soon(roadLead)
+	for _, s := range []struct {
+		subject int
+		class   string
+	}{{2, "C1"}, {2, "C2"}, {3, "C1"}} {
+		if slots[fmt.Sprint(s.subject, s.class)], err = newSlot(ctx, c, sched, d.VenueID, s.subject, s.class, start, end); err != nil {
+			return d, err
+		}
+	}
+	for i, dc := range demoCandidates {
+		subjects := []int{dc.subject}
 		if dc.subject == 4 {
-			for i, subject := range []int{2, 3} {
-				bk, err := book(ctx, c, sched, id, slots[fmt.Sprint(subject, dc.class)])
-				if err != nil {
-					return d, fmt.Errorf("sim: book %s on subject %d: %w", dc.name, subject, err)
-				}
-				if err := cleanExam(ctx, c, log, d.DeviceKeys[2*i], bk, subject, dc.class); err != nil {
-					return d, fmt.Errorf("sim: road test of %s: %w", dc.name, err)
-				}
+			subjects = []int{2, 3}
+		}
+		for _, subject := range subjects {
+			bk, err := book(ctx, c, sched, ids[i], slots[fmt.Sprint(subject, dc.class)])
+			if err != nil {
+				return d, fmt.Errorf("sim: book %s on subject %d: %w", dc.name, subject, err)
 			}
+			road[[2]int{i, subject}] = bk
 		}
-		if _, err := book(ctx, c, sched, id, slots[fmt.Sprint(dc.subject, dc.class)]); err != nil {
-			return d, fmt.Errorf("sim: book %s on subject %d: %w", dc.name, dc.subject, err)
+		if dc.subject != 4 {
+			d.Bookings++
 		}
-		d.Bookings++
+	}
+	if err := sleep(ctx, time.Until(start)); err != nil {
+		return d, err
+	}
+	if err := d.subject4(ctx, c, log, ids, road, end); err != nil {
+		return d, err
 	}
 	log.Info("demo day seeded", "venue", d.VenueID, "bookings", d.Bookings, "devices", len(d.DeviceKeys))
 	return d, nil
+}
+
+// roadLead is how long after their publication the road slots start: time
+// enough to book the demo's candidates.
+const roadLead = 5 * time.Second
+
+// soon is an instant at least lead from now, on a whole second.
+func soon(lead time.Duration) time.Time {
+	return time.Now().Add(lead + time.Second).Truncate(time.Second)
+}
+
+// newSlot publishes a slot of today starting at start, bookable from a
+// minute ago until it starts.
+func newSlot(ctx context.Context, c *client, token string, venue int64, subject int, class string, start, end time.Time) (int64, error) {
+	var res struct {
+		ID int64 `json:"id"`
+	}
+	body := map[string]any{
+		"venue_id": venue, "subject": subject, "licence_class": class, "capacity": 20, "priority_reserved": 2,
+		"starts_at": start.Format(time.RFC3339), "ends_at": end.Format(time.RFC3339), "adapted_vehicle": false,
+		"booking_opens_at": time.Now().Add(-time.Minute).Format(time.RFC3339), "booking_closes_at": start.Format(time.RFC3339),
+	}
+	if err := post(ctx, c, token, "/api/v1/slots", body, &res); err != nil {
+		return 0, fmt.Errorf("sim: slot of subject %d %s: %w", subject, class, err)
+	}
+	return res.ID, nil
+}
+
+// subject4 runs the clean road tests of the subject 4 candidates, booked on
+// the road slots (which have started), then publishes the subject 4 slot
+// and books them on it.
+func (d *Demo) subject4(ctx context.Context, c *client, log *slog.Logger, ids []int64, road map[[2]int]int64, end time.Time) error {
+	var sitting []int
+	for i, dc := range demoCandidates {
+		if dc.subject != 4 {
+			continue
+		}
+		sitting = append(sitting, i)
+		for k, subject := range []int{2, 3} {
+			if err := cleanExam(ctx, c, log, d.DeviceKeys[2*k], road[[2]int{i, subject}], subject, dc.class); err != nil {
+				return fmt.Errorf("sim: road test of %s: %w", dc.name, err)
+			}
+		}
+	}
+	start := soon(3 * time.Second)
+	slot, err := newSlot(ctx, c, d.SchedulerToken, d.VenueID, 4, "C1", start, end)
+	if err != nil {
+		return err
+	}
+	for _, i := range sitting {
+		if _, err := book(ctx, c, d.SchedulerToken, ids[i], slot); err != nil {
+			return fmt.Errorf("sim: book %s on subject 4: %w", demoCandidates[i].name, err)
+		}
+		d.Bookings++
+	}
+	return nil
 }
 
 // Login logs in at examd and returns the bearer token.

@@ -40,6 +40,7 @@ type booking struct {
 	Lane            string
 	Subject         int
 	LicenceClass    string
+	StartsAt        time.Time // the slot's start: no exam starts before it
 }
 
 // Run examines today's confirmed bookings of the venue, slot by slot in
@@ -145,7 +146,8 @@ func todaysBookings(ctx context.Context, c *client, o Options, now time.Time) ([
 		}
 		for _, e := range roster.Candidates {
 			if e.Status == scheduling.StatusConfirmed {
-				out = append(out, booking{ID: e.BookingID, CandidateID: e.CandidateID, Lane: e.Lane, Subject: s.Subject, LicenceClass: s.LicenceClass})
+				out = append(out, booking{ID: e.BookingID, CandidateID: e.CandidateID, Lane: e.Lane, Subject: s.Subject,
+					LicenceClass: s.LicenceClass, StartsAt: s.StartsAt})
 			}
 		}
 	}
@@ -196,6 +198,10 @@ func (d *device) work(ctx context.Context, next <-chan booking) error {
 			gap, first = firstCandidate, false
 		}
 		if d.pause(ctx, rng, gap) != nil {
+			return nil
+		}
+		// The slot's start is real time, whatever the speed.
+		if sleep(ctx, time.Until(b.StartsAt)) != nil {
 			return nil
 		}
 		err := d.examine(ctx, rng, b)

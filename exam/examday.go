@@ -24,11 +24,12 @@ type Accepted struct {
 	Attempt json.RawMessage `json:"attempt"`
 }
 
-// Ingest applies a device event in one transaction: the attempt changes,
-// the booking ends when the attempt decides it, the event is stored with
-// the answer given and appended to the venue's feed, all or nothing. It
-// returns the raw answer and whether it is new (false: a retried event_id,
-// answered as before; or a late exam_finished, which changes nothing).
+// Ingest applies a device event in one transaction: load the booking (its
+// row lock applies its events one at a time, in order) and its attempt,
+// Apply the event, save what it decided, append it to the venue's feed and
+// store it with the answer given, all or nothing. It returns the raw answer
+// and whether it is new (false: a retried event_id, answered as before; or
+// a late exam_finished, which changes nothing).
 func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time) (json.RawMessage, bool, error) {
 	if err := ev.Validate(); err != nil {
 		return nil, false, err
@@ -42,7 +43,6 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	}
 	defer tx.Rollback()
 
-	// The booking's row lock applies its events one at a time, in order.
 	b, err := scheduling.LockBookingForExam(ctx, tx, ev.BookingID)
 	if errors.Is(err, refusal.ErrNotFound) {
 		return nil, false, refusal.Invalid("booking_id", "no such booking")
@@ -54,133 +54,30 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if stored, err := s.storedAnswer(ctx, tx, dev, ev); err == nil || !errors.Is(err, refusal.ErrNotFound) {
 		return stored, false, err
 	}
-	if b.VenueID != dev.VenueID {
-		return nil, false, ErrWrongVenue
-	}
-	if !b.ExamDay.Equal(scheduling.Day(now)) {
-		return nil, false, ErrNotToday
-	}
-	latest, err := latestAttempt(ctx, tx, b.ID)
+	latest, facts, err := load(ctx, tx, dev, b, ev)
 	if err != nil {
 		return nil, false, err
 	}
-
-	feed := bookingEvent(b, ev.Type, ev.At)
-	feed.Device = &FeedDevice{ID: dev.ID, Name: dev.Name, Plate: dev.VehiclePlate}
-	rec := Recorded{Type: ev.Type, At: ev.At, ReceivedAt: now}
-	var a Attempt
-	switch ev.Type {
-	case ExamStarted, TheoryResult:
-		if (ev.Type == TheoryResult) != (b.Subject == 4) {
-			return nil, false, refusal.Invalid("type", "subject 4 reports theory_result; subjects 2 and 3 start with exam_started")
-		}
-		if a, err = s.openAttempt(ctx, tx, b, latest, dev); err != nil {
+	d, err := latest.Apply(ev, facts, now)
+	if err != nil {
+		return nil, false, err
+	}
+	if d.Late {
+		own, err := deviceAttempt(ctx, tx, b.ID, dev.ID, latest)
+		if err != nil {
 			return nil, false, err
 		}
-		if ev.Type == TheoryResult {
-			sc := Theory(*ev.Score)
-			a.Score, a.Status = sc.Points, sc.Status
-			rec.Points = FullScore - sc.Points
-		}
-	case ExamFinished:
-		if latest == nil {
-			return nil, false, ErrNoAttempt
-		}
-		if latest.Status != InProgress || latest.DeviceID != dev.ID {
-			// A late exam_finished: this device's attempt already ended
-			// (SC-END), and a retake may be under way on another car.
-			own, err := deviceAttempt(ctx, tx, b.ID, dev.ID, latest)
-			if err != nil {
-				return nil, false, err
-			}
-			answer, err := s.answer(ctx, tx, own)
-			return answer, false, err
-		}
-		a = *latest
-		sc := Score{Points: a.Score, PassMark: a.PassMark, Status: a.Status}
-		sc.Finish()
-		a.Status = sc.Status
-	default:
-		if latest == nil {
-			return nil, false, ErrNoAttempt
-		}
-		if latest.Status != InProgress || latest.DeviceID != dev.ID {
-			// A late event of an ended attempt, or of a device whose attempt
-			// the retake on another car has replaced.
-			return nil, false, ErrAttemptFinished
-		}
-		a = *latest
-		switch ev.Type {
-		case ItemStarted:
-			if !ValidItem(b.Subject, b.LicenceClass, ev.Item) {
-				return nil, false, refusal.Invalid("item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass))
-			}
-			rec.Item = &ev.Item
-		case ItemFinished:
-			if ev.Item != "" {
-				if !ValidItem(b.Subject, b.LicenceClass, ev.Item) {
-					return nil, false, refusal.Invalid("item", fmt.Sprintf("not an item of subject %d for %s", b.Subject, b.LicenceClass))
-				}
-				rec.Item = &ev.Item
-			}
-		case Instruction:
-			rec.Text = &ev.Text
-		case Deduction:
-			r, before, err := s.ruleFor(ctx, tx, a, b.Subject, b.LicenceClass, ev.Rule)
-			if err != nil {
-				return nil, false, err
-			}
-			sc := Score{Points: a.Score, PassMark: a.PassMark, Status: a.Status}
-			rec.Points = sc.Deduct(r, before)
-			a.Score, a.Status = sc.Points, sc.Status
-			rec.Rule, rec.RuleText, rec.Item = &r.Code, &r.TextZh, &r.Item
-		}
+		answer, err := s.answer(ctx, tx, own)
+		return answer, false, err
 	}
-	if err := s.saveAttempt(ctx, tx, &a, now); err != nil {
+	if err := s.save(ctx, tx, dev, &d, now); err != nil {
 		return nil, false, err
 	}
-	if err := recordAttempt(ctx, tx, dev, ev.Type, a); err != nil {
-		return nil, false, err
-	}
-	if a.Status != InProgress {
-		if err := s.endBooking(ctx, tx, b, a, now); err != nil {
-			return nil, false, err
-		}
-	}
-
-	rec.Score = a.Score
-	feed.AttemptID, feed.AttemptNo, feed.Score, feed.Status, feed.Points = a.ID, a.AttemptNo, a.Score, a.Status, rec.Points
-	feed.PassMark = a.PassMark
-	feed.Item, feed.Rule, feed.RuleText, feed.Text = deref(rec.Item), deref(rec.Rule), deref(rec.RuleText), deref(rec.Text)
-	ds, err := deductions(ctx, tx, a)
+	feedID, attempt, err := s.append(ctx, tx, d)
 	if err != nil {
 		return nil, false, err
 	}
-	if rec.Type == Deduction {
-		ds = append(ds, rec)
-	}
-	// The answer's deductions carry no seq: this event's is set only when
-	// the transaction commits; the answer's own seq is this event's.
-	for i := range ds {
-		ds[i].Seq = 0
-	}
-	a.Deductions = ds
-	attempt, err := json.Marshal(a)
-	if err != nil {
-		return nil, false, err
-	}
-	feedID, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), feed)
-	if err != nil {
-		return nil, false, err
-	}
-	if a.Status == Failed && a.AttemptNo == 1 {
-		// BK-RETAKE: the screens learn that the same-day retake is open.
-		retake := bookingEvent(b, RetakeOpen, now)
-		retake.AttemptNo = 2
-		if _, err := s.pub.Append(ctx, tx, VenueTopic(b.VenueID), retake); err != nil {
-			return nil, false, err
-		}
-	}
+	r := d.Record
 	var inserted bool
 	err = tx.GetContext(ctx, &inserted, `
 		INSERT INTO attempt_events (event_id, attempt_id, device_id, type, item, rule, points, score, text, at, feed_event_id, response)
@@ -188,7 +85,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		ON CONFLICT (event_id) DO NOTHING
 		RETURNING true`,
 		// As text: with binary_parameters lib/pq sends []byte in binary, which json refuses.
-		ev.EventID, a.ID, dev.ID, ev.Type, rec.Item, rec.Rule, rec.Points, rec.Score, rec.Text, ev.At, feedID, string(attempt))
+		ev.EventID, d.Attempt.ID, dev.ID, ev.Type, r.Item, r.Rule, r.Points, r.Score, r.Text, ev.At, feedID, string(attempt))
 	if errors.Is(err, sql.ErrNoRows) {
 		// The same event_id was used for another booking meanwhile: answer as before.
 		tx.Rollback()
@@ -206,11 +103,85 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	return answer, err == nil, err
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// load reads what Apply needs besides the locked booking: the booking's
+// latest attempt (the zero Attempt before the first) and, for a deduction
+// in an attempt in progress, its rule and whether it deducted before.
+func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForExam, ev Event) (Attempt, Facts, error) {
+	f := Facts{Device: dev, Booking: b}
+	latest, err := latestAttempt(ctx, tx, b.ID)
+	if err != nil || latest == nil {
+		return Attempt{}, f, err
 	}
-	return *s
+	if ev.Type == Deduction && latest.Status == InProgress {
+		f.Rule, f.DeductedBefore, err = ruleFor(ctx, tx, *latest, ev.Rule)
+	}
+	return *latest, f, err
+}
+
+// save writes what Apply decided: the attempt opened or changed, its audit,
+// and the booking's result (BK-RETAKE, BK-COMBINED-FAIL).
+func (s *Store) save(ctx context.Context, tx *sqlx.Tx, dev Device, d *Decision, now time.Time) error {
+	if d.Open {
+		if err := openAttempt(ctx, tx, &d.Attempt); err != nil {
+			return err
+		}
+	}
+	if err := saveAttempt(ctx, tx, &d.Attempt, now); err != nil {
+		return err
+	}
+	if err := recordAttempt(ctx, tx, dev, d.Record.Type, d.Attempt); err != nil {
+		return err
+	}
+	if d.Booking == "" {
+		return nil
+	}
+	// The booking row is locked by this transaction, so it is still as
+	// LockBookingForExam read it, and Apply saw it confirmed.
+	ended, err := scheduling.EndBooking(ctx, tx, d.Attempt.BookingID, d.Booking)
+	if err != nil {
+		return err
+	}
+	if !ended {
+		return ErrNotConfirmed
+	}
+	if d.Booking == scheduling.StatusPassed {
+		return nil
+	}
+	return s.releasePair(ctx, tx, d.facts.Booking, now)
+}
+
+// append appends the decision's feed events and returns the id of the
+// event's own, with the answer's attempt: its deductions, this one
+// included, carry no seq (this event's is set only when the transaction
+// commits; the answer's own seq is this event's).
+func (s *Store) append(ctx context.Context, tx *sqlx.Tx, d Decision) (int64, []byte, error) {
+	a := d.Attempt
+	ds, err := deductions(ctx, tx, a)
+	if err != nil {
+		return 0, nil, err
+	}
+	if d.Record.Type == Deduction {
+		ds = append(ds, d.Record)
+	}
+	for i := range ds {
+		ds[i].Seq = 0
+	}
+	a.Deductions = ds
+	attempt, err := json.Marshal(a)
+	if err != nil {
+		return 0, nil, err
+	}
+	var feedID int64
+	for i, ev := range d.Feed() {
+		id, err := s.pub.Append(ctx, tx, VenueTopic(ev.VenueID), ev)
+		if err != nil {
+			return 0, nil, err
+		}
+		if i == 0 {
+			feedID = id
+		}
+	}
+	return feedID, attempt, nil
 }
 
 // storedAnswer is the answer already given to the event's id. The id must
@@ -260,12 +231,12 @@ func latestAttempt(ctx context.Context, tx *sqlx.Tx, bookingID int64) (*Attempt,
 
 // deviceAttempt is the booking's latest attempt that dev ran; latest when
 // none is (the answer then shows where the booking stands).
-func deviceAttempt(ctx context.Context, tx *sqlx.Tx, bookingID, deviceID int64, latest *Attempt) (Attempt, error) {
+func deviceAttempt(ctx context.Context, tx *sqlx.Tx, bookingID, deviceID int64, latest Attempt) (Attempt, error) {
 	var a Attempt
 	err := tx.GetContext(ctx, &a, `SELECT `+attemptColumns+`
 		FROM attempts WHERE booking_id = $1 AND device_id = $2 ORDER BY attempt_no DESC LIMIT 1`, bookingID, deviceID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return *latest, nil
+		return latest, nil
 	}
 	if err != nil {
 		return a, fmt.Errorf("attempt of device %d: %w", deviceID, err)
@@ -273,61 +244,49 @@ func deviceAttempt(ctx context.Context, tx *sqlx.Tx, bookingID, deviceID int64, 
 	return a, nil
 }
 
-// openAttempt opens the booking's next attempt: the first, or the same-day
-// retake after a failed first (BK-RETAKE).
-func (s *Store) openAttempt(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, latest *Attempt, dev Device) (Attempt, error) {
-	no := 1
-	switch {
-	case latest != nil && latest.Status == InProgress:
-		return Attempt{}, ErrAttemptInProgress
-	case latest != nil && latest.AttemptNo == 2:
-		return Attempt{}, ErrRetakeExhausted
-	case latest != nil && latest.Status == Passed:
-		return Attempt{}, ErrAttemptFinished
-	case latest != nil:
-		no = 2
-	}
-	if b.Status != scheduling.StatusConfirmed {
-		return Attempt{}, ErrNotConfirmed
-	}
-	a := Attempt{BookingID: b.ID, AttemptNo: no, DeviceID: dev.ID, PassMark: PassMark(b.Subject, b.LicenceClass), Score: FullScore, Status: InProgress}
-	err := tx.GetContext(ctx, &a, `
+// openAttempt inserts the attempt Apply opened, in the latest catalogue
+// version, and reads back its id, version and start.
+func openAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt) error {
+	// The row starts at 100, in progress; a theory result is saved next.
+	score, status := a.Score, a.Status
+	defer func() { a.Score, a.Status = score, status }()
+	err := tx.GetContext(ctx, a, `
 		INSERT INTO attempts (booking_id, attempt_no, device_id, rule_version, pass_mark)
 		SELECT $1, $2, $3, max(version), $4 FROM rule_catalogues
 		RETURNING `+attemptColumns, a.BookingID, a.AttemptNo, a.DeviceID, a.PassMark)
 	if err != nil {
 		// attempts_one_in_progress and the (booking, attempt_no) key make
 		// a racing second start fail here; the booking lock makes it rare.
-		return Attempt{}, fmt.Errorf("open attempt: %w", err)
+		return fmt.Errorf("open attempt: %w", err)
 	}
-	return a, nil
+	return nil
 }
 
-// ruleFor looks rule code up in the attempt's catalogue version and says
-// whether it has deducted in this attempt before.
-func (s *Store) ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, subject int, class, code string) (Rule, bool, error) {
+// ruleFor looks rule code up in the attempt's catalogue version (nil when it
+// has none) and says whether it has deducted in this attempt before.
+func ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, code string) (*Rule, bool, error) {
 	var r Rule
 	err := tx.GetContext(ctx, &r, `
 		SELECT code, subject, item, text_zh, text_en, points, repeatable
 		FROM rules WHERE version = $1 AND code = $2`, a.RuleVersion, code)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && !r.AppliesTo(subject) || err == nil && !RuleFitsExam(r, subject, class) {
-		return r, false, ErrUnknownRule
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
 	}
 	if err != nil {
-		return r, false, fmt.Errorf("rule %s: %w", code, err)
+		return nil, false, fmt.Errorf("rule %s: %w", code, err)
 	}
 	var before bool
 	err = tx.GetContext(ctx, &before, `
 		SELECT EXISTS (SELECT 1 FROM attempt_events WHERE attempt_id = $1 AND rule = $2 AND points > 0)`, a.ID, code)
 	if err != nil {
-		return r, false, fmt.Errorf("earlier deductions: %w", err)
+		return nil, false, fmt.Errorf("earlier deductions: %w", err)
 	}
-	return r, before, nil
+	return &r, before, nil
 }
 
 // saveAttempt writes the attempt's score and status; an attempt moves only
 // out of in_progress, never back.
-func (s *Store) saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now time.Time) error {
+func saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now time.Time) error {
 	var finished *time.Time
 	if a.Status != InProgress {
 		finished = &now
@@ -343,33 +302,6 @@ func (s *Store) saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now ti
 		return fmt.Errorf("save attempt %d: %w", a.ID, err)
 	}
 	return nil
-}
-
-// endBooking records what a finished attempt decides for its booking: a
-// pass ends it passed; a failed retake ends it failed (BK-RETAKE), and
-// BK-COMBINED-FAIL may release the subject 3 half of a combined booking.
-func (s *Store) endBooking(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, a Attempt, now time.Time) error {
-	status := scheduling.StatusFailed
-	switch {
-	case a.Status == Passed:
-		status = scheduling.StatusPassed
-	case a.AttemptNo == 1:
-		return nil // the same-day retake is open
-	}
-	// The booking row is locked by this transaction, so it is still as
-	// LockBookingForExam read it; a booking that is not confirmed any more
-	// takes no result.
-	ended, err := scheduling.EndBooking(ctx, tx, b.ID, status)
-	if err != nil {
-		return err
-	}
-	if !ended {
-		return ErrNotConfirmed
-	}
-	if status == scheduling.StatusPassed {
-		return nil
-	}
-	return s.releasePair(ctx, tx, b, now)
 }
 
 // releasePair applies BK-COMBINED-FAIL when it is set to release: the
@@ -394,16 +326,6 @@ func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.Booki
 	feed.Status, feed.Text = scheduling.StatusCancelled, reason
 	_, err = s.pub.Append(ctx, tx, VenueTopic(p.VenueID), feed)
 	return err
-}
-
-// bookingEvent is an event about booking b for its venue's feed, the
-// candidate masked.
-func bookingEvent(b scheduling.BookingForExam, typ string, at time.Time) FeedEvent {
-	return FeedEvent{
-		VenueID: b.VenueID, Type: typ, At: at, BookingID: b.ID, Subject: b.Subject,
-		LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs),
-		Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
-	}
 }
 
 // answer builds the answer to an event that changes nothing (a late

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"examd/internal/pg/pgtest"
+)
+
+// TestCombinedReleaseWhicheverSlotCloses: with BK-COMBINED-FAIL set to
+// release, a combined booking whose candidate did not come has its subject
+// 3 half released, not made a no-show (which BK-CAP would count), whichever
+// slot has the lower id and whichever is closed first.
+func TestCombinedReleaseWhicheverSlotCloses(t *testing.T) {
+	t.Parallel()
+	for _, subject3First := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Subject3SlotFirst=%v", subject3First), func(t *testing.T) {
+			t.Parallel()
+			db, url := pgtest.NewDB(t)
+			a := startOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
+			d := &examDay{a: a, sched: a.staff("scheduler")}
+			d.venue = a.newVenue(d.sched, false)
+			h := &hall{examDay: d}
+			if subject3First {
+				h.slot3 = d.todaySlot(t, 3)
+				d.slot = d.todaySlot(t, 2)
+			} else {
+				d.slot = d.todaySlot(t, 2)
+				h.slot3 = d.todaySlot(t, 3)
+			}
+			h.slot4 = d.todaySlot(t, 4)
+			d.device = d.newDevice(t, d.venue)
+			_, b2, b3, _ := h.combined(t)
+
+			// The subject 3 slot is closed first, then the subject 2 slot.
+			for _, slot := range []int64{h.slot3, d.slot} {
+				a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", slot), d.sched, nil)
+			}
+			for _, b := range []struct {
+				id   int64
+				want string
+			}{{b2, "no_show"}, {b3, "cancelled"}} {
+				var status string
+				if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b.id); err != nil || status != b.want {
+					t.Errorf("booking %d: %s (%v), want %s", b.id, status, err, b.want)
+				}
+			}
+		})
+	}
+}
