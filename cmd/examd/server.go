@@ -98,7 +98,7 @@ func newServer(d deps) *echo.Echo {
 
 	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
 	web.Handler{
-		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, DB: db,
+		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, Audit: audit.NewLog(db),
 		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
 		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(e)
