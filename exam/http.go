@@ -274,20 +274,12 @@ func (h Handler) sign(c echo.Context) error {
 	if err := api.Bind(c, &req); err != nil {
 		return err
 	}
-	if req.Signer == nil || *req.Signer != "examiner" && *req.Signer != "candidate" {
+	if req.Signer == nil {
 		return api.Invalid("signer", "examiner or candidate")
 	}
-	p := auth.Caller(c)
-	r := SignRequest{AttemptID: id, Signer: *req.Signer, By: p.UserID}
-	switch {
-	case p.Role == auth.RoleCandidate && r.Signer != "candidate":
-		return api.ErrForbidden
-	case p.Role == auth.RoleCandidate:
-		r.Owner = p.UserID
-	case p.VenueID == nil:
-		return &api.Error{Status: http.StatusForbidden, Code: "forbidden", Message: "an examiner signs at their own venue; this account has none"}
-	default:
-		r.VenueID = *p.VenueID
+	r, err := NewSignRequest(auth.Caller(c), id, *req.Signer)
+	if err != nil {
+		return apiError(err)
 	}
 	if err := h.Store.Sign(c.Request().Context(), r, h.Now()); err != nil {
 		return apiError(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/audit"
+	"examd/internal/auth"
 	"examd/scheduling"
 )
 
@@ -129,6 +130,30 @@ type SignRequest struct {
 	VenueID int64
 }
 
+// NewSignRequest is the signature of caller p on an attempt as signer
+// ("examiner" or "candidate"), for both front doors (ED-SIGN): a candidate
+// signs their own sheet as the candidate; an examiner signs at their own
+// venue, as the examiner or for the candidate signing in person; nobody
+// else signs. A refusal is a *FieldError (signer) or a *Refusal.
+func NewSignRequest(p auth.Principal, attemptID int64, signer string) (SignRequest, error) {
+	r := SignRequest{AttemptID: attemptID, Signer: signer, By: p.UserID}
+	switch {
+	case signer != "examiner" && signer != "candidate":
+		return r, &FieldError{"signer", "examiner or candidate"}
+	case p.Role == auth.RoleCandidate && signer != "candidate":
+		return r, ErrNotSigner
+	case p.Role == auth.RoleCandidate:
+		r.Owner = p.UserID
+	case p.Role != auth.RoleExaminer:
+		return r, ErrNotSigner
+	case p.VenueID == nil:
+		return r, ErrSignerNoVenue
+	default:
+		r.VenueID = *p.VenueID
+	}
+	return r, nil
+}
+
 // lockedAttempt is an attempt with what its feed events show.
 type lockedAttempt struct {
 	Attempt
@@ -179,6 +204,14 @@ var ErrSlotNotStarted = &Refusal{409, "not_today", "the slot has not started: no
 
 // ErrNotSignable refuses a signature on an attempt still in progress.
 var ErrNotSignable = &Refusal{409, "attempt_in_progress", "only a finished attempt can be signed"}
+
+// ErrNotSigner refuses a signature by someone who does not sign this way:
+// staff other than examiners, a candidate signing as the examiner.
+var ErrNotSigner = &Refusal{403, "forbidden", "only the examiner and the candidate sign a score sheet"}
+
+// ErrSignerNoVenue refuses a signature by an examiner whose account names no
+// venue.
+var ErrSignerNoVenue = &Refusal{403, "forbidden", "an examiner signs at their own venue; this account has none"}
 
 // Sign records a signature (ED-SIGN) and announces it on the venue's feed.
 // Signing twice changes nothing.

@@ -183,17 +183,15 @@ func (h Handler) examinerRoster(c echo.Context) error {
 // signAttempt is the examiner's signature on a finished attempt's score
 // sheet (ED-SIGN), at their own venue.
 func (h Handler) signAttempt(c echo.Context) error {
-	p := auth.Caller(c)
-	if p.Role != auth.RoleExaminer || p.VenueID == nil {
-		return api.ErrForbidden
-	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return api.ErrNotFound
 	}
-	err = h.Exams.Sign(c.Request().Context(), exam.SignRequest{
-		AttemptID: id, Signer: "examiner", By: p.UserID, VenueID: *p.VenueID,
-	}, h.Now())
+	r, err := exam.NewSignRequest(auth.Caller(c), id, "examiner")
+	if err != nil {
+		return api.ErrForbidden // the page's staff who are not the venue's examiners
+	}
+	err = h.Exams.Sign(c.Request().Context(), r, h.Now())
 	var ref *exam.Refusal
 	switch {
 	case err == nil:
