@@ -12,7 +12,6 @@ import (
 	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/auth"
-	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -20,7 +19,7 @@ import (
 // the roster of who is next and the sign-off of finished attempts. The page
 // is rendered with the day's empty tiles and roster; web/static/examiner.js
 // replays the venue's feed of today from the seq the page names and then
-// follows it live over /examiner/live, resuming with since after a drop, so
+// follows it live over /examiner/live (venue_id, since), resuming with since after a drop, so
 // that every event is shown exactly once.
 
 // registerExaminer mounts the screen for examiners (their own venue) and for
@@ -30,7 +29,10 @@ func (h Handler) registerExaminer(e *echo.Echo, pages, live []echo.MiddlewareFun
 	e.GET("/examiner", h.examiner, pages...)
 	e.GET("/examiner/roster", h.examinerRoster, pages...)
 	e.POST("/examiner/attempts/:id/sign", h.signAttempt, pages...)
-	e.GET("/examiner/live", h.examinerLive, live...)
+	// The API's own live door (/api/v1/live), here behind the session
+	// cookie; the hub checks the Origin, so that another site's page
+	// cannot open it with the cookie.
+	e.GET("/examiner/live", exam.LiveVenue(h.Hub), live...)
 }
 
 // examinerView is the screen's data.
@@ -211,21 +213,6 @@ func (h Handler) signAttempt(c echo.Context) error {
 		return h.render(c, ref.Status, "examiner", "examiner.title", view)
 	}
 	return err
-}
-
-// examinerLive is the venue's feed over a websocket, for the screen's
-// script: the session cookie authenticates it and the hub checks the
-// Origin, so that another site's page cannot open it with the cookie.
-func (h Handler) examinerLive(c echo.Context) error {
-	v, _, err := h.screenVenue(c)
-	if err != nil {
-		return err
-	}
-	since, err := realtime.ParseSince(c)
-	if err != nil {
-		return err
-	}
-	return h.Hub.Serve(c, exam.VenueTopic(v.ID), since)
 }
 
 // screenTexts are the catalogue keys the screen's script shows, handed to

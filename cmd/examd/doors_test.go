@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gorilla/websocket"
 )
 
 // bookingOutcomes reads examd_bookings_total by result from /metrics.
@@ -62,6 +64,58 @@ func TestBookingDoors(t *testing.T) {
 		after := bookingOutcomes(a)
 		if after["confirmed"]-before["confirmed"] != 1 || after["replayed"]-before["replayed"] != 1 {
 			t.Errorf("outcomes: before %v, after %v; want one confirmed (page) and one replayed (API)", before, after)
+		}
+	})
+}
+
+// TestLiveDoors: /examiner/live (session cookie) and /api/v1/live (bearer
+// token) are one door: venue_id names the venue on both, and an examiner
+// may leave it out on both.
+func TestLiveDoors(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	sched := a.staff("scheduler")
+	a.newVenue(sched, false) // the first venue: not the one watched
+	d := newExamDay(t, a, 2)
+	_, booking := d.book(t, d.slot, 2)
+	d.post(d.device, booking, "exam_started", nil)
+	ws := strings.Replace(a.url, "http://", "ws://", 1)
+	first := func(t *testing.T, u string, hd http.Header) {
+		t.Helper()
+		conn, res, err := websocket.DefaultDialer.Dial(u, hd)
+		if err != nil {
+			t.Fatalf("dial %s: %v %v", u, err, res)
+		}
+		defer conn.Close()
+		s := &screen{t: t, conn: conn}
+		if hello := s.next(); hello["type"] != "hello" {
+			t.Fatalf("hello: %v", hello)
+		}
+		if ev := s.next(); ev["type"] != "exam_started" || ev["venue_id"] != float64(d.venue) {
+			t.Errorf("first event: %v, want exam_started at venue %d", ev, d.venue)
+		}
+	}
+
+	t.Run("CookieVenueID", func(t *testing.T) {
+		name := fmt.Sprintf("scheduler%d", seq.Add(1))
+		a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": name, "password": "staff-secret", "role": "scheduler"})
+		b := a.browser(t)
+		b.logIn(name, "staff-secret", "/admin/slots")
+		hd := http.Header{"Origin": {a.url}}
+		for _, ck := range b.c.Jar.Cookies(mustURL(t, a.url)) {
+			hd.Add("Cookie", ck.Name+"="+ck.Value)
+		}
+		first(t, fmt.Sprintf("%s/examiner/live?venue_id=%d&since=0", ws, d.venue), hd)
+	})
+
+	t.Run("BearerOwnVenue", func(t *testing.T) {
+		tok := a.login(a.examinerAt(t, d.venue), "staff-secret")
+		first(t, ws+"/api/v1/live?since=0&access_token="+tok, nil)
+		if _, res, err := websocket.DefaultDialer.Dial(fmt.Sprintf("%s/api/v1/live?venue_id=%d&access_token=%s", ws, d.venue+1000, tok), nil); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+			t.Errorf("an examiner watching another venue: %v %v", err, res)
+		}
+		if _, res, err := websocket.DefaultDialer.Dial(ws+"/api/v1/live?access_token="+sched, nil); err == nil || res == nil || res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("a scheduler without venue_id: %v %v", err, res)
 		}
 	})
 }
