@@ -42,9 +42,6 @@ func (h Handler) Register(g *echo.Group) {
 	g.POST("/slots/:id/close", h.closeSlot, h.Authn, auth.Require(auth.RoleScheduler, auth.RoleAdmin, auth.RoleExaminer))
 }
 
-// errNoVenue refuses a signature by an examiner whom no venue is assigned.
-var errNoVenue = refusal.New("forbidden", "考试员只能在所属考场签名确认，该账号未分配考场")
-
 // device is middleware for judging devices: Authorization: Device <key>.
 func (h Handler) device(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -260,20 +257,12 @@ func (h Handler) sign(c echo.Context) error {
 	if err := api.Bind(c, &req); err != nil {
 		return err
 	}
-	if req.Signer == nil || *req.Signer != "examiner" && *req.Signer != "candidate" {
+	if req.Signer == nil {
 		return refusal.Invalid("signer", "examiner or candidate")
 	}
-	p := auth.Caller(c)
-	r := SignRequest{AttemptID: id, Signer: *req.Signer, By: p.UserID}
-	switch {
-	case p.Role == auth.RoleCandidate && r.Signer != "candidate":
-		return refusal.ErrForbidden
-	case p.Role == auth.RoleCandidate:
-		r.Owner = p.UserID
-	case p.VenueID == nil:
-		return errNoVenue
-	default:
-		r.VenueID = *p.VenueID
+	r, err := NewSignRequest(auth.Caller(c), id, *req.Signer)
+	if err != nil {
+		return err
 	}
 	if err := h.Store.Sign(c.Request().Context(), r, h.Now()); err != nil {
 		return err

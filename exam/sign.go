@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"examd/internal/audit"
+	"examd/internal/auth"
 	"examd/internal/refusal"
 )
 
@@ -32,6 +33,38 @@ type SignRequest struct {
 
 // ErrNotSignable refuses a signature on an attempt still in progress.
 var ErrNotSignable = refusal.New("attempt_in_progress", "考试尚未结束，不能签字确认。")
+
+// ErrNotSigner refuses a signature by someone who does not sign this way:
+// staff other than examiners, a candidate signing as the examiner.
+var ErrNotSigner = refusal.New("forbidden", "成绩单只能由考试员和考生本人签名")
+
+// ErrSignerNoVenue refuses a signature by an examiner whose account names no
+// venue.
+var ErrSignerNoVenue = refusal.New("forbidden", "考试员只能在所属考场签名确认，该账号未分配考场")
+
+// NewSignRequest is the signature of caller p on an attempt as signer
+// ("examiner" or "candidate"), for both front doors (ED-SIGN): a candidate
+// signs their own sheet as the candidate; an examiner signs at their own
+// venue, as the examiner or for the candidate signing in person; nobody
+// else signs.
+func NewSignRequest(p auth.Principal, attemptID int64, signer string) (SignRequest, error) {
+	r := SignRequest{AttemptID: attemptID, Signer: signer, By: p.UserID}
+	switch {
+	case signer != "examiner" && signer != "candidate":
+		return r, refusal.Invalid("signer", "examiner or candidate")
+	case p.Role == auth.RoleCandidate && signer != "candidate":
+		return r, ErrNotSigner
+	case p.Role == auth.RoleCandidate:
+		r.Owner = p.UserID
+	case p.Role != auth.RoleExaminer:
+		return r, ErrNotSigner
+	case p.VenueID == nil:
+		return r, ErrSignerNoVenue
+	default:
+		r.VenueID = *p.VenueID
+	}
+	return r, nil
+}
 
 // Sign records a signature (ED-SIGN) and announces it on the venue's feed.
 // Signing twice changes nothing.

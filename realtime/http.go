@@ -124,6 +124,17 @@ func (h *Hub) leave(c *client) {
 	}
 }
 
+// Follow serves topic to the request over a websocket (Serve), from the
+// seq after its query parameter since when given (ParseSince): the one
+// reading of a live door's request, whoever authenticated it.
+func (h *Hub) Follow(c echo.Context, topic string) error {
+	since, err := ParseSince(c)
+	if err != nil {
+		return err
+	}
+	return h.Serve(c, topic, since)
+}
+
 // ParseSince reads the optional query parameter since=N, a seq (0 or more)
 // after which the client wants the events replayed. Without it, it returns
 // nil: the client wants the live events only.

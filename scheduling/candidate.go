@@ -91,8 +91,8 @@ func (g *NewGrant) Validate() error {
 		needs = []string{}
 	}
 	g.Needs = needs
-	if utf8.RuneCountInString(g.Note) > 500 {
-		return invalid("note", "at most 500 characters")
+	if utf8.RuneCountInString(g.Note) > 500 || !utf8.ValidString(g.Note) || strings.ContainsRune(g.Note, 0) {
+		return invalid("note", "at most 500 characters of text")
 	}
 	return nil
 }

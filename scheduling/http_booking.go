@@ -1,7 +1,6 @@
 package scheduling
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -22,87 +21,48 @@ func present(bs []Booking) map[string]any {
 	return map[string]any{"bookings": bs}
 }
 
-func (h Handler) book(c echo.Context) error {
-	outcome, err := h.bookAndAnswer(c)
-	if h.Outcomes != nil {
-		h.Outcomes.WithLabelValues(outcome).Inc()
-	}
-	return err
-}
+// booker is the Booker of both front doors, on the handler's store.
+func (h Handler) booker() Booker { return Booker{Store: h.Store, Outcomes: h.Outcomes} }
 
-// bookAndAnswer books and reports the outcome for the metrics: "confirmed",
-// "replayed", or the refusal's code.
-func (h Handler) bookAndAnswer(c echo.Context) (string, error) {
+// book serves POST /api/v1/bookings {"slot_ids":[…],"candidate_id":…}: the
+// request is read here and validated, run and counted by Booker.Book, as
+// the candidate's page does.
+func (h Handler) book(c echo.Context) error {
 	var req struct {
-		SlotIDs     *[]int64 `json:"slot_ids"`
-		CandidateID *int64   `json:"candidate_id"`
+		SlotIDs     []int64 `json:"slot_ids"`
+		CandidateID *int64  `json:"candidate_id"`
 	}
 	if err := api.Bind(c, &req); err != nil {
-		return outcomeOf(err), err
+		return h.booker().Refused(err)
 	}
 	caller := auth.Caller(c)
-	r := BookRequest{By: caller.UserID, IdempotencyKey: c.Request().Header.Get("Idempotency-Key")}
+	r := BookRequest{SlotIDs: req.SlotIDs, By: caller.UserID, IdempotencyKey: c.Request().Header.Get("Idempotency-Key")}
 	switch {
-	case req.SlotIDs == nil || len(*req.SlotIDs) == 0 || len(*req.SlotIDs) > 2:
-		err := refusal.Invalid("slot_ids", "one slot id, or two for the combined exam")
-		return outcomeOf(err), err
-	case len(r.IdempotencyKey) > 200 || !printableASCII(r.IdempotencyKey):
-		err := refusal.Invalid("Idempotency-Key", "at most 200 printable ASCII characters")
-		return outcomeOf(err), err
-	case caller.Role == auth.RoleCandidate:
+	case caller.Role != auth.RoleCandidate:
+		if req.CandidateID != nil {
+			r.CandidateID = *req.CandidateID
+		}
+	case req.CandidateID != nil && *req.CandidateID != caller.UserID:
 		// A candidate books for themselves only.
-		if req.CandidateID != nil && *req.CandidateID != caller.UserID {
-			err := refusal.Invalid("candidate_id", "candidates book for themselves")
-			return outcomeOf(err), err
-		}
-		r.CandidateID = caller.UserID
-	case req.CandidateID == nil || *req.CandidateID <= 0:
-		err := refusal.Invalid("candidate_id", "required when staff book for a candidate")
-		return outcomeOf(err), err
+		return h.booker().Refused(refusal.Invalid("candidate_id", "candidates book for themselves"))
 	default:
-		r.CandidateID = *req.CandidateID
+		r.CandidateID = caller.UserID
 	}
-	r.SlotIDs = *req.SlotIDs
-	for _, id := range r.SlotIDs {
-		if id <= 0 {
-			err := refusal.Invalid("slot_ids", "positive slot ids")
-			return outcomeOf(err), err
-		}
-	}
-	bs, fresh, err := h.Store.Book(c.Request().Context(), r, h.Now())
-	if errors.Is(err, refusal.ErrNotFound) {
-		err = refusal.Invalid("candidate_id", "no such candidate")
-	}
+	bs, fresh, err := h.booker().Book(c.Request().Context(), r, h.Now())
 	if err != nil {
-		return outcomeOf(err), err
+		return err
 	}
 	// IS-NOTICE: the confirmation tells, once, everything to bring.
 	notice, err := h.Store.CandidateNotice(c.Request().Context(), r.CandidateID, h.LicenceFeeYuan)
 	if err != nil {
-		return "internal", err
+		return err
 	}
 	answer := present(bs)
 	answer["notice"] = notice
 	if !fresh {
-		return "replayed", c.JSON(http.StatusOK, answer)
+		return c.JSON(http.StatusOK, answer)
 	}
-	return "confirmed", c.JSON(http.StatusCreated, answer)
-}
-
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func outcomeOf(err error) string {
-	if r, ok := refusal.As(err); ok {
-		return r.Code
-	}
-	return "internal"
+	return c.JSON(http.StatusCreated, answer)
 }
 
 func (h Handler) getBooking(c echo.Context) error {
@@ -125,19 +85,12 @@ func (h Handler) cancel(c echo.Context) error {
 		return err
 	}
 	r := CancelRequest{BookingID: id, Owner: auth.Caller(c).Owner(), By: auth.Caller(c).UserID, Reason: c.QueryParam("reason")}
-	if r.Owner == 0 && r.Reason == "" {
-		// BK-CANCEL: staff cancel at any time, with a reason.
-		return refusal.Invalid("reason", "staff give a reason to cancel")
-	}
-	if len(r.Reason) > 500 || !api.Text(r.Reason) {
-		return refusal.Invalid("reason", "at most 500 bytes of text")
-	}
 	if v := c.QueryParam("with_pair"); v != "" {
 		if r.WithPair, err = strconv.ParseBool(v); err != nil {
 			return refusal.Invalid("with_pair", "true or false")
 		}
 	}
-	bs, err := h.Store.Cancel(c.Request().Context(), r, h.Now())
+	bs, err := h.booker().Cancel(c.Request().Context(), r, h.Now())
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -14,10 +15,10 @@ import (
 	"examd/internal/refusal"
 )
 
-// LaneRequest is a candidate's pending request for the priority lane, as
-// staff decide it. Candidates make and revise their requests on their own
-// page (package web); staff decide them here, next to the grant that a
-// decision makes, so that both happen in one transaction.
+// LaneRequest is a candidate's request for the priority lane (绿色通道).
+// Candidates make and revise their requests (RequestLane); staff decide them
+// here, next to the grant that a decision makes, so that both happen in one
+// transaction.
 type LaneRequest struct {
 	ID          int64          `db:"id"`
 	CandidateID int64          `db:"candidate_id"`
@@ -27,8 +28,48 @@ type LaneRequest struct {
 	Needs       pq.StringArray `db:"needs"`
 	Note        string         `db:"note"`
 	RequestedAt time.Time      `db:"requested_at"`
+	Status      string         `db:"status"` // pending, granted, declined
 	// OnLane reports that the candidate already holds an active grant.
 	OnLane bool `db:"on_lane"`
+}
+
+// Has reports whether the request lists need.
+func (r *LaneRequest) Has(need string) bool { return r != nil && slices.Contains(r.Needs, need) }
+
+// RequestLane records a candidate's request for the lane with a reason and
+// needs (PL-GRANT's lists), for staff to decide, or revises the pending one:
+// one pending request per candidate, held by a partial unique index.
+func (s *Store) RequestLane(ctx context.Context, candidateID int64, g NewGrant, now time.Time) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `
+		INSERT INTO priority_requests (candidate_id, reason, needs, note, requested_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (candidate_id) WHERE status = 'pending'
+		DO UPDATE SET reason = EXCLUDED.reason, needs = EXCLUDED.needs, note = EXCLUDED.note,
+		              requested_at = EXCLUDED.requested_at`,
+		candidateID, g.Reason, pq.Array(g.Needs), g.Note, now)
+	if err != nil {
+		return fmt.Errorf("request the lane for candidate %d: %w", candidateID, err)
+	}
+	return nil
+}
+
+// LatestLaneRequest returns the candidate's latest request, whatever its
+// status, or refusal.ErrNotFound when they never asked.
+func (s *Store) LatestLaneRequest(ctx context.Context, candidateID int64) (LaneRequest, error) {
+	var r LaneRequest
+	err := s.db.GetContext(ctx, &r, `
+		SELECT id, candidate_id, reason, needs, note, status, requested_at FROM priority_requests
+		WHERE candidate_id = $1 ORDER BY requested_at DESC, id DESC LIMIT 1`, candidateID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, refusal.ErrNotFound
+	}
+	if err != nil {
+		return r, fmt.Errorf("lane request of candidate %d: %w", candidateID, err)
+	}
+	return r, nil
 }
 
 // MaxLaneRequestsListed bounds one answer of PendingLaneRequests.

@@ -100,7 +100,7 @@ func (h Handler) auditPage(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	rows, next, err := audit.List(ctx, h.DB, f)
+	rows, next, err := h.Audit.List(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (h Handler) auditPage(c echo.Context) error {
 		v.Next = auditLink(q, next)
 	}
 	if q.Get("verify") == "1" {
-		rep, err := audit.Verify(ctx, h.DB)
+		rep, err := h.Audit.Verify(ctx)
 		if err != nil {
 			return err
 		}

@@ -149,7 +149,9 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 	return h.render(c, status, "candidate_slots", "slots.title", v)
 }
 
-// book books one slot, or the two of a combined exam in one step.
+// book books one slot, or the two of a combined exam in one step, through
+// the API's own Booker: the same validation (the form's key is the
+// Idempotency-Key) and the same outcome count.
 func (h Handler) book(c echo.Context) error {
 	req := c.Request()
 	if err := req.ParseForm(); err != nil {
@@ -158,50 +160,30 @@ func (h Handler) book(c echo.Context) error {
 	var ids []int64
 	for _, v := range req.PostForm["slot_id"] {
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			ids = nil
-			break
+		if err != nil {
+			n = 0 // not an id: Validate refuses it with the other bad ones
 		}
 		ids = append(ids, n)
 	}
 	// The booking forms send the list's filter, so that a refusal shows
 	// the same list with the message next to the row.
 	q := parseSlotQuery(req.PostForm)
-	row := rowKey(ids)
-	if len(ids) == 0 || len(ids) > 2 {
-		h.count("invalid_field")
-		ref, _ := rowRefusalOf(refusal.Invalid("slot_ids", "one slot id, or two for the combined exam"), row)
-		return h.slotsPage(c, q, http.StatusUnprocessableEntity, ref)
-	}
-	key := req.PostFormValue("key")
-	if !validIdempotencyKey(key) {
-		key = "" // a missing key only loses the double-submit guard
-	}
 	p := auth.Caller(c)
-	_, fresh, err := h.Scheduling.Book(req.Context(), scheduling.BookRequest{
-		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: key,
+	_, _, err := h.booker().Book(req.Context(), scheduling.BookRequest{
+		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: req.PostFormValue("key"),
 	}, h.Now())
-	if ref, ok := rowRefusalOf(err, row); ok {
-		h.count(ref.Code)
+	if ref, ok := rowRefusalOf(err, rowKey(ids)); ok {
 		return h.slotsPage(c, q, ref.Status, ref)
 	}
 	if err != nil {
-		h.count("internal")
 		return err
-	}
-	if fresh {
-		h.count("confirmed")
-	} else {
-		h.count("replayed") // a double click: the first one booked
 	}
 	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
 }
 
-// count records a booking request's result with the API's.
-func (h Handler) count(result string) {
-	if h.Outcomes != nil {
-		h.Outcomes.WithLabelValues(result).Inc()
-	}
+// booker is the API's Booker, on the pages' store and outcome counter.
+func (h Handler) booker() scheduling.Booker {
+	return scheduling.Booker{Store: h.Scheduling, Outcomes: h.Outcomes}
 }
 
 // rowKey names the row of the slot page whose button booked ids.
@@ -221,18 +203,6 @@ func newIdempotencyKey() string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	return "web-" + base64.RawURLEncoding.EncodeToString(b)
-}
-
-func validIdempotencyKey(k string) bool {
-	if len(k) == 0 || len(k) > 64 {
-		return false
-	}
-	for _, r := range k {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // bookingRow is one of the candidate's bookings as the list shows it.
@@ -301,7 +271,7 @@ func (h Handler) cancel(c echo.Context) error {
 		return err
 	}
 	p := auth.Caller(c)
-	_, err = h.Scheduling.Cancel(c.Request().Context(), scheduling.CancelRequest{
+	_, err = h.booker().Cancel(c.Request().Context(), scheduling.CancelRequest{
 		BookingID: id, Owner: p.UserID, By: p.UserID,
 		WithPair: c.Request().PostFormValue("with_pair") == "1",
 	}, h.Now())

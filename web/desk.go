@@ -12,7 +12,6 @@ import (
 	"examd/internal/auth"
 	"examd/internal/refusal"
 	"examd/issuance"
-	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -22,7 +21,7 @@ import (
 // feed the queue follows, and the day's report for the chain report.
 func (h Handler) registerDesk(e *echo.Echo, desk, act, report []echo.MiddlewareFunc) {
 	e.GET("/desk", h.desk, desk...)
-	e.GET("/desk/live", h.deskLive, desk...)
+	e.GET("/desk/live", issuance.LiveQueue(h.Hub), desk...) // /api/v1/live/issuance's door, by cookie
 	e.POST("/desk/:id/call", h.deskCall, act...)
 	e.POST("/desk/:id/step", h.deskStep, act...)
 	e.GET("/desk/report", h.deskReport, report...)
@@ -199,16 +198,4 @@ func (h Handler) deskStep(c echo.Context) error {
 func deskStaff(c echo.Context) issuance.Staff {
 	p := auth.Caller(c)
 	return issuance.Staff{UserID: p.UserID, Desk: p.Desk}
-}
-
-// deskLive streams the issuance feed to the desk page's script over a
-// websocket, from the seq after ?since= when given, as the API's
-// /api/v1/live/issuance does; the session cookie authenticates it and the
-// hub checks the Origin.
-func (h Handler) deskLive(c echo.Context) error {
-	since, err := realtime.ParseSince(c)
-	if err != nil {
-		return err
-	}
-	return h.Hub.Serve(c, issuance.Topic, since)
 }

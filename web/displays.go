@@ -1,149 +1,27 @@
 package web
 
 import (
-	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
-	"github.com/lib/pq"
 
+	"examd/exam"
 	"examd/internal/api"
-	"examd/internal/audit"
 	"examd/internal/auth"
 	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
-// A display token opens a venue's hall screen (大厅屏) without a login. The
-// pages own the table display_tokens, as they own priority_requests: the
-// token is made here, shown once, and only its SHA-256 is kept, as for the
-// devices' keys (exam.CreateDevice).
-
-// maxDisplayLabel bounds a display's label, as the table does.
-const maxDisplayLabel = 60
-
-// display is a display token as the admin's list shows it.
-type display struct {
-	ID        int64      `db:"id" json:"id"`
-	VenueID   int64      `db:"venue_id" json:"venue_id"`
-	Venue     string     `db:"venue" json:"-"`
-	Label     string     `db:"label" json:"label"`
-	CreatedAt time.Time  `db:"created_at" json:"created_at"`
-	RevokedAt *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
-}
-
-// errNoVenue refuses a display for a venue that does not exist.
-var errNoVenue = errors.New("no such venue")
-
-// errNotRevocable refuses to revoke a token that is unknown or revoked.
-var errNotRevocable = errors.New("no such display, or revoked already")
-
-func hashDisplayToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
-// createDisplay makes a display token for a venue, recorded in the audit
-// log, and returns it with the token, which is never stored nor shown again.
-func createDisplay(ctx context.Context, db *sqlx.DB, venueID int64, label string, by int64) (display, string, error) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
-	d := display{VenueID: venueID, Label: label}
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return d, "", fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	err = tx.GetContext(ctx, &d, `
-		INSERT INTO display_tokens (venue_id, label, token_hash, created_by) VALUES ($1, $2, $3, $4)
-		RETURNING id, venue_id, label, created_at`, venueID, label, hashDisplayToken(token), by)
-	var e *pq.Error
-	if errors.As(err, &e) && e.Constraint == "display_tokens_venue_id_fkey" {
-		return d, "", errNoVenue
-	}
-	if err != nil {
-		return d, "", fmt.Errorf("insert display token: %w", err)
-	}
-	// The token itself is never recorded: the display's id names it.
-	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "display.token_issued",
-		Subject: fmt.Sprintf("display:%d", d.ID), After: d}); err != nil {
-		return d, "", err
-	}
-	if err := tx.Commit(); err != nil {
-		return d, "", fmt.Errorf("commit: %w", err)
-	}
-	return d, token, nil
-}
-
-// revokeDisplay revokes a display token: its screen stops at once.
-func revokeDisplay(ctx context.Context, db *sqlx.DB, id, by int64, now time.Time) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `
-		UPDATE display_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL`, id, now, by)
-	if err != nil {
-		return fmt.Errorf("revoke display %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errNotRevocable
-	}
-	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "display.revoked",
-		Subject: fmt.Sprintf("display:%d", id), After: map[string]any{"revoked_at": now}}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
-// displays lists every display token, by venue, the newest first.
-func displays(ctx context.Context, db *sqlx.DB) ([]display, error) {
-	ds := []display{}
-	err := db.SelectContext(ctx, &ds, `
-		SELECT d.id, d.venue_id, v.name AS venue, d.label, d.created_at, d.revoked_at
-		FROM display_tokens d JOIN venues v ON v.id = d.venue_id
-		ORDER BY d.venue_id, d.id DESC`)
-	if err != nil {
-		return nil, fmt.Errorf("list display tokens: %w", err)
-	}
-	return ds, nil
-}
-
-// displayVenue finds the venue of a live display token.
-func displayVenue(ctx context.Context, db *sqlx.DB, token string) (scheduling.Venue, error) {
-	var v scheduling.Venue
-	err := db.GetContext(ctx, &v, `
-		SELECT v.id, v.name FROM display_tokens d JOIN venues v ON v.id = d.venue_id
-		WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, hashDisplayToken(token))
-	if errors.Is(err, sql.ErrNoRows) {
-		return v, refusal.ErrNotFound
-	}
-	if err != nil {
-		return v, fmt.Errorf("display token: %w", err)
-	}
-	return v, nil
-}
+// The admin's page of display tokens, which open a venue's hall screen
+// (大厅屏) without a login; package exam keeps them (exam.CreateDisplay).
 
 // venueDisplays is a venue's display tokens, for the list.
 type venueDisplays struct {
 	Venue    string
-	Displays []display
+	Displays []exam.Display
 }
 
 // displaysView is the data of the admin's display page.
@@ -152,7 +30,7 @@ type displaysView struct {
 	ByVenue []venueDisplays
 	// Created and URL are the display just made and its hall URL, shown
 	// this once.
-	Created *display
+	Created *exam.Display
 	URL     string
 	// Form is what the create form shows; Field and Error name the field
 	// the last try failed on, and why.
@@ -187,7 +65,7 @@ func (h Handler) displaysPage(c echo.Context, status int, v displaysView) error 
 	if err != nil {
 		return err
 	}
-	ds, err := displays(ctx, h.DB)
+	ds, err := h.Exams.Displays(ctx)
 	if err != nil {
 		return err
 	}
@@ -217,16 +95,13 @@ func (h Handler) createDisplay(c echo.Context) error {
 	refuse := func(field, key string) error {
 		return h.displaysPage(c, http.StatusUnprocessableEntity, displaysView{Form: f, Field: field, Error: key})
 	}
-	if f.VenueID <= 0 {
-		return refuse("venue_id", "displays.venue_invalid")
-	}
-	if f.Label == "" || !api.Text(f.Label) || utf8.RuneCountInString(f.Label) > maxDisplayLabel ||
-		strings.ContainsFunc(f.Label, func(r rune) bool { return r < ' ' }) {
-		return refuse("label", "displays.label_invalid")
-	}
-	d, token, err := createDisplay(req.Context(), h.DB, f.VenueID, f.Label, auth.Caller(c).UserID)
-	if errors.Is(err, errNoVenue) {
-		return refuse("venue_id", "displays.venue_invalid")
+	d, token, err := h.Exams.CreateDisplay(req.Context(), f.VenueID, f.Label, auth.Caller(c).UserID)
+	if fe, ok := refusal.As(err); ok && fe.Field != "" {
+		key := "displays.label_invalid"
+		if fe.Field == "venue_id" {
+			key = "displays.venue_invalid"
+		}
+		return refuse(fe.Field, key)
 	}
 	if err != nil {
 		return err
@@ -241,8 +116,8 @@ func (h Handler) revokeDisplay(c echo.Context) error {
 	if err != nil || id <= 0 {
 		return refusal.ErrNotFound
 	}
-	err = revokeDisplay(c.Request().Context(), h.DB, id, auth.Caller(c).UserID, h.Now())
-	if errors.Is(err, errNotRevocable) {
+	err = h.Exams.RevokeDisplay(c.Request().Context(), id, auth.Caller(c).UserID, h.Now())
+	if errors.Is(err, exam.ErrNotRevocable) {
 		return h.displaysPage(c, http.StatusConflict, displaysView{Row: id, RowError: "displays.not_revocable"})
 	}
 	if err != nil {

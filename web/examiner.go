@@ -13,7 +13,6 @@ import (
 	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/refusal"
-	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -21,7 +20,7 @@ import (
 // the roster of who is next and the sign-off of finished attempts. The page
 // is rendered with the day's empty tiles and roster; web/static/examiner.js
 // replays the venue's feed of today from the seq the page names and then
-// follows it live over /examiner/live, resuming with since after a drop, so
+// follows it live over /examiner/live (venue_id, since), resuming with since after a drop, so
 // that every event is shown exactly once.
 
 // registerExaminer mounts the screen for examiners (their own venue) and for
@@ -31,7 +30,10 @@ func (h Handler) registerExaminer(e *echo.Echo, pages, live []echo.MiddlewareFun
 	e.GET("/examiner", h.examiner, pages...)
 	e.GET("/examiner/roster", h.examinerRoster, pages...)
 	e.POST("/examiner/attempts/:id/sign", h.signAttempt, pages...)
-	e.GET("/examiner/live", h.examinerLive, live...)
+	// The API's own live door (/api/v1/live), here behind the session
+	// cookie; the hub checks the Origin, so that another site's page
+	// cannot open it with the cookie.
+	e.GET("/examiner/live", exam.LiveVenue(h.Hub), live...)
 }
 
 // examinerView is the screen's data.
@@ -184,17 +186,15 @@ func (h Handler) examinerRoster(c echo.Context) error {
 // signAttempt is the examiner's signature on a finished attempt's score
 // sheet (ED-SIGN), at their own venue.
 func (h Handler) signAttempt(c echo.Context) error {
-	p := auth.Caller(c)
-	if p.Role != auth.RoleExaminer || p.VenueID == nil {
-		return refusal.ErrForbidden
-	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return refusal.ErrNotFound
 	}
-	err = h.Exams.Sign(c.Request().Context(), exam.SignRequest{
-		AttemptID: id, Signer: "examiner", By: p.UserID, VenueID: *p.VenueID,
-	}, h.Now())
+	r, err := exam.NewSignRequest(auth.Caller(c), id, "examiner")
+	if err != nil {
+		return refusal.ErrForbidden // the page's staff who are not the venue's examiners
+	}
+	err = h.Exams.Sign(c.Request().Context(), r, h.Now())
 	ref, refused := refusal.As(err)
 	switch {
 	case err == nil:
@@ -214,21 +214,6 @@ func (h Handler) signAttempt(c echo.Context) error {
 		return h.render(c, api.Status(ref.Code), "examiner", "examiner.title", view)
 	}
 	return err
-}
-
-// examinerLive is the venue's feed over a websocket, for the screen's
-// script: the session cookie authenticates it and the hub checks the
-// Origin, so that another site's page cannot open it with the cookie.
-func (h Handler) examinerLive(c echo.Context) error {
-	v, _, err := h.screenVenue(c)
-	if err != nil {
-		return err
-	}
-	since, err := realtime.ParseSince(c)
-	if err != nil {
-		return err
-	}
-	return h.Hub.Serve(c, exam.VenueTopic(v.ID), since)
 }
 
 // screenTexts are the catalogue keys the screen's script shows, handed to

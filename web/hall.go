@@ -104,7 +104,10 @@ type hallCall struct {
 // token unknown or revoked.
 func (p hall) load(c echo.Context) (hallBoard, error) {
 	ctx := c.Request().Context()
-	v, err := displayVenue(ctx, p.h.DB, c.Param("token"))
+	v, err := p.h.Exams.DisplayVenue(ctx, c.Param("token"))
+	if errors.Is(err, refusal.ErrNotFound) {
+		return hallBoard{}, refusal.ErrNotFound
+	}
 	if err != nil {
 		return hallBoard{}, err
 	}

@@ -12,12 +12,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"examd/exam"
+	"examd/internal/audit"
 	"examd/internal/auth"
 	"examd/issuance"
 	"examd/realtime"
@@ -37,10 +37,10 @@ type Handler struct {
 	// Feed tells the examiner's screen where today's events begin.
 	Hub  *realtime.Hub
 	Feed *realtime.Feed
-	// DB holds the candidates' priority-lane requests (priority_requests).
-	DB  *sqlx.DB
-	Now func() time.Time
-	Log *slog.Logger
+	// Audit is the audit log the admin's page lists and verifies.
+	Audit *audit.Log
+	Now   func() time.Time
+	Log   *slog.Logger
 	// SecureCookies marks the session, CSRF and preference cookies Secure:
 	// set it when examd is reached over HTTPS (EXAMD_COOKIE_SECURE).
 	SecureCookies bool

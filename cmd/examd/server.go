@@ -94,14 +94,14 @@ func newServer(d deps) *echo.Echo {
 	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
 	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
 	v1.GET("/audit", audit.Handler{DB: db}.List, accountsAPI.Authenticate, auth.Require(auth.RoleAdmin))
-	v1.GET("/live", live(d.hub), tokenFromQuery, accountsAPI.Authenticate,
+	v1.GET("/live", exam.LiveVenue(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
-	v1.GET("/live/issuance", liveIssuance(d.hub), tokenFromQuery, accountsAPI.Authenticate,
+	v1.GET("/live/issuance", issuance.LiveQueue(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleIssuer, auth.RoleAdmin))
 
 	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
 	web.Handler{
-		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, DB: db,
+		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, Audit: audit.NewLog(db),
 		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
 		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(e)
@@ -117,37 +117,6 @@ func tokenFromQuery(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Request().Header.Set("Authorization", "Bearer "+tok)
 		}
 		return next(c)
-	}
-}
-
-// live serves a venue's live feed over a websocket: examiners their own
-// venue, schedulers and admins any.
-func live(hub *realtime.Hub) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		venue, err := strconv.ParseInt(c.QueryParam("venue_id"), 10, 64)
-		if err != nil || venue <= 0 {
-			return refusal.Invalid("venue_id", "required: the venue to watch")
-		}
-		if p := auth.Caller(c); p.Role == auth.RoleExaminer && (p.VenueID == nil || *p.VenueID != venue) {
-			return refusal.ErrForbidden
-		}
-		since, err := realtime.ParseSince(c)
-		if err != nil {
-			return err
-		}
-		return hub.Serve(c, exam.VenueTopic(venue), since)
-	}
-}
-
-// liveIssuance serves the issuance queue's live feed (ready, call, step,
-// issued) over a websocket, with the venue feed's seq, replay and resume.
-func liveIssuance(hub *realtime.Hub) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		since, err := realtime.ParseSince(c)
-		if err != nil {
-			return err
-		}
-		return hub.Serve(c, issuance.Topic, since)
 	}
 }
 

@@ -280,7 +280,7 @@
   function connect() {
     setConn('connecting');
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    ws = new WebSocket(proto + '//' + location.host + '/examiner/live?venue=' +
+    ws = new WebSocket(proto + '//' + location.host + '/examiner/live?venue_id=' +
       encodeURIComponent(venue) + '&since=' + last);
     ws.onmessage = (m) => {
       const ev = JSON.parse(m.data);

@@ -1,0 +1,153 @@
+package exam
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"examd/internal/audit"
+	"examd/internal/pg"
+	"examd/internal/refusal"
+	"examd/scheduling"
+)
+
+// A display token opens a venue's hall screen (大厅屏) without a login. The
+// token is made here, shown once, and only its SHA-256 is kept, as for the
+// devices' keys (CreateDevice).
+
+// MaxDisplayLabel bounds a display's label, as the table does.
+const MaxDisplayLabel = 60
+
+// Display is a display token as the admin's list shows it.
+type Display struct {
+	ID        int64      `db:"id" json:"id"`
+	VenueID   int64      `db:"venue_id" json:"venue_id"`
+	Venue     string     `db:"venue" json:"-"`
+	Label     string     `db:"label" json:"label"`
+	CreatedAt time.Time  `db:"created_at" json:"created_at"`
+	RevokedAt *time.Time `db:"revoked_at" json:"revoked_at,omitempty"`
+}
+
+// ErrNotRevocable refuses to revoke a display token that is unknown or
+// revoked already.
+var ErrNotRevocable = refusal.New("not_revocable", "没有该大厅屏令牌，或已停用")
+
+// validateDisplay checks a new display's venue and label: an invalid_field refusal.
+func validateDisplay(venueID int64, label string) error {
+	if venueID <= 0 {
+		return refusal.Invalid("venue_id", "required")
+	}
+	if label == "" || !utf8.ValidString(label) || utf8.RuneCountInString(label) > MaxDisplayLabel ||
+		strings.ContainsFunc(label, func(r rune) bool { return r < ' ' }) {
+		return refusal.Invalid("label", fmt.Sprintf("required, at most %d characters of text on one line", MaxDisplayLabel))
+	}
+	return nil
+}
+
+// newDisplayToken makes a display token: 32 random bytes, URL-safe.
+func newDisplayToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashDisplayToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// CreateDisplay makes a display token for a venue, recorded in the audit
+// log in the same transaction, and returns it with the token, which is never
+// stored nor shown again. A venue or label it refuses is an invalid_field refusal.
+func (s *Store) CreateDisplay(ctx context.Context, venueID int64, label string, by int64) (Display, string, error) {
+	d := Display{VenueID: venueID, Label: label}
+	if err := validateDisplay(venueID, label); err != nil {
+		return d, "", err
+	}
+	token := newDisplayToken()
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return d, "", fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	err = tx.GetContext(ctx, &d, `
+		INSERT INTO display_tokens (venue_id, label, token_hash, created_by) VALUES ($1, $2, $3, $4)
+		RETURNING id, venue_id, label, created_at`, venueID, label, hashDisplayToken(token), by)
+	if v, ok := pg.Violated(err); ok && v.Constraint == "display_tokens_venue_id_fkey" {
+		return d, "", refusal.Invalid("venue_id", "no such venue")
+	}
+	if err != nil {
+		return d, "", fmt.Errorf("insert display token: %w", err)
+	}
+	// The token itself is never recorded: the display's id names it.
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "display.token_issued",
+		Subject: fmt.Sprintf("display:%d", d.ID), After: d}); err != nil {
+		return d, "", err
+	}
+	if err := tx.Commit(); err != nil {
+		return d, "", fmt.Errorf("commit: %w", err)
+	}
+	return d, token, nil
+}
+
+// RevokeDisplay revokes a display token, recorded in the audit log: its
+// screen stops at once. A token unknown or revoked is ErrNotRevocable.
+func (s *Store) RevokeDisplay(ctx context.Context, id, by int64, now time.Time) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
+		UPDATE display_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL`, id, now, by)
+	if err != nil {
+		return fmt.Errorf("revoke display %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotRevocable
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "display.revoked",
+		Subject: fmt.Sprintf("display:%d", id), After: map[string]any{"revoked_at": now}}); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Displays lists every display token, by venue, the newest first.
+func (s *Store) Displays(ctx context.Context) ([]Display, error) {
+	ds := []Display{}
+	err := s.db.SelectContext(ctx, &ds, `
+		SELECT d.id, d.venue_id, v.name AS venue, d.label, d.created_at, d.revoked_at
+		FROM display_tokens d JOIN venues v ON v.id = d.venue_id
+		ORDER BY d.venue_id, d.id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list display tokens: %w", err)
+	}
+	return ds, nil
+}
+
+// DisplayVenue finds the venue of a live display token: refusal.ErrNotFound for a
+// token unknown or revoked.
+func (s *Store) DisplayVenue(ctx context.Context, token string) (scheduling.Venue, error) {
+	var v scheduling.Venue
+	err := s.db.GetContext(ctx, &v, `
+		SELECT v.id, v.name FROM display_tokens d JOIN venues v ON v.id = d.venue_id
+		WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, hashDisplayToken(token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, refusal.ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("display token: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,22 @@
+package audit
+
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Log reads the audit log for those who hold no database handle (the
+// pages): List and Verify on its database.
+type Log struct {
+	db *sqlx.DB
+}
+
+// NewLog returns the audit log kept in db.
+func NewLog(db *sqlx.DB) *Log { return &Log{db: db} }
+
+// List returns the entries that f selects, as List does.
+func (l *Log) List(ctx context.Context, f Filter) ([]Row, int64, error) { return List(ctx, l.db, f) }
+
+// Verify walks the chain, as Verify does.
+func (l *Log) Verify(ctx context.Context) (Report, error) { return Verify(ctx, l.db) }
