@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lib/pq"
+
 	"examd/scheduling"
 )
 
@@ -42,39 +44,64 @@ type HallBoard struct {
 
 // HallBoard returns the exams under way at a venue on day and its latest
 // results, the names masked here so that no caller can show more.
+// scheduling lists the day's bookings; their attempts are read here, by the
+// bookings' ids.
 func (s *Store) HallBoard(ctx context.Context, venueID int64, day time.Time) (HallBoard, error) {
 	b := HallBoard{Exams: []HallExam{}, Results: []HallResult{}}
-	err := s.db.SelectContext(ctx, &b.Exams, `
-		SELECT c.name, b.subject, d.name AS car, a.started_at,
+	bookings, err := scheduling.HallBookings(ctx, s.db, venueID, day)
+	if err != nil {
+		return b, err
+	}
+	if len(bookings) == 0 {
+		return b, nil
+	}
+	ids := make([]int64, len(bookings))
+	byID := make(map[int64]scheduling.HallBooking, len(bookings))
+	for i, bk := range bookings {
+		ids[i] = bk.ID
+		byID[bk.ID] = bk
+	}
+	var exams []struct {
+		HallExam
+		BookingID int64 `db:"booking_id"`
+	}
+	err = s.db.SelectContext(ctx, &exams, `
+		SELECT a.booking_id, d.name AS car, a.started_at,
 		       (SELECT CASE WHEN e.type = 'item_started' THEN e.item END
 		        FROM attempt_events e
 		        WHERE e.attempt_id = a.id AND e.type IN ('item_started', 'item_finished')
 		        ORDER BY e.id DESC LIMIT 1) AS item
-		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
-		JOIN candidates c ON c.id = b.candidate_id JOIN devices d ON d.id = a.device_id
-		WHERE s.venue_id = $1 AND b.exam_day = $2 AND a.status = 'in_progress'
-		ORDER BY a.started_at, a.id`, venueID, day)
+		FROM attempts a JOIN devices d ON d.id = a.device_id
+		WHERE a.booking_id = ANY($1) AND a.status = 'in_progress'
+		ORDER BY a.started_at, a.id`, pq.Array(ids))
 	if err != nil {
 		return b, fmt.Errorf("exams under way at venue %d: %w", venueID, err)
 	}
-	err = s.db.SelectContext(ctx, &b.Results, `
-		SELECT c.name, b.subject, a.finished_at,
+	var results []struct {
+		HallResult
+		BookingID int64 `db:"booking_id"`
+	}
+	err = s.db.SelectContext(ctx, &results, `
+		SELECT a.booking_id, a.finished_at,
 		       coalesce(k.status, a.status) AS status, coalesce(k.score, a.score) AS score
-		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
-		JOIN candidates c ON c.id = b.candidate_id
+		FROM attempts a
 		LEFT JOIN LATERAL (SELECT status, score FROM attempt_corrections
 		                   WHERE attempt_id = a.id ORDER BY id DESC LIMIT 1) k ON true
-		WHERE s.venue_id = $1 AND b.exam_day = $2 AND a.status <> 'in_progress'
+		WHERE a.booking_id = ANY($1) AND a.status <> 'in_progress'
 		ORDER BY a.finished_at DESC, a.id DESC
-		LIMIT $3`, venueID, day, HallResults)
+		LIMIT $2`, pq.Array(ids), HallResults)
 	if err != nil {
 		return b, fmt.Errorf("results at venue %d: %w", venueID, err)
 	}
-	for i := range b.Exams {
-		b.Exams[i].Name = scheduling.MaskName(b.Exams[i].Name)
+	for _, e := range exams {
+		bk := byID[e.BookingID]
+		e.HallExam.Name, e.HallExam.Subject = scheduling.MaskName(bk.Name), bk.Subject
+		b.Exams = append(b.Exams, e.HallExam)
 	}
-	for i := range b.Results {
-		b.Results[i].Name = scheduling.MaskName(b.Results[i].Name)
+	for _, r := range results {
+		bk := byID[r.BookingID]
+		r.HallResult.Name, r.HallResult.Subject = scheduling.MaskName(bk.Name), bk.Subject
+		b.Results = append(b.Results, r.HallResult)
 	}
 	return b, nil
 }

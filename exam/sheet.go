@@ -18,11 +18,11 @@ import (
 // the booking count n of 5 (BK-CAP), the catalogue version, the signatures.
 type ScoreSheet struct {
 	Attempt
-	CandidateID  int64       `db:"candidate_id" json:"candidate_id"`
-	VenueID      int64       `db:"venue_id" json:"venue_id"`
-	Subject      int         `db:"subject" json:"subject"`
-	LicenceClass string      `db:"licence_class" json:"licence_class"`
-	BookingCount int         `db:"booking_count" json:"booking_count"`
+	CandidateID  int64       `db:"-" json:"candidate_id"`
+	VenueID      int64       `db:"-" json:"venue_id"`
+	Subject      int         `db:"-" json:"subject"`
+	LicenceClass string      `db:"-" json:"licence_class"`
+	BookingCount int         `db:"-" json:"booking_count"`
 	BookingCap   int         `db:"-" json:"booking_cap"`
 	Events       []Recorded  `db:"-" json:"events"`
 	Signatures   []Signature `db:"-" json:"signatures"`
@@ -45,20 +45,22 @@ type Result struct {
 // their own.
 func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, error) {
 	var sh ScoreSheet
-	err := s.db.GetContext(ctx, &sh, `
-		SELECT a.id, a.booking_id, a.attempt_no, a.device_id, a.rule_version, a.pass_mark, a.score, a.status,
-		       a.started_at, a.finished_at, b.candidate_id, s.venue_id, b.subject, s.licence_class,
-		       (SELECT count(*) FROM bookings o JOIN candidates c ON c.id = o.candidate_id
-		        WHERE o.candidate_id = b.candidate_id AND o.subject = b.subject AND o.status <> 'cancelled'
-		          AND o.exam_day >= c.permit_issued_on AND o.id <= b.id) AS booking_count
-		FROM attempts a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
-		WHERE a.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)`, attemptID, owner)
+	err := s.db.GetContext(ctx, &sh.Attempt, `SELECT `+attemptColumns+` FROM attempts WHERE id = $1`, attemptID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sh, refusal.ErrNotFound
 	}
 	if err != nil {
 		return sh, fmt.Errorf("score sheet %d: %w", attemptID, err)
 	}
+	b, err := scheduling.BookingForSheet(ctx, s.db, sh.BookingID)
+	if err != nil {
+		return sh, err
+	}
+	if owner != 0 && b.CandidateID != owner {
+		return sh, refusal.ErrNotFound
+	}
+	sh.CandidateID, sh.VenueID, sh.Subject, sh.LicenceClass = b.CandidateID, b.VenueID, b.Subject, b.LicenceClass
+	sh.BookingCount = b.Count
 	if sh.Subject == 2 || sh.Subject == 3 {
 		sh.BookingCap = scheduling.MaxBookingsPerSubject
 	}

@@ -50,6 +50,61 @@ func LockBookingForExam(ctx context.Context, tx *sqlx.Tx, id int64) (BookingForE
 	return b, nil
 }
 
+// SheetBooking is a booking as an attempt's score sheet shows it
+// (ED-ATTEMPT): its candidate, its slot's venue and licence class, and its
+// number n among the candidate's bookings of the subject that count under
+// BK-CAP.
+type SheetBooking struct {
+	ID           int64  `db:"id"`
+	CandidateID  int64  `db:"candidate_id"`
+	VenueID      int64  `db:"venue_id"`
+	Subject      int    `db:"subject"`
+	LicenceClass string `db:"licence_class"`
+	// Count is n of MaxBookingsPerSubject: the bookings of the subject made
+	// under the current permit up to this one, cancellations in time left
+	// out.
+	Count int `db:"count"`
+}
+
+// BookingForSheet returns a booking as a score sheet shows it.
+func BookingForSheet(ctx context.Context, q sqlx.QueryerContext, id int64) (SheetBooking, error) {
+	var b SheetBooking
+	err := sqlx.GetContext(ctx, q, &b, `
+		SELECT b.id, b.candidate_id, s.venue_id, b.subject, s.licence_class,
+		       (SELECT count(*) FROM bookings o JOIN candidates c ON c.id = o.candidate_id
+		        WHERE o.candidate_id = b.candidate_id AND o.subject = b.subject AND o.status <> 'cancelled'
+		          AND o.exam_day >= c.permit_issued_on AND o.id <= b.id) AS count
+		FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.id = $1`, id)
+	if err != nil {
+		return b, notFound(err, fmt.Sprintf("booking %d for its score sheet", id))
+	}
+	return b, nil
+}
+
+// HallBooking is a booking of a venue's exam day as the waiting room's
+// board needs it.
+type HallBooking struct {
+	ID      int64  `db:"id"`
+	Subject int    `db:"subject"`
+	Name    string `db:"name"` // the candidate's full name: mask it (MaskName) before showing it
+}
+
+// HallBookings lists the bookings of a venue's exam day, whatever their
+// status, in id order, for the waiting room's board.
+func HallBookings(ctx context.Context, q sqlx.QueryerContext, venueID int64, day time.Time) ([]HallBooking, error) {
+	bs := []HallBooking{}
+	err := sqlx.SelectContext(ctx, q, &bs, `
+		SELECT b.id, b.subject, c.name
+		FROM bookings b JOIN slots s ON s.id = b.slot_id JOIN candidates c ON c.id = b.candidate_id
+		WHERE s.venue_id = $1 AND b.exam_day = $2
+		ORDER BY b.id`, venueID, day)
+	if err != nil {
+		return nil, fmt.Errorf("bookings of venue %d on %s: %w", venueID, day.Format(time.DateOnly), err)
+	}
+	return bs, nil
+}
+
 // LockSlotBookings locks the confirmed bookings of a slot, in id order (the
 // order every transaction locks bookings in), for the close of its exam day.
 func LockSlotBookings(ctx context.Context, tx *sqlx.Tx, slotID int64) ([]BookingForExam, error) {
