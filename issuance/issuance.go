@@ -176,6 +176,8 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 		return false, fmt.Errorf("readiness of candidate %d: %w", candidateID, err)
 	}
 	day := scheduling.Day(now)
+	// Tickets have at least three digits and as many as the count needs
+	// (A999, A1000): lpad alone would cut the 1000th to A100.
 	prefix := "A"
 	if c.PriorityLane {
 		prefix = "P" // PL-ORDER: the lane's tickets stand out
@@ -188,7 +190,7 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 			RETURNING last
 		)
 		INSERT INTO issuances (candidate_id, day, ticket, priority_lane, ready_at)
-		SELECT $3, $1, $2 || lpad(last::text, 3, '0'), $4, $5 FROM counter
+		SELECT $3, $1, $2 || lpad(last::text, greatest(3, length(last::text)), '0'), $4, $5 FROM counter
 		RETURNING ticket`, day, prefix, c.ID, c.PriorityLane, now)
 	if err != nil {
 		return false, fmt.Errorf("make candidate %d ready: %w", c.ID, err)
