@@ -357,6 +357,7 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 	entries := make([]RosterEntry, len(rows))
 	for i, r := range rows {
 		entries[i] = r.RosterEntry
+		entries[i].BookedAt = r.BookedAt.In(Shanghai)
 		entries[i].Needs = []string(r.Needs)
 	}
 	return entries, nil
