@@ -31,7 +31,7 @@ type BookingForExam struct {
 func LockBookingForExam(ctx context.Context, tx *sqlx.Tx, id int64) (BookingForExam, error) {
 	var b BookingForExam
 	err := tx.GetContext(ctx, &b, `
-		SELECT b.id, b.candidate_id, b.subject, b.status, b.lane, b.pair_id, b.exam_day, b.slot_id,
+		SELECT b.id, b.candidate_id, b.subject, b.status, `+laneOnDay+` AS lane, b.pair_id, b.exam_day, b.slot_id,
 		       s.venue_id, s.licence_class, c.name, c.id_number, coalesce(g.needs, '{}') AS needs
 		FROM bookings b
 		JOIN slots s ON s.id = b.slot_id

@@ -229,8 +229,8 @@ func TestRosterFollowsTheGrant(t *testing.T) {
 
 	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/candidates/%d/priority", early.ID), sched, nil)
 	ids, lanes = roster()
-	if ids[0] != late.ID || ids[2] != early.ID || fmt.Sprint(lanes) != "[priority regular regular]" {
-		t.Fatalf("roster after a revoke: %v %v, want %d first and %d last", ids, lanes, late.ID, early.ID)
+	if ids[0] != late.ID || ids[1] != early.ID || fmt.Sprint(lanes) != "[priority regular regular]" {
+		t.Fatalf("roster after a revoke: %v %v, want %d first and %d, no longer on the lane, by booking time", ids, lanes, late.ID, early.ID)
 	}
 	if l := lane(bookings[0]); l != "regular" {
 		t.Fatalf("booking after a revoke: lane %v", l)
