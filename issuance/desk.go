@@ -152,6 +152,11 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 		return StepResult{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	// IS-READY again, in this transaction: a correction since the
+	// candidate became ready may have undone it.
+	if err := checkReady(ctx, tx, candidateID); err != nil {
+		return StepResult{}, err
+	}
 	args := []any{now, by.UserID, by.Desk, note}
 	if step == StepReviewFee {
 		args = append(args, s.FeeYuan)
