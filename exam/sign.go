@@ -84,6 +84,13 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 	if a.Status == InProgress {
 		return ErrNotSignable
 	}
+	// ED-SIGN: a corrected attempt's signatures go to its latest correction.
+	if corrected, err := s.signCorrection(ctx, tx, a, r, now); err != nil || corrected {
+		if err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
 	var signed bool
 	err = tx.GetContext(ctx, &signed, `
 		INSERT INTO attempt_signatures (attempt_id, signer, signed_by, in_person, signed_at)

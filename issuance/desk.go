@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/scheduling"
 )
 
 // Staff is who acts at the desk, and where.
@@ -52,6 +53,11 @@ func (s *Store) Queue(ctx context.Context, day time.Time, now time.Time) ([]Queu
 			end = *items[i].IssuedAt
 		}
 		items[i].WaitingMinutes = max(0, int(end.Sub(items[i].ReadyAt).Minutes()))
+		items[i].ReadyAt = items[i].ReadyAt.In(scheduling.Shanghai)
+		if items[i].IssuedAt != nil {
+			issued := items[i].IssuedAt.In(scheduling.Shanghai)
+			items[i].IssuedAt = &issued
+		}
 	}
 	return items, nil
 }
@@ -146,6 +152,11 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 		return StepResult{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	// IS-READY again, in this transaction: a correction since the
+	// candidate became ready may have undone it.
+	if err := checkReady(ctx, tx, candidateID); err != nil {
+		return StepResult{}, err
+	}
 	args := []any{now, by.UserID, by.Desk, note}
 	if step == StepReviewFee {
 		args = append(args, s.FeeYuan)
@@ -168,6 +179,7 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 			FROM issuances WHERE candidate_id = $1`, candidateID); err != nil {
 			return StepResult{}, fmt.Errorf("licence of candidate %d: %w", candidateID, err)
 		}
+		l.IssuedAt = l.IssuedAt.In(scheduling.Shanghai)
 		res.Licence = &l
 	}
 	if _, err := s.pub.Append(ctx, tx, Topic, c.event(typ, now, ticket, state, by.Desk)); err != nil {

@@ -43,6 +43,9 @@ const (
 	EventCall   = "call"
 	EventStep   = "step"
 	EventIssued = "issued"
+	// EventWithdrawn: the candidate left the queue, no longer ready (a
+	// correction); the desks' screens drop the ticket.
+	EventWithdrawn = "withdrawn"
 )
 
 // IS-VALIDITY: a first licence is valid for 6 years; the first 12 months
@@ -139,26 +142,15 @@ type candidateRow struct {
 // second sees the first's result. It reports whether the candidate became
 // ready now.
 func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int64, now time.Time) (bool, error) {
-	// A lock of its own, not the candidate's row: bookings and
-	// cancellations lock that row in another order.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('examd.issuance.ready', $1))`, candidateID); err != nil {
-		return false, fmt.Errorf("ready lock of candidate %d: %w", candidateID, err)
+	if err := readyLock(ctx, tx, candidateID); err != nil {
+		return false, err
 	}
 	var c candidateRow
 	err := tx.GetContext(ctx, &c, `
 		SELECT c.id, c.name, c.id_number, c.licence_class, g.candidate_id IS NOT NULL AS priority_lane
 		FROM candidates c
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
-		WHERE c.id = $1
-		  AND c.subject1_passed_on <= c.permit_expires_on -- the permit follows subject 1
-		  AND (SELECT count(DISTINCT b.subject) FROM bookings b
-		       WHERE b.candidate_id = c.id AND b.subject IN (2, 3, 4) AND b.status = 'passed'
-		         AND b.exam_day BETWEEN c.permit_issued_on AND c.permit_expires_on) = 3
-		  AND NOT EXISTS (
-		      SELECT 1 FROM bookings b JOIN attempts a ON a.booking_id = b.id
-		      WHERE b.candidate_id = c.id AND b.exam_day BETWEEN c.permit_issued_on AND c.permit_expires_on
-		        AND (a.status = 'in_progress'
-		             OR (SELECT count(*) FROM attempt_signatures sg WHERE sg.attempt_id = a.id) < 2))
+		WHERE c.id = $1 AND `+readiness+`
 		  AND NOT EXISTS (SELECT 1 FROM issuances i WHERE i.candidate_id = c.id)`, candidateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -167,6 +159,8 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 		return false, fmt.Errorf("readiness of candidate %d: %w", candidateID, err)
 	}
 	day := scheduling.Day(now)
+	// Tickets have at least three digits and as many as the count needs
+	// (A999, A1000): lpad alone would cut the 1000th to A100.
 	prefix := "A"
 	if c.PriorityLane {
 		prefix = "P" // PL-ORDER: the lane's tickets stand out
@@ -179,7 +173,7 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 			RETURNING last
 		)
 		INSERT INTO issuances (candidate_id, day, ticket, priority_lane, ready_at)
-		SELECT $3, $1, $2 || lpad(last::text, 3, '0'), $4, $5 FROM counter
+		SELECT $3, $1, $2 || lpad(last::text, greatest(3, length(last::text)), '0'), $4, $5 FROM counter
 		RETURNING ticket`, day, prefix, c.ID, c.PriorityLane, now)
 	if err != nil {
 		return false, fmt.Errorf("make candidate %d ready: %w", c.ID, err)
@@ -195,6 +189,90 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 	ev := c.event(EventReady, now, ticket, StateReady, "")
 	ev.Notice = notice
 	if _, err := s.pub.Append(ctx, tx, Topic, ev); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// readiness is IS-READY of candidate c (a row of candidates) in SQL:
+// subject 1 recorded, subjects 2, 3 and 4 passed on bookings within the
+// permit's validity, and every attempt of the permit ended with its standing
+// result signed by both parties (ED-SIGN): the attempt's own score sheet, or
+// once corrected, its latest correction, which is a new result.
+const readiness = `c.subject1_passed_on <= c.permit_expires_on -- the permit follows subject 1
+		  AND (SELECT count(DISTINCT b.subject) FROM bookings b
+		       WHERE b.candidate_id = c.id AND b.subject IN (2, 3, 4) AND b.status = 'passed'
+		         AND b.exam_day BETWEEN c.permit_issued_on AND c.permit_expires_on) = 3
+		  AND NOT EXISTS (
+		      SELECT 1 FROM bookings b JOIN attempts a ON a.booking_id = b.id
+		      LEFT JOIN LATERAL (SELECT ac.id FROM attempt_corrections ac WHERE ac.attempt_id = a.id
+		                         ORDER BY ac.id DESC LIMIT 1) lc ON true
+		      WHERE b.candidate_id = c.id AND b.exam_day BETWEEN c.permit_issued_on AND c.permit_expires_on
+		        AND (a.status = 'in_progress'
+		             OR lc.id IS NULL AND (SELECT count(*) FROM attempt_signatures sg WHERE sg.attempt_id = a.id) < 2
+		             OR lc.id IS NOT NULL AND (SELECT count(*) FROM correction_signatures cs WHERE cs.correction_id = lc.id) < 2))`
+
+// readyLock makes the transactions that may change or rely on the
+// candidate's readiness take turns: the last signature, a correction, a desk
+// step. A lock of its own, not the candidate's row: bookings and
+// cancellations lock that row in another order.
+func readyLock(ctx context.Context, tx *sqlx.Tx, candidateID int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('examd.issuance.ready', $1))`, candidateID); err != nil {
+		return fmt.Errorf("ready lock of candidate %d: %w", candidateID, err)
+	}
+	return nil
+}
+
+// checkReady refuses, with ErrNotReady, a candidate who is not ready inside
+// tx, whatever their issuance row says; it takes the ready lock first.
+func checkReady(ctx context.Context, tx *sqlx.Tx, candidateID int64) error {
+	if err := readyLock(ctx, tx, candidateID); err != nil {
+		return err
+	}
+	var ready bool
+	if err := tx.GetContext(ctx, &ready, `
+		SELECT EXISTS (SELECT 1 FROM candidates c WHERE c.id = $1 AND `+readiness+`)`, candidateID); err != nil {
+		return fmt.Errorf("readiness of candidate %d: %w", candidateID, err)
+	}
+	if !ready {
+		return ErrNotReady
+	}
+	return nil
+}
+
+// WithdrawIfNotReady takes the candidate out of the issuance queue when,
+// inside tx, they are no longer ready (IS-READY): a correction failed one of
+// their subjects, or is a new result still to be signed by both parties.
+// Call it in the transaction of the correction. The queue row goes (a later
+// readiness hands out a new ticket); the withdrawal is audited and announced
+// on the feed. A licence already printed stays issued. It reports whether
+// the candidate was withdrawn.
+func (s *Store) WithdrawIfNotReady(ctx context.Context, tx *sqlx.Tx, candidateID int64, now time.Time) (bool, error) {
+	err := checkReady(ctx, tx, candidateID)
+	if err == nil || !errors.Is(err, ErrNotReady) {
+		return false, err
+	}
+	var w struct {
+		candidateRow
+		Ticket string `db:"ticket"`
+		Step   string `db:"step"`
+	}
+	err = tx.GetContext(ctx, &w, `
+		DELETE FROM issuances i USING candidates c
+		WHERE i.candidate_id = $1 AND c.id = i.candidate_id AND i.step <> 'issued'
+		RETURNING c.id, c.name, c.id_number, c.licence_class, i.priority_lane, i.ticket, i.step`, candidateID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // not in the queue, or already issued
+	}
+	if err != nil {
+		return false, fmt.Errorf("withdraw candidate %d: %w", candidateID, err)
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.System, Action: "issuance.withdrawn",
+		Subject: fmt.Sprintf("candidate:%d", candidateID), Before: map[string]any{"ticket": w.Ticket, "step": w.Step},
+		After: map[string]any{"why": "not ready: a result was corrected, and a correction counts once both parties have signed it"}}); err != nil {
+		return false, err
+	}
+	if _, err := s.pub.Append(ctx, tx, Topic, w.event(EventWithdrawn, now, w.Ticket, w.Step, "")); err != nil {
 		return false, err
 	}
 	return true, nil

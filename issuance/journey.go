@@ -51,6 +51,7 @@ func (s *Store) Journey(ctx context.Context, candidateID int64, now time.Time) (
 	if err != nil {
 		return Journey{}, fmt.Errorf("issuance of candidate %d: %w", candidateID, err)
 	}
+	d.ReadyAt = d.ReadyAt.In(scheduling.Shanghai)
 	j.Issuance = &d
 	switch d.Step {
 	case StateIssued:
@@ -60,6 +61,7 @@ func (s *Store) Journey(ctx context.Context, candidateID int64, now time.Time) (
 			FROM issuances WHERE candidate_id = $1`, candidateID); err != nil {
 			return Journey{}, fmt.Errorf("licence of candidate %d: %w", candidateID, err)
 		}
+		l.IssuedAt = l.IssuedAt.In(scheduling.Shanghai)
 		d.Licence = &l
 		j.Next = scheduling.NextStep{Code: "licence_issued",
 			TextZh: "驾驶证已核发，档案编号 " + l.FileNumber + "；实习期至 " + l.ProbationUntil.Format(time.DateOnly),

@@ -42,7 +42,17 @@ func (r BookRequest) fingerprint() string {
 	return strings.Join(parts, ":")
 }
 
-const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, b.lane, b.pair_id,
+// laneOnDay is the lane of booking b in slot s as PL-ORDER applies it: the
+// priority grant in force at the slot's end, or now while the slot has not
+// ended, whatever the lane was when the candidate booked. (bookings.lane
+// keeps the lane at booking time, which PL-RESERVE's seat count used.)
+const laneOnDay = `CASE WHEN EXISTS (
+		SELECT 1 FROM priority_grants g WHERE g.candidate_id = b.candidate_id
+		  AND g.granted_at <= least(now(), s.ends_at)
+		  AND (g.revoked_at IS NULL OR g.revoked_at > least(now(), s.ends_at)))
+	THEN 'priority' ELSE 'regular' END`
+
+const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, ` + laneOnDay + ` AS lane, b.pair_id,
 	s.starts_at, s.ends_at, s.venue_id, b.exam_day, b.created_at`
 
 // Book books the requested slots in one transaction: both or neither. The

@@ -55,8 +55,9 @@ func (n *NewCandidate) Validate(today time.Time) error {
 	case n.PermitExpiresOn.After(n.PermitIssuedOn.AddDate(PermitYears, 0, 0)):
 		// BK-PERMIT: a learning permit is valid for 3 years.
 		return invalid("permit_expires_on", "a learning permit is valid for at most 3 years")
-	case n.Subject1PassedOn != nil && (n.Subject1PassedOn.After(today) || n.Subject1PassedOn.After(n.PermitExpiresOn)):
-		return invalid("subject1_passed_on", "must not be in the future or after the permit's expiry")
+	case n.Subject1PassedOn != nil && (n.Subject1PassedOn.After(today) || n.Subject1PassedOn.After(n.PermitIssuedOn)):
+		// The learning permit is issued once subject 1 is passed (BK-SUBJ1).
+		return invalid("subject1_passed_on", "must not be in the future or after permit_issued_on: the permit follows subject 1")
 	case len(n.Password) < 8 || len(n.Password) > 72:
 		return invalid("password", "8 to 72 characters")
 	}

@@ -8,6 +8,9 @@ const (
 	SubjectBooked = "booked"
 	SubjectPassed = "passed"
 	SubjectFailed = "failed"
+	// SubjectVoid is a subject passed on a permit that BK-CAP has spent:
+	// the pass no longer counts, and the candidate starts again.
+	SubjectVoid = "void"
 )
 
 // SubjectState is where a candidate stands on one subject of their permit.
@@ -59,6 +62,14 @@ func JourneyOf(c Candidate, now time.Time) Journey {
 	j.Subjects = append(j.Subjects, s1)
 	for subject := 2; subject <= 4; subject++ {
 		j.Subjects = append(j.Subjects, subjectState(history, subject, today))
+	}
+	if j.PermitSpent {
+		// BK-CAP: every subject already passed is void.
+		for i := range j.Subjects {
+			if j.Subjects[i].State == SubjectPassed {
+				j.Subjects[i].State = SubjectVoid
+			}
+		}
 	}
 	j.Next = nextStep(j, today, c.PermitExpiresOn)
 	return j

@@ -28,9 +28,10 @@ type BookingForExam struct {
 }
 
 // bookingForExamQuery selects bookings as BookingForExam, with their slot,
-// candidate and priority needs; callers add the WHERE clause.
+// candidate and priority needs, and the lane of the grant in force on the
+// day (PL-ORDER); callers add the WHERE clause.
 const bookingForExamQuery = `
-	SELECT b.id, b.candidate_id, b.subject, b.status, b.lane, b.pair_id, b.exam_day, b.slot_id,
+	SELECT b.id, b.candidate_id, b.subject, b.status, ` + laneOnDay + ` AS lane, b.pair_id, b.exam_day, b.slot_id,
 	       s.starts_at, s.venue_id, s.licence_class, c.name, c.id_number, coalesce(g.needs, '{}') AS needs
 	FROM bookings b
 	JOIN slots s ON s.id = b.slot_id

@@ -64,8 +64,22 @@ type NewSlot struct {
 	AdaptedVehicle   bool
 }
 
-// Slot validates the request and fills in the defaults as of now.
+// Slot validates the request and fills in the defaults as of now. Every
+// instant is cut to PostgreSQL's microseconds first, so that the slot
+// answered on creation is the slot stored: the database rounds a default
+// booking_opens_at of now up half of the time, past now, and the creation's
+// answer said booking_open false where every read after said true.
 func (n NewSlot) Slot(now time.Time) (Slot, error) {
+	now = now.Truncate(time.Microsecond)
+	n.StartsAt, n.EndsAt = n.StartsAt.Truncate(time.Microsecond), n.EndsAt.Truncate(time.Microsecond)
+	cut := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		c := t.Truncate(time.Microsecond)
+		return &c
+	}
+	n.ReserveReleaseAt, n.BookingOpensAt, n.BookingClosesAt = cut(n.ReserveReleaseAt), cut(n.BookingOpensAt), cut(n.BookingClosesAt)
 	s := Slot{
 		VenueID: n.VenueID, Subject: n.Subject, LicenceClass: n.LicenceClass,
 		StartsAt: n.StartsAt, EndsAt: n.EndsAt, Capacity: n.Capacity,

@@ -326,7 +326,8 @@ func (s *Store) HasPriority(ctx context.Context, candidateID int64) (bool, error
 }
 
 // Roster lists a slot's booked candidates in exam order (PL-ORDER): the
-// priority lane first, then by booking time.
+// priority lane first, by the grant in force on the day (laneOnDay), then
+// by booking time.
 func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error) {
 	if _, err := s.Slot(ctx, slotID); err != nil {
 		return nil, err
@@ -336,19 +337,22 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 		Needs pq.StringArray `db:"needs"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `
-		SELECT b.id AS booking_id, b.candidate_id, c.name, c.id_number, b.lane, b.status, b.created_at,
+		SELECT b.id AS booking_id, b.candidate_id, c.name, c.id_number, l.lane, b.status, b.created_at,
 		       coalesce(g.needs, '{}') AS needs
 		FROM bookings b
+		JOIN slots s ON s.id = b.slot_id
 		JOIN candidates c ON c.id = b.candidate_id
+		CROSS JOIN LATERAL (SELECT `+laneOnDay+` AS lane) l
 		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
 		WHERE b.slot_id = $1 AND b.status <> 'cancelled'
-		ORDER BY b.lane = 'priority' DESC, b.created_at, b.id`, slotID)
+		ORDER BY l.lane = 'priority' DESC, b.created_at, b.id`, slotID)
 	if err != nil {
 		return nil, fmt.Errorf("roster of slot %d: %w", slotID, err)
 	}
 	entries := make([]RosterEntry, len(rows))
 	for i, r := range rows {
 		entries[i] = r.RosterEntry
+		entries[i].BookedAt = r.BookedAt.In(Shanghai)
 		entries[i].Needs = []string(r.Needs)
 	}
 	return entries, nil

@@ -27,8 +27,8 @@ var auditActions = []string{
 	"booking.created", "booking.cancelled",
 	"priority.granted", "priority.revoked",
 	"device.key_issued", "device.retired",
-	"attempt.opened", "attempt.finished", "attempt.confirmed", "attempt.corrected",
-	"issuance.ready", "issuance.accept", "issuance.review_fee", "issuance.print",
+	"attempt.opened", "attempt.finished", "attempt.confirmed", "attempt.corrected", "correction.confirmed",
+	"issuance.ready", "issuance.withdrawn", "issuance.accept", "issuance.review_fee", "issuance.print",
 }
 
 // auditPageSize is how many entries a page of the log shows.

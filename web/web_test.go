@@ -36,7 +36,7 @@ func TestCatalogues(t *testing.T) {
 	for _, s := range []string{scheduling.StatusConfirmed, scheduling.StatusCancelled, scheduling.StatusPassed, scheduling.StatusFailed, scheduling.StatusNoShow} {
 		keys = append(keys, "status."+s)
 	}
-	for _, s := range []string{scheduling.SubjectNotYet, scheduling.SubjectBooked, scheduling.SubjectPassed, scheduling.SubjectFailed} {
+	for _, s := range []string{scheduling.SubjectNotYet, scheduling.SubjectBooked, scheduling.SubjectPassed, scheduling.SubjectFailed, scheduling.SubjectVoid} {
 		keys = append(keys, "state."+s)
 	}
 	for _, s := range []string{"ready", "accepted", "reviewed", "issued"} {

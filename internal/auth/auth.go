@@ -42,6 +42,10 @@ func (p Principal) Owner() int64 {
 // IsStaff reports whether the caller works for the office.
 func (p Principal) IsStaff() bool { return p.Role != RoleCandidate && p.Role != "" }
 
+// shanghai is the office's time zone, in which the API shows instants
+// (scheduling.Shanghai, which this package cannot import).
+var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
+
 // Session is a freshly issued login.
 type Session struct {
 	Token     string    `json:"token"`

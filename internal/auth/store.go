@@ -173,7 +173,7 @@ func (s *Store) Login(ctx context.Context, username, password string) (Session, 
 		return Session{}, ErrBadCredentials
 	}
 	tok, hash := newToken()
-	expires := s.now().Add(s.ttl).UTC().Truncate(time.Second)
+	expires := s.now().Add(s.ttl).In(shanghai).Truncate(time.Second)
 	if _, err := s.db.ExecContext(ctx, `
 		WITH gone AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at < $4)
 		INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,

@@ -237,12 +237,18 @@
           a.signedCandidate = true;
         }
         break;
+      case 'correction':
+        // A correction is a new result, to be signed by both again (ED-SIGN).
+        a.signedExaminer = false;
+        a.signedCandidate = false;
+        break;
     }
     if (ev.type !== 'signature') {
       a.score = ev.score;
       if (ev.pass_mark) a.passMark = ev.pass_mark;
       if (ev.status) a.status = ev.status;
     }
+    if (ev.type === 'correction' && wasFinished) addToSign(a);
     if (a.tile.a === a) drawTile(a.tile);
     relabel(a);
     if (!wasFinished && finished(a)) {
