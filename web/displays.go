@@ -2,10 +2,7 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,6 +18,7 @@ import (
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/secret"
 	"examd/scheduling"
 )
 
@@ -49,16 +47,13 @@ var errNoVenue = errors.New("no such venue")
 var errNotRevocable = errors.New("no such display, or revoked already")
 
 func hashDisplayToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
+	return secret.Hash(token)
 }
 
 // createDisplay makes a display token for a venue, recorded in the audit
 // log, and returns it with the token, which is never stored nor shown again.
 func createDisplay(ctx context.Context, db *sqlx.DB, venueID int64, label string, by int64) (display, string, error) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token, _ := secret.New()
 	d := display{VenueID: venueID, Label: label}
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
