@@ -38,7 +38,7 @@ func newExamDay(t *testing.T, a *app, subject int) *examDay {
 
 func (d *examDay) todaySlot(t *testing.T, subject int) int64 {
 	t.Helper()
-	start := day(0)
+	start := d.a.day(0)
 	return d.a.must(http.StatusCreated, "POST", "/api/v1/slots", d.sched, map[string]any{
 		"venue_id": d.venue, "subject": subject, "licence_class": "C1", "capacity": 50, "priority_reserved": 0,
 		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(24*time.Hour - time.Second).Format(time.RFC3339),

@@ -63,11 +63,12 @@ var demoCandidates = []demoCandidate{
 // minutes from now; they run to the end of the day. Subject 4 needs both
 // road tests passed (BK-SUBJ1), which only an exam can record: its
 // candidates first sit clean road tests, as if in the early morning.
-func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *slog.Logger) (Demo, error) {
-	c := newClient(baseURL)
+// clock tells the time (nil: time.Now).
+func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, clock func() time.Time, log *slog.Logger) (Demo, error) {
+	c := newClient(baseURL, clock)
 	rng := mrand.New(mrand.NewPCG(uint64(seed), 0x5eed))
 	var d Demo
-	now := time.Now()
+	now := c.now()
 	open := now.Add(2 * time.Minute).Truncate(time.Minute)
 	end := scheduling.StartOfDay(scheduling.Day(now).AddDate(0, 0, 1)).Add(-time.Second)
 	if end.Sub(open) < 15*time.Minute {
@@ -183,7 +184,7 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *s
 
 // Login logs in at examd and returns the bearer token.
 func Login(ctx context.Context, baseURL, username, password string) (string, error) {
-	return login(ctx, newClient(baseURL), username, password)
+	return login(ctx, newClient(baseURL, nil), username, password)
 }
 
 func login(ctx context.Context, c *client, username, password string) (string, error) {
@@ -266,7 +267,7 @@ func book(ctx context.Context, c *client, token string, candidate, slot int64) (
 // cleanExam drives a whole road test without a deduction, at once.
 func cleanExam(ctx context.Context, c *client, log *slog.Logger, key string, bk int64, subject int, class string) error {
 	evs := []event{{Type: exam.ExamStarted}}
-	for _, item := range route(subject, class, time.Now()) {
+	for _, item := range route(subject, class, c.now()) {
 		evs = append(evs, event{Type: exam.ItemStarted, Item: item}, event{Type: exam.ItemFinished, Item: item})
 	}
 	evs = append(evs, event{Type: exam.ExamFinished})
