@@ -213,18 +213,6 @@ func (a *app) staff(role string) string {
 
 var seq atomic.Int64
 
-// idNumber returns a valid resident ID number, different for each n < 1,000,000.
-func idNumber(n int) string {
-	birth := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	body := fmt.Sprintf("110101%s%03d", birth.Format("20060102"), n%1000)
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(body[i]-'0') * w
-	}
-	return body + string("10X98765432"[sum%11])
-}
-
 // day returns the date d days from today in Asia/Shanghai, by the wall
 // clock: for apps that run on it (startApp).
 func day(d int) time.Time { return testkit.Day(time.Now(), d) }
@@ -247,7 +235,7 @@ func (a *app) newCandidate(token string, over map[string]any) candidate {
 	a.t.Helper()
 	n := int(seq.Add(1))
 	body := map[string]any{
-		"id_number": idNumber(n), "name": "考生" + fmt.Sprint(n), "phone": "13800138000",
+		"id_number": testkit.IDNumber(n), "name": "考生" + fmt.Sprint(n), "phone": "13800138000",
 		"licence_class":      "C1",
 		"permit_issued_on":   a.day(-60).Format(time.DateOnly),
 		"permit_expires_on":  a.day(-60).AddDate(3, 0, 0).Format(time.DateOnly),
