@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test vet bench-rush bench-fanout demo screenshots clean
+.PHONY: run build test vet bench-rush bench-fanout bench-smoke demo screenshots clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -10,10 +10,13 @@ run: build
 build:
 	$(GO) build -o bin/examd ./cmd/examd
 
-## test: every test, against real PostgreSQL clusters the tests start themselves
+## test: every test, against real PostgreSQL clusters the tests start themselves, then
+## both benchmarks at tiny sizes. Every websocket read in the tests has a deadline of
+## seconds, so a broken feed fails its test at once; -timeout only backs that up.
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 10m ./...
+	$(MAKE) bench-smoke
 
 ## screenshots: refresh docs/screenshots: every page at desktop and phone width, in headless Chromium
 screenshots:
@@ -30,6 +33,12 @@ bench-rush: build
 ## bench-fanout: the live-feed fan-out benchmark (see BENCHMARKS.md)
 bench-fanout: build
 	$(GO) run ./bench/fanout -examd ./bin/examd
+
+## bench-smoke: both benchmarks at tiny sizes (about 30 s), so that they keep up with the API;
+## fails on an overbooked seat or a missed or repeated seq
+bench-smoke: build
+	$(GO) run ./bench/rush -examd ./bin/examd -candidates 60 -slots 3 -clients 8 -pgbench-time 1s
+	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 2s -ramp=false -posters 8 -bookings 16 -devices 2
 
 clean:
 	rm -rf bin

@@ -8,6 +8,7 @@ import (
 
 	"examd/exam"
 	"examd/internal/pg/pgtest"
+	"examd/internal/testkit"
 	"examd/scheduling"
 )
 
@@ -127,7 +128,7 @@ func TestExamStartsWithItsSlot(t *testing.T) {
 	start := day.Add(8*time.Hour + 30*time.Minute)
 	slot := f.slotAt(t, 2, start)
 	booking := f.book(t, slot, "张伟")
-	ev := exam.Event{EventID: uuid(), BookingID: booking, Type: exam.ExamStarted, At: start.Add(-time.Second)}
+	ev := exam.Event{EventID: testkit.UUID(), BookingID: booking, Type: exam.ExamStarted, At: start.Add(-time.Second)}
 	_, _, err := f.store.Ingest(ctx, f.device, ev, start.Add(-time.Second))
 	if !errors.Is(err, exam.ErrSlotNotStarted) {
 		t.Fatalf("a second before the start: got %v, want 409 slot_not_started", err)
@@ -135,7 +136,7 @@ func TestExamStartsWithItsSlot(t *testing.T) {
 	if _, err := f.store.CloseSlot(ctx, slot, f.venue, start.Add(-time.Second)); !errors.Is(err, exam.ErrSlotNotStarted) {
 		t.Fatalf("close a second before the start: got %v, want slot_not_started", err)
 	}
-	ev.EventID, ev.At = uuid(), start
+	ev.EventID, ev.At = testkit.UUID(), start
 	if _, fresh, err := f.store.Ingest(ctx, f.device, ev, start); err != nil || !fresh {
 		t.Fatalf("at the start: got %v (new %v), want accepted", err, fresh)
 	}

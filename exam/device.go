@@ -2,10 +2,7 @@ package exam
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,6 +18,7 @@ import (
 	"examd/internal/audit"
 	"examd/internal/pg"
 	"examd/internal/refusal"
+	"examd/internal/secret"
 )
 
 // Device is a judging device in an exam car, or a theory terminal.
@@ -59,11 +57,6 @@ func (d Device) Validate() error {
 // without NUL.
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
-func hashKey(key string) []byte {
-	h := sha256.Sum256([]byte(key))
-	return h[:]
-}
-
 // CreateDevice registers a device and returns its key, shown this once;
 // only the key's hash is stored.
 // A device that Validate refuses is a *refusal.Error; the name is stored trimmed.
@@ -72,9 +65,7 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 		return d, "", err
 	}
 	d.Name = strings.TrimSpace(d.Name)
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	key := base64.RawURLEncoding.EncodeToString(b)
+	key, keyHash := secret.New()
 	if d.LicenceClasses == nil {
 		d.LicenceClasses = pq.StringArray{}
 	}
@@ -86,7 +77,7 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 	err = tx.GetContext(ctx, &d.ID, `
 		INSERT INTO devices (venue_id, name, vehicle_plate, licence_classes, adapted_vehicle, key_hash, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, hashKey(key), by)
+		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, keyHash, by)
 	if v, ok := pg.Violated(err); ok && v.Constraint == "devices_venue_id_fkey" {
 		return d, "", refusal.Invalid("venue_id", "no such venue")
 	}
@@ -147,7 +138,7 @@ func (s *Store) Devices(ctx context.Context, venueID int64) ([]ListedDevice, err
 func (s *Store) DeviceByKey(ctx context.Context, key string) (Device, error) {
 	var d Device
 	err := s.db.GetContext(ctx, &d, `SELECT `+deviceColumns+`
-		FROM devices WHERE key_hash = $1 AND retired_at IS NULL`, hashKey(key))
+		FROM devices WHERE key_hash = $1 AND retired_at IS NULL`, secret.Hash(key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, refusal.ErrNotFound
 	}

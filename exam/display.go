@@ -2,10 +2,7 @@ package exam
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"examd/internal/audit"
 	"examd/internal/pg"
 	"examd/internal/refusal"
+	"examd/internal/secret"
 	"examd/scheduling"
 )
 
@@ -51,18 +49,6 @@ func validateDisplay(venueID int64, label string) error {
 	return nil
 }
 
-// newDisplayToken makes a display token: 32 random bytes, URL-safe.
-func newDisplayToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hashDisplayToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // CreateDisplay makes a display token for a venue, recorded in the audit
 // log in the same transaction, and returns it with the token, which is never
 // stored nor shown again. A venue or label it refuses is an invalid_field refusal.
@@ -71,7 +57,7 @@ func (s *Store) CreateDisplay(ctx context.Context, venueID int64, label string, 
 	if err := validateDisplay(venueID, label); err != nil {
 		return d, "", err
 	}
-	token := newDisplayToken()
+	token, hash := secret.New()
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return d, "", fmt.Errorf("begin: %w", err)
@@ -79,7 +65,7 @@ func (s *Store) CreateDisplay(ctx context.Context, venueID int64, label string, 
 	defer tx.Rollback()
 	err = tx.GetContext(ctx, &d, `
 		INSERT INTO display_tokens (venue_id, label, token_hash, created_by) VALUES ($1, $2, $3, $4)
-		RETURNING id, venue_id, label, created_at`, venueID, label, hashDisplayToken(token), by)
+		RETURNING id, venue_id, label, created_at`, venueID, label, hash, by)
 	if v, ok := pg.Violated(err); ok && v.Constraint == "display_tokens_venue_id_fkey" {
 		return d, "", refusal.Invalid("venue_id", "no such venue")
 	}
@@ -142,7 +128,7 @@ func (s *Store) DisplayVenue(ctx context.Context, token string) (scheduling.Venu
 	var v scheduling.Venue
 	err := s.db.GetContext(ctx, &v, `
 		SELECT v.id, v.name FROM display_tokens d JOIN venues v ON v.id = d.venue_id
-		WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, hashDisplayToken(token))
+		WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, secret.Hash(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, refusal.ErrNotFound
 	}

@@ -2,7 +2,6 @@ package exam_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"examd/exam"
 	"examd/internal/pg/pgtest"
+	"examd/internal/testkit"
 	"examd/issuance"
 	"examd/realtime"
 	"examd/scheduling"
@@ -72,16 +72,10 @@ func (f *hallFixture) book(t *testing.T, slot int64, name string) (booking int64
 // post ingests a device event.
 func (f *hallFixture) post(t *testing.T, booking int64, typ, item, rule string, at time.Time) {
 	t.Helper()
-	ev := exam.Event{EventID: uuid(), BookingID: booking, Type: typ, Item: item, Rule: rule, At: at}
+	ev := exam.Event{EventID: testkit.UUID(), BookingID: booking, Type: typ, Item: item, Rule: rule, At: at}
 	if _, _, err := f.store.Ingest(context.Background(), f.device, ev, at); err != nil {
 		t.Fatalf("%s on booking %d: %v", typ, booking, err)
 	}
-}
-
-func uuid() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 func mustGet(t *testing.T, db *sqlx.DB, dest any, q string, args ...any) {

@@ -158,6 +158,11 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 
 	report(out, o, exam, floor, before, after, len(msg))
+	// A screen that misses or repeats a seq is a bug at any rate, and fails
+	// the run (make test runs it small).
+	if exam.final.missed != 0 || exam.final.dup != 0 {
+		return fmt.Errorf("examd's screens missed %d and repeated %d seqs", exam.final.missed, exam.final.dup)
+	}
 	return nil
 }
 

@@ -83,5 +83,10 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	report(out, o, res, overbooked, floor)
+	// An overbooked seat is a bug at any size, and fails the run (make test
+	// runs it small).
+	if overbooked != 0 {
+		return fmt.Errorf("%d seats overbooked", overbooked)
+	}
 	return nil
 }

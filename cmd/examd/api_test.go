@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"examd/internal/testkit"
 )
 
 func TestOperations(t *testing.T) {
@@ -156,7 +158,7 @@ func TestHostileInput(t *testing.T) {
 		{"NULInName", "POST", "/api/v1/venues", sched, `{"name":"a\u0000b"}`, nil, 422},
 		{"NULInLogin", "POST", "/api/v1/login", "", `{"username":"ad\u0000min","password":"x"}`, nil, 422},
 		{"EscapedBackslashIsFine", "POST", "/api/v1/venues", sched, `{"name":"a\\u0000b"}`, nil, 201},
-		{"YearZero", "POST", "/api/v1/candidates", sched, map[string]any{"id_number": idNumber(99), "name": "x", "phone": "13800138000", "licence_class": "C1", "permit_issued_on": "0000-01-01", "permit_expires_on": "0002-01-01", "password": "candidate-pw"}, nil, 422},
+		{"YearZero", "POST", "/api/v1/candidates", sched, map[string]any{"id_number": testkit.IDNumber(99), "name": "x", "phone": "13800138000", "licence_class": "C1", "permit_issued_on": "0000-01-01", "permit_expires_on": "0002-01-01", "password": "candidate-pw"}, nil, 422},
 		{"FarInstant", "POST", "/api/v1/slots", sched, map[string]any{"venue_id": venue, "subject": 2, "licence_class": "C1", "capacity": 1, "starts_at": "9999-01-01T08:00:00+08:00", "ends_at": "9999-01-01T09:00:00+08:00"}, nil, 422},
 		{"HugeSlotID", "POST", "/api/v1/bookings", c.Token, `{"slot_ids":[9223372036854775807]}`, nil, 422},
 		{"OverflowSlotID", "POST", "/api/v1/bookings", c.Token, `{"slot_ids":[1e30]}`, nil, 422},

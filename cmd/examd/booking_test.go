@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"examd/internal/testkit"
 )
 
 func TestCandidateValidation(t *testing.T) {
@@ -13,7 +15,7 @@ func TestCandidateValidation(t *testing.T) {
 	sched := a.staff("scheduler")
 	good := func(over map[string]any) map[string]any {
 		b := map[string]any{
-			"id_number": idNumber(1), "name": "张三", "phone": "13800138000", "licence_class": "C1",
+			"id_number": testkit.IDNumber(1), "name": "张三", "phone": "13800138000", "licence_class": "C1",
 			"permit_issued_on": day(-60).Format(time.DateOnly), "permit_expires_on": day(-60).AddDate(3, 0, 0).Format(time.DateOnly),
 			"subject1_passed_on": day(-61).Format(time.DateOnly), "password": "candidate-pw",
 		}
@@ -22,7 +24,7 @@ func TestCandidateValidation(t *testing.T) {
 		}
 		return b
 	}
-	badCheck := idNumber(1)[:17] + map[bool]string{true: "0", false: "1"}[idNumber(1)[17] != '0']
+	badCheck := testkit.IDNumber(1)[:17] + map[bool]string{true: "0", false: "1"}[testkit.IDNumber(1)[17] != '0']
 	cases := []struct {
 		name  string
 		over  map[string]any
@@ -58,7 +60,7 @@ func TestCandidateValidation(t *testing.T) {
 		t.Fatalf("duplicate: got %d %s, want 409 duplicate_candidate", r.Status, r.Raw)
 	}
 	// The candidate logs in with the ID number.
-	a.login(idNumber(1), "candidate-pw")
+	a.login(testkit.IDNumber(1), "candidate-pw")
 }
 
 func TestBookAndCancel(t *testing.T) {

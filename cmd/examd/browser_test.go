@@ -18,7 +18,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +27,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"examd/internal/testkit"
 )
 
 // actionTimeout bounds one step of a browser test, so that a page that never
@@ -40,27 +41,6 @@ const actionTimeout = 20 * time.Second
 // and the tests run on two-core machines next to PostgreSQL and examd.
 var browsers = make(chan struct{}, 1)
 
-// chromiumPath finds Chromium: $EXAMD_CHROMIUM, then Debian's.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("EXAMD_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("Chromium not found (/usr/bin/chromium or $EXAMD_CHROMIUM): in CI the browser tests must run; .ci/run installs it")
-	}
-	t.Skip("Chromium not found (/usr/bin/chromium or $EXAMD_CHROMIUM): install Debian's chromium and fonts-noto-cjk")
-	return ""
-}
-
 // tab is a page of a headless Chromium of its own, on a fresh profile.
 type tab struct {
 	t   *testing.T
@@ -72,37 +52,16 @@ type tab struct {
 // browser language Chinese (Accept-Language zh-CN), as at the hall.
 func (a *app) openTab(t *testing.T, width, height int) *tab {
 	t.Helper()
-	exe := chromiumPath(t)
+	exe := testkit.ChromiumPath(t)
 	browsers <- struct{}{}
 	t.Cleanup(func() { <-browsers })
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(width, height),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	ctx, cancel := testkit.Chromium(t, width, height)
 	tb := &tab{t: t, a: a, ctx: ctx}
 	t.Cleanup(func() {
 		if t.Failed() {
 			tb.saveScreenshot("failure.png")
 		}
-		cancelTab()
-		cancelAlloc()
+		cancel()
 	})
 	// The first action starts the browser, bound to ctx (not to a timeout).
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {

@@ -37,6 +37,9 @@ type Config struct {
 	// CookieSecure marks the web pages' cookies Secure (EXAMD_COOKIE_SECURE):
 	// set it when browsers reach examd over HTTPS.
 	CookieSecure bool
+	// Now is examd's clock: every rule and job asks it the time. run sets
+	// it to time.Now; no variable or flag sets it, only tests (runOn).
+	Now func() time.Time
 }
 
 // loadConfig reads the environment and the command line.
@@ -55,6 +58,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		ShutdownTimeout:        10 * time.Second,
 		CombinedOnSubject2Fail: or(getenv("EXAMD_COMBINED_ON_SUBJECT2_FAIL"), "keep"),
 		LicenceFeeYuan:         issuance.DefaultFeeYuan,
+		Now:                    time.Now,
 	}
 	var errs []error
 	parse := func(name string, set func(string) error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/testkit"
 	"fmt"
 	"net/http"
 	"strings"
@@ -286,7 +287,7 @@ func TestSubject1BeforePermit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := int(seq.Add(1))
 			r := a.do("POST", "/api/v1/candidates", sched, map[string]any{
-				"id_number": idNumber(n), "name": "考生", "phone": "13800138000", "licence_class": "C1",
+				"id_number": testkit.IDNumber(n), "name": "考生", "phone": "13800138000", "licence_class": "C1",
 				"permit_issued_on": issued.Format(time.DateOnly), "permit_expires_on": issued.AddDate(3, 0, 0).Format(time.DateOnly),
 				"subject1_passed_on": tt.s1.Format(time.DateOnly), "password": "candidate-pw",
 			})

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
 	"time"
-)
 
-// uuid returns a random UUID for a device event.
-func uuid() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+	"examd/internal/testkit"
+)
 
 // examDay sets up a venue with a slot running all of today, a device there,
 // and a way to book candidates onto it (written straight into the database:
@@ -38,7 +32,7 @@ func newExamDay(t *testing.T, a *app, subject int) *examDay {
 
 func (d *examDay) todaySlot(t *testing.T, subject int) int64 {
 	t.Helper()
-	start := day(0)
+	start := d.a.day(0)
 	return d.a.must(http.StatusCreated, "POST", "/api/v1/slots", d.sched, map[string]any{
 		"venue_id": d.venue, "subject": subject, "licence_class": "C1", "capacity": 50, "priority_reserved": 0,
 		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(24*time.Hour - time.Second).Format(time.RFC3339),
@@ -74,7 +68,7 @@ func (d *examDay) book(t *testing.T, slot int64, subject int) (candidate, int64)
 // post sends a device event and returns the answer.
 func (d *examDay) post(key string, booking int64, typ string, fields map[string]any) response {
 	d.a.t.Helper()
-	body := map[string]any{"event_id": uuid(), "booking_id": booking, "type": typ, "at": time.Now().Format(time.RFC3339Nano)}
+	body := map[string]any{"event_id": testkit.UUID(), "booking_id": booking, "type": typ, "at": time.Now().Format(time.RFC3339Nano)}
 	for k, v := range fields {
 		body[k] = v
 	}
@@ -204,7 +198,7 @@ func TestRetakeAndRefusals(t *testing.T) {
 
 	// A retried event is answered as before and changes nothing.
 	_, b2 := d.book(t, d.slot, 2)
-	body := map[string]any{"event_id": uuid(), "booking_id": b2, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
+	body := map[string]any{"event_id": testkit.UUID(), "booking_id": b2, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
 	first := a.must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
 	again := a.must(http.StatusOK, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
 	if string(first.Raw) != string(again.Raw) {
@@ -232,7 +226,7 @@ func TestRetakeAndRefusals(t *testing.T) {
 		"event_id": {"event_id": "not-a-uuid"},
 		"at":       {"at": "yesterday"},
 	} {
-		body := map[string]any{"event_id": uuid(), "booking_id": b2, "type": "item_started", "item": "hill_start", "at": time.Now().Format(time.RFC3339)}
+		body := map[string]any{"event_id": testkit.UUID(), "booking_id": b2, "type": "item_started", "item": "hill_start", "at": time.Now().Format(time.RFC3339)}
 		for k, v := range f {
 			body[k] = v
 		}
@@ -433,7 +427,7 @@ func TestReviewedExamEdges(t *testing.T) {
 
 	// An event id used again for another event is refused, not answered with the first.
 	_, other := d.book(t, d.slot, 2)
-	body := map[string]any{"event_id": uuid(), "booking_id": other, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
+	body := map[string]any{"event_id": testkit.UUID(), "booking_id": other, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
 	a.must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2)
 	_, third := d.book(t, d.slot, 2)
 	body["booking_id"] = third

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/pg/pgtest"
+	"examd/internal/testkit"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -27,7 +28,8 @@ type app struct {
 	url   string
 	db    *sqlx.DB
 	dbURL string
-	admin string // the admin's token
+	admin string           // the admin's token
+	now   func() time.Time // examd's clock
 }
 
 const adminPassword = "admin-secret-1"
@@ -39,6 +41,14 @@ func startApp(t testing.TB) *app {
 	return startOn(t, db, dbURL)
 }
 
+// startAt runs examd on a database of its own and on clock, which the test
+// sets: a fixed date, a day's edge.
+func startAt(t testing.TB, clock *testkit.Clock) *app {
+	t.Helper()
+	db, dbURL := pgtest.NewDB(t)
+	return startClock(t, db, dbURL, clock.Now)
+}
+
 // startReplica runs a second examd on the database of a.
 func startReplica(t testing.TB, a *app) *app {
 	t.Helper()
@@ -48,6 +58,12 @@ func startReplica(t testing.TB, a *app) *app {
 // startOn runs examd on an existing database, with settings (name, value,
 // name, value ...) besides the harness's own.
 func startOn(t testing.TB, db *sqlx.DB, dbURL string, settings ...string) *app {
+	t.Helper()
+	return startClock(t, db, dbURL, time.Now, settings...)
+}
+
+// startClock is startOn on the clock now.
+func startClock(t testing.TB, db *sqlx.DB, dbURL string, now func() time.Time, settings ...string) *app {
 	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL":         dbURL,
@@ -62,7 +78,7 @@ func startOn(t testing.TB, db *sqlx.DB, dbURL string, settings ...string) *app {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, nil, func(k string) string { return env[k] }, pw)
+		err := runOn(ctx, now, nil, func(k string) string { return env[k] }, pw)
 		pw.CloseWithError(fmt.Errorf("run returned: %v", err))
 		done <- err
 	}()
@@ -100,7 +116,7 @@ func startOn(t testing.TB, db *sqlx.DB, dbURL string, settings ...string) *app {
 		if !ok {
 			t.Fatalf("examd exited before listening: %v", <-done)
 		}
-		a = &app{t: t, url: u, db: db, dbURL: dbURL}
+		a = &app{t: t, url: u, db: db, dbURL: dbURL, now: now}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("examd did not start within 30 s")
 	}
@@ -197,23 +213,12 @@ func (a *app) staff(role string) string {
 
 var seq atomic.Int64
 
-// idNumber returns a valid resident ID number, different for each n < 1,000,000.
-func idNumber(n int) string {
-	birth := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	body := fmt.Sprintf("110101%s%03d", birth.Format("20060102"), n%1000)
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(body[i]-'0') * w
-	}
-	return body + string("10X98765432"[sum%11])
-}
+// day returns the date d days from today in Asia/Shanghai, by the wall
+// clock: for apps that run on it (startApp).
+func day(d int) time.Time { return testkit.Day(time.Now(), d) }
 
-// day returns the date d days from today in Asia/Shanghai.
-func day(d int) time.Time {
-	y, m, dd := time.Now().In(shanghai).Date()
-	return time.Date(y, m, dd, 0, 0, 0, 0, shanghai).AddDate(0, 0, d)
-}
+// day returns the date d days from today in Asia/Shanghai, by a's clock.
+func (a *app) day(d int) time.Time { return testkit.Day(a.now(), d) }
 
 var shanghai = time.FixedZone("Asia/Shanghai", 8*3600)
 
@@ -230,11 +235,11 @@ func (a *app) newCandidate(token string, over map[string]any) candidate {
 	a.t.Helper()
 	n := int(seq.Add(1))
 	body := map[string]any{
-		"id_number": idNumber(n), "name": "考生" + fmt.Sprint(n), "phone": "13800138000",
+		"id_number": testkit.IDNumber(n), "name": "考生" + fmt.Sprint(n), "phone": "13800138000",
 		"licence_class":      "C1",
-		"permit_issued_on":   day(-60).Format(time.DateOnly),
-		"permit_expires_on":  day(-60).AddDate(3, 0, 0).Format(time.DateOnly),
-		"subject1_passed_on": day(-61).Format(time.DateOnly),
+		"permit_issued_on":   a.day(-60).Format(time.DateOnly),
+		"permit_expires_on":  a.day(-60).AddDate(3, 0, 0).Format(time.DateOnly),
+		"subject1_passed_on": a.day(-61).Format(time.DateOnly),
 		"password":           "candidate-pw",
 	}
 	for k, v := range over {
@@ -255,7 +260,7 @@ func (a *app) newVenue(token string, stepFree bool) int64 {
 // newSlot publishes a slot d days ahead from hh:00 to hh+2:00; fields in over replace the defaults.
 func (a *app) newSlot(token string, venue int64, subject, d, hh int, over map[string]any) int64 {
 	a.t.Helper()
-	start := day(d).Add(time.Duration(hh) * time.Hour)
+	start := a.day(d).Add(time.Duration(hh) * time.Hour)
 	body := map[string]any{
 		"venue_id": venue, "subject": subject, "licence_class": "C1",
 		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(2 * time.Hour).Format(time.RFC3339),

@@ -44,8 +44,15 @@ func main() {
 // stop accepting, finish in-flight requests, close the database, stop the
 // private cluster.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	return runOn(ctx, time.Now, args, getenv, stdout)
+}
+
+// runOn is run on the clock now: time.Now in production, where no setting
+// changes it; tests pass a clock they set, to run on fixed dates and at a
+// day's edges.
+func runOn(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "simulate" {
-		return simulate(ctx, args[1:], getenv, stdout)
+		return simulate(ctx, now, args[1:], getenv, stdout)
 	}
 	if len(args) > 0 && args[0] == "audit" {
 		return auditCommand(ctx, args[1:], getenv, stdout)
@@ -54,6 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	cfg.Now = now
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	url, stopCluster, err := databaseURL(ctx, cfg, getenv, log)
@@ -106,7 +114,7 @@ func databaseURL(ctx context.Context, cfg Config, getenv func(string) string, lo
 }
 
 func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog.Logger) error {
-	accounts, err := auth.NewStore(db, cfg.BcryptCost, cfg.TokenTTL, time.Now)
+	accounts, err := auth.NewStore(db, cfg.BcryptCost, cfg.TokenTTL, cfg.Now)
 	if err != nil {
 		return err
 	}
@@ -157,7 +165,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	closerDone := make(chan struct{})
 	go func() {
 		defer close(closerDone)
-		closeEndedDays(hubCtx, exams, log)
+		closeEndedDays(hubCtx, exams, cfg.Now, log)
 	}()
 	select {
 	case err := <-errc:
@@ -185,11 +193,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 
 // closeEndedDays ends the bookings of past exam days nobody closed
 // (BK-NOSHOW), at start and then every minute, until ctx is done.
-func closeEndedDays(ctx context.Context, exams *exam.Store, log *slog.Logger) {
+func closeEndedDays(ctx context.Context, exams *exam.Store, now func() time.Time, log *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		n, err := exams.CloseEndedDays(ctx, time.Now())
+		n, err := exams.CloseEndedDays(ctx, now())
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("close ended exam days", "err", err.Error())

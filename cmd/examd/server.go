@@ -86,13 +86,13 @@ func newServer(d deps) *echo.Echo {
 		Store:    scheduling.NewStore(db),
 		Accounts: d.accounts,
 		Authn:    accountsAPI.Authenticate,
-		Now:      time.Now,
+		Now:      d.cfg.Now,
 		Outcomes: bookings,
 		// The one-time notice names the fee the desk charges.
 		LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(v1)
-	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
-	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: time.Now}.Register(v1)
+	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: d.cfg.Now}.Register(v1)
+	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: d.cfg.Now}.Register(v1)
 	v1.GET("/audit", audit.Handler{DB: db}.List, accountsAPI.Authenticate, auth.Require(auth.RoleAdmin))
 	v1.GET("/live", exam.LiveVenue(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
@@ -102,7 +102,7 @@ func newServer(d deps) *echo.Echo {
 	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
 	web.Handler{
 		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, Audit: audit.NewLog(db),
-		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: time.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
+		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: d.cfg.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
 		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(e)
 	// --- end web pages ---

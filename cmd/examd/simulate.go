@@ -15,7 +15,7 @@ import (
 
 // simulate is `examd simulate`: it plays judging devices at a running
 // examd, after seeding a demo day there with -seed.
-func simulate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func simulate(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("examd simulate", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
@@ -42,7 +42,7 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 		*random = time.Now().UnixNano()
 	}
 	log := slog.New(slog.NewTextHandler(stdout, nil))
-	o := sim.Options{BaseURL: strings.TrimRight(*baseURL, "/"), VenueID: *venue, Token: *token, Speed: *speed, Seed: *random}
+	o := sim.Options{BaseURL: strings.TrimRight(*baseURL, "/"), VenueID: *venue, Token: *token, Speed: *speed, Seed: *random, Now: now}
 	for k := range strings.SplitSeq(*devices, ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			o.DeviceKeys = append(o.DeviceKeys, k)
@@ -62,7 +62,7 @@ func simulate(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	if *seed {
-		d, err := sim.Seed(ctx, o.BaseURL, *adminPassword, *random, log)
+		d, err := sim.Seed(ctx, o.BaseURL, *adminPassword, *random, now, log)
 		if err != nil {
 			return err
 		}

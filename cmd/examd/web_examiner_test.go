@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -141,6 +142,7 @@ func TestWebExaminer(t *testing.T) {
 		t.Fatalf("websocket of the screen: %v", err)
 	}
 	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second)) // a broken feed fails, not hangs
 	var hello, first map[string]any
 	if err := conn.ReadJSON(&hello); err != nil || hello["type"] != "hello" {
 		t.Fatalf("hello: %v %v", hello, err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"examd/internal/testkit"
 )
 
 // planningUser creates a member of staff with role and returns their username.
@@ -270,7 +272,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 	a := startApp(t)
 	b := a.planningBrowser(t, "scheduler")
 	b.get("/admin/candidates")
-	idNo := idNumber(900001)
+	idNo := testkit.IDNumber(900001)
 	form := func(over ...string) url.Values {
 		f := url.Values{"id_number": {strings.ToLower(idNo)}, "name": {`<script>alert(1)</script>`}, "phone": {"13912345678"},
 			"licence_class": {"C2"}, "permit_issued_on": {day(-30).Format(time.DateOnly)},
@@ -335,7 +337,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 				t.Errorf("find %q: at %s", q, p.URL)
 			}
 		}
-		p := b.get("/admin/candidates?q=" + idNumber(900002))
+		p := b.get("/admin/candidates?q=" + testkit.IDNumber(900002))
 		if p.Status != http.StatusNotFound || !strings.Contains(p.Body, `id="err-q" role="alert">没有找到该考生`) {
 			t.Errorf("not found: %d\n%s", p.Status, p.Body)
 		}

@@ -4,7 +4,6 @@ package auth
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"time"
 )
@@ -60,19 +59,6 @@ type NewUser struct {
 	Role     string
 	VenueID  *int64
 	Desk     string
-}
-
-// newToken returns a random bearer token and the hash under which it is stored.
-func newToken() (string, []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
-	tok := base64.RawURLEncoding.EncodeToString(b)
-	return tok, hashToken(tok)
-}
-
-func hashToken(tok string) []byte {
-	h := sha256.Sum256([]byte(tok))
-	return h[:]
 }
 
 // RandomPassword returns a password for the first admin when none is configured.

@@ -13,6 +13,7 @@ import (
 	"examd/internal/audit"
 	"examd/internal/pg"
 	"examd/internal/refusal"
+	"examd/internal/secret"
 )
 
 // Errors of the account store.
@@ -172,7 +173,7 @@ func (s *Store) Login(ctx context.Context, username, password string) (Session, 
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
 		return Session{}, ErrBadCredentials
 	}
-	tok, hash := newToken()
+	tok, hash := secret.New()
 	expires := s.now().Add(s.ttl).In(shanghai).Truncate(time.Second)
 	if _, err := s.db.ExecContext(ctx, `
 		WITH gone AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at < $4)
@@ -189,7 +190,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
 	err := s.db.GetContext(ctx, &p, `
 		SELECT u.id, u.role, u.venue_id, coalesce(u.desk, '') AS desk
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires_at > $2`, hashToken(token), s.now())
+		WHERE s.token_hash = $1 AND s.expires_at > $2`, secret.Hash(token), s.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, refusal.ErrUnauthorized
 	}
@@ -201,7 +202,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
 
 // Logout revokes a token.
 func (s *Store) Logout(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashToken(token)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, secret.Hash(token)); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
 	return nil

@@ -18,10 +18,14 @@ import (
 type client struct {
 	base string
 	http *http.Client
+	now  func() time.Time // the devices' clock, which stamps their events
 }
 
-func newClient(baseURL string) *client {
-	return &client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: 15 * time.Second}}
+func newClient(baseURL string, now func() time.Time) *client {
+	if now == nil {
+		now = time.Now
+	}
+	return &client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: 15 * time.Second}, now: now}
 }
 
 // refusal is an answer of examd outside 2xx, with its error envelope.
@@ -131,7 +135,7 @@ type answer struct {
 // again, same event_id, until examd answers or ctx is done: examd answers a
 // repeat with the answer it stored, so a retry never counts twice.
 func (c *client) postEvent(ctx context.Context, log *slog.Logger, key string, ev event) (answer, error) {
-	ev.EventID, ev.At = newUUID(), time.Now().Format(time.RFC3339Nano)
+	ev.EventID, ev.At = newUUID(), c.now().Format(time.RFC3339Nano)
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return answer{}, err

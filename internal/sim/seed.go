@@ -64,12 +64,12 @@ var demoCandidates = []demoCandidate{
 // the end of the day. Subject 4 needs both road tests passed (BK-SUBJ1),
 // which only an exam can record: its candidates first sit clean road tests
 // once the road slots have started, and the subject 4 slot is published
-// after them.
-func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *slog.Logger) (Demo, error) {
-	c := newClient(baseURL)
+// after them. clock tells the time (nil: time.Now).
+func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, clock func() time.Time, log *slog.Logger) (Demo, error) {
+	c := newClient(baseURL, clock)
 	rng := mrand.New(mrand.NewPCG(uint64(seed), 0x5eed))
 	var d Demo
-	now := time.Now()
+	now := c.now()
 	end := scheduling.StartOfDay(scheduling.Day(now).AddDate(0, 0, 1)).Add(-time.Second)
 	if end.Sub(now) < 17*time.Minute {
 		return d, fmt.Errorf("sim: too late today (Asia/Shanghai) to seed a demo day: try after midnight")
@@ -146,7 +146,7 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *s
 	// The road slots, subject 2 first, then 3, start once everyone is booked.
 	slots := map[string]int64{}
 	road := map[[2]int]int64{} // the road bookings of subject 4 candidates, by candidate and subject
-	start := soon(roadLead)
+	start := soon(c.now(), roadLead)
 	for _, s := range []struct {
 		subject int
 		class   string
@@ -171,7 +171,7 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *s
 			d.Bookings++
 		}
 	}
-	if err := sleep(ctx, time.Until(start)); err != nil {
+	if err := sleep(ctx, start.Sub(c.now())); err != nil {
 		return d, err
 	}
 	if err := d.subject4(ctx, c, log, ids, road, end); err != nil {
@@ -185,9 +185,9 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, log *s
 // enough to book the demo's candidates.
 const roadLead = 5 * time.Second
 
-// soon is an instant at least lead from now, on a whole second.
-func soon(lead time.Duration) time.Time {
-	return time.Now().Add(lead + time.Second).Truncate(time.Second)
+// soon is an instant at least lead after now, on a whole second.
+func soon(now time.Time, lead time.Duration) time.Time {
+	return now.Add(lead + time.Second).Truncate(time.Second)
 }
 
 // newSlot publishes a slot of today starting at start, bookable from a
@@ -199,7 +199,7 @@ func newSlot(ctx context.Context, c *client, token string, venue int64, subject 
 	body := map[string]any{
 		"venue_id": venue, "subject": subject, "licence_class": class, "capacity": 20, "priority_reserved": 2,
 		"starts_at": start.Format(time.RFC3339), "ends_at": end.Format(time.RFC3339), "adapted_vehicle": false,
-		"booking_opens_at": time.Now().Add(-time.Minute).Format(time.RFC3339), "booking_closes_at": start.Format(time.RFC3339),
+		"booking_opens_at": c.now().Add(-time.Minute).Format(time.RFC3339), "booking_closes_at": start.Format(time.RFC3339),
 	}
 	if err := post(ctx, c, token, "/api/v1/slots", body, &res); err != nil {
 		return 0, fmt.Errorf("sim: slot of subject %d %s: %w", subject, class, err)
@@ -223,7 +223,7 @@ func (d *Demo) subject4(ctx context.Context, c *client, log *slog.Logger, ids []
 			}
 		}
 	}
-	start := soon(3 * time.Second)
+	start := soon(c.now(), 3*time.Second)
 	slot, err := newSlot(ctx, c, d.SchedulerToken, d.VenueID, 4, "C1", start, end)
 	if err != nil {
 		return err
@@ -239,7 +239,7 @@ func (d *Demo) subject4(ctx context.Context, c *client, log *slog.Logger, ids []
 
 // Login logs in at examd and returns the bearer token.
 func Login(ctx context.Context, baseURL, username, password string) (string, error) {
-	return login(ctx, newClient(baseURL), username, password)
+	return login(ctx, newClient(baseURL, nil), username, password)
 }
 
 func login(ctx context.Context, c *client, username, password string) (string, error) {
@@ -322,7 +322,7 @@ func book(ctx context.Context, c *client, token string, candidate, slot int64) (
 // cleanExam drives a whole road test without a deduction, at once.
 func cleanExam(ctx context.Context, c *client, log *slog.Logger, key string, bk int64, subject int, class string) error {
 	evs := []event{{Type: exam.ExamStarted}}
-	for _, item := range route(subject, class, time.Now()) {
+	for _, item := range route(subject, class, c.now()) {
 		evs = append(evs, event{Type: exam.ItemStarted, Item: item}, event{Type: exam.ItemFinished, Item: item})
 	}
 	evs = append(evs, event{Type: exam.ExamFinished})

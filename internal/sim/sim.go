@@ -32,6 +32,8 @@ type Options struct {
 	Token      string   // a staff bearer token: lists today's slots, their rosters and the rules
 	Speed      float64  // 1 plays at real pace; 20 twenty times faster
 	Seed       int64    // seeds every draw: the same seed examines a booking the same way
+	// Now is the devices' clock, examd's own in tests; nil is time.Now.
+	Now func() time.Time
 }
 
 // booking is a confirmed booking of today waiting for its exam.
@@ -62,8 +64,8 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 	case !(o.Speed > 0):
 		return errors.New("sim: the speed must be positive")
 	}
-	c := newClient(o.BaseURL)
-	queue, err := todaysBookings(ctx, c, o, time.Now())
+	c := newClient(o.BaseURL, o.Now)
+	queue, err := todaysBookings(ctx, c, o, c.now())
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -201,7 +203,7 @@ func (d *device) work(ctx context.Context, next <-chan booking) error {
 			return nil
 		}
 		// The slot's start is real time, whatever the speed.
-		if sleep(ctx, time.Until(b.StartsAt)) != nil {
+		if sleep(ctx, b.StartsAt.Sub(d.c.now())) != nil {
 			return nil
 		}
 		err := d.examine(ctx, rng, b)
@@ -267,7 +269,7 @@ func (d *device) attempt(ctx context.Context, rng *rand.Rand, b booking) (answer
 		return send(event{Type: exam.TheoryResult, Score: &score})
 	}
 
-	items := route(b.Subject, b.LicenceClass, time.Now())
+	items := route(b.Subject, b.LicenceClass, d.c.now())
 	planned := plan(rng, items, d.rules[b.Subject], exam.PassMark(b.Subject, b.LicenceClass))
 	a, err := send(event{Type: exam.ExamStarted})
 	if refusedWith(err, "attempt_in_progress") {
