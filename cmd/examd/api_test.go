@@ -5,22 +5,23 @@ import (
 	"strings"
 	"testing"
 
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 )
 
 func TestOperations(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	a.must(http.StatusOK, "GET", "/healthz", "", nil)
-	a.must(http.StatusOK, "GET", "/readyz", "", nil)
-	a.do("GET", "/api/v1/venues", a.admin, nil)
-	m := a.must(http.StatusOK, "GET", "/metrics", "", nil)
+	a := servertest.Start(t)
+	a.Must(http.StatusOK, "GET", "/healthz", "", nil)
+	a.Must(http.StatusOK, "GET", "/readyz", "", nil)
+	a.Do("GET", "/api/v1/venues", a.Admin, nil)
+	m := a.Must(http.StatusOK, "GET", "/metrics", "", nil)
 	for _, want := range []string{`examd_http_requests_total{method="GET",route="/api/v1/venues",status="200"}`, "examd_http_request_duration_seconds_bucket"} {
 		if !strings.Contains(string(m.Raw), want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	r := a.do("GET", "/healthz", "", nil)
+	r := a.Do("GET", "/healthz", "", nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("healthz: %d", r.Status)
 	}
@@ -28,55 +29,55 @@ func TestOperations(t *testing.T) {
 
 func TestAccounts(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 
 	t.Run("BadPassword", func(t *testing.T) {
-		r := a.do("POST", "/api/v1/login", "", map[string]any{"username": "admin", "password": "wrong-password"})
-		if r.Status != http.StatusUnauthorized || r.code() != "invalid_credentials" {
+		r := a.Do("POST", "/api/v1/login", "", map[string]any{"username": "admin", "password": "wrong-password"})
+		if r.Status != http.StatusUnauthorized || r.Code() != "invalid_credentials" {
 			t.Fatalf("got %d %s, want 401 invalid_credentials", r.Status, r.Raw)
 		}
 	})
 	t.Run("UnknownUser", func(t *testing.T) {
-		r := a.do("POST", "/api/v1/login", "", map[string]any{"username": "nobody", "password": "whatever-pw"})
+		r := a.Do("POST", "/api/v1/login", "", map[string]any{"username": "nobody", "password": "whatever-pw"})
 		if r.Status != http.StatusUnauthorized {
 			t.Fatalf("got %d, want 401", r.Status)
 		}
 	})
 	t.Run("NoToken", func(t *testing.T) {
 		for _, tok := range []string{"", "not-a-token"} {
-			r := a.do("GET", "/api/v1/venues", tok, nil)
-			if r.Status != http.StatusUnauthorized || r.code() != "unauthorized" {
+			r := a.Do("GET", "/api/v1/venues", tok, nil)
+			if r.Status != http.StatusUnauthorized || r.Code() != "unauthorized" {
 				t.Fatalf("token %q: got %d %s, want 401", tok, r.Status, r.Raw)
 			}
 		}
 	})
 	t.Run("WrongRole", func(t *testing.T) {
-		examiner := a.staff("examiner")
-		r := a.do("POST", "/api/v1/venues", examiner, map[string]any{"name": "x"})
-		if r.Status != http.StatusForbidden || r.code() != "forbidden" {
+		examiner := a.Staff("examiner")
+		r := a.Do("POST", "/api/v1/venues", examiner, map[string]any{"name": "x"})
+		if r.Status != http.StatusForbidden || r.Code() != "forbidden" {
 			t.Fatalf("got %d %s, want 403 forbidden", r.Status, r.Raw)
 		}
-		r = a.do("POST", "/api/v1/users", examiner, map[string]any{"username": "x", "password": "12345678", "role": "admin"})
+		r = a.Do("POST", "/api/v1/users", examiner, map[string]any{"username": "x", "password": "12345678", "role": "admin"})
 		if r.Status != http.StatusForbidden {
 			t.Fatalf("examiner creating a user: got %d, want 403", r.Status)
 		}
 	})
 	t.Run("Logout", func(t *testing.T) {
-		tok := a.login("admin", adminPassword)
-		a.must(http.StatusOK, "GET", "/api/v1/venues", tok, nil)
-		a.must(http.StatusNoContent, "POST", "/api/v1/logout", tok, nil)
-		if r := a.do("GET", "/api/v1/venues", tok, nil); r.Status != http.StatusUnauthorized {
+		tok := a.Login("admin", adminPassword)
+		a.Must(http.StatusOK, "GET", "/api/v1/venues", tok, nil)
+		a.Must(http.StatusNoContent, "POST", "/api/v1/logout", tok, nil)
+		if r := a.Do("GET", "/api/v1/venues", tok, nil); r.Status != http.StatusUnauthorized {
 			t.Fatalf("after logout: got %d, want 401", r.Status)
 		}
 	})
 	t.Run("Users", func(t *testing.T) {
-		venue := a.newVenue(a.admin, false)
-		r := a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin,
+		venue := a.NewVenue(a.Admin, false)
+		r := a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin,
 			map[string]any{"username": "desk3", "password": "issuer-pw1", "role": "issuer", "desk": "3号窗口"})
-		if r.id() == 0 {
+		if r.ID() == 0 {
 			t.Fatalf("no id in %s", r.Raw)
 		}
-		a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin,
+		a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin,
 			map[string]any{"username": "exam1", "password": "examiner-pw", "role": "examiner", "venue_id": venue})
 		cases := []struct {
 			name   string
@@ -93,13 +94,13 @@ func TestAccounts(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				r := a.do("POST", "/api/v1/users", a.admin, tc.body)
-				if r.Status != tc.status || r.code() != tc.code || r.field() != tc.field {
+				r := a.Do("POST", "/api/v1/users", a.Admin, tc.body)
+				if r.Status != tc.status || r.Code() != tc.code || r.Field() != tc.field {
 					t.Fatalf("got %d %s, want %d %s field %s", r.Status, r.Raw, tc.status, tc.code, tc.field)
 				}
 			})
 		}
-		if r := a.do("POST", "/api/v1/login", "", map[string]any{"username": "u1", "password": "long-enough"}); r.Status != 401 {
+		if r := a.Do("POST", "/api/v1/login", "", map[string]any{"username": "u1", "password": "long-enough"}); r.Status != 401 {
 			t.Fatalf("a refused user was created anyway: %d", r.Status)
 		}
 	})
@@ -107,7 +108,7 @@ func TestAccounts(t *testing.T) {
 
 func TestRequestConventions(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	cases := []struct {
 		name   string
 		body   any
@@ -125,17 +126,17 @@ func TestRequestConventions(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.do("POST", "/api/v1/venues", a.admin, tc.body)
-			if r.Status != tc.status || r.code() != tc.code || r.field() != tc.field {
+			r := a.Do("POST", "/api/v1/venues", a.Admin, tc.body)
+			if r.Status != tc.status || r.Code() != tc.code || r.Field() != tc.field {
 				t.Fatalf("got %d %.200s, want %d %s field %q", r.Status, r.Raw, tc.status, tc.code, tc.field)
 			}
 		})
 	}
-	vs := a.must(http.StatusOK, "GET", "/api/v1/venues", a.admin, nil)
+	vs := a.Must(http.StatusOK, "GET", "/api/v1/venues", a.Admin, nil)
 	if n := len(vs.Body["venues"].([]any)); n != 0 {
 		t.Fatalf("refused requests created %d venues", n)
 	}
-	if r := a.do("GET", "/api/v1/nothing-here", a.admin, nil); r.Status != 404 || r.code() != "not_found" {
+	if r := a.Do("GET", "/api/v1/nothing-here", a.Admin, nil); r.Status != 404 || r.Code() != "not_found" {
 		t.Fatalf("unknown route: got %d %s", r.Status, r.Raw)
 	}
 }
@@ -144,11 +145,11 @@ func TestRequestConventions(t *testing.T) {
 // clear 4xx, never a 500.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	slot := a.newSlot(sched, venue, 2, 5, 9, nil)
-	c := a.newCandidate(sched, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 5, 9, nil)
+	c := a.NewCandidate(sched, nil)
 	cases := []struct {
 		name, method, path, token string
 		body                      any
@@ -172,7 +173,7 @@ func TestHostileInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := a.do(tc.method, tc.path, tc.token, tc.body, tc.header...)
+			r := a.Do(tc.method, tc.path, tc.token, tc.body, tc.header...)
 			if r.Status != tc.status {
 				t.Fatalf("got %d %s, want %d", r.Status, r.Raw, tc.status)
 			}
@@ -184,23 +185,23 @@ func TestHostileInput(t *testing.T) {
 // microsecond limits, and a body limit of exactly 1 MiB.
 func TestReviewedEdges(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	if r := a.do("GET", "/api/v1/slots?venue_id=3000000000", sched, nil); r.Status != 200 || len(r.Body["slots"].([]any)) != 0 {
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	if r := a.Do("GET", "/api/v1/slots?venue_id=3000000000", sched, nil); r.Status != 200 || len(r.Body["slots"].([]any)) != 0 {
 		t.Errorf("venue id beyond int4: got %d %s", r.Status, r.Raw)
 	}
-	r := a.do("POST", "/api/v1/slots", sched, map[string]any{"venue_id": venue, "subject": 2, "licence_class": "C1", "capacity": 1,
+	r := a.Do("POST", "/api/v1/slots", sched, map[string]any{"venue_id": venue, "subject": 2, "licence_class": "C1", "capacity": 1,
 		"starts_at": "2030-01-01T09:00:00.0000001+08:00", "ends_at": "2030-01-01T09:00:00.0000002+08:00"})
-	if r.Status != 422 || r.field() != "ends_at" {
+	if r.Status != 422 || r.Field() != "ends_at" {
 		t.Errorf("nanosecond-apart slot: got %d %s, want 422 ends_at", r.Status, r.Raw)
 	}
 	// Just under 1 MiB is read (and refused for its content), not cut off.
 	big := `{"name":"` + strings.Repeat("x", 1020000) + `"}`
-	if r := a.do("POST", "/api/v1/venues", sched, big); r.Status != 422 || r.field() != "name" {
+	if r := a.Do("POST", "/api/v1/venues", sched, big); r.Status != 422 || r.Field() != "name" {
 		t.Errorf("a 1,020,000-byte body: got %d %.100s, want 422 name", r.Status, r.Raw)
 	}
-	if r := a.do("POST", "/api/v1/venues", sched, `{"address":"x","name":"a\u0000b"}`); r.Status != 422 || r.field() != "name" {
+	if r := a.Do("POST", "/api/v1/venues", sched, `{"address":"x","name":"a\u0000b"}`); r.Status != 422 || r.Field() != "name" {
 		t.Errorf("NUL: got %d %s, want 422 naming name", r.Status, r.Raw)
 	}
 }

@@ -10,13 +10,14 @@ import (
 
 	"examd/internal/audit"
 	"examd/internal/pg"
+	"examd/internal/server"
 )
 
 // auditCommand is `examd audit verify`: it walks the audit log's hash chain
 // on DATABASE_URL, or on the private cluster under the data folder, and
 // reports the first broken row. A broken chain is an error, so examd exits 1.
 func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := loadConfig(nil, getenv, stdout)
+	cfg, err := server.LoadConfig(nil, getenv, stdout)
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	url, stopCluster, err := databaseURL(ctx, cfg, getenv, log)
+	url, stopCluster, err := server.DatabaseURL(ctx, cfg, getenv, log)
 	if err != nil {
 		return err
 	}

@@ -6,13 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 )
 
 func TestCandidateValidation(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
 	good := func(over map[string]any) map[string]any {
 		b := map[string]any{
 			"id_number": testkit.IDNumber(1), "name": "张三", "phone": "13800138000", "licence_class": "C1",
@@ -48,31 +49,31 @@ func TestCandidateValidation(t *testing.T) {
 					delete(body, k)
 				}
 			}
-			r := a.do("POST", "/api/v1/candidates", sched, body)
-			if r.Status != 422 || r.code() != "invalid_field" || r.field() != tc.field {
+			r := a.Do("POST", "/api/v1/candidates", sched, body)
+			if r.Status != 422 || r.Code() != "invalid_field" || r.Field() != tc.field {
 				t.Fatalf("got %d %s, want 422 invalid_field %s", r.Status, r.Raw, tc.field)
 			}
 		})
 	}
-	a.must(http.StatusCreated, "POST", "/api/v1/candidates", sched, good(nil))
-	r := a.do("POST", "/api/v1/candidates", sched, good(map[string]any{"name": "李四"}))
-	if r.Status != 409 || r.code() != "duplicate_candidate" {
+	a.Must(http.StatusCreated, "POST", "/api/v1/candidates", sched, good(nil))
+	r := a.Do("POST", "/api/v1/candidates", sched, good(map[string]any{"name": "李四"}))
+	if r.Status != 409 || r.Code() != "duplicate_candidate" {
 		t.Fatalf("duplicate: got %d %s, want 409 duplicate_candidate", r.Status, r.Raw)
 	}
 	// The candidate logs in with the ID number.
-	a.login(testkit.IDNumber(1), "candidate-pw")
+	a.Login(testkit.IDNumber(1), "candidate-pw")
 }
 
 func TestBookAndCancel(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	slot := a.newSlot(sched, venue, 2, 5, 9, nil)
-	c := a.newCandidate(sched, nil)
-	other := a.newCandidate(sched, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 5, 9, nil)
+	c := a.NewCandidate(sched, nil)
+	other := a.NewCandidate(sched, nil)
 
-	r := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 	bs := r.Body["bookings"].([]any)
 	b := bs[0].(map[string]any)
 	if b["status"] != "confirmed" || b["lane"] != "regular" || int64(b["slot_id"].(float64)) != slot || b["subject"] != 2.0 {
@@ -80,66 +81,66 @@ func TestBookAndCancel(t *testing.T) {
 	}
 	id := int64(b["id"].(float64))
 
-	mine := a.must(http.StatusOK, "GET", "/api/v1/me/bookings", c.Token, nil)
+	mine := a.Must(http.StatusOK, "GET", "/api/v1/me/bookings", c.Token, nil)
 	if n := len(mine.Body["bookings"].([]any)); n != 1 {
 		t.Fatalf("me/bookings: %d bookings, want 1", n)
 	}
-	if got := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/candidates/%d/bookings", c.ID), sched, nil); len(got.Body["bookings"].([]any)) != 1 {
+	if got := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/candidates/%d/bookings", c.ID), sched, nil); len(got.Body["bookings"].([]any)) != 1 {
 		t.Fatalf("staff view: %s", got.Raw)
 	}
 	// Someone else's booking does not exist for another candidate.
 	for _, req := range [][2]string{{"GET", fmt.Sprintf("/api/v1/bookings/%d", id)}, {"DELETE", fmt.Sprintf("/api/v1/bookings/%d", id)}} {
-		if r := a.do(req[0], req[1], other.Token, nil); r.Status != 404 {
+		if r := a.Do(req[0], req[1], other.Token, nil); r.Status != 404 {
 			t.Fatalf("%s by another candidate: got %d, want 404", req[0], r.Status)
 		}
 	}
-	if r := a.do("GET", fmt.Sprintf("/api/v1/candidates/%d/bookings", c.ID), other.Token, nil); r.Status != 403 {
+	if r := a.Do("GET", fmt.Sprintf("/api/v1/candidates/%d/bookings", c.ID), other.Token, nil); r.Status != 403 {
 		t.Fatalf("candidate reading staff route: got %d, want 403", r.Status)
 	}
 	seats := func() float64 {
-		s := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d", slot), c.Token, nil)
+		s := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d", slot), c.Token, nil)
 		return s.Body["seats_left"].(float64)
 	}
 	if got := seats(); got != 9 {
 		t.Fatalf("seats_left after booking: got %v, want 9", got)
 	}
 	// Staff need a reason.
-	if r := a.do("DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), sched, nil); r.Status != 422 || r.field() != "reason" {
+	if r := a.Do("DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), sched, nil); r.Status != 422 || r.Field() != "reason" {
 		t.Fatalf("staff cancel without reason: got %d %s", r.Status, r.Raw)
 	}
-	r = a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil)
+	r = a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil)
 	if st := r.Body["bookings"].([]any)[0].(map[string]any)["status"]; st != "cancelled" {
 		t.Fatalf("cancel: %s", r.Raw)
 	}
 	if got := seats(); got != 10 {
 		t.Fatalf("seats_left after cancel: got %v, want 10 (the seat returns at once)", got)
 	}
-	if r := a.do("DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil); r.Status != 409 || r.code() != "not_confirmed" {
+	if r := a.Do("DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil); r.Status != 409 || r.Code() != "not_confirmed" {
 		t.Fatalf("second cancel: got %d %s", r.Status, r.Raw)
 	}
 	// A cancellation in time does not count: the candidate books again.
-	a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 }
 
 func TestCombinedBooking(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	s2 := a.newSlot(sched, venue, 2, 5, 8, nil)  // 08:00-10:00
-	s3 := a.newSlot(sched, venue, 3, 5, 10, nil) // 10:00-12:00, back to back
-	s3early := a.newSlot(sched, venue, 3, 5, 9, nil)
-	s3other := a.newSlot(sched, venue, 3, 6, 10, nil)
-	c := a.newCandidate(sched, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, nil)  // 08:00-10:00
+	s3 := a.NewSlot(sched, venue, 3, 5, 10, nil) // 10:00-12:00, back to back
+	s3early := a.NewSlot(sched, venue, 3, 5, 9, nil)
+	s3other := a.NewSlot(sched, venue, 3, 6, 10, nil)
+	c := a.NewCandidate(sched, nil)
 
 	for name, pair := range map[string][]int64{"Overlap": {s2, s3early}, "OtherDay": {s2, s3other}, "Same": {s2, s2}, "TwoRoad": {s3, s3other}} {
-		r := a.do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": pair})
-		if r.Status != 409 || r.code() != "combined_invalid" {
+		r := a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": pair})
+		if r.Status != 409 || r.Code() != "combined_invalid" {
 			t.Fatalf("%s: got %d %s, want 409 combined_invalid", name, r.Status, r.Raw)
 		}
 	}
 	// Subject 3 first in the request: order does not matter.
-	r := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s3, s2}})
+	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s3, s2}})
 	bs := r.Body["bookings"].([]any)
 	if len(bs) != 2 {
 		t.Fatalf("combined: %s", r.Raw)
@@ -149,11 +150,11 @@ func TestCombinedBooking(t *testing.T) {
 		t.Fatalf("pair not linked: %s", r.Raw)
 	}
 	// Cancelling the subject 2 part alone keeps subject 3.
-	r = a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%v", b2["id"]), c.Token, nil)
+	r = a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%v", b2["id"]), c.Token, nil)
 	if n := len(r.Body["bookings"].([]any)); n != 1 {
 		t.Fatalf("cancel without pair cancelled %d", n)
 	}
-	mine := a.must(http.StatusOK, "GET", "/api/v1/me/bookings", c.Token, nil)
+	mine := a.Must(http.StatusOK, "GET", "/api/v1/me/bookings", c.Token, nil)
 	status := map[float64]string{}
 	for _, b := range mine.Body["bookings"].([]any) {
 		m := b.(map[string]any)
@@ -164,21 +165,21 @@ func TestCombinedBooking(t *testing.T) {
 	}
 
 	// Both or neither: a full subject 3 slot refuses the pair and books nothing.
-	c2 := a.newCandidate(sched, nil)
-	full := a.newSlot(sched, venue, 3, 5, 13, map[string]any{"capacity": 1})
-	a.must(http.StatusCreated, "POST", "/api/v1/bookings", a.newCandidate(sched, nil).Token, map[string]any{"slot_ids": []int64{full}})
-	r = a.do("POST", "/api/v1/bookings", c2.Token, map[string]any{"slot_ids": []int64{s2, full}})
-	if r.Status != 409 || r.code() != "slot_full" {
+	c2 := a.NewCandidate(sched, nil)
+	full := a.NewSlot(sched, venue, 3, 5, 13, map[string]any{"capacity": 1})
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", a.NewCandidate(sched, nil).Token, map[string]any{"slot_ids": []int64{full}})
+	r = a.Do("POST", "/api/v1/bookings", c2.Token, map[string]any{"slot_ids": []int64{s2, full}})
+	if r.Status != 409 || r.Code() != "slot_full" {
 		t.Fatalf("pair with a full half: got %d %s", r.Status, r.Raw)
 	}
-	if mine := a.must(http.StatusOK, "GET", "/api/v1/me/bookings", c2.Token, nil); len(mine.Body["bookings"].([]any)) != 0 {
+	if mine := a.Must(http.StatusOK, "GET", "/api/v1/me/bookings", c2.Token, nil); len(mine.Body["bookings"].([]any)) != 0 {
 		t.Fatalf("half a pair was booked: %s", mine.Raw)
 	}
 
 	// with_pair cancels both halves.
-	r = a.must(http.StatusCreated, "POST", "/api/v1/bookings", c2.Token, map[string]any{"slot_ids": []int64{s2, s3}})
+	r = a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c2.Token, map[string]any{"slot_ids": []int64{s2, s3}})
 	id := r.Body["bookings"].([]any)[0].(map[string]any)["id"]
-	r = a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%v?with_pair=true", id), c2.Token, nil)
+	r = a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%v?with_pair=true", id), c2.Token, nil)
 	if n := len(r.Body["bookings"].([]any)); n != 2 {
 		t.Fatalf("with_pair cancelled %d bookings, want 2: %s", n, r.Raw)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,11 +17,11 @@ import (
 // shown as text, and every account page passes checkPage at 1280 and at
 // 375 px wide.
 func TestBrowserAccountsDevice(t *testing.T) {
-	a := startApp(t)
-	venue := a.newVenue(a.admin, false)
+	a := servertest.Start(t)
+	venue := a.NewVenue(a.Admin, false)
 	evil := `<script>alert(1)</script><img/src=x/onerror=alert(2)>`
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": evil, "password": "staff-secret", "role": "issuer"})
-	tb := a.openTab(t, 1280, 900)
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": evil, "password": "staff-secret", "role": "issuer"})
+	tb := openTab(a, t, 1280, 900)
 	dialogs := tb.dialogs()
 
 	tb.logIn("admin", adminPassword, "admin_slots")
@@ -45,7 +46,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 		t.Errorf("the heading says %q", got)
 	}
 	tb.checkPage()
-	if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusOK {
+	if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusOK {
 		t.Errorf("the key shown: %d on the device API", r.Status)
 	}
 
@@ -55,7 +56,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 		t.Errorf("the list shows the key again")
 	}
 	var id int64
-	if err := a.db.Get(&id, `SELECT id FROM devices WHERE name = '考试车 9号'`); err != nil {
+	if err := a.DB.Get(&id, `SELECT id FROM devices WHERE name = '考试车 9号'`); err != nil {
 		t.Fatal(err)
 	}
 	row := fmt.Sprintf("#device-%d", id)
@@ -71,7 +72,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 	if got := tb.text(row); !strings.Contains(got, "已于") {
 		t.Errorf("the retired row: %q", got)
 	}
-	if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusUnauthorized {
+	if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusUnauthorized {
 		t.Errorf("the retired key: %d, want 401", r.Status)
 	}
 
@@ -107,9 +108,9 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a := startApp(t)
-	v1 := a.must(http.StatusCreated, "POST", "/api/v1/venues", a.admin, map[string]any{"name": "朝阳考场", "address": "朝阳区驾校路8号"}).id()
-	v2 := a.must(http.StatusCreated, "POST", "/api/v1/venues", a.admin, map[string]any{"name": "海淀考场", "address": "海淀区考试路2号"}).id()
+	a := servertest.Start(t)
+	v1 := a.Must(http.StatusCreated, "POST", "/api/v1/venues", a.Admin, map[string]any{"name": "朝阳考场", "address": "朝阳区驾校路8号"}).ID()
+	v2 := a.Must(http.StatusCreated, "POST", "/api/v1/venues", a.Admin, map[string]any{"name": "海淀考场", "address": "海淀区考试路2号"}).ID()
 	for _, u := range []map[string]any{
 		{"username": "zhang.wei", "role": "examiner", "venue_id": v1},
 		{"username": "li.na", "role": "examiner", "venue_id": v2},
@@ -118,7 +119,7 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 		{"username": "chen.jing", "role": "issuer", "desk": "2号窗口"},
 	} {
 		u["password"] = "staff-secret"
-		a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, u)
+		a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, u)
 	}
 	var old int64
 	for i, d := range []map[string]any{
@@ -127,12 +128,12 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 		{"venue_id": v1, "name": "考试车 3号", "vehicle_plate": "京A1003学", "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true},
 		{"venue_id": v2, "name": "理论考试机 12", "licence_classes": []string{}},
 	} {
-		id := a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, d).id()
+		id := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, d).ID()
 		if i == 0 {
 			old = id
 		}
 	}
-	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", old), a.admin, nil)
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", old), a.Admin, nil)
 
 	for _, w := range []struct {
 		name          string
@@ -140,7 +141,7 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 		car           string
 	}{{"desktop", 1280, 900, "考试车 5号"}, {"phone", 375, 812, "考试车 6号"}} {
 		t.Run(w.name, func(t *testing.T) {
-			tb := a.openTab(t, w.width, w.height)
+			tb := openTab(a, t, w.width, w.height)
 			tb.logIn("admin", adminPassword, "admin_slots")
 			tb.open("/admin/users", "admin_users")
 			tb.shoot(dir, "users-"+w.name+".png")

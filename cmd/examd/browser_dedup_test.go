@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,13 +31,13 @@ const twiceEachMessage = `(() => {
 // seq of the feed once, even when the socket delivers it twice: one
 // deduction, not two, and the score it leaves.
 func TestBrowserExaminerSkipsRepeatedSeqs(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	car := a.deviceID(t, d.venue)
+	car := deviceID(a, t, d.venue)
 	_, booking := d.book(t, d.slot, 2)
-	examiner := a.examinerAt(t, d.venue)
+	examiner := examinerAt(a, t, d.venue)
 
-	tb := a.openTab(t, 1280, 900)
+	tb := openTab(a, t, 1280, 900)
 	if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument,
 		page.AddScriptToEvaluateOnNewDocumentParams{Source: twiceEachMessage}); err != nil {
 		t.Fatalf("add the script: %v", err)

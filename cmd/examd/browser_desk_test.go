@@ -1,6 +1,8 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
+	"examd/internal/testkit"
 	"fmt"
 	"net/http"
 	"os"
@@ -23,12 +25,12 @@ func (tb *tab) openDesk(user string) {
 // subject 3 today and signed through the call and the three steps with the
 // page's buttons, and the licence number appears on the page.
 func TestBrowserDeskSteps(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
 	c := h.readyAs(t, "王小明", false)
 	row := fmt.Sprintf("#cand-%d", c.ID)
-	tb := a.openTab(t, 1280, 900)
+	tb := openTab(a, t, 1280, 900)
 	tb.openDesk(issuer)
 	tb.checkPage()
 	if got := tb.text("#live-state"); got != "实时更新：已连接" {
@@ -64,7 +66,7 @@ func TestBrowserDeskSteps(t *testing.T) {
 		t.Errorf("the issued row offers %d buttons", n)
 	}
 	tb.checkPage()
-	r := h.a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	r := h.a.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
 	if d, _ := r.Body["issuance"].(map[string]any); d["step"] != "issued" {
 		t.Errorf("the API says %v", r.Body["issuance"])
 	}
@@ -76,14 +78,14 @@ func TestBrowserDeskSteps(t *testing.T) {
 // since = the last seq it saw, and shows what changed meanwhile; a name
 // made of markup is shown as text.
 func TestBrowserDeskLive(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
 	first := h.readyAs(t, "张伟", false)
-	proxy := newCutProxy(t, a.url)
+	proxy := newCutProxy(t, a.URL)
 	via := *a
-	via.url = proxy.url
-	tb := via.openTab(t, 1280, 900)
+	via.Client = &testkit.Client{T: t, URL: proxy.url}
+	tb := openTab(&via, t, 1280, 900)
 	dialogs := tb.dialogs()
 	tb.openDesk(issuer)
 	eval[bool](tb, `window.deskNotReloaded = true`)
@@ -108,7 +110,7 @@ func TestBrowserDeskLive(t *testing.T) {
 		t.Errorf("connection state %q", got)
 	}
 	var seen int64 // the feed's seq before the drop: the last event the page saw
-	if err := a.db.Get(&seen, `SELECT seq FROM feed_topics WHERE topic = 'issuance'`); err != nil {
+	if err := a.DB.Get(&seen, `SELECT seq FROM feed_topics WHERE topic = 'issuance'`); err != nil {
 		t.Fatal(err)
 	}
 	name := `<script>alert(1)</script><img src=x onerror=alert(2)>`
@@ -138,12 +140,12 @@ func TestBrowserDeskLive(t *testing.T) {
 // the report scroll not sideways and keep their labels; the queue's rows
 // become cards that name each value.
 func TestBrowserDeskPhone(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
 	h.readyAs(t, "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜", true)
 	c := h.readyAs(t, "王小明", false)
-	tb := a.openTab(t, 375, 812)
+	tb := openTab(a, t, 375, 812)
 	tb.openDesk(issuer)
 	for _, size := range []string{"normal", "large"} {
 		tb.open("/desk?size="+size, "desk")
@@ -166,17 +168,17 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
-	token := a.login(issuer, "desk-secret")
+	token := a.Login(issuer, "desk-secret")
 	act := func(c candidate, steps ...string) {
 		for _, s := range steps {
 			if s == "call" {
-				a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), token, nil)
+				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), token, nil)
 				continue
 			}
-			a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, map[string]any{"step": s})
+			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, map[string]any{"step": s})
 		}
 	}
 	done := h.readyAs(t, "王小明", false)
@@ -189,7 +191,7 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 		width, height int
 	}{{"desktop", 1280, 900}, {"phone", 375, 812}} {
 		t.Run(w.name, func(t *testing.T) {
-			tb := a.openTab(t, w.width, w.height)
+			tb := openTab(a, t, w.width, w.height)
 			tb.openDesk(issuer)
 			tb.open(fmt.Sprintf("/desk?done=desk_print&issued=%d", done.ID), "desk")
 			tb.do("connect", chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))

@@ -10,23 +10,25 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"examd/internal/server/servertest"
+	"examd/internal/testkit"
 	"examd/scheduling"
 )
 
 // examinerAt creates an examiner of venue and returns the username.
-func (a *app) examinerAt(t *testing.T, venue int64) string {
+func examinerAt(a *app, t *testing.T, venue int64) string {
 	t.Helper()
-	name := fmt.Sprintf("examiner%d", seq.Add(1))
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin,
+	name := fmt.Sprintf("examiner%d", servertest.Next())
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin,
 		map[string]any{"username": name, "password": "staff-secret", "role": "examiner", "venue_id": venue})
 	return name
 }
 
 // deviceID is the id of the device of venue named name.
-func (a *app) deviceID(t *testing.T, venue int64) int64 {
+func deviceID(a *app, t *testing.T, venue int64) int64 {
 	t.Helper()
 	var id int64
-	if err := a.db.Get(&id, `SELECT id FROM devices WHERE venue_id = $1 ORDER BY id LIMIT 1`, venue); err != nil {
+	if err := a.DB.Get(&id, `SELECT id FROM devices WHERE venue_id = $1 ORDER BY id LIMIT 1`, venue); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -56,19 +58,19 @@ const evilName = "张<script>alert(1)</script>"
 // itself and shows the events posted meanwhile exactly once; the examiner
 // signs the result.
 func TestBrowserExaminerScreen(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	car := a.deviceID(t, d.venue)
+	car := deviceID(a, t, d.venue)
 	_, booking := d.book(t, d.slot, 2)
-	if _, err := a.db.Exec(`UPDATE candidates SET name = $2 WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, booking, evilName); err != nil {
+	if _, err := a.DB.Exec(`UPDATE candidates SET name = $2 WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, booking, evilName); err != nil {
 		t.Fatal(err)
 	}
-	examiner := a.examinerAt(t, d.venue)
+	examiner := examinerAt(a, t, d.venue)
 
-	cable := newCutProxy(t, a.url)
+	cable := newCutProxy(t, a.URL)
 	via := *a
-	via.url = cable.url
-	tb := via.openTab(t, 1280, 900)
+	via.Client = &testkit.Client{T: t, URL: cable.url}
+	tb := openTab(&via, t, 1280, 900)
 	tb.logIn(examiner, "staff-secret", "examiner")
 	tb.checkPage()
 	tb.waitText("#conn", "实时连接正常", 5*time.Second)
@@ -132,14 +134,14 @@ func TestBrowserExaminerScreen(t *testing.T) {
 		t.Errorf("after the reload the screen shows %d deductions, want 3", n)
 	}
 	var signed int
-	if err := a.db.Get(&signed, `SELECT count(*) FROM attempt_signatures s JOIN attempts t ON t.id = s.attempt_id
+	if err := a.DB.Get(&signed, `SELECT count(*) FROM attempt_signatures s JOIN attempts t ON t.id = s.attempt_id
 		WHERE t.booking_id = $1 AND s.signer = 'examiner'`, booking); err != nil || signed != 1 {
 		t.Errorf("examiner signatures: %d, %v", signed, err)
 	}
 
 	// The session ends (logged out elsewhere) while the screen is open:
 	// after the next drop the screen goes to the login page by itself.
-	a.db.MustExec(`DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)`, examiner)
+	a.DB.MustExec(`DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)`, examiner)
 	cable.cut()
 	cable.restore()
 	tb.do("wait for the login page", chromedp.WaitReady(chromedp.CSS(`body[data-page="login"]`)))
@@ -152,21 +154,21 @@ func TestBrowserScreenshotsExaminer(t *testing.T) {
 	if dir == "" {
 		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
 	}
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	second := d.a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{
+	second := d.a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
 		"venue_id": d.venue, "name": "考试车 5号", "vehicle_plate": "京A5678学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
 	}).Body["key"].(string)
-	a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{ // a third car, idle
+	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{ // a third car, idle
 		"venue_id": d.venue, "name": "考试车 8号", "vehicle_plate": "京A9012学", "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true,
 	})
 	names := []string{"王小明", "李秀英", "张伟", "刘洋", "陈静"}
 	bookings := make([]int64, len(names))
 	for i, n := range names {
 		_, bookings[i] = d.book(t, d.slot, 2)
-		a.db.MustExec(`UPDATE candidates SET name = $2 WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, bookings[i], n)
+		a.DB.MustExec(`UPDATE candidates SET name = $2 WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, bookings[i], n)
 	}
-	a.db.MustExec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, bookings[4])
+	a.DB.MustExec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, bookings[4])
 	// Car 3: 王小明 failed; car 5: 李秀英 in the middle of hill start.
 	d.post(d.device, bookings[0], "exam_started", nil)
 	d.post(d.device, bookings[0], "item_started", map[string]any{"item": "reverse_parking"})
@@ -175,13 +177,13 @@ func TestBrowserScreenshotsExaminer(t *testing.T) {
 	d.post(second, bookings[1], "exam_started", nil)
 	d.post(second, bookings[1], "item_started", map[string]any{"item": "hill_start"})
 	d.post(second, bookings[1], "deduction", map[string]any{"rule": "HS.BUMPER_WITHIN_50CM"})
-	examiner := a.examinerAt(t, d.venue)
+	examiner := examinerAt(a, t, d.venue)
 	for _, w := range []struct {
 		name          string
 		width, height int
 	}{{"desktop", 1280, 900}, {"phone", 375, 812}} {
 		t.Run(w.name, func(t *testing.T) {
-			tb := a.openTab(t, w.width, w.height)
+			tb := openTab(a, t, w.width, w.height)
 			tb.logIn(examiner, "staff-secret", "examiner")
 			tb.waitText("#conn", "实时连接正常", 5*time.Second)
 			tb.waitText("#to-sign", "不合格", 5*time.Second)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -37,12 +38,12 @@ func announced(tb *tab, text string) int {
 // calls; the screen shows when it cannot reach examd, and stops when its
 // token is revoked.
 func TestBrowserHall(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	admin := a.browser(t)
+	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
-	tb := a.openTab(t, 1920, 1080)
+	tb := openTab(a, t, 1920, 1080)
 	tb.open(path, "hall")
 	tb.checkPage()
 	if got := tb.text("#hall-venue"); got != "第一考场" {
@@ -82,7 +83,7 @@ func TestBrowserHall(t *testing.T) {
 	}
 
 	c := h.ready(t)
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
 	ticket := h.inQueue(t, c)["ticket"].(string)
 	call := "请 " + ticket + " 号到 3号窗口 办理"
 	tb.waitFor("the call announced", fmt.Sprintf(`[...document.querySelectorAll('#announce p')].some(p => p.textContent === %q)`, call), 5*time.Second)
@@ -108,7 +109,7 @@ func TestBrowserHall(t *testing.T) {
 
 	t.Run("Revoked", func(t *testing.T) {
 		var id int64
-		if err := a.db.Get(&id, `SELECT id FROM display_tokens WHERE venue_id = $1`, h.venue); err != nil {
+		if err := a.DB.Get(&id, `SELECT id FROM display_tokens WHERE venue_id = $1`, h.venue); err != nil {
 			t.Fatal(err)
 		}
 		admin.get("/admin/displays")
@@ -121,22 +122,22 @@ func TestBrowserHall(t *testing.T) {
 // screen, on the first page and after the script redraws it: no script
 // runs, no element is made.
 func TestBrowserHallEscapes(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	evil := `<img src=x onerror=alert(1)>`
-	if _, err := a.db.Exec(`UPDATE venues SET name = $2 WHERE id = $1`, d.venue, evil+"考场"); err != nil {
+	if _, err := a.DB.Exec(`UPDATE venues SET name = $2 WHERE id = $1`, d.venue, evil+"考场"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.db.Exec(`UPDATE devices SET name = $2 WHERE venue_id = $1`, d.venue, `<script>alert(2)</script>`); err != nil {
+	if _, err := a.DB.Exec(`UPDATE devices SET name = $2 WHERE venue_id = $1`, d.venue, `<script>alert(2)</script>`); err != nil {
 		t.Fatal(err)
 	}
-	admin := a.browser(t)
+	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, d.venue, `<script>alert(3)</script>`)
 	_, first := bookNamed(t, d, d.slot, `<script>alert(4)</script>`)
 	d.post(d.device, first, "exam_started", nil)
 
-	tb := a.openTab(t, 1280, 900)
+	tb := openTab(a, t, 1280, 900)
 	dialogs := tb.dialogs()
 
 	masked := "<" + strings.Repeat("*", len([]rune(`<script>alert(4)</script>`))-1)
@@ -185,13 +186,13 @@ func TestBrowserHallEscapes(t *testing.T) {
 // TestBrowserHallPhone: at 375 px, in normal and large type, the board and
 // the admin's page fit the width and keep their labels.
 func TestBrowserHallPhone(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	admin := a.browser(t)
+	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 	fillHall(t, h)
-	tb := a.openTab(t, 375, 812)
+	tb := openTab(a, t, 375, 812)
 	for _, size := range []string{"normal", "large"} {
 		tb.open(path+"?size="+size, "hall")
 		tb.checkPage()
@@ -217,10 +218,10 @@ func fillHall(t *testing.T, h *hall) {
 	h.post(h.device, b3, "exam_started", nil)
 	h.post(h.device, b3, "item_started", map[string]any{"item": "lane_change"})
 	c := h.ready(t)
-	if _, err := h.a.db.Exec(`UPDATE candidates SET name = '陈建国' WHERE id = $1`, c.ID); err != nil {
+	if _, err := h.a.DB.Exec(`UPDATE candidates SET name = '陈建国' WHERE id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	h.a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
+	h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
 }
 
 // TestBrowserScreenshotsHall saves the hall board at 1920×1080 and 375×812,
@@ -234,15 +235,15 @@ func TestBrowserScreenshotsHall(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	admin := a.browser(t)
+	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 	newDisplay(t, admin, h.venue, "候考大厅 2号屏")
 	newDisplay(t, admin, h.venue, "旧屏（已更换）")
 	var id int64
-	if err := a.db.Get(&id, `SELECT id FROM display_tokens WHERE label = '旧屏（已更换）'`); err != nil {
+	if err := a.DB.Get(&id, `SELECT id FROM display_tokens WHERE label = '旧屏（已更换）'`); err != nil {
 		t.Fatal(err)
 	}
 	admin.get("/admin/displays")
@@ -253,7 +254,7 @@ func TestBrowserScreenshotsHall(t *testing.T) {
 		width, height int
 	}{{"desktop", 1920, 1080}, {"phone", 375, 812}} {
 		t.Run(w.name, func(t *testing.T) {
-			tb := a.openTab(t, w.width, w.height)
+			tb := openTab(a, t, w.width, w.height)
 			tb.open(path, "hall")
 			tb.shoot(dir, "hall-"+w.name+".png")
 			if w.name == "desktop" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -28,11 +29,11 @@ func (tb *tab) staffLogIn(user string) {
 // TestBrowserPlanningSlot: a scheduler publishes a slot through the form
 // and sees it in the list of its day, announced.
 func TestBrowserPlanningSlot(t *testing.T) {
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	a.newVenue(sched, true)
-	user := a.planningUser("scheduler")
-	tb := a.openTab(t, 1280, 900)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	a.NewVenue(sched, true)
+	user := planningUser(a, "scheduler")
+	tb := openTab(a, t, 1280, 900)
 	tb.staffLogIn(user)
 	tb.open("/admin/slots", "admin_slots")
 	tb.checkPage()
@@ -68,7 +69,7 @@ func TestBrowserPlanningSlot(t *testing.T) {
 	}
 	tb.checkPage()
 	var n int
-	if err := a.db.Get(&n, `SELECT count(*) FROM slots WHERE capacity = 15 AND priority_reserved = 3 AND subject = 2`); err != nil || n != 1 {
+	if err := a.DB.Get(&n, `SELECT count(*) FROM slots WHERE capacity = 15 AND priority_reserved = 3 AND subject = 2`); err != nil || n != 1 {
 		t.Errorf("%d slots in the database (%v)", n, err)
 	}
 }
@@ -77,20 +78,20 @@ func TestBrowserPlanningSlot(t *testing.T) {
 // staff grant the pending request from the candidates page; the candidate
 // then sees the lane on their own page.
 func TestBrowserPlanningLaneGrant(t *testing.T) {
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	c := a.newCandidate(sched, map[string]any{"name": "赵静"})
-	cb := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	c := a.NewCandidate(sched, map[string]any{"name": "赵静"})
+	cb := newBrowser(a, t)
 	cb.logIn(c.IDNo, "candidate-pw", "/candidate")
 	cb.get("/candidate/priority")
 	cb.post("/candidate/priority", url.Values{"reason": {"disability"}, "needs": {"step_free"}, "note": {"使用轮椅"}})
 	var req int64
-	if err := a.db.Get(&req, `SELECT id FROM priority_requests WHERE candidate_id = $1 AND status = 'pending'`, c.ID); err != nil {
+	if err := a.DB.Get(&req, `SELECT id FROM priority_requests WHERE candidate_id = $1 AND status = 'pending'`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	user := a.planningUser("admin")
+	user := planningUser(a, "admin")
 
-	tb := a.openTab(t, 1280, 900)
+	tb := openTab(a, t, 1280, 900)
 	tb.staffLogIn(user)
 	tb.open("/admin/candidates", "admin_candidates")
 	tb.checkPage()
@@ -118,16 +119,16 @@ func TestBrowserPlanningLaneGrant(t *testing.T) {
 // checks, and a candidate named with markup shows as text on the candidate
 // and roster pages: no script runs, no element is made.
 func TestBrowserPlanningPages(t *testing.T) {
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	slot := a.newSlot(sched, venue, 2, 5, 8, map[string]any{"priority_reserved": 2})
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 5, 8, map[string]any{"priority_reserved": 2})
 	name := `<script>alert(1)</script><img src=x onerror=alert(2)>`
-	c := a.newCandidate(sched, map[string]any{"name": name})
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched, map[string]any{"reason": "elderly"})
-	a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
-	user := a.planningUser("scheduler")
-	tb := a.openTab(t, 375, 812)
+	c := a.NewCandidate(sched, map[string]any{"name": name})
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched, map[string]any{"reason": "elderly"})
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	user := planningUser(a, "scheduler")
+	tb := openTab(a, t, 375, 812)
 
 	dialogs := tb.dialogs()
 
@@ -171,35 +172,35 @@ func TestBrowserScreenshotsPlanning(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.must(http.StatusCreated, "POST", "/api/v1/venues", sched,
-		map[string]any{"name": "朝阳区机动车驾驶人考试中心", "address": "北京市朝阳区东坝中路88号", "step_free": true}).id()
-	a.must(http.StatusCreated, "POST", "/api/v1/venues", sched,
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.Must(http.StatusCreated, "POST", "/api/v1/venues", sched,
+		map[string]any{"name": "朝阳区机动车驾驶人考试中心", "address": "北京市朝阳区东坝中路88号", "step_free": true}).ID()
+	a.Must(http.StatusCreated, "POST", "/api/v1/venues", sched,
 		map[string]any{"name": "丰台科目三道路考场", "address": "北京市丰台区南四环西路128号", "step_free": false})
-	s2 := a.newSlot(sched, venue, 2, 3, 8, map[string]any{"capacity": 30, "priority_reserved": 4})
-	s3 := a.newSlot(sched, venue, 3, 3, 13, map[string]any{"capacity": 20, "priority_reserved": 2})
-	a.newSlot(sched, venue, 4, 3, 16, map[string]any{"capacity": 60})
-	a.newSlot(sched, venue, 2, 4, 8, map[string]any{"capacity": 30, "priority_reserved": 4, "adapted_vehicle": true})
+	s2 := a.NewSlot(sched, venue, 2, 3, 8, map[string]any{"capacity": 30, "priority_reserved": 4})
+	s3 := a.NewSlot(sched, venue, 3, 3, 13, map[string]any{"capacity": 20, "priority_reserved": 2})
+	a.NewSlot(sched, venue, 4, 3, 16, map[string]any{"capacity": 60})
+	a.NewSlot(sched, venue, 2, 4, 8, map[string]any{"capacity": 30, "priority_reserved": 4, "adapted_vehicle": true})
 	var first candidate
 	for i, n := range []string{"王小明", "李娜", "张伟", "刘洋", "陈静"} {
-		c := a.newCandidate(sched, map[string]any{"name": n})
+		c := a.NewCandidate(sched, map[string]any{"name": n})
 		if i == 0 {
 			first = c
 		}
 		if i == 3 {
-			a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched,
+			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched,
 				map[string]any{"reason": "disability", "needs": []string{"step_free", "escort"}, "note": "使用轮椅"})
 		}
-		a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
+		a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
 	}
 	for _, r := range []struct {
 		name, reason string
 		needs        []string
 		note         string
 	}{{"周秀英", "elderly", []string{"extra_time"}, "68岁，视力较弱"}, {"吴婷", "pregnancy", nil, ""}} {
-		c := a.newCandidate(sched, map[string]any{"name": r.name})
-		if _, err := a.db.Exec(`INSERT INTO priority_requests (candidate_id, reason, needs, note) VALUES ($1, $2, $3, $4)`,
+		c := a.NewCandidate(sched, map[string]any{"name": r.name})
+		if _, err := a.DB.Exec(`INSERT INTO priority_requests (candidate_id, reason, needs, note) VALUES ($1, $2, $3, $4)`,
 			c.ID, r.reason, "{"+strings.Join(r.needs, ",")+"}", r.note); err != nil {
 			t.Fatal(err)
 		}
@@ -207,13 +208,13 @@ func TestBrowserScreenshotsPlanning(t *testing.T) {
 			first = c
 		}
 	}
-	user := a.planningUser("scheduler")
+	user := planningUser(a, "scheduler")
 	for _, w := range []struct {
 		name          string
 		width, height int
 	}{{"desktop", 1280, 900}, {"phone", 375, 812}} {
 		t.Run(w.name, func(t *testing.T) {
-			tb := a.openTab(t, w.width, w.height)
+			tb := openTab(a, t, w.width, w.height)
 			tb.staffLogIn(user)
 			for _, p := range []struct{ path, page string }{
 				{"/admin/venues", "admin_venues"},

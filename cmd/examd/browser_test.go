@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 )
 
@@ -50,7 +51,7 @@ type tab struct {
 
 // openTab starts Chromium with a window of width × height CSS pixels, its
 // browser language Chinese (Accept-Language zh-CN), as at the hall.
-func (a *app) openTab(t *testing.T, width, height int) *tab {
+func openTab(a *app, t *testing.T, width, height int) *tab {
 	t.Helper()
 	exe := testkit.ChromiumPath(t)
 	browsers <- struct{}{}
@@ -117,7 +118,7 @@ func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 // open loads a path of examd and waits for the page named.
 func (tb *tab) open(path, page string) {
 	tb.t.Helper()
-	tb.do("open "+path, chromedp.Navigate(tb.a.url+path), chromedp.WaitReady(chromedp.CSS(`body[data-page="`+page+`"]`)))
+	tb.do("open "+path, chromedp.Navigate(tb.a.URL+path), chromedp.WaitReady(chromedp.CSS(`body[data-page="`+page+`"]`)))
 }
 
 // submit clicks the button sel and waits for sel2 to appear.
@@ -190,10 +191,10 @@ func (tb *tab) checkPage() {
 // scheduler's token, the venue and the slots.
 func bookingDay(t *testing.T, a *app) (sched string, venue, s2, s3 int64) {
 	t.Helper()
-	sched = a.staff("scheduler")
-	venue = a.newVenue(sched, false)
-	s2 = a.newSlot(sched, venue, 2, 5, 8, nil)
-	s3 = a.newSlot(sched, venue, 3, 5, 13, nil)
+	sched = a.Staff("scheduler")
+	venue = a.NewVenue(sched, false)
+	s2 = a.NewSlot(sched, venue, 2, 5, 8, nil)
+	s3 = a.NewSlot(sched, venue, 3, 5, 13, nil)
 	return sched, venue, s2, s3
 }
 
@@ -201,10 +202,10 @@ func bookingDay(t *testing.T, a *app) (sched string, venue, s2, s3 int64) {
 // the combined exam on the slot page, books it with one button and sees both
 // bookings in their list.
 func TestBrowserCombinedBooking(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, _, s2, s3 := bookingDay(t, a)
-	c := a.newCandidate(sched, map[string]any{"name": "王小明"})
-	tb := a.openTab(t, 1280, 900)
+	c := a.NewCandidate(sched, map[string]any{"name": "王小明"})
+	tb := openTab(a, t, 1280, 900)
 
 	tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")
 	if got := tb.text(".who"); got != "王小明" {
@@ -235,7 +236,7 @@ func TestBrowserCombinedBooking(t *testing.T) {
 		t.Errorf("%d bookings shown as booked, want 2", n)
 	}
 	tb.checkPage()
-	r := a.must(200, "GET", "/api/v1/me/bookings", c.Token, nil)
+	r := a.Must(200, "GET", "/api/v1/me/bookings", c.Token, nil)
 	if n := len(r.Body["bookings"].([]any)); n != 2 {
 		t.Errorf("the API lists %d bookings, want 2", n)
 	}
@@ -245,18 +246,18 @@ func TestBrowserCombinedBooking(t *testing.T) {
 // next to the button that asked, announced (role=alert) and named by the
 // button's aria-describedby when the button stays.
 func TestBrowserRefusal(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, venue, s2, s3 := bookingDay(t, a)
-	last := a.newSlot(sched, venue, 2, 6, 9, map[string]any{"capacity": 1})
-	c := a.newCandidate(sched, nil)
-	tb := a.openTab(t, 1280, 900)
+	last := a.NewSlot(sched, venue, 2, 6, 9, map[string]any{"capacity": 1})
+	c := a.NewCandidate(sched, nil)
+	tb := openTab(a, t, 1280, 900)
 	tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")
 
 	t.Run("SlotFull", func(t *testing.T) {
 		tb.open("/candidate/slots?subject=2", "candidate_slots")
 		// The last seat goes while the page is open.
-		other := a.newCandidate(sched, nil)
-		a.must(201, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{last}})
+		other := a.NewCandidate(sched, nil)
+		a.Must(201, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{last}})
 		row := fmt.Sprintf("#slot-%d", last)
 		tb.click(row+" button", row+" .refusal")
 		if got := tb.text(row + ` [role="alert"]`); got != "该场次已约满" {
@@ -272,8 +273,8 @@ func TestBrowserRefusal(t *testing.T) {
 
 	t.Run("AlreadyBooked", func(t *testing.T) {
 		// A subject 2 booking on another day: BK-ONE refuses the pair.
-		other2 := a.newSlot(sched, venue, 2, 7, 9, nil)
-		a.must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{other2}})
+		other2 := a.NewSlot(sched, venue, 2, 7, 9, nil)
+		a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{other2}})
 		tb.open("/candidate/slots?subject=23", "candidate_slots")
 		pair := fmt.Sprintf("#pair-%d-%d", s2, s3)
 		tb.click(pair+" button", pair+" .refusal")
@@ -292,12 +293,12 @@ func TestBrowserRefusal(t *testing.T) {
 // TestBrowserEscapesNames: a candidate named <script>alert(1)</script> is
 // shown as text on every page: no script runs, no element is made.
 func TestBrowserEscapesNames(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, _, s2, _ := bookingDay(t, a)
 	name := `<script>alert(1)</script><img src=x onerror=alert(2)>`
-	c := a.newCandidate(sched, map[string]any{"name": name})
-	a.must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}})
-	tb := a.openTab(t, 1280, 900)
+	c := a.NewCandidate(sched, map[string]any{"name": name})
+	a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}})
+	tb := openTab(a, t, 1280, 900)
 
 	dialogs := tb.dialogs()
 
@@ -325,10 +326,10 @@ func TestBrowserEscapesNames(t *testing.T) {
 // TestBrowserLanguageSwitch: Chinese by default; the switch shows English,
 // keeps it across pages, and switches back.
 func TestBrowserLanguageSwitch(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, _, _, _ := bookingDay(t, a)
-	c := a.newCandidate(sched, nil)
-	tb := a.openTab(t, 1280, 900)
+	c := a.NewCandidate(sched, nil)
+	tb := openTab(a, t, 1280, 900)
 
 	tb.open("/login", "login")
 	if got := tb.text("h1"); got != "登录" {
@@ -366,10 +367,10 @@ func TestBrowserLanguageSwitch(t *testing.T) {
 // TestBrowserPriorityLane: a candidate asks for the priority lane with a
 // reason, needs and a note, and sees the request waiting.
 func TestBrowserPriorityLane(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, _, _, _ := bookingDay(t, a)
-	c := a.newCandidate(sched, nil)
-	tb := a.openTab(t, 1280, 900)
+	c := a.NewCandidate(sched, nil)
+	tb := openTab(a, t, 1280, 900)
 	tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")
 	tb.click(`a[href="/candidate/priority"]`, `body[data-page="candidate_lane"]`)
 	tb.checkPage()
@@ -397,11 +398,11 @@ func TestBrowserPriorityLane(t *testing.T) {
 // TestBrowserPhoneWidth: at 375 px, in normal and large type, no page
 // scrolls sideways and the controls keep their labels.
 func TestBrowserPhoneWidth(t *testing.T) {
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, _, s2, _ := bookingDay(t, a)
-	c := a.newCandidate(sched, map[string]any{"name": "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜"})
-	a.must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}})
-	tb := a.openTab(t, 375, 812)
+	c := a.NewCandidate(sched, map[string]any{"name": "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜"})
+	a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}})
+	tb := openTab(a, t, 375, 812)
 
 	tb.open("/login", "login")
 	tb.checkPage()
@@ -431,18 +432,18 @@ func TestBrowserScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a := startApp(t)
+	a := servertest.Start(t)
 	sched, venue, s2, s3 := bookingDay(t, a)
-	a.newSlot(sched, venue, 4, 6, 9, nil)
-	a.newSlot(sched, venue, 2, 8, 8, map[string]any{"capacity": 1})
-	c := a.newCandidate(sched, map[string]any{"name": "王小明"})
-	a.must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
+	a.NewSlot(sched, venue, 4, 6, 9, nil)
+	a.NewSlot(sched, venue, 2, 8, 8, map[string]any{"capacity": 1})
+	c := a.NewCandidate(sched, map[string]any{"name": "王小明"})
+	a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
 	for _, w := range []struct {
 		name          string
 		width, height int
 	}{{"desktop", 1280, 900}, {"phone", 375, 812}} {
 		t.Run(w.name, func(t *testing.T) {
-			tb := a.openTab(t, w.width, w.height)
+			tb := openTab(a, t, w.width, w.height)
 			tb.open("/login", "login")
 			tb.shoot(dir, "login-"+w.name+".png")
 			tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"examd/internal/pg/pgtest"
+	"examd/internal/server/servertest"
 )
 
 // TestCombinedReleaseWhicheverSlotCloses: with BK-COMBINED-FAIL set to
@@ -18,9 +19,9 @@ func TestCombinedReleaseWhicheverSlotCloses(t *testing.T) {
 		t.Run(fmt.Sprintf("Subject3SlotFirst=%v", subject3First), func(t *testing.T) {
 			t.Parallel()
 			db, url := pgtest.NewDB(t)
-			a := startOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
-			d := &examDay{a: a, sched: a.staff("scheduler")}
-			d.venue = a.newVenue(d.sched, false)
+			a := servertest.StartOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
+			d := &examDay{a: a, sched: a.Staff("scheduler")}
+			d.venue = a.NewVenue(d.sched, false)
 			h := &hall{examDay: d}
 			if subject3First {
 				h.slot3 = d.todaySlot(t, 3)
@@ -35,14 +36,14 @@ func TestCombinedReleaseWhicheverSlotCloses(t *testing.T) {
 
 			// The subject 3 slot is closed first, then the subject 2 slot.
 			for _, slot := range []int64{h.slot3, d.slot} {
-				a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", slot), d.sched, nil)
+				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", slot), d.sched, nil)
 			}
 			for _, b := range []struct {
 				id   int64
 				want string
 			}{{b2, "no_show"}, {b3, "cancelled"}} {
 				var status string
-				if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b.id); err != nil || status != b.want {
+				if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b.id); err != nil || status != b.want {
 					t.Errorf("booking %d: %s (%v), want %s", b.id, status, err, b.want)
 				}
 			}

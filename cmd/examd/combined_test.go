@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"examd/internal/pg/pgtest"
+	"examd/internal/server/servertest"
 )
 
 // TestCombinedFailRelease: with BK-COMBINED-FAIL set to release, the subject
@@ -15,7 +16,7 @@ import (
 func TestCombinedFailRelease(t *testing.T) {
 	t.Parallel()
 	db, url := pgtest.NewDB(t)
-	a := startOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
+	a := servertest.StartOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
 	d := newHall(t, a)
 	pair := func() (subject2, subject3 int64) {
 		_, b2, b3, _ := d.combined(t)
@@ -31,23 +32,23 @@ func TestCombinedFailRelease(t *testing.T) {
 			t.Fatalf("attempt %d: %d %s", attempt, r.Status, r.Raw)
 		}
 	}
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
 
 	for _, b := range []struct {
 		id   int64
 		want string
 	}{{failing2, "failed"}, {failing3, "cancelled"}, {absent2, "no_show"}, {absent3, "cancelled"}} {
 		var status string
-		if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b.id); err != nil || status != b.want {
+		if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b.id); err != nil || status != b.want {
 			t.Errorf("booking %d: %s (%v), want %s", b.id, status, err, b.want)
 		}
 	}
 	var booked int
-	if err := a.db.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, d.slot3); err != nil || booked != 0 {
+	if err := a.DB.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, d.slot3); err != nil || booked != 0 {
 		t.Errorf("subject 3 slot: %d seats booked (%v), want 0", booked, err)
 	}
 	var types []string
-	if err := a.db.Select(&types, `
+	if err := a.DB.Select(&types, `
 		SELECT body ->> 'type' || ':' || (body ->> 'booking_id') FROM feed_events
 		WHERE topic = $1 AND body ->> 'type' IN ('retake_open', 'released') ORDER BY seq`,
 		fmt.Sprintf("venue:%d", d.venue)); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 	"fmt"
 	"net/http"
@@ -26,9 +27,9 @@ func inShanghai(v any) bool {
 // transaction, announces it on the issuance feed, and the desk refuses them.
 func TestCorrectionToFailLeavesQueue(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.url, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.issuer, nil)
+	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +50,15 @@ func TestCorrectionToFailLeavesQueue(t *testing.T) {
 	if m := feed.next(); m["type"] != "ready" {
 		t.Fatalf("feed: %v, want ready", m)
 	}
-	h.a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
+	h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
 	if m := feed.next(); m["type"] != "call" {
 		t.Fatalf("feed: %v, want call", m)
 	}
 
-	a.must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", attempts[1]), h.examiner,
+	a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", attempts[1]), h.examiner,
 		map[string]any{"score": 70, "reason": "复核录像：直角转弯压线"})
 	var status string
-	if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b3); err != nil || status != "failed" {
+	if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b3); err != nil || status != "failed" {
 		t.Fatalf("subject 3 booking after the correction: %q (%v)", status, err)
 	}
 	if it := h.inQueue(t, c); it != nil {
@@ -67,15 +68,15 @@ func TestCorrectionToFailLeavesQueue(t *testing.T) {
 		t.Fatalf("feed: %v, want withdrawn A001", m)
 	}
 	for _, step := range []string{"accept", "review_fee", "print"} {
-		if r := h.step(c, step); r.Status != http.StatusConflict || r.code() != "not_ready" {
+		if r := h.step(c, step); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 			t.Fatalf("%s after a corrected fail: %d %s, want 409 not_ready", step, r.Status, r.Raw)
 		}
 	}
-	if r := a.do("POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil); r.Status != http.StatusConflict || r.code() != "not_ready" {
+	if r := a.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 		t.Fatalf("call after a corrected fail: %d %s, want 409 not_ready", r.Status, r.Raw)
 	}
 	var withdrawn int
-	if err := a.db.Get(&withdrawn, `SELECT count(*) FROM audit_log WHERE action = 'issuance.withdrawn' AND subject = $1
+	if err := a.DB.Get(&withdrawn, `SELECT count(*) FROM audit_log WHERE action = 'issuance.withdrawn' AND subject = $1
 		AND before ->> 'ticket' = 'A001'`, fmt.Sprintf("candidate:%d", c.ID)); err != nil || withdrawn != 1 {
 		t.Fatalf("audit of the withdrawal: %d (%v)", withdrawn, err)
 	}
@@ -85,7 +86,7 @@ func TestCorrectionToFailLeavesQueue(t *testing.T) {
 // its own transaction, whatever made the candidate unready since.
 func TestDeskRechecksReadiness(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	c, b2, b3, b4 := h.combined(t)
 	attempts := []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)}
@@ -96,16 +97,16 @@ func TestDeskRechecksReadiness(t *testing.T) {
 		t.Fatalf("accept: %d %s", r.Status, r.Raw)
 	}
 	// A corrected fail written behind the desk's back (no withdrawal).
-	if _, err := a.db.Exec(`
+	if _, err := a.DB.Exec(`
 		INSERT INTO attempt_corrections (attempt_id, score, status, reason, corrected_by)
 		VALUES ($1, 60, 'failed', '复核', (SELECT min(id) FROM users))`, attempts[2]); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.step(c, "review_fee"); r.Status != http.StatusConflict || r.code() != "not_ready" {
+	if r := h.step(c, "review_fee"); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 		t.Fatalf("review_fee with an unsigned corrected fail: %d %s, want 409 not_ready", r.Status, r.Raw)
 	}
 	var step string
-	if err := a.db.Get(&step, `SELECT step FROM issuances WHERE candidate_id = $1`, c.ID); err != nil || step != "accepted" {
+	if err := a.DB.Get(&step, `SELECT step FROM issuances WHERE candidate_id = $1`, c.ID); err != nil || step != "accepted" {
 		t.Fatalf("step after the refusal: %q (%v), want accepted", step, err)
 	}
 }
@@ -115,7 +116,7 @@ func TestDeskRechecksReadiness(t *testing.T) {
 // both signed it.
 func TestCorrectionCountsWhenSigned(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	c, b2, b3, b4 := h.combined(t)
 	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b4, 4)} {
@@ -128,13 +129,13 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 		}
 	}
 	var failed []int64
-	if err := a.db.Select(&failed, `SELECT id FROM attempts WHERE booking_id = $1 ORDER BY attempt_no`, b3); err != nil || len(failed) != 2 {
+	if err := a.DB.Select(&failed, `SELECT id FROM attempts WHERE booking_id = $1 ORDER BY attempt_no`, b3); err != nil || len(failed) != 2 {
 		t.Fatalf("attempts of subject 3: %v (%v)", failed, err)
 	}
 	for _, at := range failed {
 		h.sign(t, at, "examiner", "candidate")
 	}
-	sh := a.must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed[1]), h.examiner,
+	sh := a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed[1]), h.examiner,
 		map[string]any{"score": 90, "reason": "设备误判：未压线，复核录像"})
 	corr := sh.Body["corrections"].([]any)[0].(map[string]any)
 	if sigs, _ := corr["signatures"].([]any); len(sigs) != 0 || corr["final"] != false {
@@ -148,7 +149,7 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 		t.Fatalf("ready on a correction signed by the examiner alone: %v", it)
 	}
 	// The candidate signs on their own phone this time.
-	sh = a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed[1]), c.Token, map[string]any{"signer": "candidate"})
+	sh = a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed[1]), c.Token, map[string]any{"signer": "candidate"})
 	corr = sh.Body["corrections"].([]any)[0].(map[string]any)
 	if sigs, _ := corr["signatures"].([]any); len(sigs) != 2 || corr["final"] != true {
 		t.Fatalf("the correction after both signatures: %v", corr)
@@ -158,7 +159,7 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 	}
 	// The original sheet's signatures are as they were.
 	var n int
-	if err := a.db.Get(&n, `SELECT count(*) FROM attempt_signatures WHERE attempt_id = $1`, failed[1]); err != nil || n != 2 {
+	if err := a.DB.Get(&n, `SELECT count(*) FROM attempt_signatures WHERE attempt_id = $1`, failed[1]); err != nil || n != 2 {
 		t.Fatalf("signatures of the original: %d (%v)", n, err)
 	}
 }
@@ -167,15 +168,15 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 // A1000, never a repeat of A100.
 func TestTicketPast999(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	today := day(0).Format(time.DateOnly)
 	// Tickets 1 to 998 were handed out today; A100 is among them.
-	early := a.newCandidate(h.sched, nil)
-	if _, err := a.db.Exec(`INSERT INTO issuance_tickets (day, prefix, last) VALUES ($1, 'A', 998)`, today); err != nil {
+	early := a.NewCandidate(h.sched, nil)
+	if _, err := a.DB.Exec(`INSERT INTO issuance_tickets (day, prefix, last) VALUES ($1, 'A', 998)`, today); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.db.Exec(`INSERT INTO issuances (candidate_id, day, ticket, priority_lane, ready_at)
+	if _, err := a.DB.Exec(`INSERT INTO issuances (candidate_id, day, ticket, priority_lane, ready_at)
 		VALUES ($1, $2, 'A100', false, now())`, early.ID, today); err != nil {
 		t.Fatal(err)
 	}
@@ -191,23 +192,23 @@ func TestTicketPast999(t *testing.T) {
 // grant in force, not the lane stored when the candidate booked.
 func TestRosterFollowsTheGrant(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, true)
-	slot := a.newSlot(sched, venue, 2, 5, 9, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, true)
+	slot := a.NewSlot(sched, venue, 2, 5, 9, nil)
 	grant := func(c candidate) {
-		a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched,
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched,
 			map[string]any{"reason": "elderly", "needs": []string{}, "note": ""})
 	}
-	early, late := a.newCandidate(sched, nil), a.newCandidate(sched, nil)
+	early, late := a.NewCandidate(sched, nil), a.NewCandidate(sched, nil)
 	grant(early)
 	var bookings []int64
-	for _, c := range []candidate{early, a.newCandidate(sched, nil), late} {
-		r := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	for _, c := range []candidate{early, a.NewCandidate(sched, nil), late} {
+		r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 		bookings = append(bookings, int64(r.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64)))
 	}
 	roster := func() (ids []int64, lanes []string) {
-		r := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", slot), sched, nil)
+		r := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", slot), sched, nil)
 		for _, e := range r.Body["candidates"].([]any) {
 			e := e.(map[string]any)
 			ids = append(ids, int64(e["candidate_id"].(float64)))
@@ -216,7 +217,7 @@ func TestRosterFollowsTheGrant(t *testing.T) {
 		return ids, lanes
 	}
 	lane := func(booking int64) any {
-		return a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%d", booking), sched, nil).Body["lane"]
+		return a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%d", booking), sched, nil).Body["lane"]
 	}
 
 	grant(late) // after booking
@@ -228,7 +229,7 @@ func TestRosterFollowsTheGrant(t *testing.T) {
 		t.Fatalf("booking after a late grant: lane %v", l)
 	}
 
-	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/candidates/%d/priority", early.ID), sched, nil)
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/candidates/%d/priority", early.ID), sched, nil)
 	ids, lanes = roster()
 	if ids[0] != late.ID || ids[1] != early.ID || fmt.Sprint(lanes) != "[priority regular regular]" {
 		t.Fatalf("roster after a revoke: %v %v, want %d first and %d, no longer on the lane, by booking time", ids, lanes, late.ID, early.ID)
@@ -241,23 +242,23 @@ func TestRosterFollowsTheGrant(t *testing.T) {
 // TestInstantsInShanghai: the README promises instants in Asia/Shanghai.
 func TestInstantsInShanghai(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	r := a.must(http.StatusOK, "POST", "/api/v1/login", "", map[string]any{"username": "admin", "password": adminPassword})
+	a := servertest.Start(t)
+	r := a.Must(http.StatusOK, "POST", "/api/v1/login", "", map[string]any{"username": "admin", "password": adminPassword})
 	if !inShanghai(r.Body["expires_at"]) {
 		t.Errorf("login expires_at %v, want +08:00", r.Body["expires_at"])
 	}
 
 	h := newHall(t, a)
 	c := h.ready(t)
-	roster := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", h.slot), h.sched, nil)
+	roster := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", h.slot), h.sched, nil)
 	entry := roster.Body["candidates"].([]any)[0].(map[string]any)
 	if !inShanghai(entry["booked_at"]) {
 		t.Errorf("roster booked_at %v, want +08:00", entry["booked_at"])
 	}
 	for _, step := range []string{"accept", "review_fee"} {
-		a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": step})
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": step})
 	}
-	printed := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": "print"})
+	printed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": "print"})
 	if l := printed.Body["licence"].(map[string]any); !inShanghai(l["issued_at"]) {
 		t.Errorf("print issued_at %v, want +08:00", l["issued_at"])
 	}
@@ -265,7 +266,7 @@ func TestInstantsInShanghai(t *testing.T) {
 	if !inShanghai(it["issued_at"]) || !inShanghai(it["ready_at"]) {
 		t.Errorf("queue issued_at %v ready_at %v, want +08:00", it["issued_at"], it["ready_at"])
 	}
-	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
 	desk := j.Body["issuance"].(map[string]any)
 	if !inShanghai(desk["ready_at"]) || !inShanghai(desk["licence"].(map[string]any)["issued_at"]) {
 		t.Errorf("journey issuance %v, want instants at +08:00", desk)
@@ -276,8 +277,8 @@ func TestInstantsInShanghai(t *testing.T) {
 // date may not be after the permit's issue.
 func TestSubject1BeforePermit(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
 	issued := day(-60)
 	for _, tt := range []struct {
 		name string
@@ -285,13 +286,13 @@ func TestSubject1BeforePermit(t *testing.T) {
 		ok   bool
 	}{{"DayBefore", issued.AddDate(0, 0, -1), true}, {"SameDay", issued, true}, {"DayAfter", issued.AddDate(0, 0, 1), false}} {
 		t.Run(tt.name, func(t *testing.T) {
-			n := int(seq.Add(1))
-			r := a.do("POST", "/api/v1/candidates", sched, map[string]any{
+			n := int(servertest.Next())
+			r := a.Do("POST", "/api/v1/candidates", sched, map[string]any{
 				"id_number": testkit.IDNumber(n), "name": "考生", "phone": "13800138000", "licence_class": "C1",
 				"permit_issued_on": issued.Format(time.DateOnly), "permit_expires_on": issued.AddDate(3, 0, 0).Format(time.DateOnly),
 				"subject1_passed_on": tt.s1.Format(time.DateOnly), "password": "candidate-pw",
 			})
-			if tt.ok && r.Status != http.StatusCreated || !tt.ok && (r.Status != 422 || r.code() != "invalid_field" || r.field() != "subject1_passed_on") {
+			if tt.ok && r.Status != http.StatusCreated || !tt.ok && (r.Status != 422 || r.Code() != "invalid_field" || r.Field() != "subject1_passed_on") {
 				t.Fatalf("subject 1 on %s, permit on %s: %d %s", tt.s1.Format(time.DateOnly), issued.Format(time.DateOnly), r.Status, r.Raw)
 			}
 		})
@@ -302,29 +303,29 @@ func TestSubject1BeforePermit(t *testing.T) {
 // has failed, the subjects passed on the permit are void.
 func TestJourneyAfterPermitSpent(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 3)
 	c, first := d.book(t, d.slot, 3)
 	passed := d.todaySlot(t, 2)
 	var sub2 int64
-	if err := a.db.Get(&sub2, `
+	if err := a.DB.Get(&sub2, `
 		INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, status)
 		SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1, 'passed' FROM slots WHERE id = $2
 		RETURNING id`, c.ID, passed); err != nil {
 		t.Fatal(err)
 	}
 	// Five failed bookings of subject 3 on the permit: the first today, four more before.
-	if _, err := a.db.Exec(`UPDATE bookings SET status = 'failed' WHERE id = $1`, first); err != nil {
+	if _, err := a.DB.Exec(`UPDATE bookings SET status = 'failed' WHERE id = $1`, first); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 4; i++ {
-		if _, err := a.db.Exec(`
+		if _, err := a.DB.Exec(`
 			INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, status)
 			VALUES ($1, $2, 3, $3, 'regular', $1, 'failed')`, c.ID, d.slot, day(-11*i).Format(time.DateOnly)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
 	var states []string
 	for _, s := range j.Body["subjects"].([]any) {
 		states = append(states, s.(map[string]any)["state"].(string))
@@ -339,19 +340,19 @@ func TestJourneyAfterPermitSpent(t *testing.T) {
 // after agree that a slot published with the default window is open.
 func TestSlotCreationAgreesOnBookingOpen(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
 	for i := 0; i < 30; i++ {
 		start := day(10).Add(time.Duration(8+i%10) * time.Hour)
-		r := a.must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
+		r := a.Must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
 			"venue_id": venue, "subject": 3, "licence_class": "C1",
 			"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(time.Hour).Format(time.RFC3339),
 			"capacity": 5,
 		})
-		got := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d", r.id()), sched, nil)
+		got := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d", r.ID()), sched, nil)
 		if r.Body["booking_open"] != true || got.Body["booking_open"] != true || r.Body["booking_opens_at"] != got.Body["booking_opens_at"] {
-			t.Fatalf("slot %d: created open=%v opens %v, read open=%v opens %v", r.id(),
+			t.Fatalf("slot %d: created open=%v opens %v, read open=%v opens %v", r.ID(),
 				r.Body["booking_open"], r.Body["booking_opens_at"], got.Body["booking_open"], got.Body["booking_opens_at"])
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,8 +15,8 @@ import (
 
 // bookingOutcomes reads examd_bookings_total by result from /metrics.
 func bookingOutcomes(a *app) map[string]int {
-	a.t.Helper()
-	m := a.must(http.StatusOK, "GET", "/metrics", "", nil)
+	a.T.Helper()
+	m := a.Must(http.StatusOK, "GET", "/metrics", "", nil)
 	out := map[string]int{}
 	for _, l := range regexp.MustCompile(`(?m)^examd_bookings_total\{result="([^"]+)"\} (\d+)$`).FindAllStringSubmatch(string(m.Raw), -1) {
 		out[l[1]], _ = strconv.Atoi(l[2])
@@ -27,13 +28,13 @@ func bookingOutcomes(a *app) map[string]int {
 // one Idempotency-Key rule and one outcome count.
 func TestBookingDoors(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	s2 := a.newSlot(sched, venue, 2, 5, 8, nil)
-	s3 := a.newSlot(sched, venue, 3, 5, 13, nil)
-	c := a.newCandidate(sched, nil)
-	b := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, nil)
+	s3 := a.NewSlot(sched, venue, 3, 5, 13, nil)
+	c := a.NewCandidate(sched, nil)
+	b := newBrowser(a, t)
 	b.logIn(c.IDNo, "candidate-pw", "/candidate")
 	b.get("/candidate/slots")
 
@@ -42,7 +43,7 @@ func TestBookingDoors(t *testing.T) {
 		if p.Status != http.StatusUnprocessableEntity {
 			t.Errorf("page with a non-ASCII key: %d at %s, want 422 as the API answers", p.Status, p.URL)
 		}
-		r := a.do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}}, "Idempotency-Key", "钥匙")
+		r := a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}}, "Idempotency-Key", "钥匙")
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("API with a non-ASCII key: %d", r.Status)
 		}
@@ -57,7 +58,7 @@ func TestBookingDoors(t *testing.T) {
 		if p.URL != "/candidate/bookings?done=booked" {
 			t.Fatalf("page booking: %d at %s", p.Status, p.URL)
 		}
-		r := a.do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s3}}, "Idempotency-Key", key)
+		r := a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s3}}, "Idempotency-Key", key)
 		if r.Status != http.StatusOK {
 			t.Errorf("API repeat of the page's booking: %d %s, want 200 (replayed)", r.Status, r.Raw)
 		}
@@ -73,13 +74,13 @@ func TestBookingDoors(t *testing.T) {
 // may leave it out on both.
 func TestLiveDoors(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	a.newVenue(sched, false) // the first venue: not the one watched
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	a.NewVenue(sched, false) // the first venue: not the one watched
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
 	d.post(d.device, booking, "exam_started", nil)
-	ws := strings.Replace(a.url, "http://", "ws://", 1)
+	ws := strings.Replace(a.URL, "http://", "ws://", 1)
 	first := func(t *testing.T, u string, hd http.Header) {
 		t.Helper()
 		conn, res, err := websocket.DefaultDialer.Dial(u, hd)
@@ -97,19 +98,19 @@ func TestLiveDoors(t *testing.T) {
 	}
 
 	t.Run("CookieVenueID", func(t *testing.T) {
-		name := fmt.Sprintf("scheduler%d", seq.Add(1))
-		a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": name, "password": "staff-secret", "role": "scheduler"})
-		b := a.browser(t)
+		name := fmt.Sprintf("scheduler%d", servertest.Next())
+		a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "staff-secret", "role": "scheduler"})
+		b := newBrowser(a, t)
 		b.logIn(name, "staff-secret", "/admin/slots")
-		hd := http.Header{"Origin": {a.url}}
-		for _, ck := range b.c.Jar.Cookies(mustURL(t, a.url)) {
+		hd := http.Header{"Origin": {a.URL}}
+		for _, ck := range b.c.Jar.Cookies(mustURL(t, a.URL)) {
 			hd.Add("Cookie", ck.Name+"="+ck.Value)
 		}
 		first(t, fmt.Sprintf("%s/examiner/live?venue_id=%d&since=0", ws, d.venue), hd)
 	})
 
 	t.Run("BearerOwnVenue", func(t *testing.T) {
-		tok := a.login(a.examinerAt(t, d.venue), "staff-secret")
+		tok := a.Login(examinerAt(a, t, d.venue), "staff-secret")
 		first(t, ws+"/api/v1/live?since=0&access_token="+tok, nil)
 		if _, res, err := websocket.DefaultDialer.Dial(fmt.Sprintf("%s/api/v1/live?venue_id=%d&access_token=%s", ws, d.venue+1000, tok), nil); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
 			t.Errorf("an examiner watching another venue: %v %v", err, res)

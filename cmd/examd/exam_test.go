@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 )
 
@@ -23,8 +24,8 @@ type examDay struct {
 
 func newExamDay(t *testing.T, a *app, subject int) *examDay {
 	t.Helper()
-	d := &examDay{a: a, sched: a.staff("scheduler")}
-	d.venue = a.newVenue(d.sched, false)
+	d := &examDay{a: a, sched: a.Staff("scheduler")}
+	d.venue = a.NewVenue(d.sched, false)
 	d.slot = d.todaySlot(t, subject)
 	d.device = d.newDevice(t, d.venue)
 	return d
@@ -32,17 +33,17 @@ func newExamDay(t *testing.T, a *app, subject int) *examDay {
 
 func (d *examDay) todaySlot(t *testing.T, subject int) int64 {
 	t.Helper()
-	start := d.a.day(0)
-	return d.a.must(http.StatusCreated, "POST", "/api/v1/slots", d.sched, map[string]any{
+	start := d.a.Day(0)
+	return d.a.Must(http.StatusCreated, "POST", "/api/v1/slots", d.sched, map[string]any{
 		"venue_id": d.venue, "subject": subject, "licence_class": "C1", "capacity": 50, "priority_reserved": 0,
 		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(24*time.Hour - time.Second).Format(time.RFC3339),
 		"adapted_vehicle": false,
-	}).id()
+	}).ID()
 }
 
 func (d *examDay) newDevice(t *testing.T, venue int64) string {
 	t.Helper()
-	r := d.a.must(http.StatusCreated, "POST", "/api/v1/devices", d.a.admin, map[string]any{
+	r := d.a.Must(http.StatusCreated, "POST", "/api/v1/devices", d.a.Admin, map[string]any{
 		"venue_id": venue, "name": "考试车 3号", "vehicle_plate": "京A1234学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
 	})
 	return r.Body["key"].(string)
@@ -51,9 +52,9 @@ func (d *examDay) newDevice(t *testing.T, venue int64) string {
 // book puts a new candidate on slot and returns the candidate and booking id.
 func (d *examDay) book(t *testing.T, slot int64, subject int) (candidate, int64) {
 	t.Helper()
-	c := d.a.newCandidate(d.sched, nil)
+	c := d.a.NewCandidate(d.sched, nil)
 	var id int64
-	err := d.a.db.Get(&id, `
+	err := d.a.DB.Get(&id, `
 		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
 		           SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1 FROM slots WHERE id = $2
 		           RETURNING id, slot_id)
@@ -67,12 +68,12 @@ func (d *examDay) book(t *testing.T, slot int64, subject int) (candidate, int64)
 
 // post sends a device event and returns the answer.
 func (d *examDay) post(key string, booking int64, typ string, fields map[string]any) response {
-	d.a.t.Helper()
+	d.a.T.Helper()
 	body := map[string]any{"event_id": testkit.UUID(), "booking_id": booking, "type": typ, "at": time.Now().Format(time.RFC3339Nano)}
 	for k, v := range fields {
 		body[k] = v
 	}
-	return d.a.do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+key)
+	return d.a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+key)
 }
 
 func attemptOf(r response) map[string]any {
@@ -82,7 +83,7 @@ func attemptOf(r response) map[string]any {
 
 func TestDeviceEventsScoreAnAttempt(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	c, booking := d.book(t, d.slot, 2)
 
@@ -116,52 +117,52 @@ func TestDeviceEventsScoreAnAttempt(t *testing.T) {
 		t.Fatalf("the first answer had %d deductions", n)
 	}
 	var status string
-	if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil || status != "passed" {
+	if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil || status != "passed" {
 		t.Fatalf("booking: %s (%v), want passed", status, err)
 	}
 	// The score sheet, for staff and for the candidate.
-	ids := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%d/attempts", booking), c.Token, nil)
+	ids := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%d/attempts", booking), c.Token, nil)
 	sheets := ids.Body["attempts"].([]any)
 	sheet := sheets[0].(map[string]any)
 	if len(sheets) != 1 || sheet["booking_count"] != 1.0 || sheet["booking_cap"] != 5.0 || len(sheet["events"].([]any)) != 9 ||
 		len(sheet["deductions"].([]any)) != 4 || sheet["rule_version"] != 1.0 {
 		t.Fatalf("score sheet: %s", ids.Raw)
 	}
-	other := a.newCandidate(d.sched, nil)
-	if r := a.do("GET", fmt.Sprintf("/api/v1/attempts/%v", sheet["id"]), other.Token, nil); r.Status != 404 {
+	other := a.NewCandidate(d.sched, nil)
+	if r := a.Do("GET", fmt.Sprintf("/api/v1/attempts/%v", sheet["id"]), other.Token, nil); r.Status != 404 {
 		t.Fatalf("another candidate's score sheet: %d", r.Status)
 	}
 
 	// ED-SIGN: the examiner of the venue, then the candidate on the examiner's tablet.
-	examiner := a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "kaoshiyuan", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	examiner := a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "kaoshiyuan", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
 	_ = examiner
-	tok := a.login("kaoshiyuan", "examiner-pw")
+	tok := a.Login("kaoshiyuan", "examiner-pw")
 	path := fmt.Sprintf("/api/v1/attempts/%v/signatures", sheet["id"])
-	a.must(http.StatusOK, "POST", path, tok, map[string]any{"signer": "examiner"})
-	signed := a.must(http.StatusOK, "POST", path, tok, map[string]any{"signer": "candidate"})
+	a.Must(http.StatusOK, "POST", path, tok, map[string]any{"signer": "examiner"})
+	signed := a.Must(http.StatusOK, "POST", path, tok, map[string]any{"signer": "candidate"})
 	if signed.Body["final"] != true || len(signed.Body["signatures"].([]any)) != 2 {
 		t.Fatalf("after both signatures: %s", signed.Raw)
 	}
-	if r := a.do("POST", path, other.Token, map[string]any{"signer": "candidate"}); r.Status != 404 {
+	if r := a.Do("POST", path, other.Token, map[string]any{"signer": "candidate"}); r.Status != 404 {
 		t.Fatalf("another candidate signing: %d", r.Status)
 	}
 }
 
 func TestRetakeAndRefusals(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
 
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.code() != "no_attempt" {
+	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "no_attempt" {
 		t.Fatalf("deduction before the start: %d %s", r.Status, r.Raw)
 	}
 	d.post(d.device, booking, "exam_started", nil)
-	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.code() != "attempt_in_progress" {
+	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.Code() != "attempt_in_progress" {
 		t.Fatalf("second start: %d %s", r.Status, r.Raw)
 	}
 	for _, rule := range []string{"S3.HANDS_OFF", "NO.SUCH_RULE"} {
-		if r := d.post(d.device, booking, "deduction", map[string]any{"rule": rule}); r.Status != 422 || r.code() != "unknown_rule" {
+		if r := d.post(d.device, booking, "deduction", map[string]any{"rule": rule}); r.Status != 422 || r.Code() != "unknown_rule" {
 			t.Fatalf("rule %s: %d %s", rule, r.Status, r.Raw)
 		}
 	}
@@ -171,7 +172,7 @@ func TestRetakeAndRefusals(t *testing.T) {
 		t.Fatalf("fail outright: %d %s", r.Status, r.Raw)
 	}
 	seq := r.Body["seq"]
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.code() != "attempt_finished" {
+	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "attempt_finished" {
 		t.Fatalf("after the end: %d %s", r.Status, r.Raw)
 	}
 	if r := d.post(d.device, booking, "exam_finished", nil); r.Status != 200 || r.Body["seq"] != seq {
@@ -188,36 +189,36 @@ func TestRetakeAndRefusals(t *testing.T) {
 	if at := attemptOf(r); at["status"] != "failed" || at["score"] != 75.0 {
 		t.Fatalf("below the pass mark: %s", r.Raw)
 	}
-	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.code() != "retake_exhausted" {
+	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.Code() != "retake_exhausted" {
 		t.Fatalf("third start: %d %s", r.Status, r.Raw)
 	}
 	var status string
-	if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil || status != "failed" {
+	if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil || status != "failed" {
 		t.Fatalf("booking: %s (%v), want failed", status, err)
 	}
 
 	// A retried event is answered as before and changes nothing.
 	_, b2 := d.book(t, d.slot, 2)
 	body := map[string]any{"event_id": testkit.UUID(), "booking_id": b2, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
-	first := a.must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
-	again := a.must(http.StatusOK, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
+	first := a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
+	again := a.Must(http.StatusOK, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
 	if string(first.Raw) != string(again.Raw) {
 		t.Fatalf("retry answered differently:\n%s\n%s", first.Raw, again.Raw)
 	}
 
 	// The venue, the day and the booking's state are checked.
-	elsewhere := d.newDevice(t, a.newVenue(d.sched, false))
-	if r := d.post(elsewhere, b2, "item_started", map[string]any{"item": "hill_start"}); r.Status != 409 || r.code() != "wrong_venue" {
+	elsewhere := d.newDevice(t, a.NewVenue(d.sched, false))
+	if r := d.post(elsewhere, b2, "item_started", map[string]any{"item": "hill_start"}); r.Status != 409 || r.Code() != "wrong_venue" {
 		t.Fatalf("device of another venue: %d %s", r.Status, r.Raw)
 	}
-	future := a.newSlot(d.sched, d.venue, 2, 5, 9, nil)
+	future := a.NewSlot(d.sched, d.venue, 2, 5, 9, nil)
 	_, later := d.book(t, future, 2)
-	if r := d.post(d.device, later, "exam_started", nil); r.Status != 409 || r.code() != "not_today" {
+	if r := d.post(d.device, later, "exam_started", nil); r.Status != 409 || r.Code() != "not_today" {
 		t.Fatalf("tomorrow's booking: %d %s", r.Status, r.Raw)
 	}
 	_, b3 := d.book(t, d.slot, 2)
-	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b3, url.QueryEscape("考生申请")), d.sched, nil)
-	if r := d.post(d.device, b3, "exam_started", nil); r.Status != 409 || r.code() != "not_confirmed" {
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b3, url.QueryEscape("考生申请")), d.sched, nil)
+	if r := d.post(d.device, b3, "exam_started", nil); r.Status != 409 || r.Code() != "not_confirmed" {
 		t.Fatalf("cancelled booking: %d %s", r.Status, r.Raw)
 	}
 	for name, f := range map[string]map[string]any{
@@ -230,23 +231,23 @@ func TestRetakeAndRefusals(t *testing.T) {
 		for k, v := range f {
 			body[k] = v
 		}
-		if r := a.do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device); r.Status != 422 || r.field() != name {
+		if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device); r.Status != 422 || r.Field() != name {
 			t.Fatalf("bad %s: %d %s", name, r.Status, r.Raw)
 		}
 	}
-	if r := a.do("POST", "/api/v1/exam/events", "", map[string]any{}, "Authorization", "Device nope"); r.Status != 401 {
+	if r := a.Do("POST", "/api/v1/exam/events", "", map[string]any{}, "Authorization", "Device nope"); r.Status != 401 {
 		t.Fatalf("bad device key: %d", r.Status)
 	}
 }
 
 func TestTheoryNoShowsAndDevices(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 4)
 	_, pass := d.book(t, d.slot, 4)
 	_, fail := d.book(t, d.slot, 4)
 	_, absent := d.book(t, d.slot, 4)
-	if r := d.post(d.device, pass, "exam_started", nil); r.Status != 422 || r.field() != "type" {
+	if r := d.post(d.device, pass, "exam_started", nil); r.Status != 422 || r.Field() != "type" {
 		t.Fatalf("exam_started for subject 4: %d %s", r.Status, r.Raw)
 	}
 	if r := d.post(d.device, pass, "theory_result", map[string]any{"score": 92}); attemptOf(r)["status"] != "passed" {
@@ -255,11 +256,11 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 89}); attemptOf(r)["status"] != "failed" {
 		t.Fatalf("theory 89: %s", r.Raw)
 	}
-	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 101}); r.Status != 422 || r.field() != "score" {
+	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 101}); r.Status != 422 || r.Field() != "score" {
 		t.Fatalf("theory 101: %d %s", r.Status, r.Raw)
 	}
 	// BK-NOSHOW and a declined retake, when the slot closes.
-	closed := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
+	closed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
 	got := map[float64]string{}
 	for _, b := range closed.Body["bookings"].([]any) {
 		m := b.(map[string]any)
@@ -270,7 +271,7 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 	}
 
 	// Rules for anyone logged in, and for devices.
-	rules := a.must(http.StatusOK, "GET", "/api/v1/rules?subject=2", "", nil, "Authorization", "Device "+d.device)
+	rules := a.Must(http.StatusOK, "GET", "/api/v1/rules?subject=2", "", nil, "Authorization", "Device "+d.device)
 	codes := map[string]bool{}
 	for _, r := range rules.Body["rules"].([]any) {
 		codes[r.(map[string]any)["code"].(string)] = true
@@ -278,18 +279,18 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 	if !codes["GEN.SEATBELT"] || !codes["RP.STOP"] || codes["S3.SIGNAL"] {
 		t.Fatalf("subject 2 rules: %s", rules.Raw)
 	}
-	a.must(http.StatusOK, "GET", "/api/v1/rules?subject=3", a.admin, nil)
+	a.Must(http.StatusOK, "GET", "/api/v1/rules?subject=3", a.Admin, nil)
 	// A retired device's key stops working.
 	var id int64
-	if err := a.db.Get(&id, `SELECT max(id) FROM devices`); err != nil {
+	if err := a.DB.Get(&id, `SELECT max(id) FROM devices`); err != nil {
 		t.Fatal(err)
 	}
-	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", id), a.admin, nil)
-	if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+d.device); r.Status != 401 {
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", id), a.Admin, nil)
+	if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+d.device); r.Status != 401 {
 		t.Fatalf("retired device: %d", r.Status)
 	}
 	var actions []string
-	if err := a.db.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("device:%d", id)); err != nil {
+	if err := a.DB.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("device:%d", id)); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(actions) != "[device.key_issued device.retired]" {
@@ -301,7 +302,7 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 // ended attempt or its events (ED-SIGN).
 func TestFinalResultsAreNeverEdited(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
 	d.post(d.device, booking, "exam_started", nil)
@@ -312,12 +313,12 @@ func TestFinalResultsAreNeverEdited(t *testing.T) {
 		`UPDATE attempt_events SET points = 0 WHERE attempt_id IN (SELECT id FROM attempts WHERE booking_id = $1)`,
 		`DELETE FROM attempt_events WHERE attempt_id IN (SELECT id FROM attempts WHERE booking_id = $1)`,
 	} {
-		if _, err := a.db.Exec(stmt, booking); err == nil {
+		if _, err := a.DB.Exec(stmt, booking); err == nil {
 			t.Errorf("%s: allowed", stmt)
 		}
 	}
 	var score int
-	if err := a.db.Get(&score, `SELECT score FROM attempts WHERE booking_id = $1`, booking); err != nil || score != 100 {
+	if err := a.DB.Get(&score, `SELECT score FROM attempts WHERE booking_id = $1`, booking); err != nil || score != 100 {
 		t.Fatalf("score %d (%v), want 100", score, err)
 	}
 }
@@ -327,26 +328,26 @@ func TestFinalResultsAreNeverEdited(t *testing.T) {
 // writes them.
 func TestDatabaseGuardsExamRows(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
 	d.post(d.device, booking, "exam_started", nil)
-	if _, err := a.db.Exec(`
+	if _, err := a.DB.Exec(`
 		INSERT INTO attempt_signatures (attempt_id, signer, signed_by)
 		SELECT id, 'examiner', (SELECT min(id) FROM users) FROM attempts WHERE booking_id = $1`, booking); err == nil {
 		t.Error("a signature on an attempt in progress was stored")
 	}
 	_, absent := d.book(t, d.slot, 2)
-	if _, err := a.db.Exec(`UPDATE bookings SET status = 'no_show' WHERE id = $1`, absent); err != nil {
+	if _, err := a.DB.Exec(`UPDATE bookings SET status = 'no_show' WHERE id = $1`, absent); err != nil {
 		t.Fatalf("no-show: %v", err)
 	}
-	if _, err := a.db.Exec(`
+	if _, err := a.DB.Exec(`
 		INSERT INTO attempts (booking_id, attempt_no, device_id, rule_version, pass_mark)
 		SELECT $1, 1, device_id, rule_version, pass_mark FROM attempts WHERE booking_id = $2`, absent, booking); err == nil {
 		t.Error("an attempt on a no-show booking was stored")
 	}
 	var n int
-	if err := a.db.Get(&n, `SELECT (SELECT count(*) FROM attempt_signatures) + (SELECT count(*) FROM attempts WHERE booking_id = $1)`, absent); err != nil || n != 0 {
+	if err := a.DB.Get(&n, `SELECT (SELECT count(*) FROM attempt_signatures) + (SELECT count(*) FROM attempts WHERE booking_id = $1)`, absent); err != nil || n != 0 {
 		t.Fatalf("%d rows stored (%v), want none", n, err)
 	}
 }
@@ -355,24 +356,24 @@ func TestDatabaseGuardsExamRows(t *testing.T) {
 // result stays, the booking follows the corrected one (ED-SIGN).
 func TestCorrections(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
 	d.post(d.device, booking, "exam_started", nil)
 	r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
 	id := attemptOf(r)["id"]
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "jiaozheng", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
-	examiner := a.login("jiaozheng", "examiner-pw")
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "jiaozheng", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	examiner := a.Login("jiaozheng", "examiner-pw")
 	path := fmt.Sprintf("/api/v1/attempts/%v/corrections", id)
 
-	if r := a.do("POST", path, examiner, map[string]any{"score": 85}); r.Status != 422 || r.field() != "reason" {
+	if r := a.Do("POST", path, examiner, map[string]any{"score": 85}); r.Status != 422 || r.Field() != "reason" {
 		t.Fatalf("without a reason: %d %s", r.Status, r.Raw)
 	}
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "elsewhere", "password": "examiner-pw", "role": "examiner", "venue_id": a.newVenue(d.sched, false)})
-	if r := a.do("POST", path, a.login("elsewhere", "examiner-pw"), map[string]any{"score": 85, "reason": "x"}); r.Status != 404 {
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "elsewhere", "password": "examiner-pw", "role": "examiner", "venue_id": a.NewVenue(d.sched, false)})
+	if r := a.Do("POST", path, a.Login("elsewhere", "examiner-pw"), map[string]any{"score": 85, "reason": "x"}); r.Status != 404 {
 		t.Fatalf("examiner of another venue: %d", r.Status)
 	}
-	sh := a.must(http.StatusCreated, "POST", path, examiner, map[string]any{"score": 85, "reason": "设备误判：车身未出线，复核录像"})
+	sh := a.Must(http.StatusCreated, "POST", path, examiner, map[string]any{"score": 85, "reason": "设备误判：车身未出线，复核录像"})
 	res := sh.Body["result"].(map[string]any)
 	if sh.Body["score"] != 0.0 || sh.Body["status"] != "failed" || res["score"] != 85.0 || res["status"] != "passed" || res["corrected"] != true ||
 		len(sh.Body["corrections"].([]any)) != 1 {
@@ -380,7 +381,7 @@ func TestCorrections(t *testing.T) {
 	}
 	status := func() string {
 		var s string
-		if err := a.db.Get(&s, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil {
+		if err := a.DB.Get(&s, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -388,12 +389,12 @@ func TestCorrections(t *testing.T) {
 	if s := status(); s != "passed" {
 		t.Fatalf("booking after a corrected pass: %s", s)
 	}
-	a.must(http.StatusCreated, "POST", path, a.admin, map[string]any{"score": 70, "reason": "复核后维持不合格"})
+	a.Must(http.StatusCreated, "POST", path, a.Admin, map[string]any{"score": 70, "reason": "复核后维持不合格"})
 	if s := status(); s != "failed" {
 		t.Fatalf("booking after a corrected fail: %s", s)
 	}
 	var corrected []string
-	if err := a.db.Select(&corrected, `SELECT after ->> 'status' FROM audit_log WHERE action = 'attempt.corrected' AND subject = $1 ORDER BY chain_seq`,
+	if err := a.DB.Select(&corrected, `SELECT after ->> 'status' FROM audit_log WHERE action = 'attempt.corrected' AND subject = $1 ORDER BY chain_seq`,
 		fmt.Sprintf("attempt:%v", id)); err != nil || fmt.Sprint(corrected) != "[passed failed]" {
 		t.Fatalf("audit of the corrections: %v (%v)", corrected, err)
 	}
@@ -402,7 +403,7 @@ func TestCorrections(t *testing.T) {
 // TestReviewedExamEdges covers what a review of the exam day found.
 func TestReviewedExamEdges(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
 
@@ -417,27 +418,27 @@ func TestReviewedExamEdges(t *testing.T) {
 	if r := d.post(d.device, booking, "exam_finished", nil); r.Status != 200 || attemptOf(r)["attempt_no"] != 1.0 {
 		t.Fatalf("late exam_finished of car 1: %d %s", r.Status, r.Raw)
 	}
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.code() != "attempt_finished" {
+	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "attempt_finished" {
 		t.Fatalf("late deduction of car 1: %d %s", r.Status, r.Raw)
 	}
 	var status string
-	if err := a.db.Get(&status, `SELECT status FROM attempts WHERE booking_id = $1 AND attempt_no = 2`, booking); err != nil || status != "in_progress" {
+	if err := a.DB.Get(&status, `SELECT status FROM attempts WHERE booking_id = $1 AND attempt_no = 2`, booking); err != nil || status != "in_progress" {
 		t.Fatalf("the retake: %s (%v), want in_progress", status, err)
 	}
 
 	// An event id used again for another event is refused, not answered with the first.
 	_, other := d.book(t, d.slot, 2)
 	body := map[string]any{"event_id": testkit.UUID(), "booking_id": other, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
-	a.must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2)
+	a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2)
 	_, third := d.book(t, d.slot, 2)
 	body["booking_id"] = third
-	if r := a.do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2); r.Status != 422 || r.field() != "event_id" {
+	if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2); r.Status != 422 || r.Field() != "event_id" {
 		t.Fatalf("event id reused for another booking: %d %s", r.Status, r.Raw)
 	}
 
 	// A slot that has not started cannot be closed: nobody has missed it.
-	future := a.newSlot(d.sched, d.venue, 2, 5, 9, nil)
-	if r := a.do("POST", fmt.Sprintf("/api/v1/slots/%d/close", future), d.sched, nil); r.Status != 409 {
+	future := a.NewSlot(d.sched, d.venue, 2, 5, 9, nil)
+	if r := a.Do("POST", fmt.Sprintf("/api/v1/slots/%d/close", future), d.sched, nil); r.Status != 409 {
 		t.Fatalf("closing next week's slot: %d %s", r.Status, r.Raw)
 	}
 }

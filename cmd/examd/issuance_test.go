@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"examd/internal/audit"
+	"examd/internal/server/servertest"
 )
 
 // hall is a venue's exam day for subjects 2, 3 and 4, with an examiner to
@@ -28,12 +29,12 @@ func newHall(t *testing.T, a *app) *hall {
 	h := &hall{examDay: newExamDay(t, a, 2)}
 	h.slot3 = h.todaySlot(t, 3)
 	h.slot4 = h.todaySlot(t, 4)
-	name := fmt.Sprintf("examiner%d", seq.Add(1))
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": name, "password": "examiner-pw", "role": "examiner", "venue_id": h.venue})
-	h.examiner = a.login(name, "examiner-pw")
-	name = fmt.Sprintf("issuer%d", seq.Add(1))
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": name, "password": "issuer-pw", "role": "issuer", "desk": "3号窗口"})
-	h.issuer = a.login(name, "issuer-pw")
+	name := fmt.Sprintf("examiner%d", servertest.Next())
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "examiner-pw", "role": "examiner", "venue_id": h.venue})
+	h.examiner = a.Login(name, "examiner-pw")
+	name = fmt.Sprintf("issuer%d", servertest.Next())
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "issuer-pw", "role": "issuer", "desk": "3号窗口"})
+	h.issuer = a.Login(name, "issuer-pw")
 	return h
 }
 
@@ -43,7 +44,7 @@ func (h *hall) combined(t *testing.T) (c candidate, b2, b3, b4 int64) {
 	t.Helper()
 	c, b2 = h.book(t, h.slot, 2)
 	insert := func(slot int64, subject int, pair any) (id int64) {
-		err := h.a.db.Get(&id, `
+		err := h.a.DB.Get(&id, `
 			WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
 			           SELECT $1, id, $3, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1, $4 FROM slots WHERE id = $2
 			           RETURNING id, slot_id)
@@ -55,7 +56,7 @@ func (h *hall) combined(t *testing.T) (c candidate, b2, b3, b4 int64) {
 		return id
 	}
 	b3 = insert(h.slot3, 3, b2)
-	if _, err := h.a.db.Exec(`UPDATE bookings SET pair_id = $2 WHERE id = $1`, b2, b3); err != nil {
+	if _, err := h.a.DB.Exec(`UPDATE bookings SET pair_id = $2 WHERE id = $1`, b2, b3); err != nil {
 		t.Fatal(err)
 	}
 	b4 = insert(h.slot4, 4, nil)
@@ -93,14 +94,14 @@ func (h *hall) fail(t *testing.T, booking int64) {
 func (h *hall) sign(t *testing.T, attempt int64, signers ...string) {
 	t.Helper()
 	for _, s := range signers {
-		h.a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", attempt), h.examiner, map[string]any{"signer": s})
+		h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", attempt), h.examiner, map[string]any{"signer": s})
 	}
 }
 
 // queue is the issuing desk's queue of today.
 func (h *hall) queue(t *testing.T) []map[string]any {
 	t.Helper()
-	r := h.a.must(http.StatusOK, "GET", "/api/v1/issuance/queue?date="+day(0).Format(time.DateOnly), h.issuer, nil)
+	r := h.a.Must(http.StatusOK, "GET", "/api/v1/issuance/queue?date="+day(0).Format(time.DateOnly), h.issuer, nil)
 	var items []map[string]any
 	for _, it := range r.Body["items"].([]any) {
 		items = append(items, it.(map[string]any))
@@ -132,7 +133,7 @@ func (h *hall) ready(t *testing.T) candidate {
 }
 
 func (h *hall) step(c candidate, step string) response {
-	return h.a.do("POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": step})
+	return h.a.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": step})
 }
 
 // TestSameDayIssuance: a combined-exam candidate who passes subjects 2, 3
@@ -140,9 +141,9 @@ func (h *hall) step(c candidate, step string) response {
 // takes them through its three steps, in order only, to a licence.
 func TestSameDayIssuance(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.url, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.issuer, nil)
+	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestSameDayIssuance(t *testing.T) {
 	if it := h.inQueue(t, c); it != nil {
 		t.Fatalf("ready before the last signature: %v", it)
 	}
-	if r := h.step(c, "accept"); r.Status != http.StatusConflict || r.code() != "not_ready" {
+	if r := h.step(c, "accept"); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 		t.Fatalf("accept before ready: %d %s", r.Status, r.Raw)
 	}
 	h.sign(t, attempts[2], "candidate")
@@ -173,7 +174,7 @@ func TestSameDayIssuance(t *testing.T) {
 	}
 	// Ready in the transaction of the last signature: the same instant.
 	var same bool
-	if err := a.db.Get(&same, `
+	if err := a.DB.Get(&same, `
 		SELECT i.ready_at = s.signed_at FROM issuances i, attempt_signatures s
 		WHERE i.candidate_id = $1 AND s.attempt_id = $2 AND s.signer = 'candidate'`, c.ID, attempts[2]); err != nil || !same {
 		t.Fatalf("ready_at is not the last signature's time (%v)", err)
@@ -195,14 +196,14 @@ func TestSameDayIssuance(t *testing.T) {
 		{"review_fee", 200, ""}, {"review_fee", 409, "invalid_step"}, {"accept", 409, "invalid_step"},
 	} {
 		r := h.step(c, tt.step)
-		if r.Status != tt.status || tt.code != "" && r.code() != tt.code {
+		if r.Status != tt.status || tt.code != "" && r.Code() != tt.code {
 			t.Fatalf("%s: %d %s, want %d %s", tt.step, r.Status, r.Raw, tt.status, tt.code)
 		}
 		if tt.step == "review_fee" && r.Status == 200 && r.Body["fee_yuan"] != 10.0 {
 			t.Fatalf("review_fee: %s, want the 10 yuan fee", r.Raw)
 		}
 	}
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
 	r := h.step(c, "print")
 	l, _ := r.Body["licence"].(map[string]any)
 	if r.Status != 200 || l["licence_number"] != c.IDNo || !regexp.MustCompile(`^[0-9]{12}$`).MatchString(fmt.Sprint(l["file_number"])) {
@@ -213,12 +214,12 @@ func TestSameDayIssuance(t *testing.T) {
 		l["probation_until"] != today.AddDate(1, 0, 0).Format(time.DateOnly) {
 		t.Fatalf("validity %v, want 6 years from today with 12 months' probation", l)
 	}
-	if r := h.step(c, "print"); r.Status != 409 || r.code() != "invalid_step" {
+	if r := h.step(c, "print"); r.Status != 409 || r.Code() != "invalid_step" {
 		t.Fatalf("second print: %d %s", r.Status, r.Raw)
 	}
 	// The record of decisions: one audit row per step, by the issuer, and an intact chain.
 	var actions []string
-	if err := a.db.Select(&actions, `
+	if err := a.DB.Select(&actions, `
 		SELECT action || ':' || actor_kind FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("candidate:%d", c.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestSameDayIssuance(t *testing.T) {
 		fmt.Sprintf("user:%d", c.ID):           "[user.created:user]",
 	} {
 		var got []string
-		if err := a.db.Select(&got, `SELECT action || ':' || actor_kind FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, subject); err != nil {
+		if err := a.DB.Select(&got, `SELECT action || ':' || actor_kind FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, subject); err != nil {
 			t.Fatal(err)
 		}
 		if fmt.Sprint(got) != want {
@@ -239,14 +240,14 @@ func TestSameDayIssuance(t *testing.T) {
 		}
 	}
 	var staffCreated int
-	if err := a.db.Get(&staffCreated, `SELECT count(*) FROM audit_log a JOIN users u ON a.subject = 'user:' || u.id
+	if err := a.DB.Get(&staffCreated, `SELECT count(*) FROM audit_log a JOIN users u ON a.subject = 'user:' || u.id
 		WHERE a.action = 'user.created' AND u.role = 'issuer'`); err != nil || staffCreated != 1 {
 		t.Errorf("the issuer's account: %d audit rows (%v), want 1", staffCreated, err)
 	}
-	if rep, err := audit.Verify(context.Background(), a.db); err != nil || !rep.Intact() {
+	if rep, err := audit.Verify(context.Background(), a.DB); err != nil || !rep.Intact() {
 		t.Fatalf("audit verify: %+v %v", rep, err)
 	}
-	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
 	var states []string
 	for _, s := range j.Body["subjects"].([]any) {
 		states = append(states, s.(map[string]any)["state"].(string))
@@ -259,7 +260,7 @@ func TestSameDayIssuance(t *testing.T) {
 	var who struct {
 		Accepted, Reviewed, Issued string
 	}
-	if err := a.db.Get(&who, `SELECT accepted_desk AS accepted, reviewed_desk AS reviewed, issued_desk AS issued FROM issuances WHERE candidate_id = $1`, c.ID); err != nil ||
+	if err := a.DB.Get(&who, `SELECT accepted_desk AS accepted, reviewed_desk AS reviewed, issued_desk AS issued FROM issuances WHERE candidate_id = $1`, c.ID); err != nil ||
 		who.Accepted != "3号窗口" || who.Reviewed != "3号窗口" || who.Issued != "3号窗口" {
 		t.Fatalf("desks recorded %+v (%v)", who, err)
 	}
@@ -286,7 +287,7 @@ func TestSameDayIssuance(t *testing.T) {
 
 	// PL-ORDER: a priority-lane candidate gets a P ticket and heads the queue.
 	lane, b2, b3, b4 := h.combined(t)
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), h.sched,
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), h.sched,
 		map[string]any{"reason": "disability", "needs": []string{}, "note": ""})
 	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
 		h.sign(t, at, "examiner", "candidate")
@@ -300,7 +301,7 @@ func TestSameDayIssuance(t *testing.T) {
 // candidate out of the queue; the one-time notice comes with a booking.
 func TestNotReady(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 
 	unsigned, b2, b3, b4 := h.combined(t)
@@ -315,7 +316,7 @@ func TestNotReady(t *testing.T) {
 	failed, b2, b3, b4 := h.combined(t)
 	h.fail(t, b2)
 	var attempts []int64
-	if err := a.db.Select(&attempts, `SELECT id FROM attempts WHERE booking_id = $1`, b2); err != nil {
+	if err := a.DB.Select(&attempts, `SELECT id FROM attempts WHERE booking_id = $1`, b2); err != nil {
 		t.Fatal(err)
 	}
 	attempts = append(attempts, h.pass(t, b3, 3), h.pass(t, b4, 4))
@@ -325,31 +326,31 @@ func TestNotReady(t *testing.T) {
 	if it := h.inQueue(t, failed); it != nil {
 		t.Fatalf("failed subject 2, yet in the queue: %v", it)
 	}
-	if r := h.step(failed, "accept"); r.Status != 409 || r.code() != "not_ready" {
+	if r := h.step(failed, "accept"); r.Status != 409 || r.Code() != "not_ready" {
 		t.Fatalf("accept: %d %s", r.Status, r.Raw)
 	}
-	j := a.must(http.StatusOK, "GET", "/api/v1/me/journey", failed.Token, nil)
+	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", failed.Token, nil)
 	s2 := j.Body["subjects"].([]any)[1].(map[string]any)
 	if next := j.Body["next"].(map[string]any); next["code"] != "book_subject2" || s2["state"] != "failed" ||
 		s2["cooldown_until"] != day(10).Format(time.DateOnly) || s2["bookings_used"] != 1.0 || j.Body["issuance"] != nil {
 		t.Fatalf("journey after a failed subject 2: %s", j.Raw)
 	}
-	if r := a.do("GET", "/api/v1/me/journey", h.issuer, nil); r.Status != http.StatusForbidden {
+	if r := a.Do("GET", "/api/v1/me/journey", h.issuer, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("journey of an issuer: %d", r.Status)
 	}
 
 	// IS-NOTICE: a booking's confirmation lists what to bring.
-	c := a.newCandidate(h.sched, nil)
-	slot := a.newSlot(h.sched, h.venue, 2, 9, 9, nil)
-	r := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	c := a.NewCandidate(h.sched, nil)
+	slot := a.NewSlot(h.sched, h.venue, 2, 9, 9, nil)
+	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 	var n int
-	if err := a.db.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.created' AND subject = $1 AND actor_id = $2`,
+	if err := a.DB.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.created' AND subject = $1 AND actor_id = $2`,
 		fmt.Sprintf("booking:%v", r.Body["bookings"].([]any)[0].(map[string]any)["id"]), c.ID); err != nil || n != 1 {
 		t.Fatalf("audit rows of the booking: %d (%v), want 1", n, err)
 	}
 	id := int64(r.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))
-	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil)
-	if err := a.db.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.cancelled' AND subject = $1`, fmt.Sprintf("booking:%d", id)); err != nil || n != 1 {
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", id), c.Token, nil)
+	if err := a.DB.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.cancelled' AND subject = $1`, fmt.Sprintf("booking:%d", id)); err != nil || n != 1 {
 		t.Fatalf("audit rows of the cancellation: %d (%v), want 1", n, err)
 	}
 	var codes []string

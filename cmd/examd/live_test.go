@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,9 +18,9 @@ type screen struct {
 	conn *websocket.Conn
 }
 
-func (a *app) watch(t *testing.T, token string, venue int64, since string) (*screen, *http.Response, error) {
+func watch(a *app, t *testing.T, token string, venue int64, since string) (*screen, *http.Response, error) {
 	t.Helper()
-	u := strings.Replace(a.url, "http://", "ws://", 1) + fmt.Sprintf("/api/v1/live?venue_id=%d&access_token=%s", venue, token)
+	u := strings.Replace(a.URL, "http://", "ws://", 1) + fmt.Sprintf("/api/v1/live?venue_id=%d&access_token=%s", venue, token)
 	if since != "" {
 		u += "&since=" + since
 	}
@@ -48,13 +49,13 @@ func (s *screen) next() map[string]any {
 
 func TestLiveFeed(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "jiankong", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
-	examiner := a.login("jiankong", "examiner-pw")
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "jiankong", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	examiner := a.Login("jiankong", "examiner-pw")
 	c, booking := d.book(t, d.slot, 2)
 
-	scr, _, err := a.watch(t, examiner, d.venue, "")
+	scr, _, err := watch(a, t, examiner, d.venue, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestLiveFeed(t *testing.T) {
 	scr.conn.Close()
 	d.post(d.device, booking, "instruction", map[string]any{"text": "请倒车入库"})
 	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
-	again, _, err := a.watch(t, examiner, d.venue, "2")
+	again, _, err := watch(a, t, examiner, d.venue, "2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,13 +97,13 @@ func TestLiveFeed(t *testing.T) {
 	}
 
 	// Only the venue's examiners, schedulers and admins watch.
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "other-exam", "password": "examiner-pw", "role": "examiner", "venue_id": a.newVenue(d.sched, false)})
-	for name, tok := range map[string]string{"OtherVenue": a.login("other-exam", "examiner-pw"), "Candidate": c.Token, "NoToken": ""} {
-		if _, res, err := a.watch(t, tok, d.venue, ""); err == nil || res == nil || res.StatusCode < 400 {
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "other-exam", "password": "examiner-pw", "role": "examiner", "venue_id": a.NewVenue(d.sched, false)})
+	for name, tok := range map[string]string{"OtherVenue": a.Login("other-exam", "examiner-pw"), "Candidate": c.Token, "NoToken": ""} {
+		if _, res, err := watch(a, t, tok, d.venue, ""); err == nil || res == nil || res.StatusCode < 400 {
 			t.Errorf("%s: the feed opened (%v)", name, err)
 		}
 	}
-	if _, _, err := a.watch(t, d.sched, d.venue, ""); err != nil {
+	if _, _, err := watch(a, t, d.sched, d.venue, ""); err != nil {
 		t.Errorf("scheduler: %v", err)
 	}
 }
@@ -111,11 +112,11 @@ func TestLiveFeed(t *testing.T) {
 // screen connected to another on the same database.
 func TestLiveFeedAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	b := startReplica(t, a)
+	a := servertest.Start(t)
+	b := servertest.StartReplica(t, a)
 	d := newExamDay(t, a, 2)
 	_, booking := d.book(t, d.slot, 2)
-	scr, _, err := b.watch(t, b.login("admin", adminPassword), d.venue, "0")
+	scr, _, err := watch(b, t, b.Login("admin", adminPassword), d.venue, "0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +137,11 @@ func TestLiveFeedAcrossReplicas(t *testing.T) {
 // no-shows when examd next looks (at start, then every minute).
 func TestEndOfDayCloses(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	c := a.newCandidate(d.sched, nil)
+	c := a.NewCandidate(d.sched, nil)
 	var booking int64
-	err := a.db.Get(&booking, `
+	err := a.DB.Get(&booking, `
 		WITH s AS (INSERT INTO slots (venue_id, subject, licence_class, starts_at, ends_at, capacity, reserve_release_at, booking_opens_at, booking_closes_at, booked)
 		           VALUES ($1, 2, 'C1', now() - interval '2 days', now() - interval '2 days' + interval '1 hour', 5, now() - interval '3 days', now() - interval '9 days', now() - interval '3 days', 1)
 		           RETURNING id, starts_at)
@@ -150,11 +151,11 @@ func TestEndOfDayCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startReplica(t, a) // its first round closes the day
+	servertest.StartReplica(t, a) // its first round closes the day
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var status string
-		if err := a.db.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil {
+		if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, booking); err != nil {
 			t.Fatal(err)
 		}
 		if status == "no_show" {

@@ -4,25 +4,14 @@ package main
 import (
 	"context"
 	"errors"
+	"examd/internal/server"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
-
-	"github.com/jmoiron/sqlx"
-
-	"examd/exam"
-	"examd/internal/auth"
-	"examd/internal/pg"
-	"examd/issuance"
-	"examd/realtime"
 )
 
 func main() {
@@ -40,16 +29,14 @@ func main() {
 	}
 }
 
-// run starts examd and serves until ctx is done, then shuts down in order:
-// stop accepting, finish in-flight requests, close the database, stop the
-// private cluster.
+// run starts examd and serves until ctx is done (server.Run), or runs one
+// of its tools: simulate, audit.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	return runOn(ctx, time.Now, args, getenv, stdout)
 }
 
 // runOn is run on the clock now: time.Now in production, where no setting
-// changes it; tests pass a clock they set, to run on fixed dates and at a
-// day's edges.
+// changes it; tests pass a clock they set.
 func runOn(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 0 && args[0] == "simulate" {
 		return simulate(ctx, now, args[1:], getenv, stdout)
@@ -57,157 +44,5 @@ func runOn(ctx context.Context, now func() time.Time, args []string, getenv func
 	if len(args) > 0 && args[0] == "audit" {
 		return auditCommand(ctx, args[1:], getenv, stdout)
 	}
-	cfg, err := loadConfig(args, getenv, stdout)
-	if err != nil {
-		return err
-	}
-	cfg.Now = now
-	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-
-	url, stopCluster, err := databaseURL(ctx, cfg, getenv, log)
-	if err != nil {
-		return err
-	}
-	defer stopCluster()
-
-	db, err := pg.Open(ctx, url, cfg.DBMaxConns)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := pg.Migrate(ctx, db.DB); err != nil {
-		return err
-	}
-	log.Info("database migrated")
-	if cfg.Command == "migrate" {
-		return nil
-	}
-	return serve(ctx, cfg, db, url, log)
-}
-
-// databaseURL returns the URL of examd's database: DATABASE_URL, or else
-// that of the private cluster under the data folder, which it starts; stop
-// stops what it started.
-func databaseURL(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (url string, stop func(), err error) {
-	if cfg.DatabaseURL != "" {
-		return cfg.DatabaseURL, func() {}, nil
-	}
-	bin, err := pg.FindServerBinaries(getenv)
-	if err != nil {
-		return "", nil, err
-	}
-	dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "pg"))
-	if err != nil {
-		return "", nil, err
-	}
-	log.Info("starting the private PostgreSQL cluster", "dir", dir, "bin", bin)
-	cluster, err := pg.StartCluster(ctx, pg.ClusterOptions{Dir: dir, BinDir: bin, Fsync: true, Logger: log,
-		MaxConnections: max(100, cfg.DBMaxConns+20)}) // room for the pool, migrations and psql
-	if err != nil {
-		return "", nil, fmt.Errorf("private PostgreSQL: %w", err)
-	}
-	return cluster.URL("examd"), func() {
-		if err := cluster.Stop(); err != nil {
-			log.Error("stop PostgreSQL", "err", err)
-		}
-	}, nil
-}
-
-func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog.Logger) error {
-	accounts, err := auth.NewStore(db, cfg.BcryptCost, cfg.TokenTTL, cfg.Now)
-	if err != nil {
-		return err
-	}
-	password := cfg.AdminPassword
-	if password == "" {
-		password = auth.RandomPassword()
-	}
-	created, err := accounts.EnsureAdmin(ctx, password)
-	if err != nil {
-		return err
-	}
-	if created && cfg.AdminPassword == "" {
-		log.Warn("created user admin with a random password, shown this once", "username", "admin", "password", password)
-	} else if created {
-		log.Info("created user admin with the password from EXAMD_ADMIN_PASSWORD", "username", "admin")
-	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	ln = realtime.Listener(ln) // websocket writers send a batch of events in one system call
-	feed := realtime.NewFeed(db)
-	hub := realtime.NewHub(feed, dbURL, log)
-	issuing := issuance.NewStore(db, feed)
-	issuing.FeeYuan = cfg.LicenceFeeYuan
-	exams := exam.NewStore(db, feed, issuing)
-	exams.ReleasePairOnSubject2Fail = cfg.CombinedOnSubject2Fail == "release"
-	hubDone := make(chan error, 1)
-	hubCtx, stopHub := context.WithCancel(context.Background())
-	defer stopHub()
-	go func() { hubDone <- hub.Run(hubCtx) }()
-
-	srv := &http.Server{
-		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, feed: feed, log: log}),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	addr := "http://" + ln.Addr().String()
-	log.Info("examd is listening: log in with POST "+addr+"/api/v1/login {\"username\":\"admin\",\"password\":…}; Ctrl-C stops",
-		"addr", addr)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	closerDone := make(chan struct{})
-	go func() {
-		defer close(closerDone)
-		closeEndedDays(hubCtx, exams, cfg.Now, log)
-	}()
-	select {
-	case err := <-errc:
-		hub.Close()
-		return fmt.Errorf("serve: %w", err)
-	case err := <-hubDone:
-		_ = srv.Close()
-		return fmt.Errorf("live feed: %w", err)
-	case <-ctx.Done():
-	}
-	// In order: stop accepting and finish in-flight requests, then close the
-	// websockets (hijacked, so Shutdown leaves them), then the database.
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-	}
-	hub.Close()
-	stopHub()
-	<-hubDone
-	<-closerDone // no day-closing transaction outlives the database
-	return nil
-}
-
-// closeEndedDays ends the bookings of past exam days nobody closed
-// (BK-NOSHOW), at start and then every minute, until ctx is done.
-func closeEndedDays(ctx context.Context, exams *exam.Store, now func() time.Time, log *slog.Logger) {
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
-	for {
-		n, err := exams.CloseEndedDays(ctx, now())
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Error("close ended exam days", "err", err.Error())
-		case n > 0:
-			log.Info("closed ended exam days", "bookings", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+	return server.Run(ctx, now, args, getenv, stdout)
 }

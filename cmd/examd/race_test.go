@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"sync"
@@ -8,8 +9,8 @@ import (
 )
 
 // candidates registers n candidates concurrently.
-func (a *app) candidates(token string, n int) []candidate {
-	a.t.Helper()
+func candidates(a *app, token string, n int) []candidate {
+	a.T.Helper()
 	cs := make([]candidate, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -19,7 +20,7 @@ func (a *app) candidates(token string, n int) []candidate {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cs[i] = a.newCandidate(token, nil)
+			cs[i] = a.NewCandidate(token, nil)
 		}()
 	}
 	wg.Wait()
@@ -28,7 +29,7 @@ func (a *app) candidates(token string, n int) []candidate {
 
 // fire sends one booking request per candidate, all at once, and returns the
 // answers' statuses and codes by candidate.
-func (a *app) fire(cs []candidate, slots func(i int) []int64) []response {
+func fire(a *app, cs []candidate, slots func(i int) []int64) []response {
 	out := make([]response, len(cs))
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -37,7 +38,7 @@ func (a *app) fire(cs []candidate, slots func(i int) []int64) []response {
 		go func() {
 			defer wg.Done()
 			<-start
-			out[i] = a.do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": slots(i)})
+			out[i] = a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": slots(i)})
 		}()
 	}
 	close(start)
@@ -48,25 +49,25 @@ func (a *app) fire(cs []candidate, slots func(i int) []int64) []response {
 // TestNoOverbooking fires 200 concurrent bookings at a 10-seat slot.
 func TestNoOverbooking(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	slot := a.newSlot(sched, venue, 2, 5, 9, map[string]any{"capacity": 10})
-	cs := a.candidates(sched, 200)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 5, 9, map[string]any{"capacity": 10})
+	cs := candidates(a, sched, 200)
 
-	res := a.fire(cs, func(int) []int64 { return []int64{slot} })
+	res := fire(a, cs, func(int) []int64 { return []int64{slot} })
 	got := map[string]int{}
 	for _, r := range res {
-		got[fmt.Sprint(r.Status, " ", r.code())]++
+		got[fmt.Sprint(r.Status, " ", r.Code())]++
 	}
 	if got["201 "] != 10 || got["409 slot_full"] != 190 {
 		t.Fatalf("answers: %v, want 10 × 201 and 190 × 409 slot_full", got)
 	}
 	var confirmed, booked int
-	if err := a.db.Get(&confirmed, `SELECT count(*) FROM bookings WHERE slot_id = $1 AND status = 'confirmed'`, slot); err != nil {
+	if err := a.DB.Get(&confirmed, `SELECT count(*) FROM bookings WHERE slot_id = $1 AND status = 'confirmed'`, slot); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.db.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, slot); err != nil {
+	if err := a.DB.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, slot); err != nil {
 		t.Fatal(err)
 	}
 	if confirmed != 10 || booked != 10 {
@@ -78,14 +79,14 @@ func TestNoOverbooking(t *testing.T) {
 // bookings for scarce seats: no pair may end half-booked.
 func TestCombinedRace(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	s2 := a.newSlot(sched, venue, 2, 5, 8, map[string]any{"capacity": 15})
-	s3 := a.newSlot(sched, venue, 3, 5, 10, map[string]any{"capacity": 10})
-	cs := a.candidates(sched, 60)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, map[string]any{"capacity": 15})
+	s3 := a.NewSlot(sched, venue, 3, 5, 10, map[string]any{"capacity": 10})
+	cs := candidates(a, sched, 60)
 
-	res := a.fire(cs, func(i int) []int64 {
+	res := fire(a, cs, func(i int) []int64 {
 		switch i % 3 {
 		case 0:
 			return []int64{s3} // a single road test competing for the same seats
@@ -95,12 +96,12 @@ func TestCombinedRace(t *testing.T) {
 		return []int64{s3, s2}
 	})
 	for i, r := range res {
-		if r.Status != http.StatusCreated && !(r.Status == 409 && r.code() == "slot_full") {
+		if r.Status != http.StatusCreated && !(r.Status == 409 && r.Code() == "slot_full") {
 			t.Fatalf("candidate %d: got %d %s", i, r.Status, r.Raw)
 		}
 	}
 	var half int
-	if err := a.db.Get(&half, `
+	if err := a.DB.Get(&half, `
 		SELECT count(*) FROM bookings b
 		LEFT JOIN bookings p ON p.id = b.pair_id
 		WHERE b.status = 'confirmed' AND b.pair_id IS NOT NULL AND p.status IS DISTINCT FROM 'confirmed'`); err != nil {
@@ -110,14 +111,14 @@ func TestCombinedRace(t *testing.T) {
 		t.Fatalf("%d half-booked pairs", half)
 	}
 	var unpaired2 int
-	if err := a.db.Get(&unpaired2, `SELECT count(*) FROM bookings WHERE subject = 2 AND pair_id IS NULL`); err != nil {
+	if err := a.DB.Get(&unpaired2, `SELECT count(*) FROM bookings WHERE subject = 2 AND pair_id IS NULL`); err != nil {
 		t.Fatal(err)
 	}
 	if unpaired2 != 0 {
 		t.Fatalf("%d subject 2 bookings without their subject 3 half", unpaired2)
 	}
 	var over int
-	if err := a.db.Get(&over, `
+	if err := a.DB.Get(&over, `
 		SELECT count(*) FROM slots s
 		WHERE s.booked <> (SELECT count(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'confirmed')
 		   OR s.booked > s.capacity`); err != nil {
@@ -127,7 +128,7 @@ func TestCombinedRace(t *testing.T) {
 		t.Fatalf("%d slots whose booked count disagrees with their bookings", over)
 	}
 	var s3booked int
-	if err := a.db.Get(&s3booked, `SELECT booked FROM slots WHERE id = $1`, s3); err != nil || s3booked != 10 {
+	if err := a.DB.Get(&s3booked, `SELECT booked FROM slots WHERE id = $1`, s3); err != nil || s3booked != 10 {
 		t.Fatalf("subject 3 slot: booked %d (%v), want all 10 seats taken", s3booked, err)
 	}
 }
@@ -135,38 +136,38 @@ func TestCombinedRace(t *testing.T) {
 // TestIdempotency repeats a booking with the same key, also concurrently.
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	s2 := a.newSlot(sched, venue, 2, 5, 8, nil)
-	s3 := a.newSlot(sched, venue, 3, 5, 10, nil)
-	c := a.newCandidate(sched, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, nil)
+	s3 := a.NewSlot(sched, venue, 3, 5, 10, nil)
+	c := a.NewCandidate(sched, nil)
 
-	first := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}}, "Idempotency-Key", "k1")
-	again := a.must(http.StatusOK, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s3, s2}}, "Idempotency-Key", "k1")
+	first := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}}, "Idempotency-Key", "k1")
+	again := a.Must(http.StatusOK, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s3, s2}}, "Idempotency-Key", "k1")
 	if string(first.Raw) != string(again.Raw) {
 		t.Fatalf("repeat answered differently:\n%s\n%s", first.Raw, again.Raw)
 	}
-	if r := a.do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}}, "Idempotency-Key", "k1"); r.Status != 409 || r.code() != "idempotency_key_reused" {
+	if r := a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2}}, "Idempotency-Key", "k1"); r.Status != 409 || r.Code() != "idempotency_key_reused" {
 		t.Fatalf("key reused for another request: got %d %s", r.Status, r.Raw)
 	}
 
 	// Two copies at once: one books, the other answers with the same bookings.
-	c2 := a.newCandidate(sched, nil)
-	res := a.fire([]candidate{c2, c2}, func(int) []int64 { return []int64{s2, s3} })
+	c2 := a.NewCandidate(sched, nil)
+	res := fire(a, []candidate{c2, c2}, func(int) []int64 { return []int64{s2, s3} })
 	codes := []int{res[0].Status, res[1].Status}
 	if !(codes[0] == 201 && codes[1] == 409 || codes[0] == 409 && codes[1] == 201) {
 		// Without a key the second copy is refused by BK-ONE.
 		t.Fatalf("copies without a key: %v", codes)
 	}
-	c3 := a.newCandidate(sched, nil)
+	c3 := a.NewCandidate(sched, nil)
 	var wg sync.WaitGroup
 	out := make([]response, 2)
 	for i := range out {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = a.do("POST", "/api/v1/bookings", c3.Token, map[string]any{"slot_ids": []int64{s2, s3}}, "Idempotency-Key", "same")
+			out[i] = a.Do("POST", "/api/v1/bookings", c3.Token, map[string]any{"slot_ids": []int64{s2, s3}}, "Idempotency-Key", "same")
 		}()
 	}
 	wg.Wait()
@@ -177,7 +178,7 @@ func TestIdempotency(t *testing.T) {
 		t.Fatalf("copies answered differently:\n%s\n%s", out[0].Raw, out[1].Raw)
 	}
 	var n int
-	if err := a.db.Get(&n, `SELECT count(*) FROM bookings WHERE candidate_id = $1`, c3.ID); err != nil || n != 2 {
+	if err := a.DB.Get(&n, `SELECT count(*) FROM bookings WHERE candidate_id = $1`, c3.ID); err != nil || n != 2 {
 		t.Fatalf("bookings of the candidate: %d (%v), want 2", n, err)
 	}
 }

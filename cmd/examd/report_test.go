@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -27,7 +28,7 @@ func (h *hall) issue(t *testing.T, c candidate) {
 func (h *hall) issuanceOf(t *testing.T, c candidate) int64 {
 	t.Helper()
 	var id int64
-	if err := h.a.db.Get(&id, `SELECT id FROM issuances WHERE candidate_id = $1`, c.ID); err != nil {
+	if err := h.a.DB.Get(&id, `SELECT id FROM issuances WHERE candidate_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -35,37 +36,37 @@ func (h *hall) issuanceOf(t *testing.T, c candidate) int64 {
 
 // deskStaff creates a staff member with role at desk and returns their id
 // and token.
-func (a *app) deskStaff(role, desk string) (int64, string) {
-	a.t.Helper()
-	name := fmt.Sprintf("%s%d", role, seq.Add(1))
+func deskStaff(a *app, role, desk string) (int64, string) {
+	a.T.Helper()
+	name := fmt.Sprintf("%s%d", role, servertest.Next())
 	body := map[string]any{"username": name, "password": "staff-secret", "role": role}
 	if desk != "" {
 		body["desk"] = desk
 	}
-	id := a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, body).id()
-	return id, a.login(name, "staff-secret")
+	id := a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, body).ID()
+	return id, a.Login(name, "staff-secret")
 }
 
 // booked registers a candidate who books slot through the API.
-func (a *app) booked(sched string, slot int64) (candidate, int64) {
-	a.t.Helper()
-	c := a.newCandidate(sched, nil)
-	r := a.must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+func booked(a *app, sched string, slot int64) (candidate, int64) {
+	a.T.Helper()
+	c := a.NewCandidate(sched, nil)
+	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 	return c, int64(r.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))
 }
 
 // cancelledBy registers a candidate who books slot, and has the staff
 // member with token cancel the booking (BK-CANCEL: staff give a reason).
-func (a *app) cancelledBy(sched, token string, slot int64) (candidate, int64) {
-	a.t.Helper()
-	c, b := a.booked(sched, slot)
-	a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b, url.QueryEscape("考场设备检修")), token, nil)
+func cancelledBy(a *app, sched, token string, slot int64) (candidate, int64) {
+	a.T.Helper()
+	c, b := booked(a, sched, slot)
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b, url.QueryEscape("考场设备检修")), token, nil)
 	return c, b
 }
 
-func (a *app) rate(token string, body map[string]any) response {
-	a.t.Helper()
-	return a.do("POST", "/api/v1/feedback", token, body)
+func rate(a *app, token string, body map[string]any) response {
+	a.T.Helper()
+	return a.Do("POST", "/api/v1/feedback", token, body)
 }
 
 // dailyReport is GET /reports/daily as JSON.
@@ -94,12 +95,12 @@ type dailyReport struct {
 	SameDayRate   *float64 `json:"same_day_issuance_rate"`
 }
 
-func (a *app) dailyReport(token, date string) dailyReport {
-	a.t.Helper()
-	r := a.must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+date, token, nil)
+func getDailyReport(a *app, token, date string) dailyReport {
+	a.T.Helper()
+	r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+date, token, nil)
 	var d dailyReport
 	if err := json.Unmarshal(r.Raw, &d); err != nil {
-		a.t.Fatalf("daily report %s: %v", r.Raw, err)
+		a.T.Fatalf("daily report %s: %v", r.Raw, err)
 	}
 	return d
 }
@@ -117,11 +118,11 @@ func show(p *float64) string {
 // ready since yesterday, and one candidate ready today is still waiting.
 func TestDailyReport(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	today, yesterday := day(0), day(-1)
 	lane := func(booking int64) {
-		if _, err := a.db.Exec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, booking); err != nil {
+		if _, err := a.DB.Exec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, booking); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -131,7 +132,7 @@ func TestDailyReport(t *testing.T) {
 	// atExam.
 	onLane := func(atExam bool) candidate {
 		c, b2, b3, b4 := h.combined(t)
-		a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched, map[string]any{"reason": "elderly"})
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched, map[string]any{"reason": "elderly"})
 		if atExam {
 			lane(b2)
 		}
@@ -154,7 +155,7 @@ func TestDailyReport(t *testing.T) {
 	_, absent := h.book(t, h.slot, 2)
 	lane(absent) // not served: they never came
 	staffCancel := func(booking int64) {
-		a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考生身体不适")), h.sched, nil)
+		a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考生身体不适")), h.sched, nil)
 	}
 	_, cancelled := h.book(t, h.slot, 2)
 	staffCancel(cancelled) // counts nowhere
@@ -167,14 +168,14 @@ func TestDailyReport(t *testing.T) {
 	}
 	staffCancel(ill)
 	// A C2 slot of today whose only booking is cancelled: no row.
-	c2slot := a.must(http.StatusCreated, "POST", "/api/v1/slots", h.sched, map[string]any{
+	c2slot := a.Must(http.StatusCreated, "POST", "/api/v1/slots", h.sched, map[string]any{
 		"venue_id": h.venue, "subject": 2, "licence_class": "C2", "capacity": 5, "priority_reserved": 0,
 		"starts_at": today.Format(time.RFC3339), "ends_at": today.Add(24*time.Hour - time.Second).Format(time.RFC3339),
 		"adapted_vehicle": false,
-	}).id()
+	}).ID()
 	_, other := h.book(t, c2slot, 2)
 	staffCancel(other)
-	closed := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", h.slot), h.sched, nil)
+	closed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", h.slot), h.sched, nil)
 	if s := fmt.Sprint(closed.Body["bookings"]); !strings.Contains(s, "no_show") {
 		t.Fatalf("close: %s", closed.Raw)
 	}
@@ -195,14 +196,14 @@ func TestDailyReport(t *testing.T) {
 		{c2, today, at(today, 9, 0), at(today, 10, 30)},
 		{c3, yesterday, at(yesterday, 17, 0), at(today, 10, 0)},
 	} {
-		if _, err := a.db.Exec(`UPDATE issuances SET day = $2, ready_at = $3, issued_at = $4 WHERE candidate_id = $1`,
+		if _, err := a.DB.Exec(`UPDATE issuances SET day = $2, ready_at = $3, issued_at = $4 WHERE candidate_id = $1`,
 			s.c.ID, s.day.Format(time.DateOnly), s.ready, s.issued); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	t.Run("Today", func(t *testing.T) {
-		got := a.dailyReport(h.issuer, today.Format(time.DateOnly))
+		got := getDailyReport(a, h.issuer, today.Format(time.DateOnly))
 		var exams []string
 		for _, e := range got.Exams {
 			exams = append(exams, fmt.Sprintf("%d %s booked=%d candidates=%d sat=%d retakes=%d passed=%d failed=%d no_shows=%d",
@@ -230,14 +231,14 @@ func TestDailyReport(t *testing.T) {
 		if got.BecameReady != 3 || got.IssuedSameDay != 2 || show(got.SameDayRate) != "0.6667" {
 			t.Errorf("same day: %d of %d, rate %s; want 2 of 3, 0.6667", got.IssuedSameDay, got.BecameReady, show(got.SameDayRate))
 		}
-		if d := a.dailyReport(h.sched, ""); d.Date != today.Format(time.DateOnly) || d.LicencesIssued != 3 {
+		if d := getDailyReport(a, h.sched, ""); d.Date != today.Format(time.DateOnly) || d.LicencesIssued != 3 {
 			t.Errorf("without a date: %+v, want today's report", d)
 		}
 	})
 
 	t.Run("Yesterday", func(t *testing.T) {
 		// c3 became ready yesterday and was not issued that day.
-		got := a.dailyReport(a.admin, yesterday.Format(time.DateOnly))
+		got := getDailyReport(a, a.Admin, yesterday.Format(time.DateOnly))
 		m := got.Minutes
 		if len(got.Exams) != 0 || got.LicencesIssued != 0 || got.PriorityLaneServed != 0 || m.P50 != nil || m.P90 != nil || m.Max != nil ||
 			got.BecameReady != 1 || got.IssuedSameDay != 0 || show(got.SameDayRate) != "0" {
@@ -246,7 +247,7 @@ func TestDailyReport(t *testing.T) {
 	})
 
 	t.Run("QuietDay", func(t *testing.T) {
-		r := a.must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+day(-30).Format(time.DateOnly), h.issuer, nil)
+		r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+day(-30).Format(time.DateOnly), h.issuer, nil)
 		want := `{"date":"` + day(-30).Format(time.DateOnly) + `","exams":[],"priority_lane_served":0,"licences_issued":0,` +
 			`"ready_to_issued_minutes":{"p50":null,"p90":null,"max":null},"became_ready":0,"issued_same_day":0,"same_day_issuance_rate":null}`
 		if got := strings.TrimSpace(string(r.Raw)); got != want {
@@ -256,16 +257,16 @@ func TestDailyReport(t *testing.T) {
 
 	t.Run("Refusals", func(t *testing.T) {
 		for _, q := range []string{"2026-02-30", "yesterday", "1899-12-31"} {
-			if r := a.do("GET", "/api/v1/reports/daily?date="+q, h.issuer, nil); r.Status != 422 || r.code() != "invalid_field" || r.field() != "date" {
+			if r := a.Do("GET", "/api/v1/reports/daily?date="+q, h.issuer, nil); r.Status != 422 || r.Code() != "invalid_field" || r.Field() != "date" {
 				t.Errorf("date %s: %d %s", q, r.Status, r.Raw)
 			}
 		}
 		for name, token := range map[string]string{"examiner": h.examiner, "candidate": c1.Token} {
-			if r := a.do("GET", "/api/v1/reports/daily", token, nil); r.Status != http.StatusForbidden {
+			if r := a.Do("GET", "/api/v1/reports/daily", token, nil); r.Status != http.StatusForbidden {
 				t.Errorf("%s: %d, want 403", name, r.Status)
 			}
 		}
-		if r := a.do("GET", "/api/v1/reports/daily", "", nil); r.Status != http.StatusUnauthorized {
+		if r := a.Do("GET", "/api/v1/reports/daily", "", nil); r.Status != http.StatusUnauthorized {
 			t.Errorf("no token: %d, want 401", r.Status)
 		}
 	})
@@ -275,59 +276,59 @@ func TestDailyReport(t *testing.T) {
 // cancelled, once (SA-RATE), and nothing else.
 func TestFeedback(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	issued := h.ready(t)
 	h.issue(t, issued)
 	waiting := h.ready(t)
-	slot := a.newSlot(h.sched, h.venue, 2, 9, 9, nil)
-	deskID, desk := a.deskStaff("scheduler", "1号窗口")
+	slot := a.NewSlot(h.sched, h.venue, 2, 9, 9, nil)
+	deskID, desk := deskStaff(a, "scheduler", "1号窗口")
 
 	t.Run("Issuance", func(t *testing.T) {
 		id := h.issuanceOf(t, issued)
 		var issuer int64
-		if err := a.db.Get(&issuer, `SELECT issued_by FROM issuances WHERE id = $1`, id); err != nil {
+		if err := a.DB.Get(&issuer, `SELECT issued_by FROM issuances WHERE id = $1`, id); err != nil {
 			t.Fatal(err)
 		}
-		r := a.rate(issued.Token, map[string]any{"issuance_id": id, "score": 4, "comment": "  办得很快，就是等叫号久了点  "})
+		r := rate(a, issued.Token, map[string]any{"issuance_id": id, "score": 4, "comment": "  办得很快，就是等叫号久了点  "})
 		if r.Status != http.StatusCreated || r.Body["issuance_id"] != float64(id) || r.Body["booking_id"] != nil ||
 			r.Body["staff_id"] != float64(issuer) || r.Body["desk"] != "3号窗口" || r.Body["score"] != 4.0 ||
-			r.Body["comment"] != "办得很快，就是等叫号久了点" || r.Body["candidate_id"] != float64(issued.ID) || r.id() == 0 {
+			r.Body["comment"] != "办得很快，就是等叫号久了点" || r.Body["candidate_id"] != float64(issued.ID) || r.ID() == 0 {
 			t.Fatalf("rate the licence: %d %s", r.Status, r.Raw)
 		}
-		if r := a.rate(issued.Token, map[string]any{"issuance_id": id, "score": 1}); r.Status != http.StatusConflict || r.code() != "already_rated" {
+		if r := rate(a, issued.Token, map[string]any{"issuance_id": id, "score": 1}); r.Status != http.StatusConflict || r.Code() != "already_rated" {
 			t.Fatalf("rate again: %d %s", r.Status, r.Raw)
 		}
-		if r := a.rate(waiting.Token, map[string]any{"issuance_id": id, "score": 1}); r.Status != http.StatusNotFound || r.code() != "not_found" {
+		if r := rate(a, waiting.Token, map[string]any{"issuance_id": id, "score": 1}); r.Status != http.StatusNotFound || r.Code() != "not_found" {
 			t.Fatalf("another candidate's licence: %d %s", r.Status, r.Raw)
 		}
-		if r := a.rate(waiting.Token, map[string]any{"issuance_id": h.issuanceOf(t, waiting), "score": 5}); r.Status != http.StatusConflict || r.code() != "not_rateable" {
+		if r := rate(a, waiting.Token, map[string]any{"issuance_id": h.issuanceOf(t, waiting), "score": 5}); r.Status != http.StatusConflict || r.Code() != "not_rateable" {
 			t.Fatalf("a licence not yet issued: %d %s", r.Status, r.Raw)
 		}
-		if r := a.rate(waiting.Token, map[string]any{"issuance_id": id + 1000, "score": 5}); r.Status != http.StatusNotFound {
+		if r := rate(a, waiting.Token, map[string]any{"issuance_id": id + 1000, "score": 5}); r.Status != http.StatusNotFound {
 			t.Fatalf("no such issuance: %d %s", r.Status, r.Raw)
 		}
 	})
 
 	t.Run("Booking", func(t *testing.T) {
-		c, b := a.cancelledBy(h.sched, desk, slot)
-		r := a.rate(c.Token, map[string]any{"booking_id": b, "score": 3})
+		c, b := cancelledBy(a, h.sched, desk, slot)
+		r := rate(a, c.Token, map[string]any{"booking_id": b, "score": 3})
 		if r.Status != http.StatusCreated || r.Body["booking_id"] != float64(b) || r.Body["issuance_id"] != nil ||
 			r.Body["staff_id"] != float64(deskID) || r.Body["desk"] != "1号窗口" || r.Body["comment"] != nil {
 			t.Fatalf("rate a staff cancellation: %d %s", r.Status, r.Raw)
 		}
-		if r := a.rate(c.Token, map[string]any{"booking_id": b, "score": 5}); r.Status != http.StatusConflict || r.code() != "already_rated" {
+		if r := rate(a, c.Token, map[string]any{"booking_id": b, "score": 5}); r.Status != http.StatusConflict || r.Code() != "already_rated" {
 			t.Fatalf("rate again: %d %s", r.Status, r.Raw)
 		}
-		if r := a.rate(waiting.Token, map[string]any{"booking_id": b, "score": 5}); r.Status != http.StatusNotFound {
+		if r := rate(a, waiting.Token, map[string]any{"booking_id": b, "score": 5}); r.Status != http.StatusNotFound {
 			t.Fatalf("another candidate's booking: %d %s", r.Status, r.Raw)
 		}
-		own, ob := a.booked(h.sched, slot)
-		if r := a.rate(own.Token, map[string]any{"booking_id": ob, "score": 5}); r.Status != http.StatusConflict || r.code() != "not_rateable" {
+		own, ob := booked(a, h.sched, slot)
+		if r := rate(a, own.Token, map[string]any{"booking_id": ob, "score": 5}); r.Status != http.StatusConflict || r.Code() != "not_rateable" {
 			t.Fatalf("a booking still confirmed: %d %s", r.Status, r.Raw)
 		}
-		a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", ob), own.Token, nil)
-		if r := a.rate(own.Token, map[string]any{"booking_id": ob, "score": 5}); r.Status != http.StatusConflict || r.code() != "not_rateable" {
+		a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", ob), own.Token, nil)
+		if r := rate(a, own.Token, map[string]any{"booking_id": ob, "score": 5}); r.Status != http.StatusConflict || r.Code() != "not_rateable" {
 			t.Fatalf("a booking the candidate cancelled: %d %s", r.Status, r.Raw)
 		}
 	})
@@ -350,18 +351,18 @@ func TestFeedback(t *testing.T) {
 			{"NULComment", `{"issuance_id": 1, "score": 5, "comment": "a\u0000b"}`, "comment"},
 			{"Unknown", map[string]any{"issuance_id": id, "score": 5, "stars": 5}, "stars"},
 		} {
-			if r := a.do("POST", "/api/v1/feedback", waiting.Token, tt.body); r.Status != 422 || r.code() != "invalid_field" || r.field() != tt.field {
+			if r := a.Do("POST", "/api/v1/feedback", waiting.Token, tt.body); r.Status != 422 || r.Code() != "invalid_field" || r.Field() != tt.field {
 				t.Errorf("%s: %d %s, want 422 naming %s", tt.name, r.Status, r.Raw, tt.field)
 			}
 		}
-		if r := a.rate(h.issuer, map[string]any{"issuance_id": id, "score": 5}); r.Status != http.StatusForbidden {
+		if r := rate(a, h.issuer, map[string]any{"issuance_id": id, "score": 5}); r.Status != http.StatusForbidden {
 			t.Errorf("an issuer rating: %d, want 403", r.Status)
 		}
 	})
 
 	// Eight tries at once: the unique constraint lets exactly one through.
 	t.Run("Race", func(t *testing.T) {
-		c, b := a.cancelledBy(h.sched, desk, slot)
+		c, b := cancelledBy(a, h.sched, desk, slot)
 		body, _ := json.Marshal(map[string]any{"booking_id": b, "score": 5})
 		type answer struct {
 			status int
@@ -372,7 +373,7 @@ func TestFeedback(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Go(func() {
-				req, _ := http.NewRequest("POST", a.url+"/api/v1/feedback", bytes.NewReader(body))
+				req, _ := http.NewRequest("POST", a.URL+"/api/v1/feedback", bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Authorization", "Bearer "+c.Token)
 				res, err := http.DefaultClient.Do(req)
@@ -396,7 +397,7 @@ func TestFeedback(t *testing.T) {
 			counts[fmt.Sprint(ans.status, " ", ans.code)]++
 		}
 		var stored int
-		if err := a.db.Get(&stored, `SELECT count(*) FROM feedback WHERE booking_id = $1`, b); err != nil {
+		if err := a.DB.Get(&stored, `SELECT count(*) FROM feedback WHERE booking_id = $1`, b); err != nil {
 			t.Fatal(err)
 		}
 		if counts["201 "] != 1 || counts["409 already_rated"] != 7 || stored != 1 {
@@ -439,12 +440,12 @@ type satisfaction struct {
 	} `json:"comments"`
 }
 
-func (a *app) satisfaction(month string) satisfaction {
-	a.t.Helper()
-	r := a.must(http.StatusOK, "GET", "/api/v1/reports/satisfaction?month="+month, a.admin, nil)
+func getSatisfaction(a *app, month string) satisfaction {
+	a.T.Helper()
+	r := a.Must(http.StatusOK, "GET", "/api/v1/reports/satisfaction?month="+month, a.Admin, nil)
 	var s satisfaction
 	if err := json.Unmarshal(r.Raw, &s); err != nil {
-		a.t.Fatalf("satisfaction %s: %v", r.Raw, err)
+		a.T.Fatalf("satisfaction %s: %v", r.Raw, err)
 	}
 	return s
 }
@@ -454,31 +455,31 @@ func (a *app) satisfaction(month string) satisfaction {
 // ratings, then the higher share of 5s) and the comments, worst first.
 func TestSatisfactionReport(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	slot := a.newSlot(h.sched, h.venue, 2, 9, 9, nil)
-	id1, desk1 := a.deskStaff("scheduler", "1号窗口")
-	id2, desk2 := a.deskStaff("scheduler", "2号窗口")
+	slot := a.NewSlot(h.sched, h.venue, 2, 9, 9, nil)
+	id1, desk1 := deskStaff(a, "scheduler", "1号窗口")
+	id2, desk2 := deskStaff(a, "scheduler", "2号窗口")
 	var adminID int64
-	if err := a.db.Get(&adminID, `SELECT id FROM users WHERE username = 'admin'`); err != nil {
+	if err := a.DB.Get(&adminID, `SELECT id FROM users WHERE username = 'admin'`); err != nil {
 		t.Fatal(err)
 	}
 	rate := func(staff string, score int, comment string) int64 {
 		t.Helper()
-		c, b := a.cancelledBy(h.sched, staff, slot)
+		c, b := cancelledBy(a, h.sched, staff, slot)
 		body := map[string]any{"booking_id": b, "score": score}
 		if comment != "" {
 			body["comment"] = comment
 		}
-		return a.must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, body).id()
+		return a.Must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, body).ID()
 	}
 
 	// 3号窗口, the issuer: one 5, too few ratings to rank.
 	c := h.ready(t)
 	h.issue(t, c)
-	a.must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": h.issuanceOf(t, c), "score": 5, "comment": "很快"})
+	a.Must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": h.issuanceOf(t, c), "score": 5, "comment": "很快"})
 	var issuerID int64
-	if err := a.db.Get(&issuerID, `SELECT issued_by FROM issuances WHERE candidate_id = $1`, c.ID); err != nil {
+	if err := a.DB.Get(&issuerID, `SELECT issued_by FROM issuances WHERE candidate_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	// 1号窗口: 5, 4, 4. 2号窗口: 5, 5, 3: the same mean and count, more 5s.
@@ -489,17 +490,17 @@ func TestSatisfactionReport(t *testing.T) {
 	rate(desk2, 5, "")
 	rate(desk2, 5, "")
 	// The admin has no desk: their rating counts for them alone.
-	rate(a.admin, 2, "电话一直占线")
+	rate(a.Admin, 2, "电话一直占线")
 	// Last month's rating counts in last month only.
 	last := rate(desk1, 1, "上个月的事")
 	now := time.Now().In(shanghai)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
-	if _, err := a.db.Exec(`UPDATE feedback SET created_at = $2 WHERE id = $1`, last, month.Add(-time.Hour)); err != nil {
+	if _, err := a.DB.Exec(`UPDATE feedback SET created_at = $2 WHERE id = $1`, last, month.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("ThisMonth", func(t *testing.T) {
-		s := a.satisfaction(month.Format("2006-01"))
+		s := getSatisfaction(a, month.Format("2006-01"))
 		if s.Month != month.Format("2006-01") || s.Count != 8 || show(s.Mean) != "4.13" { // 33 / 8
 			t.Fatalf("month %s: %d ratings, mean %s; want 8, 4.13", s.Month, s.Count, show(s.Mean))
 		}
@@ -538,13 +539,13 @@ func TestSatisfactionReport(t *testing.T) {
 		if want := "[2 电话一直占线 - 3 改期没有提前通知 2号窗口 4 还可以 1号窗口 5 很快 3号窗口]"; fmt.Sprint(comments) != want {
 			t.Errorf("comments %v, want %s", comments, want)
 		}
-		if r := a.must(http.StatusOK, "GET", "/api/v1/reports/satisfaction", a.admin, nil); r.Body["month"] != month.Format("2006-01") {
+		if r := a.Must(http.StatusOK, "GET", "/api/v1/reports/satisfaction", a.Admin, nil); r.Body["month"] != month.Format("2006-01") {
 			t.Errorf("without a month: %s", r.Raw)
 		}
 	})
 
 	t.Run("LastMonth", func(t *testing.T) {
-		s := a.satisfaction(month.AddDate(0, -1, 0).Format("2006-01"))
+		s := getSatisfaction(a, month.AddDate(0, -1, 0).Format("2006-01"))
 		if s.Count != 1 || len(s.Desks) != 1 || s.Desks[0].Desk != "1号窗口" || s.TopDesk != nil || s.TopStaff != nil ||
 			len(s.Comments) != 1 || s.Comments[0].Comment != "上个月的事" {
 			t.Fatalf("last month: %+v", s)
@@ -552,7 +553,7 @@ func TestSatisfactionReport(t *testing.T) {
 	})
 
 	t.Run("Empty", func(t *testing.T) {
-		r := a.must(http.StatusOK, "GET", "/api/v1/reports/satisfaction?month=2001-01", a.admin, nil)
+		r := a.Must(http.StatusOK, "GET", "/api/v1/reports/satisfaction?month=2001-01", a.Admin, nil)
 		want := `{"month":"2001-01","count":0,"mean":null,"desks":[],"staff":[],"top_desk":null,"top_staff":null,"comments":[]}`
 		if got := strings.TrimSpace(string(r.Raw)); got != want {
 			t.Fatalf("empty month:\n%s\nwant\n%s", got, want)
@@ -561,12 +562,12 @@ func TestSatisfactionReport(t *testing.T) {
 
 	t.Run("Refusals", func(t *testing.T) {
 		for _, q := range []string{"2026-13", "11/2026", "2026-11-01", "1899-12"} {
-			if r := a.do("GET", "/api/v1/reports/satisfaction?month="+url.QueryEscape(q), a.admin, nil); r.Status != 422 || r.field() != "month" {
+			if r := a.Do("GET", "/api/v1/reports/satisfaction?month="+url.QueryEscape(q), a.Admin, nil); r.Status != 422 || r.Field() != "month" {
 				t.Errorf("month %s: %d %s", q, r.Status, r.Raw)
 			}
 		}
 		for name, token := range map[string]string{"scheduler": h.sched, "issuer": h.issuer} {
-			if r := a.do("GET", "/api/v1/reports/satisfaction", token, nil); r.Status != http.StatusForbidden {
+			if r := a.Do("GET", "/api/v1/reports/satisfaction", token, nil); r.Status != http.StatusForbidden {
 				t.Errorf("%s: %d, want 403", name, r.Status)
 			}
 		}

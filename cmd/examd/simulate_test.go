@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 )
 
@@ -21,11 +22,11 @@ func TestSimulatedExamDay(t *testing.T) {
 	// runs on a clock of its own, at 09:00 on a fixed date, whenever the
 	// test runs. The clock runs, as the devices' pauses do.
 	clock := testkit.RunningClock(time.Date(2030, 6, 3, 9, 0, 0, 0, testkit.Shanghai))
-	a := startAt(t, clock)
+	a := servertest.StartAt(t, clock)
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	args := []string{"-url", a.url, "-seed", "-admin-password", adminPassword, "-speed", "5000", "-seed-random", "7"}
+	args := []string{"-url", a.URL, "-seed", "-admin-password", adminPassword, "-speed", "5000", "-seed-random", "7"}
 	start := time.Now()
 	err := simulate(ctx, clock.Now, args, func(string) string { return "" }, &out)
 	if err != nil || ctx.Err() != nil {
@@ -36,13 +37,13 @@ func TestSimulatedExamDay(t *testing.T) {
 		t.Errorf("simulate does not say how to watch:\n%s", out.Bytes())
 	}
 
-	venues := a.must(http.StatusOK, "GET", "/api/v1/venues", a.admin, nil).Body["venues"].([]any)
+	venues := a.Must(http.StatusOK, "GET", "/api/v1/venues", a.Admin, nil).Body["venues"].([]any)
 	if len(venues) != 1 {
 		t.Fatalf("got %d venues, want the demo's one", len(venues))
 	}
 	venue := int64(venues[0].(map[string]any)["id"].(float64))
-	today := a.day(0).Format(time.DateOnly)
-	slots := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots?venue_id=%d&from=%s&to=%s", venue, today, today), a.admin, nil).Body["slots"].([]any)
+	today := a.Day(0).Format(time.DateOnly)
+	slots := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots?venue_id=%d&from=%s&to=%s", venue, today, today), a.Admin, nil).Body["slots"].([]any)
 	if len(slots) != 4 {
 		t.Fatalf("got %d slots today, want 4", len(slots))
 	}
@@ -51,13 +52,13 @@ func TestSimulatedExamDay(t *testing.T) {
 	types := map[string]int{}
 	for _, s := range slots {
 		slot := s.(map[string]any)
-		roster := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%v/roster", slot["id"]), a.admin, nil).Body["candidates"].([]any)
+		roster := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%v/roster", slot["id"]), a.Admin, nil).Body["candidates"].([]any)
 		for i, e := range roster {
 			entry := e.(map[string]any)
 			if i > 0 && entry["lane"] == "priority" {
 				t.Errorf("slot %v: priority lane at place %d of the roster", slot["id"], i+1)
 			}
-			sheets := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%v/attempts", entry["booking_id"]), a.admin, nil).Body["attempts"].([]any)
+			sheets := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%v/attempts", entry["booking_id"]), a.Admin, nil).Body["attempts"].([]any)
 			if len(sheets) == 0 || len(sheets) > 2 {
 				t.Errorf("booking %v (%s): %d attempts, want 1 or 2", entry["booking_id"], entry["status"], len(sheets))
 				continue

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha256"
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,9 +12,9 @@ import (
 )
 
 // accountsAdmin is a browser logged in as the admin.
-func (a *app) accountsAdmin(t *testing.T) *browser {
+func accountsAdmin(a *app, t *testing.T) *browser {
 	t.Helper()
-	b := a.browser(t)
+	b := newBrowser(a, t)
 	b.logIn("admin", adminPassword, "/admin/slots")
 	return b
 }
@@ -32,10 +33,10 @@ func accountsRow(body, id string) string {
 }
 
 // accountsCount counts the rows of a query, such as the users or the devices.
-func (a *app) accountsCount(t *testing.T, query string, args ...any) int {
+func accountsCount(a *app, t *testing.T, query string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := a.db.Get(&n, query, args...); err != nil {
+	if err := a.DB.Get(&n, query, args...); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -46,9 +47,9 @@ func (a *app) accountsCount(t *testing.T, query string, args ...any) int {
 // and create nothing; no page shows a password; names are escaped.
 func TestWebAccountsUsers(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	venue := a.newVenue(a.admin, false)
-	b := a.accountsAdmin(t)
+	a := servertest.Start(t)
+	venue := a.NewVenue(a.Admin, false)
+	b := accountsAdmin(a, t)
 
 	p := b.get("/admin/users")
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, `data-page="admin_users"`) || !strings.Contains(p.Body, "新建工作人员账号") ||
@@ -61,7 +62,7 @@ func TestWebAccountsUsers(t *testing.T) {
 		t.Fatalf("create: %d at %s\n%s", p.Status, p.URL, p.Body)
 	}
 	var id int64
-	if err := a.db.Get(&id, `SELECT id FROM users WHERE username = 'zhang.kaoshi' AND role = 'examiner' AND venue_id = $1`, venue); err != nil {
+	if err := a.DB.Get(&id, `SELECT id FROM users WHERE username = 'zhang.kaoshi' AND role = 'examiner' AND venue_id = $1`, venue); err != nil {
 		t.Fatalf("the examiner is not in the database with their venue: %v", err)
 	}
 	row := accountsRow(p.Body, fmt.Sprintf("user-%d", id))
@@ -78,7 +79,7 @@ func TestWebAccountsUsers(t *testing.T) {
 	}
 
 	t.Run("LogIn", func(t *testing.T) {
-		nb := a.browser(t)
+		nb := newBrowser(a, t)
 		p := nb.logIn("zhang.kaoshi", "kaoshi-pw-1", "/examiner")
 		if !strings.Contains(p.Body, `data-page="examiner"`) {
 			t.Errorf("the new user's home:\n%s", p.Body)
@@ -86,8 +87,8 @@ func TestWebAccountsUsers(t *testing.T) {
 	})
 
 	t.Run("Refused", func(t *testing.T) {
-		users := a.accountsCount(t, `SELECT count(*) FROM users`)
-		entries := a.accountsCount(t, `SELECT count(*) FROM audit_log`)
+		users := accountsCount(a, t, `SELECT count(*) FROM users`)
+		entries := accountsCount(a, t, `SELECT count(*) FROM audit_log`)
 		for name, tc := range map[string]struct {
 			form   url.Values
 			status int
@@ -129,10 +130,10 @@ func TestWebAccountsUsers(t *testing.T) {
 				}
 			})
 		}
-		if n := a.accountsCount(t, `SELECT count(*) FROM users`); n != users {
+		if n := accountsCount(a, t, `SELECT count(*) FROM users`); n != users {
 			t.Errorf("%d users after the refusals, want %d", n, users)
 		}
-		if n := a.accountsCount(t, `SELECT count(*) FROM audit_log`); n != entries {
+		if n := accountsCount(a, t, `SELECT count(*) FROM audit_log`); n != entries {
 			t.Errorf("%d audit entries after the refusals, want %d", n, entries)
 		}
 	})
@@ -159,9 +160,9 @@ var deviceKeyInput = regexp.MustCompile(`id="device-key" class="key" type="text"
 // confirmation and stops the key.
 func TestWebAccountsDevices(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	venue := a.newVenue(a.admin, false)
-	b := a.accountsAdmin(t)
+	a := servertest.Start(t)
+	venue := a.NewVenue(a.Admin, false)
+	b := accountsAdmin(a, t)
 	if p := b.get("/admin/devices"); p.Status != http.StatusOK || !strings.Contains(p.Body, "还没有登记设备") {
 		t.Fatalf("devices page: %d\n%s", p.Status, p.Body)
 	}
@@ -179,14 +180,14 @@ func TestWebAccountsDevices(t *testing.T) {
 	}
 	key := m[1]
 	var id int64
-	if err := a.db.Get(&id, `SELECT id FROM devices WHERE key_hash = $1 AND name = '考试车 7号' AND venue_id = $2
+	if err := a.DB.Get(&id, `SELECT id FROM devices WHERE key_hash = $1 AND name = '考试车 7号' AND venue_id = $2
 		AND licence_classes = '{C1,C2}' AND adapted_vehicle`, accountsKeyHash(key), venue); err != nil {
 		t.Fatalf("the device is not stored under the key's hash: %v", err)
 	}
-	if r := a.do("POST", "/api/v1/exam/events", "", map[string]any{}, "Authorization", "Device "+key); r.Status != http.StatusUnprocessableEntity {
+	if r := a.Do("POST", "/api/v1/exam/events", "", map[string]any{}, "Authorization", "Device "+key); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("an empty event with the key: %d %s, want 422 (authenticated, then refused)", r.Status, r.Raw)
 	}
-	if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusOK {
+	if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusOK {
 		t.Errorf("the rules with the key: %d", r.Status)
 	}
 
@@ -202,7 +203,7 @@ func TestWebAccountsDevices(t *testing.T) {
 	}
 
 	t.Run("Refused", func(t *testing.T) {
-		devices := a.accountsCount(t, `SELECT count(*) FROM devices`)
+		devices := accountsCount(a, t, `SELECT count(*) FROM devices`)
 		for name, tc := range map[string]struct {
 			form  url.Values
 			field string
@@ -228,7 +229,7 @@ func TestWebAccountsDevices(t *testing.T) {
 				}
 			})
 		}
-		if n := a.accountsCount(t, `SELECT count(*) FROM devices`); n != devices {
+		if n := accountsCount(a, t, `SELECT count(*) FROM devices`); n != devices {
 			t.Errorf("%d devices after the refusals, want %d", n, devices)
 		}
 	})
@@ -241,7 +242,7 @@ func TestWebAccountsDevices(t *testing.T) {
 			fmt.Sprintf(`id="err-device-%d" role="alert" data-code="confirm">请先勾选“确认停用”`, id)) {
 			t.Errorf("retire unconfirmed: %d\n%s", p.Status, p.Body)
 		}
-		if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusOK {
+		if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusOK {
 			t.Errorf("the key after an unconfirmed retire: %d, want it still working", r.Status)
 		}
 		p = b.post(path, url.Values{"confirm": {"1"}})
@@ -251,7 +252,7 @@ func TestWebAccountsDevices(t *testing.T) {
 		if row := accountsRow(p.Body, fmt.Sprintf("device-%d", id)); !strings.Contains(row, "已于") || strings.Contains(row, "<form") {
 			t.Errorf("the retired row: %s", row)
 		}
-		if r := a.do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusUnauthorized {
+		if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+key); r.Status != http.StatusUnauthorized {
 			t.Errorf("the retired key: %d, want 401", r.Status)
 		}
 		p = b.post(path, url.Values{"confirm": {"1"}})
@@ -289,19 +290,19 @@ func accountsKeyHash(s string) []byte {
 // chain on request.
 func TestWebAccountsAudit(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	b := a.accountsAdmin(t)
+	a := servertest.Start(t)
+	b := accountsAdmin(a, t)
 	b.get("/admin/users")
 	if p := b.post("/admin/users", url.Values{"username": {"li.zhizheng"}, "password": {"zhizheng-pw-1"}, "role": {"issuer"}}); p.URL != "/admin/users?done=user_created" {
 		t.Fatalf("create: %d at %s", p.Status, p.URL)
 	}
 	var user int64
-	if err := a.db.Get(&user, `SELECT id FROM users WHERE username = 'li.zhizheng'`); err != nil {
+	if err := a.DB.Get(&user, `SELECT id FROM users WHERE username = 'li.zhizheng'`); err != nil {
 		t.Fatal(err)
 	}
-	venue := a.newVenue(a.admin, false)
-	a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{"venue_id": venue, "name": "考试车 1号"})
-	if _, err := a.db.Exec(`INSERT INTO audit_log (actor_kind, action, subject) VALUES ('system', 'thing.changed', 'thing:1')`); err != nil {
+	venue := a.NewVenue(a.Admin, false)
+	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号"})
+	if _, err := a.DB.Exec(`INSERT INTO audit_log (actor_kind, action, subject) VALUES ('system', 'thing.changed', 'thing:1')`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -395,15 +396,15 @@ func accountsUnescape(s string) string { return strings.ReplaceAll(s, "&amp;", "
 // nothing; without a session the pages send to the login page.
 func TestWebAccountsForbidden(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	c := a.newCandidate(sched, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	c := a.NewCandidate(sched, nil)
 	for _, role := range []string{"scheduler", "examiner", "issuer"} {
-		a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "web-" + role, "password": "staff-secret", "role": role})
+		a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "web-" + role, "password": "staff-secret", "role": role})
 	}
-	venue := a.newVenue(sched, false)
-	device := a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{"venue_id": venue, "name": "考试车 1号"}).id()
-	users, devices := a.accountsCount(t, `SELECT count(*) FROM users`), a.accountsCount(t, `SELECT count(*) FROM devices`)
+	venue := a.NewVenue(sched, false)
+	device := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号"}).ID()
+	users, devices := accountsCount(a, t, `SELECT count(*) FROM users`), accountsCount(a, t, `SELECT count(*) FROM devices`)
 
 	logins := map[string][2]string{
 		"scheduler": {"web-scheduler", "/admin/slots"}, "examiner": {"web-examiner", "/examiner"}, "issuer": {"web-issuer", "/desk"},
@@ -411,7 +412,7 @@ func TestWebAccountsForbidden(t *testing.T) {
 	}
 	for role, l := range logins {
 		t.Run(role, func(t *testing.T) {
-			b := a.browser(t)
+			b := newBrowser(a, t)
 			password := "staff-secret"
 			if role == "candidate" {
 				password = "candidate-pw"
@@ -434,11 +435,11 @@ func TestWebAccountsForbidden(t *testing.T) {
 			}
 		})
 	}
-	if n, m := a.accountsCount(t, `SELECT count(*) FROM users`), a.accountsCount(t, `SELECT count(*) FROM devices WHERE retired_at IS NULL`); n != users || m != devices {
+	if n, m := accountsCount(a, t, `SELECT count(*) FROM users`), accountsCount(a, t, `SELECT count(*) FROM devices WHERE retired_at IS NULL`); n != users || m != devices {
 		t.Errorf("%d users and %d active devices after the refusals, want %d and %d", n, m, users, devices)
 	}
 
-	b := a.browser(t)
+	b := newBrowser(a, t)
 	if p := b.get("/admin/devices"); p.URL != "/login?next=%2Fadmin%2Fdevices" {
 		t.Errorf("without a session: at %s", p.URL)
 	}
@@ -447,11 +448,11 @@ func TestWebAccountsForbidden(t *testing.T) {
 // TestWebAccountsCSRF: the account forms need the CSRF token.
 func TestWebAccountsCSRF(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	venue := a.newVenue(a.admin, false)
-	device := a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{"venue_id": venue, "name": "考试车 1号"}).id()
-	b := a.accountsAdmin(t)
-	users := a.accountsCount(t, `SELECT count(*) FROM users`)
+	a := servertest.Start(t)
+	venue := a.NewVenue(a.Admin, false)
+	device := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号"}).ID()
+	b := accountsAdmin(a, t)
+	users := accountsCount(a, t, `SELECT count(*) FROM users`)
 	for name, tc := range map[string]struct {
 		token  string
 		header []string
@@ -481,13 +482,13 @@ func TestWebAccountsCSRF(t *testing.T) {
 			}
 		})
 	}
-	if n := a.accountsCount(t, `SELECT count(*) FROM users`); n != users {
+	if n := accountsCount(a, t, `SELECT count(*) FROM users`); n != users {
 		t.Errorf("%d users, want %d", n, users)
 	}
-	if n := a.accountsCount(t, `SELECT count(*) FROM devices WHERE retired_at IS NULL AND name = '考试车 1号'`); n != 1 {
+	if n := accountsCount(a, t, `SELECT count(*) FROM devices WHERE retired_at IS NULL AND name = '考试车 1号'`); n != 1 {
 		t.Errorf("forged forms changed the devices")
 	}
-	if n := a.accountsCount(t, `SELECT count(*) FROM devices`); n != 1 {
+	if n := accountsCount(a, t, `SELECT count(*) FROM devices`); n != 1 {
 		t.Errorf("%d devices, want 1", n)
 	}
 }

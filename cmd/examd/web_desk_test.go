@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,12 +17,12 @@ import (
 // and returns its username; the password is "desk-secret".
 func deskUser(t *testing.T, a *app, role, desk string) string {
 	t.Helper()
-	name := fmt.Sprintf("desk%s%d", role, seq.Add(1))
+	name := fmt.Sprintf("desk%s%d", role, servertest.Next())
 	body := map[string]any{"username": name, "password": "desk-secret", "role": role}
 	if desk != "" {
 		body["desk"] = desk
 	}
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, body)
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, body)
 	return name
 }
 
@@ -31,11 +32,11 @@ func deskUser(t *testing.T, a *app, role, desk string) string {
 func (h *hall) readyAs(t *testing.T, name string, lane bool) candidate {
 	t.Helper()
 	c, b2, b3, b4 := h.combined(t)
-	if _, err := h.a.db.Exec(`UPDATE candidates SET name = $2 WHERE id = $1`, c.ID, name); err != nil {
+	if _, err := h.a.DB.Exec(`UPDATE candidates SET name = $2 WHERE id = $1`, c.ID, name); err != nil {
 		t.Fatal(err)
 	}
 	if lane {
-		h.a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
+		h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
 			map[string]any{"reason": "disability", "needs": []string{}, "note": ""})
 	}
 	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
@@ -77,12 +78,12 @@ func tableRow(body, id string) string {
 // the session cookie, and the day's report.
 func TestWebDesk(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
 	c := h.readyAs(t, "王小明", false)
 	row := fmt.Sprintf("cand-%d", c.ID)
-	b := a.browser(t)
+	b := newBrowser(a, t)
 	p := b.logInTo(issuer, "desk-secret", "/desk")
 
 	r := tableRow(p.Body, row)
@@ -129,7 +130,7 @@ func TestWebDesk(t *testing.T) {
 			t.Errorf("after forged forms the candidate is at %s, want ready", got)
 		}
 		var called bool
-		if err := a.db.Get(&called, `SELECT called_at IS NOT NULL FROM issuances WHERE candidate_id = $1`, c.ID); err != nil || called {
+		if err := a.DB.Get(&called, `SELECT called_at IS NOT NULL FROM issuances WHERE candidate_id = $1`, c.ID); err != nil || called {
 			t.Errorf("a forged call was recorded (%v)", err)
 		}
 	})
@@ -165,14 +166,14 @@ func TestWebDesk(t *testing.T) {
 			}
 		}
 		var desks string
-		if err := a.db.Get(&desks, `SELECT concat_ws(',', called_desk, accepted_desk, reviewed_desk, issued_desk) FROM issuances WHERE candidate_id = $1`, c.ID); err != nil ||
+		if err := a.DB.Get(&desks, `SELECT concat_ws(',', called_desk, accepted_desk, reviewed_desk, issued_desk) FROM issuances WHERE candidate_id = $1`, c.ID); err != nil ||
 			desks != "3号窗口,3号窗口,3号窗口,3号窗口" {
 			t.Errorf("desks recorded %q (%v)", desks, err)
 		}
 	})
 
 	t.Run("NotReady", func(t *testing.T) {
-		other := a.newCandidate(h.sched, nil)
+		other := a.NewCandidate(h.sched, nil)
 		p := b.post(fmt.Sprintf("/desk/%d/step", other.ID), step("accept"))
 		if p.Status != http.StatusConflict || !strings.Contains(p.Body, `data-code="not_ready">该考生尚未具备领证条件`) {
 			t.Errorf("a candidate who is not ready: %d", p.Status)
@@ -200,10 +201,10 @@ func TestWebDesk(t *testing.T) {
 	})
 
 	t.Run("Live", func(t *testing.T) {
-		u := strings.Replace(a.url, "http://", "ws://", 1) + "/desk/live?since=0"
+		u := strings.Replace(a.URL, "http://", "ws://", 1) + "/desk/live?since=0"
 		cookies := func(b *browser) http.Header {
-			hd := http.Header{"Origin": {a.url}}
-			for _, ck := range b.c.Jar.Cookies(mustURL(t, a.url)) {
+			hd := http.Header{"Origin": {a.URL}}
+			for _, ck := range b.c.Jar.Cookies(mustURL(t, a.URL)) {
 				hd.Add("Cookie", ck.Name+"="+ck.Value)
 			}
 			return hd
@@ -220,7 +221,7 @@ func TestWebDesk(t *testing.T) {
 		if m := feed.next(); m["type"] != "ready" || m["ticket"] != "A001" || m["name"] != "王**" {
 			t.Errorf("first event replayed %v", m)
 		}
-		if _, res, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {a.url}}); err == nil || res == nil || res.StatusCode != http.StatusSeeOther {
+		if _, res, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {a.URL}}); err == nil || res == nil || res.StatusCode != http.StatusSeeOther {
 			t.Errorf("the feed without a session: %v %v", res, err)
 		}
 		other := cookies(b)
@@ -231,9 +232,9 @@ func TestWebDesk(t *testing.T) {
 	})
 
 	t.Run("Roles", func(t *testing.T) {
-		cand := a.browser(t)
+		cand := newBrowser(a, t)
 		cand.logInTo(c.IDNo, "candidate-pw", "/candidate")
-		exam := a.browser(t)
+		exam := newBrowser(a, t)
 		exam.logInTo(deskUser(t, a, "examiner", ""), "desk-secret", "/examiner")
 		for who, x := range map[string]*browser{"candidate": cand, "examiner": exam} {
 			for _, path := range []string{"/desk", "/desk/report", "/desk?part=queue"} {
@@ -245,7 +246,7 @@ func TestWebDesk(t *testing.T) {
 				t.Errorf("%s calls: %d", who, p.Status)
 			}
 		}
-		admin := a.browser(t)
+		admin := newBrowser(a, t)
 		p := admin.logInTo("admin", adminPassword, "/admin/slots")
 		p = admin.get("/desk")
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "A001") || strings.Contains(p.Body, "/call\"") || !strings.Contains(p.Body, "叫号和办理由制证窗口工作人员操作") {
@@ -254,7 +255,7 @@ func TestWebDesk(t *testing.T) {
 		if p := admin.post(fmt.Sprintf("/desk/%d/call", c.ID), nil); p.Status != http.StatusForbidden {
 			t.Errorf("the admin calls: %d, want 403 as on the API", p.Status)
 		}
-		sched := a.browser(t)
+		sched := newBrowser(a, t)
 		sched.logInTo(deskUser(t, a, "scheduler", ""), "desk-secret", "/admin/slots")
 		if p := sched.get("/desk"); p.Status != http.StatusForbidden {
 			t.Errorf("a scheduler on /desk: %d", p.Status)

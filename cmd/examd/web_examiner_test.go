@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,21 +18,21 @@ import (
 // session and a page of this site.
 func TestWebExaminer(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	other := a.newVenue(d.sched, true)
+	other := a.NewVenue(d.sched, true)
 	_, booking := d.book(t, d.slot, 2)
-	a.db.MustExec(`UPDATE candidates SET name = '欧阳<b>娜娜</b>' WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, booking)
+	a.DB.MustExec(`UPDATE candidates SET name = '欧阳<b>娜娜</b>' WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, booking)
 	var idNumber string
-	if err := a.db.Get(&idNumber, `SELECT c.id_number FROM candidates c JOIN bookings b ON b.candidate_id = c.id WHERE b.id = $1`, booking); err != nil {
+	if err := a.DB.Get(&idNumber, `SELECT c.id_number FROM candidates c JOIN bookings b ON b.candidate_id = c.id WHERE b.id = $1`, booking); err != nil {
 		t.Fatal(err)
 	}
-	examiner := a.examinerAt(t, d.venue)
-	a.must(http.StatusCreated, "POST", "/api/v1/devices", a.admin, map[string]any{
+	examiner := examinerAt(a, t, d.venue)
+	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
 		"venue_id": d.venue, "name": "<i>考试车</i> 9号", "vehicle_plate": "京A<b>9</b>学", "licence_classes": []string{"C1"},
 	})
 
-	b := a.browser(t)
+	b := newBrowser(a, t)
 	p := b.logIn(examiner, "staff-secret", "/examiner")
 	for _, want := range []string{"考试车 3号", "京A1234学", "欧**********", `data-venue="` + fmt.Sprint(d.venue) + `"`, "候考名单"} {
 		if !strings.Contains(p.Body, want) {
@@ -58,7 +59,7 @@ func TestWebExaminer(t *testing.T) {
 	// Signing: not while the exam runs; not without the token; then once.
 	d.post(d.device, booking, "exam_started", nil)
 	var attempt int64
-	if err := a.db.Get(&attempt, `SELECT id FROM attempts WHERE booking_id = $1`, booking); err != nil {
+	if err := a.DB.Get(&attempt, `SELECT id FROM attempts WHERE booking_id = $1`, booking); err != nil {
 		t.Fatal(err)
 	}
 	sign := fmt.Sprintf("/examiner/attempts/%d/sign", attempt)
@@ -71,7 +72,7 @@ func TestWebExaminer(t *testing.T) {
 		t.Errorf("signing with a forged token: %d", p.Status)
 	}
 	signatures := func() (n int) {
-		a.db.Get(&n, `SELECT count(*) FROM attempt_signatures WHERE attempt_id = $1`, attempt)
+		a.DB.Get(&n, `SELECT count(*) FROM attempt_signatures WHERE attempt_id = $1`, attempt)
 		return n
 	}
 	if n := signatures(); n != 0 {
@@ -89,13 +90,13 @@ func TestWebExaminer(t *testing.T) {
 	}
 
 	// Other examiners, schedulers and candidates.
-	elsewhere := a.browser(t)
-	elsewhere.logIn(a.examinerAt(t, other), "staff-secret", "/examiner")
+	elsewhere := newBrowser(a, t)
+	elsewhere.logIn(examinerAt(a, t, other), "staff-secret", "/examiner")
 	if p := elsewhere.post(sign, nil); p.Status != http.StatusNotFound {
 		t.Errorf("an examiner of another venue signing: %d", p.Status)
 	}
-	sched := a.browser(t)
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "web-planner", "password": "staff-secret", "role": "scheduler"})
+	sched := newBrowser(a, t)
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "web-planner", "password": "staff-secret", "role": "scheduler"})
 	sched.logIn("web-planner", "staff-secret", "/admin/slots")
 	if p := sched.get(fmt.Sprintf("/examiner?venue=%d", d.venue)); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="venue"`) || strings.Contains(p.Body, "待签字") {
 		t.Errorf("a scheduler watching: %d", p.Status)
@@ -109,24 +110,24 @@ func TestWebExaminer(t *testing.T) {
 	if p := sched.post(sign, nil); p.Status != http.StatusForbidden {
 		t.Errorf("a scheduler signing: %d", p.Status)
 	}
-	novenue := a.browser(t)
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": "web-novenue", "password": "staff-secret", "role": "examiner"})
+	novenue := newBrowser(a, t)
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "web-novenue", "password": "staff-secret", "role": "examiner"})
 	if p := novenue.logIn("web-novenue", "staff-secret", "/examiner"); !strings.Contains(p.Body, "您的账号尚未关联考场") || strings.Contains(p.Body, `id="screen"`) {
 		t.Errorf("an examiner without a venue:\n%s", p.Body)
 	}
-	cand := a.newCandidate(d.sched, nil)
-	cb := a.browser(t)
+	cand := a.NewCandidate(d.sched, nil)
+	cb := newBrowser(a, t)
 	cb.logIn(cand.IDNo, "candidate-pw", "/candidate")
 	if p := cb.get("/examiner"); p.Status != http.StatusForbidden {
 		t.Errorf("a candidate on the examiner screen: %d", p.Status)
 	}
 
 	// The websocket: the session cookie, and a page of this site.
-	wsURL := strings.Replace(a.url, "http://", "ws://", 1) + "/examiner/live?since=0"
+	wsURL := strings.Replace(a.URL, "http://", "ws://", 1) + "/examiner/live?since=0"
 	if _, res, err := websocket.DefaultDialer.Dial(wsURL, nil); err == nil || res == nil || res.StatusCode != http.StatusSeeOther {
 		t.Errorf("websocket without a session: %v %v", err, res)
 	}
-	u, _ := url.Parse(a.url)
+	u, _ := url.Parse(a.URL)
 	cookies := b.c.Jar.Cookies(u)
 	hd := http.Header{}
 	for _, c := range cookies {
@@ -136,7 +137,7 @@ func TestWebExaminer(t *testing.T) {
 	if _, res, err := websocket.DefaultDialer.Dial(wsURL, hd); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
 		t.Errorf("websocket from another site's page: %v %v", err, res)
 	}
-	hd.Set("Origin", a.url)
+	hd.Set("Origin", a.URL)
 	conn, _, err := websocket.DefaultDialer.Dial(wsURL, hd)
 	if err != nil {
 		t.Fatalf("websocket of the screen: %v", err)

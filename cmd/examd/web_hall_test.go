@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"examd/internal/server/servertest"
 	"examd/scheduling"
 )
 
@@ -20,9 +21,9 @@ var hallURL = regexp.MustCompile(`value="(http://[^"]+/hall/([A-Za-z0-9_-]{43}))
 // and the booking (by SQL, as examDay.book: today's booking window has closed).
 func bookNamed(t *testing.T, d *examDay, slot int64, name string) (candidate, int64) {
 	t.Helper()
-	c := d.a.newCandidate(d.sched, map[string]any{"name": name})
+	c := d.a.NewCandidate(d.sched, map[string]any{"name": name})
 	var id int64
-	err := d.a.db.Get(&id, `
+	err := d.a.DB.Get(&id, `
 		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
 		           SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1 FROM slots WHERE id = $2
 		           RETURNING id, slot_id)
@@ -72,9 +73,9 @@ type hallJSON struct {
 // token opens nothing.
 func TestWebDisplays(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	d := newExamDay(t, a, 2)
-	b := a.browser(t)
+	b := newBrowser(a, t)
 	b.logIn("admin", adminPassword, "/admin/slots")
 
 	p := b.get("/admin/displays")
@@ -100,14 +101,14 @@ func TestWebDisplays(t *testing.T) {
 	}
 	token := m[2]
 	var stored int
-	if err := a.db.Get(&stored, `SELECT count(*) FROM display_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8')) AND label = '候考大厅 1号屏'`, token); err != nil || stored != 1 {
+	if err := a.DB.Get(&stored, `SELECT count(*) FROM display_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8')) AND label = '候考大厅 1号屏'`, token); err != nil || stored != 1 {
 		t.Fatalf("stored %d tokens by hash (%v), want 1", stored, err)
 	}
 	if n := strings.Count(p.Body, token); n != 1 {
 		t.Errorf("the token shows %d times on the page, want once", n)
 	}
 	var audited int
-	if err := a.db.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'display.token_issued' AND after::text NOT LIKE '%' || $1 || '%'`, token); err != nil || audited != 1 {
+	if err := a.DB.Get(&audited, `SELECT count(*) FROM audit_log WHERE action = 'display.token_issued' AND after::text NOT LIKE '%' || $1 || '%'`, token); err != nil || audited != 1 {
 		t.Errorf("audit entries without the token: %d (%v), want 1", audited, err)
 	}
 
@@ -115,7 +116,7 @@ func TestWebDisplays(t *testing.T) {
 	if strings.Contains(p.Body, token) || !strings.Contains(p.Body, "候考大厅 1号屏") || !strings.Contains(p.Body, "使用中") {
 		t.Errorf("the list after creation shows the token, or not the display:\n%s", p.Body)
 	}
-	h := a.browser(t)
+	h := newBrowser(a, t)
 	if p := h.get("/hall/" + token); p.Status != http.StatusOK || !strings.Contains(p.Body, "第一考场") {
 		t.Fatalf("hall page: %d\n%s", p.Status, p.Body)
 	}
@@ -141,9 +142,9 @@ func TestWebDisplays(t *testing.T) {
 
 	t.Run("NotAdmin", func(t *testing.T) {
 		for _, role := range []string{"scheduler", "issuer", "examiner"} {
-			name := fmt.Sprintf("%s-d%d", role, seq.Add(1))
-			a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin, map[string]any{"username": name, "password": "staff-secret", "role": role, "venue_id": d.venue})
-			o := a.browser(t)
+			name := fmt.Sprintf("%s-d%d", role, servertest.Next())
+			a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "staff-secret", "role": role, "venue_id": d.venue})
+			o := newBrowser(a, t)
 			o.logIn(name, "staff-secret", "")
 			if p := o.get("/admin/displays"); p.Status != http.StatusForbidden || strings.Contains(p.Body, "候考大厅 1号屏") {
 				t.Errorf("%s: %d, want 403", role, p.Status)
@@ -153,7 +154,7 @@ func TestWebDisplays(t *testing.T) {
 
 	t.Run("Revoke", func(t *testing.T) {
 		var id int64
-		if err := a.db.Get(&id, `SELECT id FROM display_tokens WHERE label = '候考大厅 1号屏'`); err != nil {
+		if err := a.DB.Get(&id, `SELECT id FROM display_tokens WHERE label = '候考大厅 1号屏'`); err != nil {
 			t.Fatal(err)
 		}
 		b.get("/admin/displays")
@@ -180,7 +181,7 @@ func TestWebDisplays(t *testing.T) {
 			t.Errorf("revoking twice: %d\n%s", p.Status, p.Body)
 		}
 		var n int
-		if err := a.db.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'display.revoked' AND subject = $1`, fmt.Sprintf("display:%d", id)); err != nil || n != 1 {
+		if err := a.DB.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'display.revoked' AND subject = $1`, fmt.Sprintf("display:%d", id)); err != nil || n != 1 {
 			t.Errorf("revocations audited: %d (%v), want 1", n, err)
 		}
 	})
@@ -200,9 +201,9 @@ func TestWebDisplays(t *testing.T) {
 // masked or not, no candidate or booking id; they are not cached.
 func TestWebHallBoard(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	admin := a.browser(t)
+	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
 
@@ -213,9 +214,9 @@ func TestWebHallBoard(t *testing.T) {
 	h.post(h.device, b2, "exam_started", nil)
 	h.post(h.device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
 	ready := h.ready(t)
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", ready.ID), h.issuer, nil)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", ready.ID), h.issuer, nil)
 
-	v := a.browser(t)
+	v := newBrowser(a, t)
 	board := v.get(path + "/board")
 	if board.Status != http.StatusOK || board.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("board: %d %v\n%s", board.Status, board.Header, board.Body)
@@ -306,7 +307,7 @@ func TestWebHallBoard(t *testing.T) {
 	})
 
 	t.Run("English", func(t *testing.T) {
-		e := a.browser(t)
+		e := newBrowser(a, t)
 		var got hallJSON
 		p := e.get(path+"/board", "Accept-Language", "en")
 		if err := json.Unmarshal([]byte(p.Body), &got); err != nil {

@@ -9,23 +9,24 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 )
 
 // planningUser creates a member of staff with role and returns their username.
-func (a *app) planningUser(role string) string {
-	a.t.Helper()
-	name := fmt.Sprintf("%s-web%d", role, seq.Add(1))
-	a.must(http.StatusCreated, "POST", "/api/v1/users", a.admin,
+func planningUser(a *app, role string) string {
+	a.T.Helper()
+	name := fmt.Sprintf("%s-web%d", role, servertest.Next())
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin,
 		map[string]any{"username": name, "password": "staff-secret", "role": role})
 	return name
 }
 
 // planningBrowser logs a new member of staff with role in through the form.
-func (a *app) planningBrowser(t *testing.T, role string) *browser {
+func planningBrowser(a *app, t *testing.T, role string) *browser {
 	t.Helper()
-	name := a.planningUser(role)
-	b := a.browser(t)
+	name := planningUser(a, role)
+	b := newBrowser(a, t)
 	b.get("/login")
 	if p := b.post("/login", url.Values{"username": {name}, "password": {"staff-secret"}}); p.Status != http.StatusOK || strings.HasPrefix(p.URL, "/login") {
 		t.Fatalf("log in as %s: %d at %s", name, p.Status, p.URL)
@@ -34,10 +35,10 @@ func (a *app) planningBrowser(t *testing.T, role string) *browser {
 }
 
 // count is the number of rows of table that match where (SQL, with args).
-func (a *app) planningCount(t *testing.T, table, where string, args ...any) int {
+func planningCount(a *app, t *testing.T, table, where string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := a.db.Get(&n, `SELECT count(*) FROM `+table+` WHERE `+where, args...); err != nil {
+	if err := a.DB.Get(&n, `SELECT count(*) FROM `+table+` WHERE `+where, args...); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -54,19 +55,19 @@ func refusedAt(body, field, message string) bool {
 // admin's; other roles get 403 on every page and form, and nothing changes.
 func TestWebPlanningRoles(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	c := a.newCandidate(sched, nil)
-	venue := a.newVenue(sched, false)
-	slot := a.newSlot(sched, venue, 2, 5, 8, nil)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	c := a.NewCandidate(sched, nil)
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 5, 8, nil)
 	gets := []string{"/admin/venues", "/admin/slots", fmt.Sprintf("/admin/slots/%d", slot),
 		"/admin/candidates", fmt.Sprintf("/admin/candidates/%d", c.ID)}
 
-	cb := a.browser(t)
+	cb := newBrowser(a, t)
 	cb.logIn(c.IDNo, "candidate-pw", "/candidate")
 	browsers := map[string]*browser{"candidate": cb}
 	for _, role := range []string{"examiner", "issuer"} {
-		browsers[role] = a.planningBrowser(t, role)
+		browsers[role] = planningBrowser(a, t, role)
 	}
 	for role, b := range browsers {
 		for _, path := range gets {
@@ -83,14 +84,14 @@ func TestWebPlanningRoles(t *testing.T) {
 			t.Errorf("%s grant: %d", role, p.Status)
 		}
 	}
-	if n := a.planningCount(t, "venues", "name = '偷建考场'"); n != 0 {
+	if n := planningCount(a, t, "venues", "name = '偷建考场'"); n != 0 {
 		t.Errorf("%d venues created by other roles", n)
 	}
-	if n := a.planningCount(t, "priority_grants", "candidate_id = $1", c.ID); n != 0 {
+	if n := planningCount(a, t, "priority_grants", "candidate_id = $1", c.ID); n != 0 {
 		t.Errorf("a grant made by another role")
 	}
 	for _, role := range []string{"scheduler", "admin"} {
-		b := a.planningBrowser(t, role)
+		b := planningBrowser(a, t, role)
 		for _, path := range gets {
 			if p := b.get(path); p.Status != http.StatusOK {
 				t.Errorf("%s GET %s: %d", role, path, p.Status)
@@ -104,8 +105,8 @@ func TestWebPlanningRoles(t *testing.T) {
 // CSRF token changes nothing.
 func TestWebPlanningVenues(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	b := a.planningBrowser(t, "scheduler")
+	a := servertest.Start(t)
+	b := planningBrowser(a, t, "scheduler")
 	p := b.get("/admin/venues")
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, "还没有考场") {
 		t.Fatalf("empty venue page: %d\n%s", p.Status, p.Body)
@@ -120,7 +121,7 @@ func TestWebPlanningVenues(t *testing.T) {
 			!strings.Contains(p.Body, `<span class="tag">无障碍考场</span>`) {
 			t.Errorf("the list does not show the venue:\n%s", p.Body)
 		}
-		if n := a.planningCount(t, "venues", "name = '第二考场' AND step_free"); n != 1 {
+		if n := planningCount(a, t, "venues", "name = '第二考场' AND step_free"); n != 1 {
 			t.Errorf("%d such venues", n)
 		}
 	})
@@ -130,13 +131,13 @@ func TestWebPlanningVenues(t *testing.T) {
 			!strings.Contains(p.Body, `value="北四环1号"`) {
 			t.Errorf("no name: %d\n%s", p.Status, p.Body)
 		}
-		if n := a.planningCount(t, "venues", "address = '北四环1号'"); n != 0 {
+		if n := planningCount(a, t, "venues", "address = '北四环1号'"); n != 0 {
 			t.Errorf("a refused venue was created")
 		}
 	})
 	t.Run("CSRF", func(t *testing.T) {
 		p := b.post("/admin/venues", url.Values{"_csrf": {"forged"}, "name": {"伪造考场"}})
-		if p.Status != http.StatusForbidden || a.planningCount(t, "venues", "name = '伪造考场'") != 0 {
+		if p.Status != http.StatusForbidden || planningCount(a, t, "venues", "name = '伪造考场'") != 0 {
 			t.Errorf("forged form: %d", p.Status)
 		}
 	})
@@ -148,10 +149,10 @@ func TestWebPlanningVenues(t *testing.T) {
 // lane first, marked, and shows names as text.
 func TestWebPlanningSlots(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, true)
-	b := a.planningBrowser(t, "scheduler")
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, true)
+	b := planningBrowser(a, t, "scheduler")
 	b.get("/admin/slots")
 	d := day(6).Format(time.DateOnly)
 	form := func(over ...string) url.Values {
@@ -171,7 +172,7 @@ func TestWebPlanningSlots(t *testing.T) {
 		}
 		var id int64
 		var release time.Time
-		if err := a.db.QueryRow(`SELECT id, reserve_release_at FROM slots WHERE venue_id = $1 AND subject = 3 AND capacity = 12 AND priority_reserved = 2`, venue).Scan(&id, &release); err != nil {
+		if err := a.DB.QueryRow(`SELECT id, reserve_release_at FROM slots WHERE venue_id = $1 AND subject = 3 AND capacity = 12 AND priority_reserved = 2`, venue).Scan(&id, &release); err != nil {
 			t.Fatal(err)
 		}
 		if want := day(5).Add(12 * time.Hour); !release.Equal(want) {
@@ -199,12 +200,12 @@ func TestWebPlanningSlots(t *testing.T) {
 		"ReleaseAfterStart":   {form("reserve_release_at", d+"T14:00"), "reserve_release_at", "预留名额释放时间不能晚于考试开始时间。", 422},
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := a.planningCount(t, "slots", "true")
+			before := planningCount(a, t, "slots", "true")
 			p := b.post("/admin/slots", tc.form)
 			if p.Status != tc.wantStatus || !refusedAt(p.Body, tc.field, tc.text) {
 				t.Errorf("%d, want %d and %q next to %s\n%s", p.Status, tc.wantStatus, tc.text, tc.field, p.Body)
 			}
-			if after := a.planningCount(t, "slots", "true"); after != before {
+			if after := planningCount(a, t, "slots", "true"); after != before {
 				t.Errorf("a refused slot was created")
 			}
 			if !strings.Contains(p.Body, `value="`+tc.form.Get("capacity")+`"`) {
@@ -214,13 +215,13 @@ func TestWebPlanningSlots(t *testing.T) {
 	}
 
 	t.Run("Roster", func(t *testing.T) {
-		slot := a.newSlot(sched, venue, 2, 4, 9, nil)
-		first := a.newCandidate(sched, map[string]any{"name": `<script>alert(1)</script>`})
-		lane := a.newCandidate(sched, map[string]any{"name": "张优先"})
-		a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), sched,
+		slot := a.NewSlot(sched, venue, 2, 4, 9, nil)
+		first := a.NewCandidate(sched, map[string]any{"name": `<script>alert(1)</script>`})
+		lane := a.NewCandidate(sched, map[string]any{"name": "张优先"})
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), sched,
 			map[string]any{"reason": "disability", "needs": []string{"step_free"}})
-		a.must(http.StatusCreated, "POST", "/api/v1/bookings", first.Token, map[string]any{"slot_ids": []int64{slot}})
-		a.must(http.StatusCreated, "POST", "/api/v1/bookings", lane.Token, map[string]any{"slot_ids": []int64{slot}})
+		a.Must(http.StatusCreated, "POST", "/api/v1/bookings", first.Token, map[string]any{"slot_ids": []int64{slot}})
+		a.Must(http.StatusCreated, "POST", "/api/v1/bookings", lane.Token, map[string]any{"slot_ids": []int64{slot}})
 		p := b.get(fmt.Sprintf("/admin/slots/%d", slot))
 		if p.Status != http.StatusOK {
 			t.Fatalf("roster: %d", p.Status)
@@ -242,8 +243,8 @@ func TestWebPlanningSlots(t *testing.T) {
 	})
 
 	t.Run("Filter", func(t *testing.T) {
-		other := a.newVenue(sched, false)
-		s := a.newSlot(sched, other, 4, 6, 16, nil)
+		other := a.NewVenue(sched, false)
+		s := a.NewSlot(sched, other, 4, 6, 16, nil)
 		p := b.get(fmt.Sprintf("/admin/slots?date=%s&venue=%d&subject=4", d, other))
 		if rowOfTable(p.Body, fmt.Sprintf("slot-%d", s)) == "" || strings.Count(p.Body, `<tr id="slot-`) != 1 {
 			t.Errorf("filter: want slot %d only\n%s", s, p.Body)
@@ -269,8 +270,8 @@ func rowOfTable(body, id string) string {
 // refusals show next to their field and change nothing.
 func TestWebPlanningCandidates(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	b := a.planningBrowser(t, "scheduler")
+	a := servertest.Start(t)
+	b := planningBrowser(a, t, "scheduler")
 	b.get("/admin/candidates")
 	idNo := testkit.IDNumber(900001)
 	form := func(over ...string) url.Values {
@@ -301,7 +302,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 			if strings.Contains(p.Body, tc.form.Get("password")) {
 				t.Errorf("the password was sent back")
 			}
-			if n := a.planningCount(t, "users", "role = 'candidate'"); n != 0 {
+			if n := planningCount(a, t, "users", "role = 'candidate'"); n != 0 {
 				t.Errorf("a refused candidate was created")
 			}
 		})
@@ -310,7 +311,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 	var id int64
 	t.Run("OK", func(t *testing.T) {
 		p := b.post("/admin/candidates", form())
-		if err := a.db.Get(&id, `SELECT id FROM candidates WHERE id_number = $1`, idNo); err != nil {
+		if err := a.DB.Get(&id, `SELECT id FROM candidates WHERE id_number = $1`, idNo); err != nil {
 			t.Fatalf("not created: %v\n%s", err, p.Body)
 		}
 		if p.URL != fmt.Sprintf("/admin/candidates/%d?done=candidate_created", id) || !strings.Contains(p.Body, "考生已登记") {
@@ -323,7 +324,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 		if !strings.Contains(p.Body, `<dd id="candidate-name">&lt;script&gt;alert(1)&lt;/script&gt;</dd>`) || strings.Contains(p.Body, "<script>alert(1)") {
 			t.Errorf("the name is not escaped:\n%s", p.Body)
 		}
-		a.login(idNo, "first-pw-1") // the account works with the password set
+		a.Login(idNo, "first-pw-1") // the account works with the password set
 	})
 	t.Run("Duplicate", func(t *testing.T) {
 		p := b.post("/admin/candidates", form("name", "重复"))
@@ -353,14 +354,14 @@ func TestWebPlanningCandidates(t *testing.T) {
 			!strings.Contains(p.Body, `id="need-escort" name="needs" value="escort" checked`) || !strings.Contains(p.Body, "&lt;i&gt;x&lt;/i&gt;</textarea>") {
 			t.Errorf("no reason: %d\n%s", p.Status, p.Body)
 		}
-		if a.planningCount(t, "priority_grants", "candidate_id = $1", id) != 0 {
+		if planningCount(a, t, "priority_grants", "candidate_id = $1", id) != 0 {
 			t.Fatalf("a refused grant was made")
 		}
 		p = b.post(path+"/priority", url.Values{"reason": {"elderly"}, "needs": {"extra_time", "escort"}, "note": {"八十岁"}})
 		if p.URL != path+"?done=lane_granted" || !strings.Contains(p.Body, "已开通绿色通道。") || !strings.Contains(p.Body, "已开通（高龄）") {
 			t.Fatalf("grant: at %s\n%s", p.URL, p.Body)
 		}
-		r := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/candidates/%d", id), a.admin, nil)
+		r := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/candidates/%d", id), a.Admin, nil)
 		if pr, _ := r.Body["priority"].(map[string]any); pr == nil || pr["reason"] != "elderly" || fmt.Sprint(pr["needs"]) != "[extra_time escort]" {
 			t.Errorf("the API's candidate: %s", r.Raw)
 		}
@@ -368,7 +369,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 		if p.URL != path+"?done=lane_revoked" || !strings.Contains(p.Body, "未开通绿色通道。") {
 			t.Errorf("revoke: at %s\n%s", p.URL, p.Body)
 		}
-		if a.planningCount(t, "priority_grants", "candidate_id = $1 AND revoked_at IS NULL", id) != 0 {
+		if planningCount(a, t, "priority_grants", "candidate_id = $1 AND revoked_at IS NULL", id) != 0 {
 			t.Errorf("the grant is still active")
 		}
 	})
@@ -380,27 +381,27 @@ func TestWebPlanningCandidates(t *testing.T) {
 // decided request shows the domain's refusal in Chinese.
 func TestWebPlanningLaneRequests(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
 	ask := func(name, reason string, needs ...string) (candidate, int64) {
 		t.Helper()
-		c := a.newCandidate(sched, map[string]any{"name": name})
-		cb := a.browser(t)
+		c := a.NewCandidate(sched, map[string]any{"name": name})
+		cb := newBrowser(a, t)
 		cb.logIn(c.IDNo, "candidate-pw", "/candidate")
 		cb.get("/candidate/priority")
 		if p := cb.post("/candidate/priority", url.Values{"reason": {reason}, "needs": needs, "note": {"需要轮椅"}}); p.URL != "/candidate/priority?done=lane_requested" {
 			t.Fatalf("request: at %s", p.URL)
 		}
 		var id int64
-		if err := a.db.Get(&id, `SELECT id FROM priority_requests WHERE candidate_id = $1`, c.ID); err != nil {
+		if err := a.DB.Get(&id, `SELECT id FROM priority_requests WHERE candidate_id = $1`, c.ID); err != nil {
 			t.Fatal(err)
 		}
 		return c, id
 	}
 	c1, r1 := ask("李轮椅", "disability", "step_free", "adapted_vehicle")
 	c2, r2 := ask(`<script>alert(2)</script>`, "pregnancy")
-	staff := a.planningUser("scheduler")
-	b := a.browser(t)
+	staff := planningUser(a, "scheduler")
+	b := newBrowser(a, t)
 	b.get("/login")
 	b.post("/login", url.Values{"username": {staff}, "password": {"staff-secret"}})
 	p := b.get("/admin/candidates")
@@ -417,10 +418,10 @@ func TestWebPlanningLaneRequests(t *testing.T) {
 		t.Fatalf("grant: at %s\n%s", p.URL, p.Body)
 	}
 	var decided string
-	if err := a.db.Get(&decided, `SELECT r.status || ':' || u.username FROM priority_requests r JOIN users u ON u.id = r.decided_by WHERE r.id = $1`, r1); err != nil || decided != "granted:"+staff {
+	if err := a.DB.Get(&decided, `SELECT r.status || ':' || u.username FROM priority_requests r JOIN users u ON u.id = r.decided_by WHERE r.id = $1`, r1); err != nil || decided != "granted:"+staff {
 		t.Errorf("request %q (%v), want granted by %s", decided, err, staff)
 	}
-	r := a.must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/candidates/%d", c1.ID), sched, nil)
+	r := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/candidates/%d", c1.ID), sched, nil)
 	if pr, _ := r.Body["priority"].(map[string]any); pr == nil || pr["reason"] != "disability" || fmt.Sprint(pr["needs"]) != "[step_free adapted_vehicle]" || pr["note"] != "需要轮椅" {
 		t.Errorf("grant: %s", r.Raw)
 	}
@@ -430,7 +431,7 @@ func TestWebPlanningLaneRequests(t *testing.T) {
 	if p.Status != http.StatusConflict || !strings.Contains(p.Body, `role="alert" data-code="request_decided">该申请已由其他工作人员处理`) {
 		t.Errorf("decide twice: %d\n%s", p.Status, p.Body)
 	}
-	if a.planningCount(t, "priority_requests", "id = $1 AND status = 'granted'", r1) != 1 {
+	if planningCount(a, t, "priority_requests", "id = $1 AND status = 'granted'", r1) != 1 {
 		t.Errorf("the refused decline changed the request")
 	}
 
@@ -443,7 +444,7 @@ func TestWebPlanningLaneRequests(t *testing.T) {
 	if p.URL != fmt.Sprintf("/admin/candidates/%d?done=request_declined", c2.ID) || !strings.Contains(p.Body, "已驳回该申请。") {
 		t.Errorf("decline: at %s", p.URL)
 	}
-	if a.planningCount(t, "priority_requests", "id = $1 AND status = 'declined'", r2) != 1 || a.planningCount(t, "priority_grants", "candidate_id = $1", c2.ID) != 0 {
+	if planningCount(a, t, "priority_requests", "id = $1 AND status = 'declined'", r2) != 1 || planningCount(a, t, "priority_grants", "candidate_id = $1", c2.ID) != 0 {
 		t.Errorf("decline did not decline, or granted")
 	}
 	if p := b.post("/admin/lane-requests/999999/grant", nil); p.Status != http.StatusNotFound {

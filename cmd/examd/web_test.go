@@ -1,6 +1,7 @@
 package main
 
 import (
+	"examd/internal/server/servertest"
 	"fmt"
 	"html"
 	"io"
@@ -21,7 +22,7 @@ type browser struct {
 	csrf string // the token of the last page's forms
 }
 
-func (a *app) browser(t *testing.T) *browser {
+func newBrowser(a *app, t *testing.T) *browser {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -58,7 +59,7 @@ func (b *browser) do(req *http.Request) webPage {
 // get fetches a page with header (name, value, ...).
 func (b *browser) get(path string, header ...string) webPage {
 	b.t.Helper()
-	req, err := http.NewRequest("GET", b.a.url+path, nil)
+	req, err := http.NewRequest("GET", b.a.URL+path, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func (b *browser) post(path string, form url.Values, header ...string) webPage {
 	if !form.Has("_csrf") {
 		form.Set("_csrf", b.csrf)
 	}
-	req, err := http.NewRequest("POST", b.a.url+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", b.a.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func rowOf(body, id string) string {
 // token, and logging out revokes it.
 func TestWebSession(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	c := a.newCandidate(sched, nil)
-	b := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	c := a.NewCandidate(sched, nil)
+	b := newBrowser(a, t)
 
 	p := b.get("/candidate/slots?subject=2")
 	if p.URL != "/login?next=%2Fcandidate%2Fslots%3Fsubject%3D2" || p.Status != http.StatusOK {
@@ -142,9 +143,9 @@ func TestWebSession(t *testing.T) {
 		for _, secure := range []bool{false, true} {
 			a := a
 			if secure {
-				a = startOn(t, a.db, a.dbURL, "EXAMD_COOKIE_SECURE", "true")
+				a = servertest.StartOn(t, a.DB, a.DBURL, "EXAMD_COOKIE_SECURE", "true")
 			}
-			b := a.browser(t)
+			b := newBrowser(a, t)
 			b.get("/login")
 			b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			p := b.post("/login", url.Values{"username": {strings.ToLower(c.IDNo)}, "password": {"candidate-pw"}})
@@ -161,7 +162,7 @@ func TestWebSession(t *testing.T) {
 				t.Fatalf("secure=%v: session cookie %+v", secure, session)
 			}
 			// The cookie holds an API token: the same session, whichever door.
-			if r := a.do("GET", "/api/v1/me/bookings", session.Value, nil); r.Status != http.StatusOK {
+			if r := a.Do("GET", "/api/v1/me/bookings", session.Value, nil); r.Status != http.StatusOK {
 				t.Errorf("the cookie's token on the API: %d", r.Status)
 			}
 		}
@@ -172,7 +173,7 @@ func TestWebSession(t *testing.T) {
 		t.Fatalf("login went to %s, want back to the page asked for", p.URL)
 	}
 	token := ""
-	u, _ := url.Parse(a.url)
+	u, _ := url.Parse(a.URL)
 	for _, ck := range b.c.Jar.Cookies(u) {
 		if ck.Name == "examd_session" {
 			token = ck.Value
@@ -182,7 +183,7 @@ func TestWebSession(t *testing.T) {
 	if p.URL != "/login?done=logged_out" || !strings.Contains(p.Body, "您已退出登录") {
 		t.Errorf("logout: at %s\n%s", p.URL, p.Body)
 	}
-	if r := a.do("GET", "/api/v1/me/bookings", token, nil); r.Status != http.StatusUnauthorized {
+	if r := a.Do("GET", "/api/v1/me/bookings", token, nil); r.Status != http.StatusUnauthorized {
 		t.Errorf("token after logout: %d, want 401", r.Status)
 	}
 	if p := b.get("/candidate"); !strings.HasPrefix(p.URL, "/login") {
@@ -190,7 +191,7 @@ func TestWebSession(t *testing.T) {
 	}
 
 	t.Run("OpenRedirect", func(t *testing.T) {
-		b := a.browser(t)
+		b := newBrowser(a, t)
 		b.get("/login")
 		p := b.post("/login", url.Values{"username": {c.IDNo}, "password": {"candidate-pw"}, "next": {"//evil.example/x"}})
 		if p.URL != "/candidate" {
@@ -199,11 +200,11 @@ func TestWebSession(t *testing.T) {
 	})
 
 	t.Run("Staff", func(t *testing.T) {
-		if _, err := a.db.Exec(`INSERT INTO users (username, password_hash, role)
+		if _, err := a.DB.Exec(`INSERT INTO users (username, password_hash, role)
 			SELECT 'web-sched', password_hash, 'scheduler' FROM users WHERE username = 'admin'`); err != nil {
 			t.Fatal(err)
 		}
-		b := a.browser(t)
+		b := newBrowser(a, t)
 		p := b.logIn("web-sched", adminPassword, "/admin/slots")
 		if !strings.Contains(p.Body, `data-page="admin_slots"`) {
 			t.Errorf("a scheduler's first page:\n%s", p.Body)
@@ -221,10 +222,10 @@ func TestWebSession(t *testing.T) {
 // cross-site form is refused, and the JSON API (bearer tokens) has no CSRF.
 func TestWebCSRF(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	c := a.newCandidate(sched, nil)
-	b := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	c := a.NewCandidate(sched, nil)
+	b := newBrowser(a, t)
 	b.get("/login")
 	for name, tc := range map[string]struct {
 		form   url.Values
@@ -246,15 +247,15 @@ func TestWebCSRF(t *testing.T) {
 	if p := b.post("/login", url.Values{"username": {c.IDNo}, "password": {"candidate-pw"}}, "Sec-Fetch-Site", "same-origin"); p.URL != "/candidate" {
 		t.Errorf("same-origin login ended at %s", p.URL)
 	}
-	for _, ck := range b.c.Jar.Cookies(mustURL(t, a.url)) {
+	for _, ck := range b.c.Jar.Cookies(mustURL(t, a.URL)) {
 		if ck.Name == "examd_csrf" && ck.Value == "" {
 			t.Errorf("empty CSRF cookie")
 		}
 	}
 	// The API takes no CSRF token: it authenticates with bearer tokens only,
 	// and a page's session cookie is no API credential.
-	a.must(http.StatusOK, "POST", "/api/v1/login", "", map[string]any{"username": c.IDNo, "password": "candidate-pw"})
-	req, _ := http.NewRequest("GET", a.url+"/api/v1/me/bookings", nil)
+	a.Must(http.StatusOK, "POST", "/api/v1/login", "", map[string]any{"username": c.IDNo, "password": "candidate-pw"})
+	req, _ := http.NewRequest("GET", a.URL+"/api/v1/me/bookings", nil)
 	res, err := b.c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -278,8 +279,8 @@ func mustURL(t *testing.T, s string) *url.URL {
 // switch's cookie over both.
 func TestWebLanguage(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	b := a.browser(t)
+	a := servertest.Start(t)
+	b := newBrowser(a, t)
 	for _, tc := range []struct{ accept, want string }{
 		{"", "zh-CN"}, {"en-GB,en;q=0.9", "en"}, {"fr-FR, en;q=0.5, zh-TW;q=0.8", "zh-CN"}, {"de", "zh-CN"},
 	} {
@@ -305,15 +306,15 @@ func TestWebLanguage(t *testing.T) {
 // and cancels; a name with markup shows as text.
 func TestWebBooking(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	s2 := a.newSlot(sched, venue, 2, 5, 8, nil)
-	s3 := a.newSlot(sched, venue, 3, 5, 13, nil)
-	late2 := a.newSlot(sched, venue, 2, 5, 14, nil) // ends after s3 starts: no pair with it
-	full := a.newSlot(sched, venue, 4, 6, 9, map[string]any{"capacity": 1})
-	c := a.newCandidate(sched, map[string]any{"name": `<script>alert(1)</script>`})
-	b := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, nil)
+	s3 := a.NewSlot(sched, venue, 3, 5, 13, nil)
+	late2 := a.NewSlot(sched, venue, 2, 5, 14, nil) // ends after s3 starts: no pair with it
+	full := a.NewSlot(sched, venue, 4, 6, 9, map[string]any{"capacity": 1})
+	c := a.NewCandidate(sched, map[string]any{"name": `<script>alert(1)</script>`})
+	b := newBrowser(a, t)
 	b.logIn(c.IDNo, "candidate-pw", "/candidate")
 
 	p := b.get("/candidate/slots")
@@ -334,13 +335,13 @@ func TestWebBooking(t *testing.T) {
 	}
 	// The same form again (a double click) books nothing more.
 	b.post("/candidate/slots", url.Values{"slot_id": {fmt.Sprint(s2), fmt.Sprint(s3)}, "key": {"web-test-1"}})
-	if r := a.must(http.StatusOK, "GET", "/api/v1/me/bookings", c.Token, nil); len(r.Body["bookings"].([]any)) != 2 {
+	if r := a.Must(http.StatusOK, "GET", "/api/v1/me/bookings", c.Token, nil); len(r.Body["bookings"].([]any)) != 2 {
 		t.Errorf("after a repeated form: %s", r.Raw)
 	}
 
 	t.Run("Refused", func(t *testing.T) {
-		d := a.newCandidate(sched, nil)
-		b := a.browser(t)
+		d := a.NewCandidate(sched, nil)
+		b := newBrowser(a, t)
 		b.logIn(d.IDNo, "candidate-pw", "/candidate")
 		b.get("/candidate/slots?subject=4")
 		p := b.post("/candidate/slots", url.Values{"slot_id": {fmt.Sprint(full)}, "subject": {"4"}})
@@ -356,7 +357,7 @@ func TestWebBooking(t *testing.T) {
 
 	t.Run("Cancel", func(t *testing.T) {
 		var b2 int64
-		if err := a.db.Get(&b2, `SELECT id FROM bookings WHERE candidate_id = $1 AND slot_id = $2`, c.ID, s2); err != nil {
+		if err := a.DB.Get(&b2, `SELECT id FROM bookings WHERE candidate_id = $1 AND slot_id = $2`, c.ID, s2); err != nil {
 			t.Fatal(err)
 		}
 		b.get("/candidate/bookings")
@@ -383,16 +384,16 @@ func TestWebBooking(t *testing.T) {
 // which now offers no button.
 func TestWebSlotFullMessage(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	venue := a.newVenue(sched, false)
-	slot := a.newSlot(sched, venue, 2, 4, 9, map[string]any{"capacity": 1})
-	c := a.newCandidate(sched, nil)
-	b := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 4, 9, map[string]any{"capacity": 1})
+	c := a.NewCandidate(sched, nil)
+	b := newBrowser(a, t)
 	b.logIn(c.IDNo, "candidate-pw", "/candidate")
 	b.get("/candidate/slots")
-	other := a.newCandidate(sched, nil)
-	a.must(http.StatusCreated, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{slot}})
+	other := a.NewCandidate(sched, nil)
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{slot}})
 	p := b.post("/candidate/slots", url.Values{"slot_id": {fmt.Sprint(slot)}})
 	key := fmt.Sprintf("slot-%d", slot)
 	row := rowOf(p.Body, key)
@@ -409,10 +410,10 @@ func TestWebSlotFullMessage(t *testing.T) {
 // pending request can be revised, and a grant replaces the form.
 func TestWebPriorityRequest(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
-	sched := a.staff("scheduler")
-	c := a.newCandidate(sched, nil)
-	b := a.browser(t)
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	c := a.NewCandidate(sched, nil)
+	b := newBrowser(a, t)
 	b.logIn(c.IDNo, "candidate-pw", "/candidate")
 
 	p := b.get("/candidate/priority")
@@ -439,7 +440,7 @@ func TestWebPriorityRequest(t *testing.T) {
 		t.Errorf("the pending request is not in the form:\n%s", p.Body)
 	}
 	var rows []string
-	if err := a.db.Select(&rows, `SELECT reason || ':' || array_to_string(needs, ',') || ':' || status
+	if err := a.DB.Select(&rows, `SELECT reason || ':' || array_to_string(needs, ',') || ':' || status
 		FROM priority_requests WHERE candidate_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +451,7 @@ func TestWebPriorityRequest(t *testing.T) {
 		t.Errorf("unknown reason: %d", p.Status)
 	}
 
-	a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched,
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched,
 		map[string]any{"reason": "elderly", "needs": []string{"extra_time"}})
 	p = b.get("/candidate/priority")
 	if !strings.Contains(p.Body, "您已开通绿色通道（高龄）") || strings.Contains(p.Body, "<form method=\"post\" action=\"/candidate/priority\"") {

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"flag"
@@ -38,12 +38,12 @@ type Config struct {
 	// set it when browsers reach examd over HTTPS.
 	CookieSecure bool
 	// Now is examd's clock: every rule and job asks it the time. run sets
-	// it to time.Now; no variable or flag sets it, only tests (runOn).
+	// it to time.Now; no variable or flag sets it, only tests (Run).
 	Now func() time.Time
 }
 
-// loadConfig reads the environment and the command line.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+// LoadConfig reads the environment and the command line.
+func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	cfg := Config{
 		Command:       "serve",
 		Addr:          or(getenv("EXAMD_ADDR"), "127.0.0.1:8080"),

@@ -1,4 +1,4 @@
-package main
+package docs_test
 
 import (
 	"io/fs"
@@ -19,7 +19,7 @@ var ruleID = regexp.MustCompile(`\b(?:BK|RA|PL|SC|ED|IS|SA)-[A-Z0-9]+(?:-[A-Z0-9
 // "### ID"), or when a file still points at the DOMAIN.md outside the
 // repository.
 func TestRuleIDsResolve(t *testing.T) {
-	const root = "../.."
+	const root = ".."
 	domain, err := os.ReadFile(filepath.Join(root, "docs", "DOMAIN.md"))
 	if err != nil {
 		t.Fatal(err)

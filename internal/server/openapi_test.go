@@ -1,11 +1,9 @@
-package main
+package server
 
 import (
 	"bytes"
-	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -225,28 +223,4 @@ func goSources(t *testing.T, root string) []byte {
 		t.Fatal(err)
 	}
 	return all.Bytes()
-}
-
-// TestOpenAPIServed: GET /api/v1/openapi.yaml answers the description, to
-// anyone, as YAML.
-func TestOpenAPIServed(t *testing.T) {
-	a := startApp(t)
-	resp, err := http.Get(a.url + "/api/v1/openapi.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := resp.StatusCode, http.StatusOK; got != want {
-		t.Fatalf("status %d, want %d: %s", got, want, body)
-	}
-	if got, want := resp.Header.Get("Content-Type"), "application/yaml"; got != want {
-		t.Errorf("Content-Type %q, want %q", got, want)
-	}
-	if !bytes.Equal(body, docs.OpenAPI) {
-		t.Errorf("the answer is not docs/openapi.yaml (%d bytes, want %d)", len(body), len(docs.OpenAPI))
-	}
 }
