@@ -57,6 +57,16 @@ func (d Device) Validate() error {
 // without NUL.
 func storable(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
+// errNoVenue refuses a device or a display for a venue that does not exist.
+var errNoVenue = refusal.Invalid("venue_id", "no such venue")
+
+// constraintErrors maps the constraints that guard this package's tables to
+// the refusals they stand for.
+var constraintErrors = map[string]error{
+	"devices_venue_id_fkey":        errNoVenue,
+	"display_tokens_venue_id_fkey": errNoVenue,
+}
+
 // CreateDevice registers a device and returns its key, shown this once;
 // only the key's hash is stored.
 // A device that Validate refuses is a *refusal.Error; the name is stored trimmed.
@@ -78,8 +88,8 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 		INSERT INTO devices (venue_id, name, vehicle_plate, licence_classes, adapted_vehicle, key_hash, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, keyHash, by)
-	if v, ok := pg.Violated(err); ok && v.Constraint == "devices_venue_id_fkey" {
-		return d, "", refusal.Invalid("venue_id", "no such venue")
+	if r := pg.Refusal(err, constraintErrors); r != nil {
+		return d, "", r
 	}
 	if err != nil {
 		return d, "", fmt.Errorf("insert device: %w", err)

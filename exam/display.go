@@ -66,8 +66,8 @@ func (s *Store) CreateDisplay(ctx context.Context, venueID int64, label string, 
 	err = tx.GetContext(ctx, &d, `
 		INSERT INTO display_tokens (venue_id, label, token_hash, created_by) VALUES ($1, $2, $3, $4)
 		RETURNING id, venue_id, label, created_at`, venueID, label, hash, by)
-	if v, ok := pg.Violated(err); ok && v.Constraint == "display_tokens_venue_id_fkey" {
-		return d, "", refusal.Invalid("venue_id", "no such venue")
+	if r := pg.Refusal(err, constraintErrors); r != nil {
+		return d, "", r
 	}
 	if err != nil {
 		return d, "", fmt.Errorf("insert display token: %w", err)
