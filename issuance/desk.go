@@ -48,11 +48,7 @@ func (s *Store) Queue(ctx context.Context, day time.Time, now time.Time) ([]Queu
 		return nil, fmt.Errorf("issuance queue of %s: %w", day.Format(time.DateOnly), err)
 	}
 	for i := range items {
-		end := now
-		if items[i].IssuedAt != nil {
-			end = *items[i].IssuedAt
-		}
-		items[i].WaitingMinutes = max(0, int(end.Sub(items[i].ReadyAt).Minutes()))
+		items[i].WaitingMinutes = waitingMinutes(items[i].ReadyAt, items[i].IssuedAt, now)
 		items[i].ReadyAt = items[i].ReadyAt.In(scheduling.Shanghai)
 		if items[i].IssuedAt != nil {
 			issued := items[i].IssuedAt.In(scheduling.Shanghai)
@@ -71,22 +67,29 @@ func (s *Store) Call(ctx context.Context, candidateID int64, by Staff, now time.
 		return QueueItem{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	c, ticket, step, err := s.advance(ctx, tx, candidateID, `
-		UPDATE issuances SET called_at = $2, called_by = $3, called_desk = nullif($4, '')
-		WHERE candidate_id = $1 AND step <> 'issued'
-		RETURNING ticket, step`, now, by.UserID, by.Desk)
+	q, err := loadQueued(ctx, tx, candidateID)
 	if err != nil {
 		return QueueItem{}, err
 	}
-	if _, err := s.pub.Append(ctx, tx, Topic, c.event(EventCall, now, ticket, step, by.Desk)); err != nil {
+	next, eff, err := q.Row.Apply(ActionCall, by)
+	if err != nil {
+		return QueueItem{}, err
+	}
+	if err := save(ctx, tx, candidateID, q.Step, `
+		UPDATE issuances SET called_at = $3, called_by = $4, called_desk = $5
+		WHERE candidate_id = $1 AND step = $2`, now, by.UserID, next.CalledDesk); err != nil {
+		return QueueItem{}, err
+	}
+	if _, err := s.pub.Append(ctx, tx, Topic, q.event(eff.Event, now, q.Ticket, next.Step, by.Desk)); err != nil {
 		return QueueItem{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return QueueItem{}, fmt.Errorf("commit: %w", err)
 	}
 	desk := by.Desk
-	return QueueItem{CandidateID: c.ID, Ticket: ticket, Name: c.Name, LicenceClass: c.LicenceClass, Step: step,
-		PriorityLane: c.PriorityLane, CalledDesk: &desk}, nil
+	return QueueItem{CandidateID: q.ID, Ticket: q.Ticket, Name: q.Name, LicenceClass: q.LicenceClass,
+		ReadyAt: q.ReadyAt.In(scheduling.Shanghai), Step: next.Step, PriorityLane: q.PriorityLane,
+		WaitingMinutes: waitingMinutes(q.ReadyAt, nil, now), CalledDesk: &desk}, nil
 }
 
 // StepResult is the candidate's state after a step; Licence is set by print.
@@ -98,53 +101,13 @@ type StepResult struct {
 	Licence     *Licence `json:"licence,omitempty"`
 }
 
-// stepUpdates moves a candidate one step on, only from the step before:
-// $1 candidate, $2 now, $3 staff, $4 desk, $5 note, and for review_fee $6
-// the fee.
-var stepUpdates = map[string]string{
-	StepAccept: `
-		UPDATE issuances SET step = 'accepted', accepted_at = $2, accepted_by = $3,
-		       accepted_desk = nullif($4, ''), accepted_note = nullif($5, '')
-		WHERE candidate_id = $1 AND step = 'ready'
-		RETURNING ticket, step`,
-	StepReviewFee: `
-		UPDATE issuances SET step = 'reviewed', reviewed_at = $2, reviewed_by = $3,
-		       reviewed_desk = nullif($4, ''), reviewed_note = nullif($5, ''), fee_yuan = $6
-		WHERE candidate_id = $1 AND step = 'accepted'
-		RETURNING ticket, step`,
-	// IS-NUMBER: the licence number is the ID number, the file number the
-	// next of the sequence; IS-VALIDITY: 6 years from the day of issue, the
-	// first 12 months on probation.
-	StepPrint: `
-		UPDATE issuances i SET step = 'issued', issued_at = $2, issued_by = $3,
-		       issued_desk = nullif($4, ''), issued_note = nullif($5, ''),
-		       licence_number = c.id_number,
-		       file_number = lpad(nextval('licence_file_numbers')::text, 12, '0'),
-		       valid_from = ($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date,
-		       valid_until = (($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date + interval '` + fmt.Sprint(validYears) + ` years')::date,
-		       probation_until = (($2::timestamptz AT TIME ZONE 'Asia/Shanghai')::date + interval '` + fmt.Sprint(probationYears) + ` years')::date
-		FROM candidates c
-		WHERE i.candidate_id = $1 AND c.id = i.candidate_id AND i.step = 'reviewed'
-		RETURNING i.ticket, i.step`,
-}
-
-// previous is the state each step starts from.
-var previous = map[string]string{StateAccepted: StateReady, StateReviewed: StateAccepted, StateIssued: StateReviewed}
-
-// IsStep reports whether step is one of the desk's steps.
-func IsStep(step string) bool {
-	_, ok := stepUpdates[step]
-	return ok
-}
-
 // Step takes the candidate through one of the desk's steps (IS-STEPS):
 // each once, in order, recorded with the staff member and desk, announced
 // on the feed. A candidate who is not ready is refused with ErrNotReady, a
 // step out of order or repeated with ErrInvalidStep; neither changes
 // anything.
 func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, by Staff, now time.Time) (StepResult, error) {
-	update, ok := stepUpdates[step]
-	if !ok {
+	if !IsStep(step) {
 		return StepResult{}, fmt.Errorf("issuance: unknown step %q", step)
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -153,41 +116,49 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 	}
 	defer tx.Rollback()
 	// IS-READY again, in this transaction: a correction since the
-	// candidate became ready may have undone it.
-	if err := checkReady(ctx, tx, candidateID); err != nil {
-		return StepResult{}, err
-	}
-	args := []any{now, by.UserID, by.Desk, note}
-	if step == StepReviewFee {
-		args = append(args, s.FeeYuan)
-	}
-	c, ticket, state, err := s.advance(ctx, tx, candidateID, update, args...)
+	// candidate became ready may have undone it. The ready lock comes
+	// before the queue row's, in the order WithdrawIfNotReady takes them.
+	ready, err := isReady(ctx, tx, candidateID)
 	if err != nil {
 		return StepResult{}, err
 	}
-	res := StepResult{CandidateID: c.ID, Ticket: ticket, Step: state}
-	typ := EventStep
-	switch state {
-	case StateReviewed:
-		fee := s.FeeYuan
-		res.FeeYuan = &fee
-	case StateIssued:
-		typ = EventIssued
-		var l Licence
-		if err := tx.GetContext(ctx, &l, `
-			SELECT licence_number, file_number, issued_at, valid_from, valid_until, probation_until
-			FROM issuances WHERE candidate_id = $1`, candidateID); err != nil {
-			return StepResult{}, fmt.Errorf("licence of candidate %d: %w", candidateID, err)
-		}
-		l.IssuedAt = l.IssuedAt.In(scheduling.Shanghai)
-		res.Licence = &l
-	}
-	if _, err := s.pub.Append(ctx, tx, Topic, c.event(typ, now, ticket, state, by.Desk)); err != nil {
+	q, err := loadQueued(ctx, tx, candidateID)
+	if err != nil {
 		return StepResult{}, err
 	}
-	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by.UserID), Action: "issuance." + step,
-		Subject: fmt.Sprintf("candidate:%d", c.ID), Before: map[string]string{"step": previous[state]},
-		After: map[string]any{"step": state, "desk": by.Desk, "result": res}}); err != nil {
+	q.Ready = ready
+	next, eff, err := q.Row.Apply(step, by)
+	if err != nil {
+		return StepResult{}, err
+	}
+	res := StepResult{CandidateID: q.ID, Ticket: q.Ticket, Step: next.Step}
+	// $1 candidate, $2 the step expected, $3 now, $4 staff, $5 desk, $6 note.
+	args := []any{now, by.UserID, by.Desk, note}
+	switch step {
+	case StepAccept:
+		err = save(ctx, tx, candidateID, q.Step, `
+			UPDATE issuances SET step = 'accepted', accepted_at = $3, accepted_by = $4,
+			       accepted_desk = nullif($5, ''), accepted_note = nullif($6, '')
+			WHERE candidate_id = $1 AND step = $2`, args...)
+	case StepReviewFee:
+		fee := s.FeeYuan
+		res.FeeYuan = &fee
+		err = save(ctx, tx, candidateID, q.Step, `
+			UPDATE issuances SET step = 'reviewed', reviewed_at = $3, reviewed_by = $4,
+			       reviewed_desk = nullif($5, ''), reviewed_note = nullif($6, ''), fee_yuan = $7
+			WHERE candidate_id = $1 AND step = $2`, append(args, fee)...)
+	case StepPrint:
+		res.Licence, err = printLicence(ctx, tx, q, now, args...)
+	}
+	if err != nil {
+		return StepResult{}, err
+	}
+	if _, err := s.pub.Append(ctx, tx, Topic, q.event(eff.Event, now, q.Ticket, next.Step, by.Desk)); err != nil {
+		return StepResult{}, err
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by.UserID), Action: eff.Audit,
+		Subject: fmt.Sprintf("candidate:%d", q.ID), Before: map[string]string{"step": q.Step},
+		After: map[string]any{"step": next.Step, "desk": by.Desk, "result": res}}); err != nil {
 		return StepResult{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -196,34 +167,97 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 	return res, nil
 }
 
-// advance runs a conditional update of the candidate's issuance (returning
-// ticket and step) and, when it matches nothing, tells why: the candidate
-// is not ready, or the issuance is at another step.
-func (s *Store) advance(ctx context.Context, tx *sqlx.Tx, candidateID int64, update string, args ...any) (candidateRow, string, string, error) {
-	var moved struct {
-		Ticket string `db:"ticket"`
-		Step   string `db:"step"`
+// printLicence records the licence of q (IS-NUMBER: the licence number is the ID
+// number, the file number the next of the sequence; IS-VALIDITY) with the
+// step's args ($3 now to $6 note) and returns it as stored.
+func printLicence(ctx context.Context, tx *sqlx.Tx, q queued, now time.Time, args ...any) (*Licence, error) {
+	var n int64
+	if err := tx.GetContext(ctx, &n, `SELECT nextval('licence_file_numbers')`); err != nil {
+		return nil, fmt.Errorf("file number: %w", err)
 	}
-	err := tx.GetContext(ctx, &moved, update, append([]any{candidateID}, args...)...)
+	file, err := fileNumber(n)
+	if err != nil {
+		return nil, err
+	}
+	from, until, probation := validity(now)
+	var l Licence
+	err = tx.GetContext(ctx, &l, `
+		UPDATE issuances SET step = 'issued', issued_at = $3, issued_by = $4,
+		       issued_desk = nullif($5, ''), issued_note = nullif($6, ''),
+		       licence_number = $7, file_number = $8, valid_from = $9, valid_until = $10, probation_until = $11
+		WHERE candidate_id = $1 AND step = $2
+		RETURNING licence_number, file_number, issued_at, valid_from, valid_until, probation_until`,
+		append([]any{q.ID, q.Step}, append(args, q.IDNumber, file, from, until, probation)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		var exists bool
-		if err := tx.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM issuances WHERE candidate_id = $1)`, candidateID); err != nil {
-			return candidateRow{}, "", "", fmt.Errorf("issuance of candidate %d: %w", candidateID, err)
-		}
-		if !exists {
-			return candidateRow{}, "", "", ErrNotReady
-		}
-		return candidateRow{}, "", "", ErrInvalidStep
+		return nil, ErrInvalidStep
 	}
 	if err != nil {
-		return candidateRow{}, "", "", fmt.Errorf("issuance of candidate %d: %w", candidateID, err)
+		return nil, fmt.Errorf("print licence of candidate %d: %w", q.ID, err)
 	}
-	var c candidateRow
-	err = tx.GetContext(ctx, &c, `
-		SELECT c.id, c.name, c.id_number, c.licence_class, i.priority_lane
-		FROM candidates c JOIN issuances i ON i.candidate_id = c.id WHERE c.id = $1`, candidateID)
+	l.IssuedAt = l.IssuedAt.In(scheduling.Shanghai)
+	return &l, nil
+}
+
+// queued is the candidate's queue row as the store loads it: the state
+// machine's Row, and what the answers and the feed show.
+type queued struct {
+	Row
+	candidateRow
+	Ticket  string    `db:"ticket"`
+	ReadyAt time.Time `db:"ready_at"`
+}
+
+// loadQueued loads the candidate's queue row and locks it until tx ends; a
+// candidate without one loads as a Row that is not Queued.
+func loadQueued(ctx context.Context, tx *sqlx.Tx, candidateID int64) (queued, error) {
+	var r struct {
+		candidateRow
+		Ticket     string    `db:"ticket"`
+		ReadyAt    time.Time `db:"ready_at"`
+		Step       string    `db:"step"`
+		CalledDesk *string   `db:"called_desk"`
+	}
+	err := tx.GetContext(ctx, &r, `
+		SELECT c.id, c.name, c.id_number, c.licence_class, i.priority_lane,
+		       i.ticket, i.ready_at, i.step, i.called_desk
+		FROM issuances i JOIN candidates c ON c.id = i.candidate_id
+		WHERE i.candidate_id = $1
+		FOR UPDATE OF i`, candidateID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return queued{}, nil
+	}
 	if err != nil {
-		return candidateRow{}, "", "", fmt.Errorf("candidate %d: %w", candidateID, err)
+		return queued{}, fmt.Errorf("issuance of candidate %d: %w", candidateID, err)
 	}
-	return c, moved.Ticket, moved.Step, nil
+	return queued{Row: Row{Queued: true, Step: r.Step, CalledDesk: r.CalledDesk},
+		candidateRow: r.candidateRow, Ticket: r.Ticket, ReadyAt: r.ReadyAt}, nil
+}
+
+// save runs update, a conditional update of the candidate's queue row that
+// moves it only from the step expected ($1 candidate, $2 expected, then
+// args): the database guards the transition too, and refuses it with
+// ErrInvalidStep when the row is at another step.
+func save(ctx context.Context, tx *sqlx.Tx, candidateID int64, expected, update string, args ...any) error {
+	res, err := tx.ExecContext(ctx, update, append([]any{candidateID, expected}, args...)...)
+	if err != nil {
+		return fmt.Errorf("issuance of candidate %d: %w", candidateID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("issuance of candidate %d: %w", candidateID, err)
+	}
+	if n != 1 {
+		return ErrInvalidStep
+	}
+	return nil
+}
+
+// waitingMinutes is how long a candidate ready at ready has waited at now,
+// in whole minutes: until the licence once it is issued.
+func waitingMinutes(ready time.Time, issued *time.Time, now time.Time) int {
+	end := now
+	if issued != nil {
+		end = *issued
+	}
+	return max(0, int(end.Sub(ready).Minutes()))
 }

@@ -265,22 +265,8 @@ func (s *Store) Satisfaction(ctx context.Context, month time.Time) (Satisfaction
 		r.Comments[i].CreatedAt = r.Comments[i].CreatedAt.In(scheduling.Shanghai)
 	}
 	// Best first; equals keep the order of desk name and staff id.
-	slices.SortStableFunc(r.Desks, func(a, b DeskScore) int { return order(a.Tally, b.Tally) })
-	slices.SortStableFunc(r.Staff, func(a, b StaffScore) int { return order(a.Tally, b.Tally) })
-	for i := range r.Desks {
-		r.Desks[i].finish()
-		if r.TopDesk == nil && r.Desks[i].Count >= MinRatingsToRank {
-			top := r.Desks[i]
-			r.TopDesk = &top
-		}
-	}
-	for i := range r.Staff {
-		r.Staff[i].finish()
-		if r.TopStaff == nil && r.Staff[i].Count >= MinRatingsToRank {
-			top := r.Staff[i]
-			r.TopStaff = &top
-		}
-	}
+	r.TopDesk = rank(r.Desks, func(d *DeskScore) *Tally { return &d.Tally })
+	r.TopStaff = rank(r.Staff, func(s *StaffScore) *Tally { return &s.Tally })
 	return r, nil
 }
 
@@ -293,4 +279,21 @@ func order(a, b Tally) int {
 		return 1
 	}
 	return 0
+}
+
+// rank sorts scores best first (Tally.Above; equals keep their order),
+// finishes their means and shares, and returns the month's top one: the
+// best with at least MinRatingsToRank ratings, nil when none has as many.
+func rank[S any](scores []S, tally func(*S) *Tally) *S {
+	slices.SortStableFunc(scores, func(a, b S) int { return order(*tally(&a), *tally(&b)) })
+	var top *S
+	for i := range scores {
+		t := tally(&scores[i])
+		t.finish()
+		if top == nil && t.Count >= MinRatingsToRank {
+			best := scores[i]
+			top = &best
+		}
+	}
+	return top
 }

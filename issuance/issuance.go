@@ -159,23 +159,19 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 		return false, fmt.Errorf("readiness of candidate %d: %w", candidateID, err)
 	}
 	day := scheduling.Day(now)
-	// Tickets have at least three digits and as many as the count needs
-	// (A999, A1000): lpad alone would cut the 1000th to A100.
-	prefix := "A"
-	if c.PriorityLane {
-		prefix = "P" // PL-ORDER: the lane's tickets stand out
-	}
-	var ticket string
-	err = tx.GetContext(ctx, &ticket, `
-		WITH counter AS (
-			INSERT INTO issuance_tickets AS t (day, prefix, last) VALUES ($1, $2, 1)
-			ON CONFLICT (day, prefix) DO UPDATE SET last = t.last + 1
-			RETURNING last
-		)
-		INSERT INTO issuances (candidate_id, day, ticket, priority_lane, ready_at)
-		SELECT $3, $1, $2 || lpad(last::text, greatest(3, length(last::text)), '0'), $4, $5 FROM counter
-		RETURNING ticket`, day, prefix, c.ID, c.PriorityLane, now)
+	prefix := ticketPrefix(c.PriorityLane)
+	var n int
+	err = tx.GetContext(ctx, &n, `
+		INSERT INTO issuance_tickets AS t (day, prefix, last) VALUES ($1, $2, 1)
+		ON CONFLICT (day, prefix) DO UPDATE SET last = t.last + 1
+		RETURNING last`, day, prefix)
 	if err != nil {
+		return false, fmt.Errorf("ticket of candidate %d: %w", c.ID, err)
+	}
+	ticket := ticketText(c.PriorityLane, n)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO issuances (candidate_id, day, ticket, priority_lane, ready_at) VALUES ($1, $2, $3, $4, $5)`,
+		c.ID, day, ticket, c.PriorityLane, now); err != nil {
 		return false, fmt.Errorf("make candidate %d ready: %w", c.ID, err)
 	}
 	notice, err := scheduling.Notice(ctx, tx, c.LicenceClass, s.FeeYuan)
@@ -226,18 +222,28 @@ func readyLock(ctx context.Context, tx *sqlx.Tx, candidateID int64) error {
 // checkReady refuses, with ErrNotReady, a candidate who is not ready inside
 // tx, whatever their issuance row says; it takes the ready lock first.
 func checkReady(ctx context.Context, tx *sqlx.Tx, candidateID int64) error {
-	if err := readyLock(ctx, tx, candidateID); err != nil {
+	ready, err := isReady(ctx, tx, candidateID)
+	if err != nil {
 		return err
-	}
-	var ready bool
-	if err := tx.GetContext(ctx, &ready, `
-		SELECT EXISTS (SELECT 1 FROM candidates c WHERE c.id = $1 AND `+readiness+`)`, candidateID); err != nil {
-		return fmt.Errorf("readiness of candidate %d: %w", candidateID, err)
 	}
 	if !ready {
 		return ErrNotReady
 	}
 	return nil
+}
+
+// isReady reports whether the candidate is ready inside tx (IS-READY),
+// whatever their issuance row says; it takes the ready lock first.
+func isReady(ctx context.Context, tx *sqlx.Tx, candidateID int64) (bool, error) {
+	if err := readyLock(ctx, tx, candidateID); err != nil {
+		return false, err
+	}
+	var ready bool
+	if err := tx.GetContext(ctx, &ready, `
+		SELECT EXISTS (SELECT 1 FROM candidates c WHERE c.id = $1 AND `+readiness+`)`, candidateID); err != nil {
+		return false, fmt.Errorf("readiness of candidate %d: %w", candidateID, err)
+	}
+	return ready, nil
 }
 
 // WithdrawIfNotReady takes the candidate out of the issuance queue when,

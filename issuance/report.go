@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"time"
+
+	"github.com/lib/pq"
 
 	"examd/scheduling"
 )
@@ -93,11 +96,11 @@ func (s *Store) DailyReport(ctx context.Context, day time.Time) (DailyReport, er
 	}
 
 	var desk struct {
-		Minutes
-		Served        int `db:"served"`
-		Issued        int `db:"issued"`
-		BecameReady   int `db:"became_ready"`
-		IssuedSameDay int `db:"issued_same_day"`
+		Minutes       pq.Float64Array `db:"minutes"`
+		Served        int             `db:"served"`
+		Issued        int             `db:"issued"`
+		BecameReady   int             `db:"became_ready"`
+		IssuedSameDay int             `db:"issued_same_day"`
 	}
 	err = tx.GetContext(ctx, &desk, `
 		WITH issued AS (
@@ -113,9 +116,7 @@ func (s *Store) DailyReport(ctx context.Context, day time.Time) (DailyReport, er
 				SELECT candidate_id FROM issued WHERE priority_lane
 			) lane) AS served,
 			(SELECT count(*) FROM issued) AS issued,
-			(SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes)::numeric, 1)::float8 FROM issued) AS p50,
-			(SELECT round(percentile_cont(0.9) WITHIN GROUP (ORDER BY minutes)::numeric, 1)::float8 FROM issued) AS p90,
-			(SELECT round(max(minutes)::numeric, 1)::float8 FROM issued) AS max,
+			(SELECT coalesce(array_agg(minutes), '{}') FROM issued) AS minutes,
 			(SELECT count(*) FROM issuances WHERE day = $1) AS became_ready,
 			-- IS-SAMEDAY: ready that day and issued before it ended.
 			(SELECT count(*) FROM issuances WHERE day = $1 AND issued_at < $3) AS issued_same_day`,
@@ -124,11 +125,30 @@ func (s *Store) DailyReport(ctx context.Context, day time.Time) (DailyReport, er
 		return DailyReport{}, fmt.Errorf("issuing desk on %s: %w", date, err)
 	}
 	r.PriorityLaneServed, r.LicencesIssued = desk.Served, desk.Issued
-	r.ReadyToIssued = desk.Minutes
+	r.ReadyToIssued = percentiles(desk.Minutes)
 	r.BecameReady, r.IssuedSameDay = desk.BecameReady, desk.IssuedSameDay
 	if desk.BecameReady > 0 {
 		rate := math.Round(float64(desk.IssuedSameDay)/float64(desk.BecameReady)*10000) / 10000
 		r.SameDayRate = &rate
 	}
 	return r, nil
+}
+
+// percentiles are the median, the 90th percentile and the maximum of
+// minutes, as PostgreSQL's percentile_cont computes them (interpolating
+// between the two neighbours of the rank p × (n − 1)), each rounded to 1
+// decimal; all nil when there are none.
+func percentiles(minutes []float64) Minutes {
+	if len(minutes) == 0 {
+		return Minutes{}
+	}
+	sorted := slices.Sorted(slices.Values(minutes))
+	at := func(p float64) *float64 {
+		rank := p * float64(len(sorted)-1)
+		lo, hi := math.Floor(rank), math.Ceil(rank)
+		v := sorted[int(lo)] + (rank-lo)*(sorted[int(hi)]-sorted[int(lo)])
+		v = math.Round(v*10) / 10
+		return &v
+	}
+	return Minutes{P50: at(0.5), P90: at(0.9), Max: at(1)}
 }
