@@ -129,6 +129,11 @@ func (s *Store) Displays(ctx context.Context) ([]Display, error) {
 	}
 	for i := range ds {
 		ds[i].Venue = venues[ds[i].VenueID].Name
+		ds[i].CreatedAt = ds[i].CreatedAt.In(scheduling.Shanghai)
+		if r := ds[i].RevokedAt; r != nil {
+			revoked := r.In(scheduling.Shanghai)
+			ds[i].RevokedAt = &revoked
+		}
 	}
 	return ds, nil
 }

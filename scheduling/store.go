@@ -183,6 +183,7 @@ func activeGrant(ctx context.Context, q sqlx.QueryerContext, candidateID int64) 
 		return nil, fmt.Errorf("get grant of %d: %w", candidateID, err)
 	}
 	g.Grant.Needs = []string(g.Needs)
+	g.Grant.GrantedAt = g.GrantedAt.In(Shanghai)
 	return &g.Grant, nil
 }
 
