@@ -37,6 +37,32 @@ type Recorded struct {
 	Seq        int64     `db:"seq" json:"seq,omitempty"` // in the feed; not in a device's answer
 }
 
+// inShanghai returns a with its instants and its deductions' in
+// Asia/Shanghai, as every answer shows them; the database and the devices
+// give them in any zone.
+func (a Attempt) inShanghai() Attempt {
+	a.StartedAt = a.StartedAt.In(scheduling.Shanghai)
+	if a.FinishedAt != nil {
+		f := a.FinishedAt.In(scheduling.Shanghai)
+		a.FinishedAt = &f
+	}
+	a.Deductions = recordedInShanghai(a.Deductions)
+	return a
+}
+
+// recordedInShanghai returns a copy of rs with their instants in Asia/Shanghai.
+func recordedInShanghai(rs []Recorded) []Recorded {
+	if rs == nil {
+		return nil
+	}
+	out := make([]Recorded, len(rs))
+	for i, r := range rs {
+		r.At, r.ReceivedAt = r.At.In(scheduling.Shanghai), r.ReceivedAt.In(scheduling.Shanghai)
+		out[i] = r
+	}
+	return out
+}
+
 // Feed event types besides the device's (and signature, no_show, failed).
 const (
 	RetakeOpen = "retake_open" // BK-RETAKE: attempt 1 failed, attempt 2 may start
@@ -286,7 +312,7 @@ func (d *Decision) end() error {
 // candidate masked.
 func bookingEvent(b scheduling.BookingForExam, typ string, at time.Time) FeedEvent {
 	return FeedEvent{
-		VenueID: b.VenueID, Type: typ, At: at, BookingID: b.ID, Subject: b.Subject,
+		VenueID: b.VenueID, Type: typ, At: at.In(scheduling.Shanghai), BookingID: b.ID, Subject: b.Subject,
 		LicenceClass: b.LicenceClass, Lane: b.Lane, Needs: []string(b.Needs),
 		Candidate: FeedCandidate{Name: scheduling.MaskName(b.Name), IDNumber: scheduling.MaskIDNumber(b.IDNumber)},
 	}

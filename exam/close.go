@@ -2,8 +2,6 @@ package exam
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -31,16 +29,12 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	var slot struct {
-		VenueID  int64     `db:"venue_id"`
-		StartsAt time.Time `db:"starts_at"`
-	}
-	err = tx.GetContext(ctx, &slot, `SELECT venue_id, starts_at FROM slots WHERE id = $1`, slotID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && venueID != 0 && slot.VenueID != venueID {
-		return nil, refusal.ErrNotFound
-	}
+	slot, err := scheduling.SlotPlaceOf(ctx, tx, slotID)
 	if err != nil {
-		return nil, fmt.Errorf("slot %d: %w", slotID, err)
+		return nil, err
+	}
+	if venueID != 0 && slot.VenueID != venueID {
+		return nil, refusal.ErrNotFound
 	}
 	if now.Before(slot.StartsAt) {
 		// A slot that has not started has no no-shows yet.

@@ -113,11 +113,27 @@ func (s *Store) RevokeDisplay(ctx context.Context, id, by int64, now time.Time) 
 func (s *Store) Displays(ctx context.Context) ([]Display, error) {
 	ds := []Display{}
 	err := s.db.SelectContext(ctx, &ds, `
-		SELECT d.id, d.venue_id, v.name AS venue, d.label, d.created_at, d.revoked_at
-		FROM display_tokens d JOIN venues v ON v.id = d.venue_id
-		ORDER BY d.venue_id, d.id DESC`)
+		SELECT id, venue_id, label, created_at, revoked_at
+		FROM display_tokens
+		ORDER BY venue_id, id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("list display tokens: %w", err)
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.VenueID
+	}
+	venues, err := scheduling.VenuesByID(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds {
+		ds[i].Venue = venues[ds[i].VenueID].Name
+		ds[i].CreatedAt = ds[i].CreatedAt.In(scheduling.Shanghai)
+		if r := ds[i].RevokedAt; r != nil {
+			revoked := r.In(scheduling.Shanghai)
+			ds[i].RevokedAt = &revoked
+		}
 	}
 	return ds, nil
 }
@@ -125,15 +141,23 @@ func (s *Store) Displays(ctx context.Context) ([]Display, error) {
 // DisplayVenue finds the venue of a live display token: refusal.ErrNotFound for a
 // token unknown or revoked.
 func (s *Store) DisplayVenue(ctx context.Context, token string) (scheduling.Venue, error) {
-	var v scheduling.Venue
-	err := s.db.GetContext(ctx, &v, `
-		SELECT v.id, v.name FROM display_tokens d JOIN venues v ON v.id = d.venue_id
-		WHERE d.token_hash = $1 AND d.revoked_at IS NULL`, secret.Hash(token))
+	var venueID int64
+	err := s.db.GetContext(ctx, &venueID, `
+		SELECT venue_id FROM display_tokens
+		WHERE token_hash = $1 AND revoked_at IS NULL`, secret.Hash(token))
 	if errors.Is(err, sql.ErrNoRows) {
-		return v, refusal.ErrNotFound
+		return scheduling.Venue{}, refusal.ErrNotFound
 	}
 	if err != nil {
-		return v, fmt.Errorf("display token: %w", err)
+		return scheduling.Venue{}, fmt.Errorf("display token: %w", err)
+	}
+	venues, err := scheduling.VenuesByID(ctx, s.db, []int64{venueID})
+	if err != nil {
+		return scheduling.Venue{}, err
+	}
+	v, ok := venues[venueID]
+	if !ok {
+		return v, refusal.ErrNotFound
 	}
 	return v, nil
 }

@@ -167,7 +167,7 @@ func (s *Store) append(ctx context.Context, tx *sqlx.Tx, d Decision) (int64, []b
 		ds[i].Seq = 0
 	}
 	a.Deductions = ds
-	attempt, err := json.Marshal(a)
+	attempt, err := json.Marshal(a.inShanghai())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -339,7 +339,7 @@ func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt) (json.RawMes
 		ds[i].Seq = 0 // as in every answer
 	}
 	a.Deductions = ds
-	attempt, err := json.Marshal(a)
+	attempt, err := json.Marshal(a.inShanghai())
 	if err != nil {
 		return nil, err
 	}

@@ -84,12 +84,32 @@ func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, 
 	if sh.Corrections, err = s.corrections(ctx, attemptID); err != nil {
 		return sh, err
 	}
+	sh.inShanghai()
 	sh.Result = Result{Score: sh.Score, Status: sh.Status}
 	if n := len(sh.Corrections); n > 0 {
 		last := sh.Corrections[n-1]
 		sh.Result = Result{Score: last.Score, Status: last.Status, Corrected: true}
 	}
 	return sh, nil
+}
+
+// inShanghai puts every instant of the sheet in Asia/Shanghai, as answers
+// show them.
+func (sh *ScoreSheet) inShanghai() {
+	sh.Attempt = sh.Attempt.inShanghai()
+	sh.Events = recordedInShanghai(sh.Events)
+	signaturesInShanghai(sh.Signatures)
+	for i := range sh.Corrections {
+		sh.Corrections[i].CreatedAt = sh.Corrections[i].CreatedAt.In(scheduling.Shanghai)
+		signaturesInShanghai(sh.Corrections[i].Signatures)
+	}
+}
+
+// signaturesInShanghai puts the signatures' instants in Asia/Shanghai.
+func signaturesInShanghai(ss []Signature) {
+	for i := range ss {
+		ss[i].SignedAt = ss[i].SignedAt.In(scheduling.Shanghai)
+	}
 }
 
 // BookingAttempts lists the ids of a booking's attempts. A candidate
@@ -150,7 +170,7 @@ func lockAttempt(ctx context.Context, tx *sqlx.Tx, id int64) (lockedAttempt, err
 // candidate masked.
 func (a lockedAttempt) feedEvent(typ string, at time.Time) FeedEvent {
 	return FeedEvent{
-		VenueID: a.VenueID, Type: typ, At: at, BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
+		VenueID: a.VenueID, Type: typ, At: at.In(scheduling.Shanghai), BookingID: a.BookingID, AttemptID: a.ID, AttemptNo: a.AttemptNo,
 		Subject: a.Subject, LicenceClass: a.LicenceClass, Lane: a.Lane, Needs: []string(a.Needs),
 		Candidate: FeedCandidate{Name: scheduling.MaskName(a.Name), IDNumber: scheduling.MaskIDNumber(a.IDNumber)},
 		Score:     a.Score, Status: a.Status, PassMark: a.PassMark,

@@ -287,7 +287,7 @@ func (s *Store) WithdrawIfNotReady(ctx context.Context, tx *sqlx.Tx, candidateID
 // event is an issuance feed event about candidate c.
 func (c candidateRow) event(typ string, at time.Time, ticket, step, desk string) Event {
 	return Event{
-		Type: typ, At: at, CandidateID: c.ID, Ticket: ticket, Name: scheduling.MaskName(c.Name),
+		Type: typ, At: at.In(scheduling.Shanghai), CandidateID: c.ID, Ticket: ticket, Name: scheduling.MaskName(c.Name),
 		LicenceClass: c.LicenceClass, PriorityLane: c.PriorityLane, Step: step, Desk: desk,
 	}
 }

@@ -33,6 +33,21 @@ type Booking struct {
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
 }
 
+// inShanghai returns b with its instants in Asia/Shanghai, as answers, feeds
+// and the audit log show them; the database gives them in its own zone.
+// ExamDay, a date, stays as it is.
+func (b Booking) inShanghai() Booking {
+	b.StartsAt, b.EndsAt, b.CreatedAt = b.StartsAt.In(Shanghai), b.EndsAt.In(Shanghai), b.CreatedAt.In(Shanghai)
+	return b
+}
+
+// inShanghai puts the bookings' instants in Asia/Shanghai.
+func inShanghai(bs []Booking) {
+	for i := range bs {
+		bs[i] = bs[i].inShanghai()
+	}
+}
+
 // PastBooking is what the eligibility rules need to know of a candidate's
 // earlier bookings.
 type PastBooking struct {

@@ -302,6 +302,7 @@ func insertBookings(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot,
 			}
 		}
 	}
+	inShanghai(bs)
 	return bs, nil
 }
 
@@ -313,6 +314,7 @@ func bookingsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]Bo
 	if err != nil {
 		return nil, fmt.Errorf("load bookings: %w", err)
 	}
+	inShanghai(bs)
 	return bs, nil
 }
 
@@ -329,6 +331,7 @@ func (s *Store) Booking(ctx context.Context, id, owner int64) (Booking, error) {
 	if err != nil {
 		return b, fmt.Errorf("get booking %d: %w", id, err)
 	}
+	b = b.inShanghai()
 	return b, nil
 }
 
@@ -342,6 +345,7 @@ func (s *Store) Bookings(ctx context.Context, candidateID int64) ([]Booking, err
 	if err != nil {
 		return nil, fmt.Errorf("list bookings of %d: %w", candidateID, err)
 	}
+	inShanghai(bs)
 	return bs, nil
 }
 
@@ -376,6 +380,7 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 	if err != nil {
 		return nil, fmt.Errorf("lock booking %d: %w", r.BookingID, err)
 	}
+	b = b.inShanghai()
 	if err := CheckCancel(b.Status, b.ExamDay, r.Owner == 0, now); err != nil {
 		return nil, err
 	}

@@ -13,11 +13,7 @@ import (
 
 // present shows bookings with their times in Asia/Shanghai.
 func present(bs []Booking) map[string]any {
-	for i := range bs {
-		bs[i].StartsAt = bs[i].StartsAt.In(Shanghai)
-		bs[i].EndsAt = bs[i].EndsAt.In(Shanghai)
-		bs[i].CreatedAt = bs[i].CreatedAt.In(Shanghai)
-	}
+	inShanghai(bs)
 	return map[string]any{"bookings": bs}
 }
 

@@ -8,8 +8,9 @@ const (
 	SubjectBooked = "booked"
 	SubjectPassed = "passed"
 	SubjectFailed = "failed"
-	// SubjectVoid is a subject passed on a permit that BK-CAP has spent:
-	// the pass no longer counts, and the candidate starts again.
+	// SubjectVoid is a subject passed on a permit that BK-CAP has spent, or
+	// that ran out before both road subjects were passed (BK-PERMIT): the
+	// pass no longer counts, and the candidate starts again.
 	SubjectVoid = "void"
 )
 
@@ -38,11 +39,14 @@ type NextStep struct {
 // Journey is a candidate's path from the learning permit to the licence,
 // as the booking rules see it.
 type Journey struct {
-	LicenceClass    string         `json:"licence_class"`
-	PermitExpiresOn string         `json:"permit_expires_on"`
-	PermitSpent     bool           `json:"permit_spent"`
-	Subjects        []SubjectState `json:"subjects"`
-	Next            NextStep       `json:"next"`
+	LicenceClass    string `json:"licence_class"`
+	PermitExpiresOn string `json:"permit_expires_on"`
+	PermitSpent     bool   `json:"permit_spent"`
+	// PermitLapsed: the permit ran out before both road subjects were
+	// passed (BK-PERMIT), so whatever was passed is void.
+	PermitLapsed bool           `json:"permit_lapsed"`
+	Subjects     []SubjectState `json:"subjects"`
+	Next         NextStep       `json:"next"`
 }
 
 // JourneyOf tells where candidate c stands at now: each subject's state on
@@ -54,6 +58,7 @@ func JourneyOf(c Candidate, now time.Time) Journey {
 		LicenceClass:    c.LicenceClass.Code,
 		PermitExpiresOn: c.PermitExpiresOn.Format(time.DateOnly),
 		PermitSpent:     permitSpent(history),
+		PermitLapsed:    c.permitLapsed(history, today),
 	}
 	s1 := SubjectState{Subject: 1, State: SubjectNotYet}
 	if c.Subject1PassedOn != nil {
@@ -63,8 +68,8 @@ func JourneyOf(c Candidate, now time.Time) Journey {
 	for subject := 2; subject <= 4; subject++ {
 		j.Subjects = append(j.Subjects, subjectState(history, subject, today))
 	}
-	if j.PermitSpent {
-		// BK-CAP: every subject already passed is void.
+	if j.PermitSpent || j.PermitLapsed {
+		// BK-CAP, BK-PERMIT: every subject already passed is void.
 		for i := range j.Subjects {
 			if j.Subjects[i].State == SubjectPassed {
 				j.Subjects[i].State = SubjectVoid
@@ -119,9 +124,9 @@ func nextStep(j Journey, today, permitExpires time.Time) NextStep {
 	case j.PermitSpent:
 		return NextStep{"permit_spent", "科目考试预约次数已用完，已通过的科目成绩作废，请重新申请驾驶证（从科目一开始）",
 			"The bookings of a road test are used up and the subjects passed are void: apply again, starting with subject 1"}
-	case today.After(permitExpires):
-		return NextStep{"permit_expired", "学习驾驶证明已过期，已通过的科目成绩作废，请重新申请",
-			"Your learning permit has expired and the subjects passed are void: apply again"}
+	case j.PermitLapsed:
+		return NextStep{"permit_expired", "学习驾驶证明已过期，科目二、科目三未全部通过，已通过的科目成绩作废，请重新申请驾驶证（从科目一开始）",
+			"Your learning permit expired before subjects 2 and 3 were both passed, so the subjects passed are void: apply again, starting with subject 1"}
 	case state(1).State != SubjectPassed:
 		return NextStep{"subject1", "请先参加并通过科目一考试", "Sit and pass subject 1 first"}
 	}
@@ -140,6 +145,11 @@ func nextStep(j Journey, today, permitExpires time.Time) NextStep {
 		return bookStep("book_subject2", "请预约科目二考试", "Book subject 2", s2)
 	case s3.State != SubjectPassed:
 		return bookStep("book_subject3", "请预约科目三考试", "Book subject 3", s3)
+	case state(4).State != SubjectPassed && today.After(permitExpires):
+		// BK-PERMIT: the road tests stand, but no slot can be booked on an
+		// expired permit, subject 4 included.
+		return NextStep{"permit_expired_road_passed", "学习驾驶证明已过期：科目二、科目三成绩有效，但无法再预约科目四考试，请到车管所窗口咨询",
+			"Your learning permit has expired: subjects 2 and 3 stand, but subject 4 can no longer be booked; ask at the office"}
 	case state(4).State != SubjectPassed:
 		return NextStep{"book_subject4", "请预约科目四（安全文明驾驶常识）考试", "Book subject 4 (safety and civility theory)"}
 	}

@@ -120,6 +120,24 @@ func LockSlotBookings(ctx context.Context, tx *sqlx.Tx, slotID int64) ([]Booking
 	return bs, nil
 }
 
+// SlotPlace is where and when a slot is: what the close of its exam day
+// needs to know of it.
+type SlotPlace struct {
+	VenueID  int64     `db:"venue_id"`
+	StartsAt time.Time `db:"starts_at"`
+}
+
+// SlotPlaceOf returns the venue and start of a slot: refusal.ErrNotFound for
+// a slot unknown.
+func SlotPlaceOf(ctx context.Context, q sqlx.QueryerContext, slotID int64) (SlotPlace, error) {
+	var p SlotPlace
+	err := sqlx.GetContext(ctx, q, &p, `SELECT venue_id, starts_at FROM slots WHERE id = $1`, slotID)
+	if err != nil {
+		return p, notFound(err, fmt.Sprintf("slot %d", slotID))
+	}
+	return p, nil
+}
+
 // UnclosedSlots lists the slots that still hold confirmed bookings of an
 // exam day before day (BK-NOSHOW: nobody closed them).
 func UnclosedSlots(ctx context.Context, q sqlx.QueryerContext, day time.Time) ([]int64, error) {

@@ -203,6 +203,28 @@ func passed(history []PastBooking, subject int) bool {
 	return false
 }
 
+// permitLapsed reports whether, at today, the permit has run out before
+// both road subjects were passed on it (BK-PERMIT): whatever was passed is
+// void and the candidate begins again at subject 1. The permit is valid
+// through its expiry day, so a road test passed on that day counts.
+func (c Candidate) permitLapsed(history []PastBooking, today time.Time) bool {
+	if !today.After(c.PermitExpiresOn) {
+		return false
+	}
+	return !passedBy(history, 2, c.PermitExpiresOn) || !passedBy(history, 3, c.PermitExpiresOn)
+}
+
+// passedBy reports whether subject was passed on an exam day no later than
+// last.
+func passedBy(history []PastBooking, subject int, last time.Time) bool {
+	for _, b := range history {
+		if b.Subject == subject && b.Status == StatusPassed && !b.ExamDay.After(last) {
+			return true
+		}
+	}
+	return false
+}
+
 // permitSpent reports whether the 5th booking of subject 2 or of subject 3
 // has ended failed (a no-show counts, BK-NOSHOW).
 func permitSpent(history []PastBooking) bool {

@@ -68,6 +68,22 @@ func (s *Store) Venues(ctx context.Context) ([]Venue, error) {
 	return vs, nil
 }
 
+// VenuesByID returns the venues of the given ids that exist, by id, in one
+// query.
+func VenuesByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) (map[int64]Venue, error) {
+	var vs []Venue
+	err := sqlx.SelectContext(ctx, q, &vs, `
+		SELECT id, name, address, step_free FROM venues WHERE id = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("venues %v: %w", ids, err)
+	}
+	byID := make(map[int64]Venue, len(vs))
+	for _, v := range vs {
+		byID[v.ID] = v
+	}
+	return byID, nil
+}
+
 // LicenceClassName is a licence class as forms offer it.
 type LicenceClassName struct {
 	Code   string `db:"code"`
@@ -167,6 +183,7 @@ func activeGrant(ctx context.Context, q sqlx.QueryerContext, candidateID int64) 
 		return nil, fmt.Errorf("get grant of %d: %w", candidateID, err)
 	}
 	g.Grant.Needs = []string(g.Needs)
+	g.Grant.GrantedAt = g.GrantedAt.In(Shanghai)
 	return &g.Grant, nil
 }
 

@@ -185,7 +185,7 @@ const storedColumns = `id, chain_seq, at, actor_kind, actor_id, action, subject,
 	before::text AS before, after::text AS after, prev_hash, hash`
 
 func (s stored) row() Row {
-	r := Row{ID: s.ID, At: s.At, Actor: Actor{Kind: s.ActorKind}, Action: s.Action, Subject: s.Subject,
+	r := Row{ID: s.ID, At: s.At.In(shanghai), Actor: Actor{Kind: s.ActorKind}, Action: s.Action, Subject: s.Subject,
 		PrevHash: hex.EncodeToString(s.PrevHash), Hash: hex.EncodeToString(s.Hash)}
 	if s.ChainSeq != nil {
 		r.ChainSeq = *s.ChainSeq

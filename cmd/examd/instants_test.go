@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// utcInstants lists, as path=value, the RFC 3339 instants anywhere in the
+// JSON v that are not written at +08:00 (the README promises instants in
+// Asia/Shanghai). Dates (YYYY-MM-DD) are not instants and pass.
+func utcInstants(path string, v any) []string {
+	var bad []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			bad = append(bad, utcInstants(path+"."+k, e)...)
+		}
+	case []any:
+		for i, e := range v {
+			bad = append(bad, utcInstants(fmt.Sprintf("%s[%d]", path, i), e)...)
+		}
+	case string:
+		if _, err := time.Parse(time.RFC3339Nano, v); err == nil && !strings.HasSuffix(v, "+08:00") {
+			bad = append(bad, path+"="+v)
+		}
+	}
+	return bad
+}
+
+// checkInstants fails the test for each instant of the JSON raw not at +08:00.
+func checkInstants(t *testing.T, what string, raw []byte) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("%s: %s: %v", what, raw, err)
+	}
+	for _, b := range utcInstants(what, v) {
+		t.Errorf("instant not in Asia/Shanghai: %s", b)
+	}
+}
+
+// drain reads every message a feed has sent within a short wait.
+func drain(t *testing.T, conn *websocket.Conn) [][]byte {
+	t.Helper()
+	var msgs [][]byte
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, raw, err := conn.ReadMessage()
+		if err != nil {
+			return msgs
+		}
+		msgs = append(msgs, raw)
+	}
+}
+
+// TestInstantsOfFeedsAndAnswers: every instant examd writes, on its feeds and
+// in its answers, is an RFC 3339 instant at +08:00 (Asia/Shanghai), whatever
+// the server's own zone and however the value was made (the clock, a
+// database column).
+func TestInstantsOfFeedsAndAnswers(t *testing.T) {
+	t.Parallel()
+	a := startApp(t)
+	h := newHall(t, a)
+	ws := strings.Replace(a.url, "http://", "ws://", 1)
+	venueFeed, _, err := a.watch(t, h.examiner, h.venue, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deskFeed, _, err := websocket.DefaultDialer.Dial(ws+"/api/v1/live/issuance?access_token="+h.issuer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer deskFeed.Close()
+
+	// A day's work: a lane grant, a candidate ready and issued, a failed
+	// exam corrected, a booking cancelled by staff and rated.
+	c := h.ready(t)
+	grant := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
+		map[string]any{"reason": "elderly"})
+	h.issue(t, c)
+	issuanceID := h.issuanceOf(t, c)
+	rated := a.must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": issuanceID, "score": 5})
+
+	other, b2 := h.book(t, h.slot, 2)
+	h.fail(t, b2)
+	var failed int64
+	if err := a.db.Get(&failed, `SELECT max(id) FROM attempts WHERE booking_id = $1`, b2); err != nil {
+		t.Fatal(err)
+	}
+	signed := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed), h.examiner, map[string]any{"signer": "examiner"})
+	corrected := a.must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed), h.examiner,
+		map[string]any{"score": 85, "reason": "复核录像"})
+
+	later := a.newSlot(h.sched, h.venue, 3, 40, 9, nil)
+	booked := a.must(http.StatusCreated, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{later}}, "Idempotency-Key", "instants-1")
+	var booking int64
+	if bs, ok := booked.Body["bookings"].([]any); ok && len(bs) > 0 {
+		booking = int64(bs[0].(map[string]any)["id"].(float64))
+	} else {
+		booking = booked.id()
+	}
+	cancelled := a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考场检修")), h.sched, nil)
+
+	answers := map[string][]byte{
+		"grant": grant.Raw, "feedback": rated.Raw, "signature": signed.Raw, "correction": corrected.Raw,
+		"booked": booked.Raw, "cancelled": cancelled.Raw,
+	}
+	for name, get := range map[string]struct{ path, token string }{
+		"journey":      {"/api/v1/me/journey", c.Token},
+		"me/bookings":  {"/api/v1/me/bookings", other.Token},
+		"booking":      {fmt.Sprintf("/api/v1/bookings/%d", booking), other.Token},
+		"bookings":     {fmt.Sprintf("/api/v1/candidates/%d/bookings", other.ID), h.sched},
+		"candidate":    {fmt.Sprintf("/api/v1/candidates/%d", c.ID), h.sched},
+		"slot":         {fmt.Sprintf("/api/v1/slots/%d", h.slot), h.sched},
+		"slots":        {"/api/v1/slots?venue_id=" + fmt.Sprint(h.venue), h.sched},
+		"roster":       {fmt.Sprintf("/api/v1/slots/%d/roster", h.slot), h.sched},
+		"attempt":      {fmt.Sprintf("/api/v1/attempts/%d", failed), h.examiner},
+		"attempts":     {fmt.Sprintf("/api/v1/bookings/%d/attempts", b2), h.examiner},
+		"queue":        {"/api/v1/issuance/queue?date=" + day(0).Format(time.DateOnly), h.issuer},
+		"audit":        {"/api/v1/audit", a.admin},
+		"satisfaction": {"/api/v1/reports/satisfaction", a.admin},
+		"daily":        {"/api/v1/reports/daily?date=" + day(0).Format(time.DateOnly), a.admin},
+	} {
+		answers[name] = a.must(http.StatusOK, "GET", get.path, get.token, nil).Raw
+	}
+	for name, raw := range answers {
+		checkInstants(t, name, raw)
+	}
+
+	venueMsgs, deskMsgs := drain(t, venueFeed.conn), drain(t, deskFeed)
+	if len(venueMsgs) < 5 || len(deskMsgs) < 4 {
+		t.Fatalf("feeds: %d venue messages, %d desk messages", len(venueMsgs), len(deskMsgs))
+	}
+	for i, raw := range venueMsgs {
+		checkInstants(t, fmt.Sprintf("venue feed #%d", i), raw)
+	}
+	for i, raw := range deskMsgs {
+		checkInstants(t, fmt.Sprintf("desk feed #%d", i), raw)
+	}
+}
