@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -66,10 +67,10 @@ func drain(t *testing.T, conn *websocket.Conn) [][]byte {
 // database column).
 func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 	t.Parallel()
-	a := startApp(t)
+	a := servertest.Start(t)
 	h := newHall(t, a)
-	ws := strings.Replace(a.url, "http://", "ws://", 1)
-	venueFeed, _, err := a.watch(t, h.examiner, h.venue, "")
+	ws := strings.Replace(a.URL, "http://", "ws://", 1)
+	venueFeed, _, err := watch(a, t, h.examiner, h.venue, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,31 +83,31 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 	// A day's work: a lane grant, a candidate ready and issued, a failed
 	// exam corrected, a booking cancelled by staff and rated.
 	c := h.ready(t)
-	grant := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
+	grant := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
 		map[string]any{"reason": "elderly"})
 	h.issue(t, c)
 	issuanceID := h.issuanceOf(t, c)
-	rated := a.must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": issuanceID, "score": 5})
+	rated := a.Must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": issuanceID, "score": 5})
 
 	other, b2 := h.book(t, h.slot, 2)
 	h.fail(t, b2)
 	var failed int64
-	if err := a.db.Get(&failed, `SELECT max(id) FROM attempts WHERE booking_id = $1`, b2); err != nil {
+	if err := a.DB.Get(&failed, `SELECT max(id) FROM attempts WHERE booking_id = $1`, b2); err != nil {
 		t.Fatal(err)
 	}
-	signed := a.must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed), h.examiner, map[string]any{"signer": "examiner"})
-	corrected := a.must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed), h.examiner,
+	signed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed), h.examiner, map[string]any{"signer": "examiner"})
+	corrected := a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed), h.examiner,
 		map[string]any{"score": 85, "reason": "复核录像"})
 
-	later := a.newSlot(h.sched, h.venue, 3, 40, 9, nil)
-	booked := a.must(http.StatusCreated, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{later}}, "Idempotency-Key", "instants-1")
+	later := a.NewSlot(h.sched, h.venue, 3, 40, 9, nil)
+	booked := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{later}}, "Idempotency-Key", "instants-1")
 	var booking int64
 	if bs, ok := booked.Body["bookings"].([]any); ok && len(bs) > 0 {
 		booking = int64(bs[0].(map[string]any)["id"].(float64))
 	} else {
-		booking = booked.id()
+		booking = booked.ID()
 	}
-	cancelled := a.must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考场检修")), h.sched, nil)
+	cancelled := a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考场检修")), h.sched, nil)
 
 	answers := map[string][]byte{
 		"grant": grant.Raw, "feedback": rated.Raw, "signature": signed.Raw, "correction": corrected.Raw,
@@ -124,11 +125,11 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 		"attempt":      {fmt.Sprintf("/api/v1/attempts/%d", failed), h.examiner},
 		"attempts":     {fmt.Sprintf("/api/v1/bookings/%d/attempts", b2), h.examiner},
 		"queue":        {"/api/v1/issuance/queue?date=" + day(0).Format(time.DateOnly), h.issuer},
-		"audit":        {"/api/v1/audit", a.admin},
-		"satisfaction": {"/api/v1/reports/satisfaction", a.admin},
-		"daily":        {"/api/v1/reports/daily?date=" + day(0).Format(time.DateOnly), a.admin},
+		"audit":        {"/api/v1/audit", a.Admin},
+		"satisfaction": {"/api/v1/reports/satisfaction", a.Admin},
+		"daily":        {"/api/v1/reports/daily?date=" + day(0).Format(time.DateOnly), a.Admin},
 	} {
-		answers[name] = a.must(http.StatusOK, "GET", get.path, get.token, nil).Raw
+		answers[name] = a.Must(http.StatusOK, "GET", get.path, get.token, nil).Raw
 	}
 	for name, raw := range answers {
 		checkInstants(t, name, raw)
