@@ -32,10 +32,10 @@ const twiceEachMessage = `(() => {
 // deduction, not two, and the score it leaves.
 func TestBrowserExaminerSkipsRepeatedSeqs(t *testing.T) {
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	car := deviceID(a, t, d.venue)
-	_, booking := d.book(t, d.slot, 2)
-	examiner := examinerAt(a, t, d.venue)
+	d := servertest.NewExamDay(t, a, 2)
+	car := deviceID(a, t, d.Venue)
+	_, booking := d.Book(t, d.Slot, 2)
+	examiner := examinerAt(a, t, d.Venue)
 
 	tb := openTab(a, t, 1280, 900)
 	if _, err := chromedp.Call(tb.ctx, page.AddScriptToEvaluateOnNewDocument,
@@ -47,9 +47,9 @@ func TestBrowserExaminerSkipsRepeatedSeqs(t *testing.T) {
 	tile := fmt.Sprintf(`.tile[data-device="%d"]`, car)
 	tb.waitText(tile, "空闲", time.Second)
 
-	d.post(d.device, booking, "exam_started", nil)
-	d.post(d.device, booking, "item_started", map[string]any{"item": "reverse_parking"})
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != http.StatusOK && r.Status != http.StatusCreated {
+	d.Post(d.Device, booking, "exam_started", nil)
+	d.Post(d.Device, booking, "item_started", map[string]any{"item": "reverse_parking"})
+	if r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != http.StatusOK && r.Status != http.StatusCreated {
 		t.Fatalf("deduction: %d %v", r.Status, r.Body)
 	}
 	tb.waitText(tile+" .deductions", "中途停车超过2秒", 5*time.Second)

@@ -26,9 +26,9 @@ func (tb *tab) openDesk(user string) {
 // page's buttons, and the licence number appears on the page.
 func TestBrowserDeskSteps(t *testing.T) {
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
-	c := h.readyAs(t, "王小明", false)
+	c := readyAs(t, h, "王小明", false)
 	row := fmt.Sprintf("#cand-%d", c.ID)
 	tb := openTab(a, t, 1280, 900)
 	tb.openDesk(issuer)
@@ -66,7 +66,7 @@ func TestBrowserDeskSteps(t *testing.T) {
 		t.Errorf("the issued row offers %d buttons", n)
 	}
 	tb.checkPage()
-	r := h.a.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	r := h.A.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
 	if d, _ := r.Body["issuance"].(map[string]any); d["step"] != "issued" {
 		t.Errorf("the API says %v", r.Body["issuance"])
 	}
@@ -79,9 +79,9 @@ func TestBrowserDeskSteps(t *testing.T) {
 // made of markup is shown as text.
 func TestBrowserDeskLive(t *testing.T) {
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
-	first := h.readyAs(t, "张伟", false)
+	first := readyAs(t, h, "张伟", false)
 	proxy := newCutProxy(t, a.URL)
 	via := *a
 	via.Client = &testkit.Client{T: t, URL: proxy.url}
@@ -90,7 +90,7 @@ func TestBrowserDeskLive(t *testing.T) {
 	tb.openDesk(issuer)
 	eval[bool](tb, `window.deskNotReloaded = true`)
 
-	lane := h.readyAs(t, "李秀英", true)
+	lane := readyAs(t, h, "李秀英", true)
 	tb.do("wait for the lane's candidate", chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#queue tbody tr:first-child[id="cand-%d"]`, lane.ID))))
 	rows := eval[[]string](tb, `[...document.querySelectorAll('#queue tbody tr')].map(r => r.id + ' ' + r.querySelector('.ticket').textContent.trim())`)
 	if want := fmt.Sprintf("[cand-%d P001 绿色通道 cand-%d A001]", lane.ID, first.ID); fmt.Sprint(rows) != want {
@@ -114,7 +114,7 @@ func TestBrowserDeskLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := `<script>alert(1)</script><img src=x onerror=alert(2)>`
-	evil := h.readyAs(t, name, false)
+	evil := readyAs(t, h, name, false)
 	proxy.restore()
 	tb.do("wait for the candidate ready during the drop", chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#cand-%d`, evil.ID))),
 		chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))
@@ -141,10 +141,10 @@ func TestBrowserDeskLive(t *testing.T) {
 // become cards that name each value.
 func TestBrowserDeskPhone(t *testing.T) {
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
-	h.readyAs(t, "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜", true)
-	c := h.readyAs(t, "王小明", false)
+	readyAs(t, h, "欧阳娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜娜", true)
+	c := readyAs(t, h, "王小明", false)
 	tb := openTab(a, t, 375, 812)
 	tb.openDesk(issuer)
 	for _, size := range []string{"normal", "large"} {
@@ -169,7 +169,7 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
 	token := a.Login(issuer, "desk-secret")
 	act := func(c candidate, steps ...string) {
@@ -181,11 +181,11 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, map[string]any{"step": s})
 		}
 	}
-	done := h.readyAs(t, "王小明", false)
+	done := readyAs(t, h, "王小明", false)
 	act(done, "call", "accept", "review_fee", "print")
-	act(h.readyAs(t, "刘芳", false), "call", "accept")
-	h.readyAs(t, "陈静", false)
-	act(h.readyAs(t, "李秀英", true), "call")
+	act(readyAs(t, h, "刘芳", false), "call", "accept")
+	readyAs(t, h, "陈静", false)
+	act(readyAs(t, h, "李秀英", true), "call")
 	for _, w := range []struct {
 		name          string
 		width, height int

@@ -59,13 +59,13 @@ const evilName = "张<script>alert(1)</script>"
 // signs the result.
 func TestBrowserExaminerScreen(t *testing.T) {
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	car := deviceID(a, t, d.venue)
-	_, booking := d.book(t, d.slot, 2)
+	d := servertest.NewExamDay(t, a, 2)
+	car := deviceID(a, t, d.Venue)
+	_, booking := d.Book(t, d.Slot, 2)
 	if _, err := a.DB.Exec(`UPDATE candidates SET name = $2 WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, booking, evilName); err != nil {
 		t.Fatal(err)
 	}
-	examiner := examinerAt(a, t, d.venue)
+	examiner := examinerAt(a, t, d.Venue)
 
 	cable := newCutProxy(t, a.URL)
 	via := *a
@@ -79,10 +79,10 @@ func TestBrowserExaminerScreen(t *testing.T) {
 	tb.waitText("#roster", "张*", time.Second)
 
 	// Live: the deduction shows within 2 s of the device's post.
-	d.post(d.device, booking, "exam_started", nil)
-	d.post(d.device, booking, "item_started", map[string]any{"item": "reverse_parking"})
+	d.Post(d.Device, booking, "exam_started", nil)
+	d.Post(d.Device, booking, "item_started", map[string]any{"item": "reverse_parking"})
 	posted := time.Now()
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != http.StatusOK && r.Status != http.StatusCreated {
+	if r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != http.StatusOK && r.Status != http.StatusCreated {
 		t.Fatalf("deduction: %d %v", r.Status, r.Body)
 	}
 	tb.waitText(tile+" .deductions", "中途停车超过2秒", 2*time.Second)
@@ -100,10 +100,10 @@ func TestBrowserExaminerScreen(t *testing.T) {
 	// The network drops; the device goes on.
 	cable.cut()
 	tb.waitText("#conn", "连接已断开", 5*time.Second)
-	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
-	d.post(d.device, booking, "item_started", map[string]any{"item": "parallel_parking"})
-	d.post(d.device, booking, "deduction", map[string]any{"rule": "PP.EXIT_SIGNAL"})
-	d.post(d.device, booking, "exam_finished", nil)
+	d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
+	d.Post(d.Device, booking, "item_started", map[string]any{"item": "parallel_parking"})
+	d.Post(d.Device, booking, "deduction", map[string]any{"rule": "PP.EXIT_SIGNAL"})
+	d.Post(d.Device, booking, "exam_finished", nil)
 	time.Sleep(300 * time.Millisecond)
 	if n := eval[int](tb, `document.querySelectorAll('`+tile+` .deductions li').length`); n != 1 {
 		t.Errorf("while unplugged the screen shows %d deductions, want the 1 it had", n)
@@ -155,29 +155,29 @@ func TestBrowserScreenshotsExaminer(t *testing.T) {
 		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
 	}
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	second := d.a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
-		"venue_id": d.venue, "name": "考试车 5号", "vehicle_plate": "京A5678学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+	d := servertest.NewExamDay(t, a, 2)
+	second := d.A.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
+		"venue_id": d.Venue, "name": "考试车 5号", "vehicle_plate": "京A5678学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
 	}).Body["key"].(string)
 	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{ // a third car, idle
-		"venue_id": d.venue, "name": "考试车 8号", "vehicle_plate": "京A9012学", "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true,
+		"venue_id": d.Venue, "name": "考试车 8号", "vehicle_plate": "京A9012学", "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true,
 	})
 	names := []string{"王小明", "李秀英", "张伟", "刘洋", "陈静"}
 	bookings := make([]int64, len(names))
 	for i, n := range names {
-		_, bookings[i] = d.book(t, d.slot, 2)
+		_, bookings[i] = d.Book(t, d.Slot, 2)
 		a.DB.MustExec(`UPDATE candidates SET name = $2 WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, bookings[i], n)
 	}
 	a.DB.MustExec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, bookings[4])
 	// Car 3: 王小明 failed; car 5: 李秀英 in the middle of hill start.
-	d.post(d.device, bookings[0], "exam_started", nil)
-	d.post(d.device, bookings[0], "item_started", map[string]any{"item": "reverse_parking"})
-	d.post(d.device, bookings[0], "deduction", map[string]any{"rule": "RP.STOP"})
-	d.post(d.device, bookings[0], "deduction", map[string]any{"rule": "RP.BODY_OUT"})
-	d.post(second, bookings[1], "exam_started", nil)
-	d.post(second, bookings[1], "item_started", map[string]any{"item": "hill_start"})
-	d.post(second, bookings[1], "deduction", map[string]any{"rule": "HS.BUMPER_WITHIN_50CM"})
-	examiner := examinerAt(a, t, d.venue)
+	d.Post(d.Device, bookings[0], "exam_started", nil)
+	d.Post(d.Device, bookings[0], "item_started", map[string]any{"item": "reverse_parking"})
+	d.Post(d.Device, bookings[0], "deduction", map[string]any{"rule": "RP.STOP"})
+	d.Post(d.Device, bookings[0], "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	d.Post(second, bookings[1], "exam_started", nil)
+	d.Post(second, bookings[1], "item_started", map[string]any{"item": "hill_start"})
+	d.Post(second, bookings[1], "deduction", map[string]any{"rule": "HS.BUMPER_WITHIN_50CM"})
+	examiner := examinerAt(a, t, d.Venue)
 	for _, w := range []struct {
 		name          string
 		width, height int

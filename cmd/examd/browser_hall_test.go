@@ -39,10 +39,10 @@ func announced(tb *tab, text string) int {
 // token is revoked.
 func TestBrowserHall(t *testing.T) {
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
-	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
+	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 	tb := openTab(a, t, 1920, 1080)
 	tb.open(path, "hall")
 	tb.checkPage()
@@ -59,16 +59,16 @@ func TestBrowserHall(t *testing.T) {
 		t.Errorf("clock %q", got)
 	}
 
-	_, b := bookNamed(t, h.examDay, h.slot, "王小明")
-	h.post(h.device, b, "exam_started", nil)
-	h.post(h.device, b, "item_started", map[string]any{"item": "reverse_parking"})
+	_, b := bookNamed(t, h.ExamDay, h.Slot, "王小明")
+	h.Post(h.Device, b, "exam_started", nil)
+	h.Post(h.Device, b, "item_started", map[string]any{"item": "reverse_parking"})
 	tb.waitFor("the exam under way", `[...document.querySelectorAll('#exams tbody tr')].some(r => r.textContent.includes('王**') && r.textContent.includes('倒车入库'))`, 5*time.Second)
 	if !eval[bool](tb, `document.getElementById('exams-empty').hidden`) {
 		t.Errorf("the empty note stays with an exam on the board")
 	}
 
-	h.post(h.device, b, "deduction", map[string]any{"rule": "RP.STOP"})
-	h.post(h.device, b, "exam_finished", nil)
+	h.Post(h.Device, b, "deduction", map[string]any{"rule": "RP.STOP"})
+	h.Post(h.Device, b, "exam_finished", nil)
 	say := "王**，科目二，合格，95 分"
 	tb.waitFor("the result announced", fmt.Sprintf(`[...document.querySelectorAll('#announce p')].some(p => p.textContent === %q)`, say), 5*time.Second)
 	if got := eval[[]string](tb, `[...document.querySelectorAll('#results tbody tr:first-child td')].map(td => td.textContent)`); fmt.Sprint(got) != "[王** 科目二 合格 95 分]" {
@@ -82,9 +82,9 @@ func TestBrowserHall(t *testing.T) {
 		t.Errorf("the result was announced %d times, want once", n)
 	}
 
-	c := h.ready(t)
-	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
-	ticket := h.inQueue(t, c)["ticket"].(string)
+	c := h.Ready(t)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.Issuer, nil)
+	ticket := h.InQueue(t, c)["ticket"].(string)
 	call := "请 " + ticket + " 号到 3号窗口 办理"
 	tb.waitFor("the call announced", fmt.Sprintf(`[...document.querySelectorAll('#announce p')].some(p => p.textContent === %q)`, call), 5*time.Second)
 	if got := tb.text("#calls li:first-child .hall-ticket"); got != ticket {
@@ -109,7 +109,7 @@ func TestBrowserHall(t *testing.T) {
 
 	t.Run("Revoked", func(t *testing.T) {
 		var id int64
-		if err := a.DB.Get(&id, `SELECT id FROM display_tokens WHERE venue_id = $1`, h.venue); err != nil {
+		if err := a.DB.Get(&id, `SELECT id FROM display_tokens WHERE venue_id = $1`, h.Venue); err != nil {
 			t.Fatal(err)
 		}
 		admin.get("/admin/displays")
@@ -123,19 +123,19 @@ func TestBrowserHall(t *testing.T) {
 // runs, no element is made.
 func TestBrowserHallEscapes(t *testing.T) {
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
+	d := servertest.NewExamDay(t, a, 2)
 	evil := `<img src=x onerror=alert(1)>`
-	if _, err := a.DB.Exec(`UPDATE venues SET name = $2 WHERE id = $1`, d.venue, evil+"考场"); err != nil {
+	if _, err := a.DB.Exec(`UPDATE venues SET name = $2 WHERE id = $1`, d.Venue, evil+"考场"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.DB.Exec(`UPDATE devices SET name = $2 WHERE venue_id = $1`, d.venue, `<script>alert(2)</script>`); err != nil {
+	if _, err := a.DB.Exec(`UPDATE devices SET name = $2 WHERE venue_id = $1`, d.Venue, `<script>alert(2)</script>`); err != nil {
 		t.Fatal(err)
 	}
 	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
-	path, _ := newDisplay(t, admin, d.venue, `<script>alert(3)</script>`)
-	_, first := bookNamed(t, d, d.slot, `<script>alert(4)</script>`)
-	d.post(d.device, first, "exam_started", nil)
+	path, _ := newDisplay(t, admin, d.Venue, `<script>alert(3)</script>`)
+	_, first := bookNamed(t, d, d.Slot, `<script>alert(4)</script>`)
+	d.Post(d.Device, first, "exam_started", nil)
 
 	tb := openTab(a, t, 1280, 900)
 	dialogs := tb.dialogs()
@@ -156,10 +156,10 @@ func TestBrowserHallEscapes(t *testing.T) {
 		}
 	}
 	check("first page")
-	_, second := bookNamed(t, d, d.slot, `"><svg onload=alert(5)>`)
-	d.post(d.device, second, "exam_started", nil)
+	_, second := bookNamed(t, d, d.Slot, `"><svg onload=alert(5)>`)
+	d.Post(d.Device, second, "exam_started", nil)
 	tb.waitFor("the second exam", `document.querySelectorAll('#exams tbody tr').length === 2`, 5*time.Second)
-	d.post(d.device, second, "exam_finished", nil)
+	d.Post(d.Device, second, "exam_finished", nil)
 	tb.waitFor("the result", `document.querySelectorAll('#results tbody tr').length === 1`, 5*time.Second)
 	if got := tb.text("#results tbody td.hall-name"); got != `"`+strings.Repeat("*", len([]rune(`"><svg onload=alert(5)>`))-1) {
 		t.Errorf("result name %q", got)
@@ -187,10 +187,10 @@ func TestBrowserHallEscapes(t *testing.T) {
 // the admin's page fit the width and keep their labels.
 func TestBrowserHallPhone(t *testing.T) {
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
-	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
+	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 	fillHall(t, h)
 	tb := openTab(a, t, 375, 812)
 	for _, size := range []string{"normal", "large"} {
@@ -206,22 +206,22 @@ func TestBrowserHallPhone(t *testing.T) {
 
 // fillHall puts realistic data on a hall's board: two exams under way, a
 // failed and some passed results, a call to the desk.
-func fillHall(t *testing.T, h *hall) {
+func fillHall(t *testing.T, h *servertest.Hall) {
 	t.Helper()
-	_, b1 := bookNamed(t, h.examDay, h.slot, "张三丰")
-	h.post(h.device, b1, "exam_started", nil)
-	h.post(h.device, b1, "item_started", map[string]any{"item": "hill_start"})
-	_, b2 := bookNamed(t, h.examDay, h.slot3, "欧阳娜娜")
-	h.post(h.device, b2, "exam_started", nil)
-	h.post(h.device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
-	_, b3 := bookNamed(t, h.examDay, h.slot3, "李四")
-	h.post(h.device, b3, "exam_started", nil)
-	h.post(h.device, b3, "item_started", map[string]any{"item": "lane_change"})
-	c := h.ready(t)
-	if _, err := h.a.DB.Exec(`UPDATE candidates SET name = '陈建国' WHERE id = $1`, c.ID); err != nil {
+	_, b1 := bookNamed(t, h.ExamDay, h.Slot, "张三丰")
+	h.Post(h.Device, b1, "exam_started", nil)
+	h.Post(h.Device, b1, "item_started", map[string]any{"item": "hill_start"})
+	_, b2 := bookNamed(t, h.ExamDay, h.Slot3, "欧阳娜娜")
+	h.Post(h.Device, b2, "exam_started", nil)
+	h.Post(h.Device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
+	_, b3 := bookNamed(t, h.ExamDay, h.Slot3, "李四")
+	h.Post(h.Device, b3, "exam_started", nil)
+	h.Post(h.Device, b3, "item_started", map[string]any{"item": "lane_change"})
+	c := h.Ready(t)
+	if _, err := h.A.DB.Exec(`UPDATE candidates SET name = '陈建国' WHERE id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
+	h.A.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.Issuer, nil)
 }
 
 // TestBrowserScreenshotsHall saves the hall board at 1920×1080 and 375×812,
@@ -236,12 +236,12 @@ func TestBrowserScreenshotsHall(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
-	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
-	newDisplay(t, admin, h.venue, "候考大厅 2号屏")
-	newDisplay(t, admin, h.venue, "旧屏（已更换）")
+	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
+	newDisplay(t, admin, h.Venue, "候考大厅 2号屏")
+	newDisplay(t, admin, h.Venue, "旧屏（已更换）")
 	var id int64
 	if err := a.DB.Get(&id, `SELECT id FROM display_tokens WHERE label = '旧屏（已更换）'`); err != nil {
 		t.Fatal(err)

@@ -20,23 +20,23 @@ func TestCombinedReleaseWhicheverSlotCloses(t *testing.T) {
 			t.Parallel()
 			db, url := pgtest.NewDB(t)
 			a := servertest.StartOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
-			d := &examDay{a: a, sched: a.Staff("scheduler")}
-			d.venue = a.NewVenue(d.sched, false)
-			h := &hall{examDay: d}
+			d := &servertest.ExamDay{A: a, Sched: a.Staff("scheduler")}
+			d.Venue = a.NewVenue(d.Sched, false)
+			h := &servertest.Hall{ExamDay: d}
 			if subject3First {
-				h.slot3 = d.todaySlot(t, 3)
-				d.slot = d.todaySlot(t, 2)
+				h.Slot3 = d.TodaySlot(t, 3)
+				d.Slot = d.TodaySlot(t, 2)
 			} else {
-				d.slot = d.todaySlot(t, 2)
-				h.slot3 = d.todaySlot(t, 3)
+				d.Slot = d.TodaySlot(t, 2)
+				h.Slot3 = d.TodaySlot(t, 3)
 			}
-			h.slot4 = d.todaySlot(t, 4)
-			d.device = d.newDevice(t, d.venue)
-			_, b2, b3, _ := h.combined(t)
+			h.Slot4 = d.TodaySlot(t, 4)
+			d.Device = d.NewDevice(t, d.Venue)
+			_, b2, b3, _ := h.Combined(t)
 
 			// The subject 3 slot is closed first, then the subject 2 slot.
-			for _, slot := range []int64{h.slot3, d.slot} {
-				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", slot), d.sched, nil)
+			for _, slot := range []int64{h.Slot3, d.Slot} {
+				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", slot), d.Sched, nil)
 			}
 			for _, b := range []struct {
 				id   int64

@@ -17,22 +17,22 @@ func TestCombinedFailRelease(t *testing.T) {
 	t.Parallel()
 	db, url := pgtest.NewDB(t)
 	a := servertest.StartOn(t, db, url, "EXAMD_COMBINED_ON_SUBJECT2_FAIL", "release")
-	d := newHall(t, a)
+	d := servertest.NewHall(t, a)
 	pair := func() (subject2, subject3 int64) {
-		_, b2, b3, _ := d.combined(t)
+		_, b2, b3, _ := d.Combined(t)
 		return b2, b3
 	}
 	failing2, failing3 := pair()
 	absent2, absent3 := pair()
 
 	for attempt := 1; attempt <= 2; attempt++ {
-		d.post(d.device, failing2, "exam_started", nil)
-		r := d.post(d.device, failing2, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
-		if at := attemptOf(r); r.Status != http.StatusCreated || at["status"] != "failed" {
+		d.Post(d.Device, failing2, "exam_started", nil)
+		r := d.Post(d.Device, failing2, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+		if at := servertest.AttemptOf(r); r.Status != http.StatusCreated || at["status"] != "failed" {
 			t.Fatalf("attempt %d: %d %s", attempt, r.Status, r.Raw)
 		}
 	}
-	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.Slot), d.Sched, nil)
 
 	for _, b := range []struct {
 		id   int64
@@ -44,14 +44,14 @@ func TestCombinedFailRelease(t *testing.T) {
 		}
 	}
 	var booked int
-	if err := a.DB.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, d.slot3); err != nil || booked != 0 {
+	if err := a.DB.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, d.Slot3); err != nil || booked != 0 {
 		t.Errorf("subject 3 slot: %d seats booked (%v), want 0", booked, err)
 	}
 	var types []string
 	if err := a.DB.Select(&types, `
 		SELECT body ->> 'type' || ':' || (body ->> 'booking_id') FROM feed_events
 		WHERE topic = $1 AND body ->> 'type' IN ('retake_open', 'released') ORDER BY seq`,
-		fmt.Sprintf("venue:%d", d.venue)); err != nil {
+		fmt.Sprintf("venue:%d", d.Venue)); err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprint([]string{

@@ -28,51 +28,51 @@ func inShanghai(v any) bool {
 func TestCorrectionToFailLeavesQueue(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
-	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.issuer, nil)
+	h := servertest.NewHall(t, a)
+	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.Issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	feed := &screen{t: t, conn: live}
-	if m := feed.next(); m["type"] != "hello" {
+	feed := servertest.ScreenOf(t, live)
+	if m := feed.Next(); m["type"] != "hello" {
 		t.Fatalf("first message %v, want hello", m)
 	}
 
-	c, b2, b3, b4 := h.combined(t)
-	attempts := []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)}
+	c, b2, b3, b4 := h.Combined(t)
+	attempts := []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)}
 	for _, at := range attempts {
-		h.sign(t, at, "examiner", "candidate")
+		h.Sign(t, at, "examiner", "candidate")
 	}
-	if it := h.inQueue(t, c); it == nil || it["ticket"] != "A001" {
+	if it := h.InQueue(t, c); it == nil || it["ticket"] != "A001" {
 		t.Fatalf("queue item %v, want A001", it)
 	}
-	if m := feed.next(); m["type"] != "ready" {
+	if m := feed.Next(); m["type"] != "ready" {
 		t.Fatalf("feed: %v, want ready", m)
 	}
-	h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
-	if m := feed.next(); m["type"] != "call" {
+	h.A.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.Issuer, nil)
+	if m := feed.Next(); m["type"] != "call" {
 		t.Fatalf("feed: %v, want call", m)
 	}
 
-	a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", attempts[1]), h.examiner,
+	a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", attempts[1]), h.Examiner,
 		map[string]any{"score": 70, "reason": "复核录像：直角转弯压线"})
 	var status string
 	if err := a.DB.Get(&status, `SELECT status FROM bookings WHERE id = $1`, b3); err != nil || status != "failed" {
 		t.Fatalf("subject 3 booking after the correction: %q (%v)", status, err)
 	}
-	if it := h.inQueue(t, c); it != nil {
+	if it := h.InQueue(t, c); it != nil {
 		t.Fatalf("still in the queue after a corrected fail: %v", it)
 	}
-	if m := feed.next(); m["type"] != "withdrawn" || m["ticket"] != "A001" || m["candidate_id"] != float64(c.ID) {
+	if m := feed.Next(); m["type"] != "withdrawn" || m["ticket"] != "A001" || m["candidate_id"] != float64(c.ID) {
 		t.Fatalf("feed: %v, want withdrawn A001", m)
 	}
 	for _, step := range []string{"accept", "review_fee", "print"} {
-		if r := h.step(c, step); r.Status != http.StatusConflict || r.Code() != "not_ready" {
+		if r := h.Step(c, step); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 			t.Fatalf("%s after a corrected fail: %d %s, want 409 not_ready", step, r.Status, r.Raw)
 		}
 	}
-	if r := a.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil); r.Status != http.StatusConflict || r.Code() != "not_ready" {
+	if r := a.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.Issuer, nil); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 		t.Fatalf("call after a corrected fail: %d %s, want 409 not_ready", r.Status, r.Raw)
 	}
 	var withdrawn int
@@ -87,13 +87,13 @@ func TestCorrectionToFailLeavesQueue(t *testing.T) {
 func TestDeskRechecksReadiness(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
-	c, b2, b3, b4 := h.combined(t)
-	attempts := []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)}
+	h := servertest.NewHall(t, a)
+	c, b2, b3, b4 := h.Combined(t)
+	attempts := []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)}
 	for _, at := range attempts {
-		h.sign(t, at, "examiner", "candidate")
+		h.Sign(t, at, "examiner", "candidate")
 	}
-	if r := h.step(c, "accept"); r.Status != http.StatusOK {
+	if r := h.Step(c, "accept"); r.Status != http.StatusOK {
 		t.Fatalf("accept: %d %s", r.Status, r.Raw)
 	}
 	// A corrected fail written behind the desk's back (no withdrawal).
@@ -102,7 +102,7 @@ func TestDeskRechecksReadiness(t *testing.T) {
 		VALUES ($1, 60, 'failed', '复核', (SELECT min(id) FROM users))`, attempts[2]); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.step(c, "review_fee"); r.Status != http.StatusConflict || r.Code() != "not_ready" {
+	if r := h.Step(c, "review_fee"); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 		t.Fatalf("review_fee with an unsigned corrected fail: %d %s, want 409 not_ready", r.Status, r.Raw)
 	}
 	var step string
@@ -117,14 +117,14 @@ func TestDeskRechecksReadiness(t *testing.T) {
 func TestCorrectionCountsWhenSigned(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
-	c, b2, b3, b4 := h.combined(t)
-	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b4, 4)} {
-		h.sign(t, at, "examiner", "candidate")
+	h := servertest.NewHall(t, a)
+	c, b2, b3, b4 := h.Combined(t)
+	for _, at := range []int64{h.Pass(t, b2, 2), h.Pass(t, b4, 4)} {
+		h.Sign(t, at, "examiner", "candidate")
 	}
 	for i := 0; i < 2; i++ { // attempt 1 and the retake (BK-RETAKE)
-		h.post(h.device, b3, "exam_started", nil)
-		if r := h.post(h.device, b3, "deduction", map[string]any{"rule": "GEN.SEATBELT"}); attemptOf(r)["status"] != "failed" {
+		h.Post(h.Device, b3, "exam_started", nil)
+		if r := h.Post(h.Device, b3, "deduction", map[string]any{"rule": "GEN.SEATBELT"}); servertest.AttemptOf(r)["status"] != "failed" {
 			t.Fatalf("fail: %d %s", r.Status, r.Raw)
 		}
 	}
@@ -133,19 +133,19 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 		t.Fatalf("attempts of subject 3: %v (%v)", failed, err)
 	}
 	for _, at := range failed {
-		h.sign(t, at, "examiner", "candidate")
+		h.Sign(t, at, "examiner", "candidate")
 	}
-	sh := a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed[1]), h.examiner,
+	sh := a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed[1]), h.Examiner,
 		map[string]any{"score": 90, "reason": "设备误判：未压线，复核录像"})
 	corr := sh.Body["corrections"].([]any)[0].(map[string]any)
 	if sigs, _ := corr["signatures"].([]any); len(sigs) != 0 || corr["final"] != false {
 		t.Fatalf("a fresh correction: %v", corr)
 	}
-	if it := h.inQueue(t, c); it != nil {
+	if it := h.InQueue(t, c); it != nil {
 		t.Fatalf("ready on an unsigned correction: %v", it)
 	}
-	h.sign(t, failed[1], "examiner")
-	if it := h.inQueue(t, c); it != nil {
+	h.Sign(t, failed[1], "examiner")
+	if it := h.InQueue(t, c); it != nil {
 		t.Fatalf("ready on a correction signed by the examiner alone: %v", it)
 	}
 	// The candidate signs on their own phone this time.
@@ -154,7 +154,7 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 	if sigs, _ := corr["signatures"].([]any); len(sigs) != 2 || corr["final"] != true {
 		t.Fatalf("the correction after both signatures: %v", corr)
 	}
-	if it := h.inQueue(t, c); it == nil || it["ticket"] != "A001" {
+	if it := h.InQueue(t, c); it == nil || it["ticket"] != "A001" {
 		t.Fatalf("queue item %v after the correction was signed, want A001", it)
 	}
 	// The original sheet's signatures are as they were.
@@ -169,10 +169,10 @@ func TestCorrectionCountsWhenSigned(t *testing.T) {
 func TestTicketPast999(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	today := day(0).Format(time.DateOnly)
 	// Tickets 1 to 998 were handed out today; A100 is among them.
-	early := a.NewCandidate(h.sched, nil)
+	early := a.NewCandidate(h.Sched, nil)
 	if _, err := a.DB.Exec(`INSERT INTO issuance_tickets (day, prefix, last) VALUES ($1, 'A', 998)`, today); err != nil {
 		t.Fatal(err)
 	}
@@ -181,8 +181,8 @@ func TestTicketPast999(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"A999", "A1000"} {
-		c := h.ready(t)
-		if it := h.inQueue(t, c); it["ticket"] != want {
+		c := h.Ready(t)
+		if it := h.InQueue(t, c); it["ticket"] != want {
 			t.Fatalf("ticket %v, want %s", it["ticket"], want)
 		}
 	}
@@ -248,21 +248,21 @@ func TestInstantsInShanghai(t *testing.T) {
 		t.Errorf("login expires_at %v, want +08:00", r.Body["expires_at"])
 	}
 
-	h := newHall(t, a)
-	c := h.ready(t)
-	roster := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", h.slot), h.sched, nil)
+	h := servertest.NewHall(t, a)
+	c := h.Ready(t)
+	roster := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", h.Slot), h.Sched, nil)
 	entry := roster.Body["candidates"].([]any)[0].(map[string]any)
 	if !inShanghai(entry["booked_at"]) {
 		t.Errorf("roster booked_at %v, want +08:00", entry["booked_at"])
 	}
 	for _, step := range []string{"accept", "review_fee"} {
-		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": step})
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": step})
 	}
-	printed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": "print"})
+	printed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": "print"})
 	if l := printed.Body["licence"].(map[string]any); !inShanghai(l["issued_at"]) {
 		t.Errorf("print issued_at %v, want +08:00", l["issued_at"])
 	}
-	it := h.inQueue(t, c)
+	it := h.InQueue(t, c)
 	if !inShanghai(it["issued_at"]) || !inShanghai(it["ready_at"]) {
 		t.Errorf("queue issued_at %v ready_at %v, want +08:00", it["issued_at"], it["ready_at"])
 	}
@@ -304,9 +304,9 @@ func TestSubject1BeforePermit(t *testing.T) {
 func TestJourneyAfterPermitSpent(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 3)
-	c, first := d.book(t, d.slot, 3)
-	passed := d.todaySlot(t, 2)
+	d := servertest.NewExamDay(t, a, 3)
+	c, first := d.Book(t, d.Slot, 3)
+	passed := d.TodaySlot(t, 2)
 	var sub2 int64
 	if err := a.DB.Get(&sub2, `
 		INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, status)
@@ -321,7 +321,7 @@ func TestJourneyAfterPermitSpent(t *testing.T) {
 	for i := 1; i <= 4; i++ {
 		if _, err := a.DB.Exec(`
 			INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, status)
-			VALUES ($1, $2, 3, $3, 'regular', $1, 'failed')`, c.ID, d.slot, day(-11*i).Format(time.DateOnly)); err != nil {
+			VALUES ($1, $2, 3, $3, 'regular', $1, 'failed')`, c.ID, d.Slot, day(-11*i).Format(time.DateOnly)); err != nil {
 			t.Fatal(err)
 		}
 	}

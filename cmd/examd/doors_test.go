@@ -77,9 +77,9 @@ func TestLiveDoors(t *testing.T) {
 	a := servertest.Start(t)
 	sched := a.Staff("scheduler")
 	a.NewVenue(sched, false) // the first venue: not the one watched
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
-	d.post(d.device, booking, "exam_started", nil)
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
+	d.Post(d.Device, booking, "exam_started", nil)
 	ws := strings.Replace(a.URL, "http://", "ws://", 1)
 	first := func(t *testing.T, u string, hd http.Header) {
 		t.Helper()
@@ -88,12 +88,12 @@ func TestLiveDoors(t *testing.T) {
 			t.Fatalf("dial %s: %v %v", u, err, res)
 		}
 		defer conn.Close()
-		s := &screen{t: t, conn: conn}
-		if hello := s.next(); hello["type"] != "hello" {
+		s := servertest.ScreenOf(t, conn)
+		if hello := s.Next(); hello["type"] != "hello" {
 			t.Fatalf("hello: %v", hello)
 		}
-		if ev := s.next(); ev["type"] != "exam_started" || ev["venue_id"] != float64(d.venue) {
-			t.Errorf("first event: %v, want exam_started at venue %d", ev, d.venue)
+		if ev := s.Next(); ev["type"] != "exam_started" || ev["venue_id"] != float64(d.Venue) {
+			t.Errorf("first event: %v, want exam_started at venue %d", ev, d.Venue)
 		}
 	}
 
@@ -106,13 +106,13 @@ func TestLiveDoors(t *testing.T) {
 		for _, ck := range b.c.Jar.Cookies(mustURL(t, a.URL)) {
 			hd.Add("Cookie", ck.Name+"="+ck.Value)
 		}
-		first(t, fmt.Sprintf("%s/examiner/live?venue_id=%d&since=0", ws, d.venue), hd)
+		first(t, fmt.Sprintf("%s/examiner/live?venue_id=%d&since=0", ws, d.Venue), hd)
 	})
 
 	t.Run("BearerOwnVenue", func(t *testing.T) {
-		tok := a.Login(examinerAt(a, t, d.venue), "staff-secret")
+		tok := a.Login(examinerAt(a, t, d.Venue), "staff-secret")
 		first(t, ws+"/api/v1/live?since=0&access_token="+tok, nil)
-		if _, res, err := websocket.DefaultDialer.Dial(fmt.Sprintf("%s/api/v1/live?venue_id=%d&access_token=%s", ws, d.venue+1000, tok), nil); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+		if _, res, err := websocket.DefaultDialer.Dial(fmt.Sprintf("%s/api/v1/live?venue_id=%d&access_token=%s", ws, d.Venue+1000, tok), nil); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
 			t.Errorf("an examiner watching another venue: %v %v", err, res)
 		}
 		if _, res, err := websocket.DefaultDialer.Dial(ws+"/api/v1/live?access_token="+sched, nil); err == nil || res == nil || res.StatusCode != http.StatusUnprocessableEntity {

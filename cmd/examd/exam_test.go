@@ -11,84 +11,14 @@ import (
 	"examd/internal/testkit"
 )
 
-// examDay sets up a venue with a slot running all of today, a device there,
-// and a way to book candidates onto it (written straight into the database:
-// today's booking window closed yesterday, BK-WINDOW).
-type examDay struct {
-	a      *app
-	sched  string
-	venue  int64
-	slot   int64
-	device string
-}
-
-func newExamDay(t *testing.T, a *app, subject int) *examDay {
-	t.Helper()
-	d := &examDay{a: a, sched: a.Staff("scheduler")}
-	d.venue = a.NewVenue(d.sched, false)
-	d.slot = d.todaySlot(t, subject)
-	d.device = d.newDevice(t, d.venue)
-	return d
-}
-
-func (d *examDay) todaySlot(t *testing.T, subject int) int64 {
-	t.Helper()
-	start := d.a.Day(0)
-	return d.a.Must(http.StatusCreated, "POST", "/api/v1/slots", d.sched, map[string]any{
-		"venue_id": d.venue, "subject": subject, "licence_class": "C1", "capacity": 50, "priority_reserved": 0,
-		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(24*time.Hour - time.Second).Format(time.RFC3339),
-		"adapted_vehicle": false,
-	}).ID()
-}
-
-func (d *examDay) newDevice(t *testing.T, venue int64) string {
-	t.Helper()
-	r := d.a.Must(http.StatusCreated, "POST", "/api/v1/devices", d.a.Admin, map[string]any{
-		"venue_id": venue, "name": "考试车 3号", "vehicle_plate": "京A1234学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
-	})
-	return r.Body["key"].(string)
-}
-
-// book puts a new candidate on slot and returns the candidate and booking id.
-func (d *examDay) book(t *testing.T, slot int64, subject int) (candidate, int64) {
-	t.Helper()
-	c := d.a.NewCandidate(d.sched, nil)
-	var id int64
-	err := d.a.DB.Get(&id, `
-		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
-		           SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1 FROM slots WHERE id = $2
-		           RETURNING id, slot_id)
-		, s AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT slot_id FROM b))
-		SELECT id FROM b`, c.ID, slot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, id
-}
-
-// post sends a device event and returns the answer.
-func (d *examDay) post(key string, booking int64, typ string, fields map[string]any) response {
-	d.a.T.Helper()
-	body := map[string]any{"event_id": testkit.UUID(), "booking_id": booking, "type": typ, "at": time.Now().Format(time.RFC3339Nano)}
-	for k, v := range fields {
-		body[k] = v
-	}
-	return d.a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+key)
-}
-
-func attemptOf(r response) map[string]any {
-	a, _ := r.Body["attempt"].(map[string]any)
-	return a
-}
-
 func TestDeviceEventsScoreAnAttempt(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	c, booking := d.book(t, d.slot, 2)
+	d := servertest.NewExamDay(t, a, 2)
+	c, booking := d.Book(t, d.Slot, 2)
 
-	r := d.post(d.device, booking, "exam_started", nil)
-	if r.Status != 201 || attemptOf(r)["attempt_no"] != 1.0 || attemptOf(r)["score"] != 100.0 || r.Body["seq"] != 1.0 {
+	r := d.Post(d.Device, booking, "exam_started", nil)
+	if r.Status != 201 || servertest.AttemptOf(r)["attempt_no"] != 1.0 || servertest.AttemptOf(r)["score"] != 100.0 || r.Body["seq"] != 1.0 {
 		t.Fatalf("exam_started: %d %s", r.Status, r.Raw)
 	}
 	steps := []struct {
@@ -107,13 +37,13 @@ func TestDeviceEventsScoreAnAttempt(t *testing.T) {
 		{"exam_finished", nil, 80, "passed"}, // C1 subject 2 passes at 80 (SC-PASS)
 	}
 	for i, s := range steps {
-		r := d.post(d.device, booking, s.typ, s.fields)
-		at := attemptOf(r)
+		r := d.Post(d.Device, booking, s.typ, s.fields)
+		at := servertest.AttemptOf(r)
 		if r.Status != 201 || at["score"] != s.score || at["status"] != s.status || r.Body["seq"] != float64(i+2) {
 			t.Fatalf("step %d %s: got %d %s, want score %v %s seq %d", i, s.typ, r.Status, r.Raw, s.score, s.status, i+2)
 		}
 	}
-	if n := len(attemptOf(r)["deductions"].([]any)); n != 0 {
+	if n := len(servertest.AttemptOf(r)["deductions"].([]any)); n != 0 {
 		t.Fatalf("the first answer had %d deductions", n)
 	}
 	var status string
@@ -128,13 +58,13 @@ func TestDeviceEventsScoreAnAttempt(t *testing.T) {
 		len(sheet["deductions"].([]any)) != 4 || sheet["rule_version"] != 1.0 {
 		t.Fatalf("score sheet: %s", ids.Raw)
 	}
-	other := a.NewCandidate(d.sched, nil)
+	other := a.NewCandidate(d.Sched, nil)
 	if r := a.Do("GET", fmt.Sprintf("/api/v1/attempts/%v", sheet["id"]), other.Token, nil); r.Status != 404 {
 		t.Fatalf("another candidate's score sheet: %d", r.Status)
 	}
 
 	// ED-SIGN: the examiner of the venue, then the candidate on the examiner's tablet.
-	examiner := a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "kaoshiyuan", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	examiner := a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "kaoshiyuan", "password": "examiner-pw", "role": "examiner", "venue_id": d.Venue})
 	_ = examiner
 	tok := a.Login("kaoshiyuan", "examiner-pw")
 	path := fmt.Sprintf("/api/v1/attempts/%v/signatures", sheet["id"])
@@ -151,45 +81,45 @@ func TestDeviceEventsScoreAnAttempt(t *testing.T) {
 func TestRetakeAndRefusals(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
 
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "no_attempt" {
+	if r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "no_attempt" {
 		t.Fatalf("deduction before the start: %d %s", r.Status, r.Raw)
 	}
-	d.post(d.device, booking, "exam_started", nil)
-	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.Code() != "attempt_in_progress" {
+	d.Post(d.Device, booking, "exam_started", nil)
+	if r := d.Post(d.Device, booking, "exam_started", nil); r.Status != 409 || r.Code() != "attempt_in_progress" {
 		t.Fatalf("second start: %d %s", r.Status, r.Raw)
 	}
 	for _, rule := range []string{"S3.HANDS_OFF", "NO.SUCH_RULE"} {
-		if r := d.post(d.device, booking, "deduction", map[string]any{"rule": rule}); r.Status != 422 || r.Code() != "unknown_rule" {
+		if r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": rule}); r.Status != 422 || r.Code() != "unknown_rule" {
 			t.Fatalf("rule %s: %d %s", rule, r.Status, r.Raw)
 		}
 	}
 	// SC-END: a fail-outright rule ends the attempt at once.
-	r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
-	if at := attemptOf(r); r.Status != 201 || at["status"] != "failed" || at["score"] != 0.0 {
+	r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	if at := servertest.AttemptOf(r); r.Status != 201 || at["status"] != "failed" || at["score"] != 0.0 {
 		t.Fatalf("fail outright: %d %s", r.Status, r.Raw)
 	}
 	seq := r.Body["seq"]
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "attempt_finished" {
+	if r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "attempt_finished" {
 		t.Fatalf("after the end: %d %s", r.Status, r.Raw)
 	}
-	if r := d.post(d.device, booking, "exam_finished", nil); r.Status != 200 || r.Body["seq"] != seq {
+	if r := d.Post(d.Device, booking, "exam_finished", nil); r.Status != 200 || r.Body["seq"] != seq {
 		t.Fatalf("late exam_finished: %d %s, want 200 with seq %v", r.Status, r.Raw, seq)
 	}
 	// BK-RETAKE: the same-day retake, then no third.
-	r = d.post(d.device, booking, "exam_started", nil)
-	if attemptOf(r)["attempt_no"] != 2.0 {
+	r = d.Post(d.Device, booking, "exam_started", nil)
+	if servertest.AttemptOf(r)["attempt_no"] != 2.0 {
 		t.Fatalf("retake: %s", r.Raw)
 	}
 	for _, rule := range []string{"RP.STOP", "RP.STOP", "RP.STOP", "RP.STOP", "RP.STOP"} { // 75 < 80: SC-END
-		r = d.post(d.device, booking, "deduction", map[string]any{"rule": rule})
+		r = d.Post(d.Device, booking, "deduction", map[string]any{"rule": rule})
 	}
-	if at := attemptOf(r); at["status"] != "failed" || at["score"] != 75.0 {
+	if at := servertest.AttemptOf(r); at["status"] != "failed" || at["score"] != 75.0 {
 		t.Fatalf("below the pass mark: %s", r.Raw)
 	}
-	if r := d.post(d.device, booking, "exam_started", nil); r.Status != 409 || r.Code() != "retake_exhausted" {
+	if r := d.Post(d.Device, booking, "exam_started", nil); r.Status != 409 || r.Code() != "retake_exhausted" {
 		t.Fatalf("third start: %d %s", r.Status, r.Raw)
 	}
 	var status string
@@ -198,27 +128,27 @@ func TestRetakeAndRefusals(t *testing.T) {
 	}
 
 	// A retried event is answered as before and changes nothing.
-	_, b2 := d.book(t, d.slot, 2)
+	_, b2 := d.Book(t, d.Slot, 2)
 	body := map[string]any{"event_id": testkit.UUID(), "booking_id": b2, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
-	first := a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
-	again := a.Must(http.StatusOK, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device)
+	first := a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.Device)
+	again := a.Must(http.StatusOK, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.Device)
 	if string(first.Raw) != string(again.Raw) {
 		t.Fatalf("retry answered differently:\n%s\n%s", first.Raw, again.Raw)
 	}
 
 	// The venue, the day and the booking's state are checked.
-	elsewhere := d.newDevice(t, a.NewVenue(d.sched, false))
-	if r := d.post(elsewhere, b2, "item_started", map[string]any{"item": "hill_start"}); r.Status != 409 || r.Code() != "wrong_venue" {
+	elsewhere := d.NewDevice(t, a.NewVenue(d.Sched, false))
+	if r := d.Post(elsewhere, b2, "item_started", map[string]any{"item": "hill_start"}); r.Status != 409 || r.Code() != "wrong_venue" {
 		t.Fatalf("device of another venue: %d %s", r.Status, r.Raw)
 	}
-	future := a.NewSlot(d.sched, d.venue, 2, 5, 9, nil)
-	_, later := d.book(t, future, 2)
-	if r := d.post(d.device, later, "exam_started", nil); r.Status != 409 || r.Code() != "not_today" {
+	future := a.NewSlot(d.Sched, d.Venue, 2, 5, 9, nil)
+	_, later := d.Book(t, future, 2)
+	if r := d.Post(d.Device, later, "exam_started", nil); r.Status != 409 || r.Code() != "not_today" {
 		t.Fatalf("tomorrow's booking: %d %s", r.Status, r.Raw)
 	}
-	_, b3 := d.book(t, d.slot, 2)
-	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b3, url.QueryEscape("考生申请")), d.sched, nil)
-	if r := d.post(d.device, b3, "exam_started", nil); r.Status != 409 || r.Code() != "not_confirmed" {
+	_, b3 := d.Book(t, d.Slot, 2)
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b3, url.QueryEscape("考生申请")), d.Sched, nil)
+	if r := d.Post(d.Device, b3, "exam_started", nil); r.Status != 409 || r.Code() != "not_confirmed" {
 		t.Fatalf("cancelled booking: %d %s", r.Status, r.Raw)
 	}
 	for name, f := range map[string]map[string]any{
@@ -231,7 +161,7 @@ func TestRetakeAndRefusals(t *testing.T) {
 		for k, v := range f {
 			body[k] = v
 		}
-		if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.device); r.Status != 422 || r.Field() != name {
+		if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+d.Device); r.Status != 422 || r.Field() != name {
 			t.Fatalf("bad %s: %d %s", name, r.Status, r.Raw)
 		}
 	}
@@ -243,24 +173,24 @@ func TestRetakeAndRefusals(t *testing.T) {
 func TestTheoryNoShowsAndDevices(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 4)
-	_, pass := d.book(t, d.slot, 4)
-	_, fail := d.book(t, d.slot, 4)
-	_, absent := d.book(t, d.slot, 4)
-	if r := d.post(d.device, pass, "exam_started", nil); r.Status != 422 || r.Field() != "type" {
+	d := servertest.NewExamDay(t, a, 4)
+	_, pass := d.Book(t, d.Slot, 4)
+	_, fail := d.Book(t, d.Slot, 4)
+	_, absent := d.Book(t, d.Slot, 4)
+	if r := d.Post(d.Device, pass, "exam_started", nil); r.Status != 422 || r.Field() != "type" {
 		t.Fatalf("exam_started for subject 4: %d %s", r.Status, r.Raw)
 	}
-	if r := d.post(d.device, pass, "theory_result", map[string]any{"score": 92}); attemptOf(r)["status"] != "passed" {
+	if r := d.Post(d.Device, pass, "theory_result", map[string]any{"score": 92}); servertest.AttemptOf(r)["status"] != "passed" {
 		t.Fatalf("theory 92: %s", r.Raw)
 	}
-	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 89}); attemptOf(r)["status"] != "failed" {
+	if r := d.Post(d.Device, fail, "theory_result", map[string]any{"score": 89}); servertest.AttemptOf(r)["status"] != "failed" {
 		t.Fatalf("theory 89: %s", r.Raw)
 	}
-	if r := d.post(d.device, fail, "theory_result", map[string]any{"score": 101}); r.Status != 422 || r.Field() != "score" {
+	if r := d.Post(d.Device, fail, "theory_result", map[string]any{"score": 101}); r.Status != 422 || r.Field() != "score" {
 		t.Fatalf("theory 101: %d %s", r.Status, r.Raw)
 	}
 	// BK-NOSHOW and a declined retake, when the slot closes.
-	closed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.slot), d.sched, nil)
+	closed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", d.Slot), d.Sched, nil)
 	got := map[float64]string{}
 	for _, b := range closed.Body["bookings"].([]any) {
 		m := b.(map[string]any)
@@ -271,7 +201,7 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 	}
 
 	// Rules for anyone logged in, and for devices.
-	rules := a.Must(http.StatusOK, "GET", "/api/v1/rules?subject=2", "", nil, "Authorization", "Device "+d.device)
+	rules := a.Must(http.StatusOK, "GET", "/api/v1/rules?subject=2", "", nil, "Authorization", "Device "+d.Device)
 	codes := map[string]bool{}
 	for _, r := range rules.Body["rules"].([]any) {
 		codes[r.(map[string]any)["code"].(string)] = true
@@ -286,7 +216,7 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", id), a.Admin, nil)
-	if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+d.device); r.Status != 401 {
+	if r := a.Do("GET", "/api/v1/rules", "", nil, "Authorization", "Device "+d.Device); r.Status != 401 {
 		t.Fatalf("retired device: %d", r.Status)
 	}
 	var actions []string
@@ -303,10 +233,10 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 func TestFinalResultsAreNeverEdited(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
-	d.post(d.device, booking, "exam_started", nil)
-	d.post(d.device, booking, "exam_finished", nil)
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
+	d.Post(d.Device, booking, "exam_started", nil)
+	d.Post(d.Device, booking, "exam_finished", nil)
 	for _, stmt := range []string{
 		`UPDATE attempts SET score = 60, status = 'failed' WHERE booking_id = $1`,
 		`DELETE FROM attempts WHERE booking_id = $1`,
@@ -329,15 +259,15 @@ func TestFinalResultsAreNeverEdited(t *testing.T) {
 func TestDatabaseGuardsExamRows(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
-	d.post(d.device, booking, "exam_started", nil)
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
+	d.Post(d.Device, booking, "exam_started", nil)
 	if _, err := a.DB.Exec(`
 		INSERT INTO attempt_signatures (attempt_id, signer, signed_by)
 		SELECT id, 'examiner', (SELECT min(id) FROM users) FROM attempts WHERE booking_id = $1`, booking); err == nil {
 		t.Error("a signature on an attempt in progress was stored")
 	}
-	_, absent := d.book(t, d.slot, 2)
+	_, absent := d.Book(t, d.Slot, 2)
 	if _, err := a.DB.Exec(`UPDATE bookings SET status = 'no_show' WHERE id = $1`, absent); err != nil {
 		t.Fatalf("no-show: %v", err)
 	}
@@ -357,19 +287,19 @@ func TestDatabaseGuardsExamRows(t *testing.T) {
 func TestCorrections(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
-	d.post(d.device, booking, "exam_started", nil)
-	r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
-	id := attemptOf(r)["id"]
-	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "jiaozheng", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
+	d.Post(d.Device, booking, "exam_started", nil)
+	r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	id := servertest.AttemptOf(r)["id"]
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "jiaozheng", "password": "examiner-pw", "role": "examiner", "venue_id": d.Venue})
 	examiner := a.Login("jiaozheng", "examiner-pw")
 	path := fmt.Sprintf("/api/v1/attempts/%v/corrections", id)
 
 	if r := a.Do("POST", path, examiner, map[string]any{"score": 85}); r.Status != 422 || r.Field() != "reason" {
 		t.Fatalf("without a reason: %d %s", r.Status, r.Raw)
 	}
-	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "elsewhere", "password": "examiner-pw", "role": "examiner", "venue_id": a.NewVenue(d.sched, false)})
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "elsewhere", "password": "examiner-pw", "role": "examiner", "venue_id": a.NewVenue(d.Sched, false)})
 	if r := a.Do("POST", path, a.Login("elsewhere", "examiner-pw"), map[string]any{"score": 85, "reason": "x"}); r.Status != 404 {
 		t.Fatalf("examiner of another venue: %d", r.Status)
 	}
@@ -404,21 +334,21 @@ func TestCorrections(t *testing.T) {
 func TestReviewedExamEdges(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
 
 	// A late event from the car of attempt 1 does not touch the retake on another car.
-	d.post(d.device, booking, "exam_started", nil)
-	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
-	car2 := d.newDevice(t, d.venue)
-	retake := d.post(car2, booking, "exam_started", nil)
-	if attemptOf(retake)["attempt_no"] != 2.0 {
+	d.Post(d.Device, booking, "exam_started", nil)
+	d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"})
+	car2 := d.NewDevice(t, d.Venue)
+	retake := d.Post(car2, booking, "exam_started", nil)
+	if servertest.AttemptOf(retake)["attempt_no"] != 2.0 {
 		t.Fatalf("retake: %s", retake.Raw)
 	}
-	if r := d.post(d.device, booking, "exam_finished", nil); r.Status != 200 || attemptOf(r)["attempt_no"] != 1.0 {
+	if r := d.Post(d.Device, booking, "exam_finished", nil); r.Status != 200 || servertest.AttemptOf(r)["attempt_no"] != 1.0 {
 		t.Fatalf("late exam_finished of car 1: %d %s", r.Status, r.Raw)
 	}
-	if r := d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "attempt_finished" {
+	if r := d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"}); r.Status != 409 || r.Code() != "attempt_finished" {
 		t.Fatalf("late deduction of car 1: %d %s", r.Status, r.Raw)
 	}
 	var status string
@@ -427,18 +357,18 @@ func TestReviewedExamEdges(t *testing.T) {
 	}
 
 	// An event id used again for another event is refused, not answered with the first.
-	_, other := d.book(t, d.slot, 2)
+	_, other := d.Book(t, d.Slot, 2)
 	body := map[string]any{"event_id": testkit.UUID(), "booking_id": other, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
 	a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2)
-	_, third := d.book(t, d.slot, 2)
+	_, third := d.Book(t, d.Slot, 2)
 	body["booking_id"] = third
 	if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2); r.Status != 422 || r.Field() != "event_id" {
 		t.Fatalf("event id reused for another booking: %d %s", r.Status, r.Raw)
 	}
 
 	// A slot that has not started cannot be closed: nobody has missed it.
-	future := a.NewSlot(d.sched, d.venue, 2, 5, 9, nil)
-	if r := a.Do("POST", fmt.Sprintf("/api/v1/slots/%d/close", future), d.sched, nil); r.Status != 409 {
+	future := a.NewSlot(d.Sched, d.Venue, 2, 5, 9, nil)
+	if r := a.Do("POST", fmt.Sprintf("/api/v1/slots/%d/close", future), d.Sched, nil); r.Status != 409 {
 		t.Fatalf("closing next week's slot: %d %s", r.Status, r.Raw)
 	}
 }

@@ -68,13 +68,13 @@ func drain(t *testing.T, conn *websocket.Conn) [][]byte {
 func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	ws := strings.Replace(a.URL, "http://", "ws://", 1)
-	venueFeed, _, err := watch(a, t, h.examiner, h.venue, "")
+	venueFeed, _, err := servertest.Watch(t, a, h.Examiner, h.Venue, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deskFeed, _, err := websocket.DefaultDialer.Dial(ws+"/api/v1/live/issuance?access_token="+h.issuer, nil)
+	deskFeed, _, err := websocket.DefaultDialer.Dial(ws+"/api/v1/live/issuance?access_token="+h.Issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,24 +82,24 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 
 	// A day's work: a lane grant, a candidate ready and issued, a failed
 	// exam corrected, a booking cancelled by staff and rated.
-	c := h.ready(t)
-	grant := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
+	c := h.Ready(t)
+	grant := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.Sched,
 		map[string]any{"reason": "elderly"})
-	h.issue(t, c)
-	issuanceID := h.issuanceOf(t, c)
+	h.Issue(t, c)
+	issuanceID := h.IssuanceOf(t, c)
 	rated := a.Must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": issuanceID, "score": 5})
 
-	other, b2 := h.book(t, h.slot, 2)
-	h.fail(t, b2)
+	other, b2 := h.Book(t, h.Slot, 2)
+	h.Fail(t, b2)
 	var failed int64
 	if err := a.DB.Get(&failed, `SELECT max(id) FROM attempts WHERE booking_id = $1`, b2); err != nil {
 		t.Fatal(err)
 	}
-	signed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed), h.examiner, map[string]any{"signer": "examiner"})
-	corrected := a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed), h.examiner,
+	signed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", failed), h.Examiner, map[string]any{"signer": "examiner"})
+	corrected := a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/attempts/%d/corrections", failed), h.Examiner,
 		map[string]any{"score": 85, "reason": "复核录像"})
 
-	later := a.NewSlot(h.sched, h.venue, 3, 40, 9, nil)
+	later := a.NewSlot(h.Sched, h.Venue, 3, 40, 9, nil)
 	booked := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", other.Token, map[string]any{"slot_ids": []int64{later}}, "Idempotency-Key", "instants-1")
 	var booking int64
 	if bs, ok := booked.Body["bookings"].([]any); ok && len(bs) > 0 {
@@ -107,7 +107,7 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 	} else {
 		booking = booked.ID()
 	}
-	cancelled := a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考场检修")), h.sched, nil)
+	cancelled := a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考场检修")), h.Sched, nil)
 
 	answers := map[string][]byte{
 		"grant": grant.Raw, "feedback": rated.Raw, "signature": signed.Raw, "correction": corrected.Raw,
@@ -117,14 +117,14 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 		"journey":      {"/api/v1/me/journey", c.Token},
 		"me/bookings":  {"/api/v1/me/bookings", other.Token},
 		"booking":      {fmt.Sprintf("/api/v1/bookings/%d", booking), other.Token},
-		"bookings":     {fmt.Sprintf("/api/v1/candidates/%d/bookings", other.ID), h.sched},
-		"candidate":    {fmt.Sprintf("/api/v1/candidates/%d", c.ID), h.sched},
-		"slot":         {fmt.Sprintf("/api/v1/slots/%d", h.slot), h.sched},
-		"slots":        {"/api/v1/slots?venue_id=" + fmt.Sprint(h.venue), h.sched},
-		"roster":       {fmt.Sprintf("/api/v1/slots/%d/roster", h.slot), h.sched},
-		"attempt":      {fmt.Sprintf("/api/v1/attempts/%d", failed), h.examiner},
-		"attempts":     {fmt.Sprintf("/api/v1/bookings/%d/attempts", b2), h.examiner},
-		"queue":        {"/api/v1/issuance/queue?date=" + day(0).Format(time.DateOnly), h.issuer},
+		"bookings":     {fmt.Sprintf("/api/v1/candidates/%d/bookings", other.ID), h.Sched},
+		"candidate":    {fmt.Sprintf("/api/v1/candidates/%d", c.ID), h.Sched},
+		"slot":         {fmt.Sprintf("/api/v1/slots/%d", h.Slot), h.Sched},
+		"slots":        {"/api/v1/slots?venue_id=" + fmt.Sprint(h.Venue), h.Sched},
+		"roster":       {fmt.Sprintf("/api/v1/slots/%d/roster", h.Slot), h.Sched},
+		"attempt":      {fmt.Sprintf("/api/v1/attempts/%d", failed), h.Examiner},
+		"attempts":     {fmt.Sprintf("/api/v1/bookings/%d/attempts", b2), h.Examiner},
+		"queue":        {"/api/v1/issuance/queue?date=" + day(0).Format(time.DateOnly), h.Issuer},
 		"audit":        {"/api/v1/audit", a.Admin},
 		"satisfaction": {"/api/v1/reports/satisfaction", a.Admin},
 		"daily":        {"/api/v1/reports/daily?date=" + day(0).Format(time.DateOnly), a.Admin},
@@ -135,7 +135,7 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 		checkInstants(t, name, raw)
 	}
 
-	venueMsgs, deskMsgs := drain(t, venueFeed.conn), drain(t, deskFeed)
+	venueMsgs, deskMsgs := drain(t, venueFeed.Conn), drain(t, deskFeed)
 	if len(venueMsgs) < 5 || len(deskMsgs) < 4 {
 		t.Fatalf("feeds: %d venue messages, %d desk messages", len(venueMsgs), len(deskMsgs))
 	}

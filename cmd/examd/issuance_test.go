@@ -15,160 +15,39 @@ import (
 	"examd/internal/server/servertest"
 )
 
-// hall is a venue's exam day for subjects 2, 3 and 4, with an examiner to
-// sign the score sheets and an issuing desk.
-type hall struct {
-	*examDay
-	slot3, slot4 int64
-	examiner     string
-	issuer       string
-}
-
-func newHall(t *testing.T, a *app) *hall {
-	t.Helper()
-	h := &hall{examDay: newExamDay(t, a, 2)}
-	h.slot3 = h.todaySlot(t, 3)
-	h.slot4 = h.todaySlot(t, 4)
-	name := fmt.Sprintf("examiner%d", servertest.Next())
-	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "examiner-pw", "role": "examiner", "venue_id": h.venue})
-	h.examiner = a.Login(name, "examiner-pw")
-	name = fmt.Sprintf("issuer%d", servertest.Next())
-	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "issuer-pw", "role": "issuer", "desk": "3号窗口"})
-	h.issuer = a.Login(name, "issuer-pw")
-	return h
-}
-
-// combined books a new candidate on the combined subject 2 + 3 exam and on
-// subject 4, today (by SQL: today's booking window has closed).
-func (h *hall) combined(t *testing.T) (c candidate, b2, b3, b4 int64) {
-	t.Helper()
-	c, b2 = h.book(t, h.slot, 2)
-	insert := func(slot int64, subject int, pair any) (id int64) {
-		err := h.a.DB.Get(&id, `
-			WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
-			           SELECT $1, id, $3, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1, $4 FROM slots WHERE id = $2
-			           RETURNING id, slot_id)
-			, s AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT slot_id FROM b))
-			SELECT id FROM b`, c.ID, slot, subject, pair)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	b3 = insert(h.slot3, 3, b2)
-	if _, err := h.a.DB.Exec(`UPDATE bookings SET pair_id = $2 WHERE id = $1`, b2, b3); err != nil {
-		t.Fatal(err)
-	}
-	b4 = insert(h.slot4, 4, nil)
-	return c, b2, b3, b4
-}
-
-// pass runs a clean exam on the booking and returns its attempt.
-func (h *hall) pass(t *testing.T, booking int64, subject int) int64 {
-	t.Helper()
-	var r response
-	if subject == 4 {
-		r = h.post(h.device, booking, "theory_result", map[string]any{"score": 95})
-	} else {
-		h.post(h.device, booking, "exam_started", nil)
-		r = h.post(h.device, booking, "exam_finished", nil)
-	}
-	if at := attemptOf(r); r.Status != http.StatusCreated || at["status"] != "passed" {
-		t.Fatalf("subject %d: %d %s", subject, r.Status, r.Raw)
-	}
-	return int64(attemptOf(r)["id"].(float64))
-}
-
-// fail fails the booking's exam and its retake.
-func (h *hall) fail(t *testing.T, booking int64) {
-	t.Helper()
-	for i := 0; i < 2; i++ {
-		h.post(h.device, booking, "exam_started", nil)
-		if r := h.post(h.device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); attemptOf(r)["status"] != "failed" {
-			t.Fatalf("fail: %d %s", r.Status, r.Raw)
-		}
-	}
-}
-
-// sign signs an attempt as examiner and, on the tablet, as the candidate.
-func (h *hall) sign(t *testing.T, attempt int64, signers ...string) {
-	t.Helper()
-	for _, s := range signers {
-		h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/attempts/%d/signatures", attempt), h.examiner, map[string]any{"signer": s})
-	}
-}
-
-// queue is the issuing desk's queue of today.
-func (h *hall) queue(t *testing.T) []map[string]any {
-	t.Helper()
-	r := h.a.Must(http.StatusOK, "GET", "/api/v1/issuance/queue?date="+day(0).Format(time.DateOnly), h.issuer, nil)
-	var items []map[string]any
-	for _, it := range r.Body["items"].([]any) {
-		items = append(items, it.(map[string]any))
-	}
-	return items
-}
-
-func (h *hall) inQueue(t *testing.T, c candidate) map[string]any {
-	t.Helper()
-	for _, it := range h.queue(t) {
-		if it["candidate_id"] == float64(c.ID) {
-			return it
-		}
-	}
-	return nil
-}
-
-// ready takes a new candidate through subjects 2, 3 and 4, every sheet signed.
-func (h *hall) ready(t *testing.T) candidate {
-	t.Helper()
-	c, b2, b3, b4 := h.combined(t)
-	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
-		h.sign(t, at, "examiner", "candidate")
-	}
-	if h.inQueue(t, c) == nil {
-		t.Fatalf("candidate %d is not in the queue", c.ID)
-	}
-	return c
-}
-
-func (h *hall) step(c candidate, step string) response {
-	return h.a.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.issuer, map[string]any{"step": step})
-}
-
 // TestSameDayIssuance: a combined-exam candidate who passes subjects 2, 3
 // and 4 is ready in the transaction of the last signature, and the desk
 // takes them through its three steps, in order only, to a licence.
 func TestSameDayIssuance(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
-	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.issuer, nil)
+	h := servertest.NewHall(t, a)
+	live, _, err := websocket.DefaultDialer.Dial(strings.Replace(a.URL, "http://", "ws://", 1)+"/api/v1/live/issuance?access_token="+h.Issuer, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer live.Close()
-	feed := &screen{t: t, conn: live}
-	if m := feed.next(); m["type"] != "hello" {
+	feed := servertest.ScreenOf(t, live)
+	if m := feed.Next(); m["type"] != "hello" {
 		t.Fatalf("first message %v, want hello", m)
 	}
 
-	c, b2, b3, b4 := h.combined(t)
-	attempts := []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)}
+	c, b2, b3, b4 := h.Combined(t)
+	attempts := []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)}
 	for i, at := range attempts {
-		h.sign(t, at, "examiner")
+		h.Sign(t, at, "examiner")
 		if i < len(attempts)-1 {
-			h.sign(t, at, "candidate")
+			h.Sign(t, at, "candidate")
 		}
 	}
-	if it := h.inQueue(t, c); it != nil {
+	if it := h.InQueue(t, c); it != nil {
 		t.Fatalf("ready before the last signature: %v", it)
 	}
-	if r := h.step(c, "accept"); r.Status != http.StatusConflict || r.Code() != "not_ready" {
+	if r := h.Step(c, "accept"); r.Status != http.StatusConflict || r.Code() != "not_ready" {
 		t.Fatalf("accept before ready: %d %s", r.Status, r.Raw)
 	}
-	h.sign(t, attempts[2], "candidate")
-	it := h.inQueue(t, c)
+	h.Sign(t, attempts[2], "candidate")
+	it := h.InQueue(t, c)
 	if it == nil || it["ticket"] != "A001" || it["step"] != "ready" || it["priority_lane"] != false || it["licence_class"] != "C1" {
 		t.Fatalf("queue item %v, want ticket A001 at step ready", it)
 	}
@@ -179,7 +58,7 @@ func TestSameDayIssuance(t *testing.T) {
 		WHERE i.candidate_id = $1 AND s.attempt_id = $2 AND s.signer = 'candidate'`, c.ID, attempts[2]); err != nil || !same {
 		t.Fatalf("ready_at is not the last signature's time (%v)", err)
 	}
-	ready := feed.next()
+	ready := feed.Next()
 	notice, _ := ready["notice"].([]any)
 	if ready["type"] != "ready" || ready["ticket"] != "A001" || ready["name"] == "" || strings.Contains(fmt.Sprint(ready), c.IDNo) || len(notice) < 4 {
 		t.Fatalf("ready event %v", ready)
@@ -195,7 +74,7 @@ func TestSameDayIssuance(t *testing.T) {
 		{"accept", 200, ""}, {"accept", 409, "invalid_step"}, {"print", 409, "invalid_step"},
 		{"review_fee", 200, ""}, {"review_fee", 409, "invalid_step"}, {"accept", 409, "invalid_step"},
 	} {
-		r := h.step(c, tt.step)
+		r := h.Step(c, tt.step)
 		if r.Status != tt.status || tt.code != "" && r.Code() != tt.code {
 			t.Fatalf("%s: %d %s, want %d %s", tt.step, r.Status, r.Raw, tt.status, tt.code)
 		}
@@ -203,8 +82,8 @@ func TestSameDayIssuance(t *testing.T) {
 			t.Fatalf("review_fee: %s, want the 10 yuan fee", r.Raw)
 		}
 	}
-	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.issuer, nil)
-	r := h.step(c, "print")
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.Issuer, nil)
+	r := h.Step(c, "print")
 	l, _ := r.Body["licence"].(map[string]any)
 	if r.Status != 200 || l["licence_number"] != c.IDNo || !regexp.MustCompile(`^[0-9]{12}$`).MatchString(fmt.Sprint(l["file_number"])) {
 		t.Fatalf("print: %d %s", r.Status, r.Raw)
@@ -214,7 +93,7 @@ func TestSameDayIssuance(t *testing.T) {
 		l["probation_until"] != today.AddDate(1, 0, 0).Format(time.DateOnly) {
 		t.Fatalf("validity %v, want 6 years from today with 12 months' probation", l)
 	}
-	if r := h.step(c, "print"); r.Status != 409 || r.Code() != "invalid_step" {
+	if r := h.Step(c, "print"); r.Status != 409 || r.Code() != "invalid_step" {
 		t.Fatalf("second print: %d %s", r.Status, r.Raw)
 	}
 	// The record of decisions: one audit row per step, by the issuer, and an intact chain.
@@ -266,7 +145,7 @@ func TestSameDayIssuance(t *testing.T) {
 	}
 	var types []string
 	for range 4 {
-		m := feed.next()
+		m := feed.Next()
 		types = append(types, fmt.Sprint(m["type"], ":", m["step"], ":", m["desk"]))
 	}
 	if want := "[step:accepted:3号窗口 step:reviewed:3号窗口 call:reviewed:3号窗口 issued:issued:3号窗口]"; fmt.Sprint(types) != want {
@@ -274,25 +153,25 @@ func TestSameDayIssuance(t *testing.T) {
 	}
 
 	// A second candidate: the next ticket and another file number.
-	c2 := h.ready(t)
+	c2 := h.Ready(t)
 	for _, s := range []string{"accept", "review_fee"} {
-		if r := h.step(c2, s); r.Status != 200 {
+		if r := h.Step(c2, s); r.Status != 200 {
 			t.Fatalf("%s: %d %s", s, r.Status, r.Raw)
 		}
 	}
-	l2 := h.step(c2, "print").Body["licence"].(map[string]any)
-	if l2["file_number"] == l["file_number"] || h.inQueue(t, c2)["ticket"] != "A002" {
+	l2 := h.Step(c2, "print").Body["licence"].(map[string]any)
+	if l2["file_number"] == l["file_number"] || h.InQueue(t, c2)["ticket"] != "A002" {
 		t.Fatalf("second licence %v, first %v", l2, l)
 	}
 
 	// PL-ORDER: a priority-lane candidate gets a P ticket and heads the queue.
-	lane, b2, b3, b4 := h.combined(t)
-	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), h.sched,
+	lane, b2, b3, b4 := h.Combined(t)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), h.Sched,
 		map[string]any{"reason": "disability", "needs": []string{}, "note": ""})
-	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
-		h.sign(t, at, "examiner", "candidate")
+	for _, at := range []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)} {
+		h.Sign(t, at, "examiner", "candidate")
 	}
-	if q := h.queue(t); len(q) != 3 || q[0]["candidate_id"] != float64(lane.ID) || q[0]["ticket"] != "P001" || q[0]["priority_lane"] != true {
+	if q := h.Queue(t); len(q) != 3 || q[0]["candidate_id"] != float64(lane.ID) || q[0]["ticket"] != "P001" || q[0]["priority_lane"] != true {
 		t.Fatalf("queue with a priority-lane candidate: %v", q)
 	}
 }
@@ -302,31 +181,31 @@ func TestSameDayIssuance(t *testing.T) {
 func TestNotReady(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 
-	unsigned, b2, b3, b4 := h.combined(t)
-	at := []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)}
-	h.sign(t, at[0], "examiner", "candidate")
-	h.sign(t, at[1], "examiner", "candidate")
-	h.sign(t, at[2], "examiner") // the candidate has not signed subject 4
-	if it := h.inQueue(t, unsigned); it != nil {
+	unsigned, b2, b3, b4 := h.Combined(t)
+	at := []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)}
+	h.Sign(t, at[0], "examiner", "candidate")
+	h.Sign(t, at[1], "examiner", "candidate")
+	h.Sign(t, at[2], "examiner") // the candidate has not signed subject 4
+	if it := h.InQueue(t, unsigned); it != nil {
 		t.Fatalf("an unsigned sheet, yet in the queue: %v", it)
 	}
 
-	failed, b2, b3, b4 := h.combined(t)
-	h.fail(t, b2)
+	failed, b2, b3, b4 := h.Combined(t)
+	h.Fail(t, b2)
 	var attempts []int64
 	if err := a.DB.Select(&attempts, `SELECT id FROM attempts WHERE booking_id = $1`, b2); err != nil {
 		t.Fatal(err)
 	}
-	attempts = append(attempts, h.pass(t, b3, 3), h.pass(t, b4, 4))
+	attempts = append(attempts, h.Pass(t, b3, 3), h.Pass(t, b4, 4))
 	for _, id := range attempts {
-		h.sign(t, id, "examiner", "candidate")
+		h.Sign(t, id, "examiner", "candidate")
 	}
-	if it := h.inQueue(t, failed); it != nil {
+	if it := h.InQueue(t, failed); it != nil {
 		t.Fatalf("failed subject 2, yet in the queue: %v", it)
 	}
-	if r := h.step(failed, "accept"); r.Status != 409 || r.Code() != "not_ready" {
+	if r := h.Step(failed, "accept"); r.Status != 409 || r.Code() != "not_ready" {
 		t.Fatalf("accept: %d %s", r.Status, r.Raw)
 	}
 	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", failed.Token, nil)
@@ -335,13 +214,13 @@ func TestNotReady(t *testing.T) {
 		s2["cooldown_until"] != day(10).Format(time.DateOnly) || s2["bookings_used"] != 1.0 || j.Body["issuance"] != nil {
 		t.Fatalf("journey after a failed subject 2: %s", j.Raw)
 	}
-	if r := a.Do("GET", "/api/v1/me/journey", h.issuer, nil); r.Status != http.StatusForbidden {
+	if r := a.Do("GET", "/api/v1/me/journey", h.Issuer, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("journey of an issuer: %d", r.Status)
 	}
 
 	// IS-NOTICE: a booking's confirmation lists what to bring.
-	c := a.NewCandidate(h.sched, nil)
-	slot := a.NewSlot(h.sched, h.venue, 2, 9, 9, nil)
+	c := a.NewCandidate(h.Sched, nil)
+	slot := a.NewSlot(h.Sched, h.Venue, 2, 9, 9, nil)
 	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 	var n int
 	if err := a.DB.Get(&n, `SELECT count(*) FROM audit_log WHERE action = 'booking.created' AND subject = $1 AND actor_id = $2`,

@@ -1,70 +1,31 @@
 package main
 
 import (
-	"encoding/json"
 	"examd/internal/server/servertest"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
-
-// screen is an examiner's live screen: a websocket on a venue's feed.
-type screen struct {
-	t    *testing.T
-	conn *websocket.Conn
-}
-
-func watch(a *app, t *testing.T, token string, venue int64, since string) (*screen, *http.Response, error) {
-	t.Helper()
-	u := strings.Replace(a.URL, "http://", "ws://", 1) + fmt.Sprintf("/api/v1/live?venue_id=%d&access_token=%s", venue, token)
-	if since != "" {
-		u += "&since=" + since
-	}
-	conn, res, err := websocket.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		return nil, res, err
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &screen{t: t, conn: conn}, res, nil
-}
-
-// next reads one message within 2 s.
-func (s *screen) next() map[string]any {
-	s.t.Helper()
-	_ = s.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, raw, err := s.conn.ReadMessage()
-	if err != nil {
-		s.t.Fatalf("screen: %v", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		s.t.Fatalf("screen: %s: %v", raw, err)
-	}
-	return m
-}
 
 func TestLiveFeed(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "jiankong", "password": "examiner-pw", "role": "examiner", "venue_id": d.venue})
+	d := servertest.NewExamDay(t, a, 2)
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "jiankong", "password": "examiner-pw", "role": "examiner", "venue_id": d.Venue})
 	examiner := a.Login("jiankong", "examiner-pw")
-	c, booking := d.book(t, d.slot, 2)
+	c, booking := d.Book(t, d.Slot, 2)
 
-	scr, _, err := watch(a, t, examiner, d.venue, "")
+	scr, _, err := servertest.Watch(t, a, examiner, d.Venue, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hello := scr.next(); hello["type"] != "hello" || hello["seq"] != 0.0 {
+	if hello := scr.Next(); hello["type"] != "hello" || hello["seq"] != 0.0 {
 		t.Fatalf("hello: %v", hello)
 	}
-	d.post(d.device, booking, "exam_started", nil)
-	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
-	start, ded := scr.next(), scr.next()
+	d.Post(d.Device, booking, "exam_started", nil)
+	d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
+	start, ded := scr.Next(), scr.Next()
 	if start["type"] != "exam_started" || start["seq"] != 1.0 || ded["seq"] != 2.0 {
 		t.Fatalf("events: %v %v", start, ded)
 	}
@@ -75,35 +36,35 @@ func TestLiveFeed(t *testing.T) {
 	}
 
 	// A dropped screen resumes with since and sees what it missed, once.
-	scr.conn.Close()
-	d.post(d.device, booking, "instruction", map[string]any{"text": "请倒车入库"})
-	d.post(d.device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
-	again, _, err := watch(a, t, examiner, d.venue, "2")
+	scr.Conn.Close()
+	d.Post(d.Device, booking, "instruction", map[string]any{"text": "请倒车入库"})
+	d.Post(d.Device, booking, "deduction", map[string]any{"rule": "RP.STOP"})
+	again, _, err := servertest.Watch(t, a, examiner, d.Venue, "2")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hello := again.next(); hello["type"] != "hello" || hello["seq"] != 4.0 {
+	if hello := again.Next(); hello["type"] != "hello" || hello["seq"] != 4.0 {
 		t.Fatalf("hello after a drop: %v", hello)
 	}
-	if m := again.next(); m["seq"] != 3.0 || m["text"] != "请倒车入库" {
+	if m := again.Next(); m["seq"] != 3.0 || m["text"] != "请倒车入库" {
 		t.Fatalf("replay: %v", m)
 	}
-	if m := again.next(); m["seq"] != 4.0 {
+	if m := again.Next(); m["seq"] != 4.0 {
 		t.Fatalf("replay: %v", m)
 	}
-	d.post(d.device, booking, "exam_finished", nil)
-	if m := again.next(); m["seq"] != 5.0 || m["status"] != "failed" && m["status"] != "passed" {
+	d.Post(d.Device, booking, "exam_finished", nil)
+	if m := again.Next(); m["seq"] != 5.0 || m["status"] != "failed" && m["status"] != "passed" {
 		t.Fatalf("live after replay: %v", m)
 	}
 
 	// Only the venue's examiners, schedulers and admins watch.
-	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "other-exam", "password": "examiner-pw", "role": "examiner", "venue_id": a.NewVenue(d.sched, false)})
+	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "other-exam", "password": "examiner-pw", "role": "examiner", "venue_id": a.NewVenue(d.Sched, false)})
 	for name, tok := range map[string]string{"OtherVenue": a.Login("other-exam", "examiner-pw"), "Candidate": c.Token, "NoToken": ""} {
-		if _, res, err := watch(a, t, tok, d.venue, ""); err == nil || res == nil || res.StatusCode < 400 {
+		if _, res, err := servertest.Watch(t, a, tok, d.Venue, ""); err == nil || res == nil || res.StatusCode < 400 {
 			t.Errorf("%s: the feed opened (%v)", name, err)
 		}
 	}
-	if _, _, err := watch(a, t, d.sched, d.venue, ""); err != nil {
+	if _, _, err := servertest.Watch(t, a, d.Sched, d.Venue, ""); err != nil {
 		t.Errorf("scheduler: %v", err)
 	}
 }
@@ -114,20 +75,20 @@ func TestLiveFeedAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
 	b := servertest.StartReplica(t, a)
-	d := newExamDay(t, a, 2)
-	_, booking := d.book(t, d.slot, 2)
-	scr, _, err := watch(b, t, b.Login("admin", adminPassword), d.venue, "0")
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
+	scr, _, err := servertest.Watch(t, b, b.Login("admin", adminPassword), d.Venue, "0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	scr.next() // hello
+	scr.Next() // hello
 	for i := 1; i <= 5; i++ {
 		typ := "instruction"
 		if i == 1 {
 			typ = "exam_started"
 		}
-		d.post(d.device, booking, typ, map[string]any{"text": "请起步"})
-		if m := scr.next(); m["seq"] != float64(i) {
+		d.Post(d.Device, booking, typ, map[string]any{"text": "请起步"})
+		if m := scr.Next(); m["seq"] != float64(i) {
 			t.Fatalf("event %d on the other replica: %v", i, m)
 		}
 	}
@@ -138,8 +99,8 @@ func TestLiveFeedAcrossReplicas(t *testing.T) {
 func TestEndOfDayCloses(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	c := a.NewCandidate(d.sched, nil)
+	d := servertest.NewExamDay(t, a, 2)
+	c := a.NewCandidate(d.Sched, nil)
 	var booking int64
 	err := a.DB.Get(&booking, `
 		WITH s AS (INSERT INTO slots (venue_id, subject, licence_class, starts_at, ends_at, capacity, reserve_release_at, booking_opens_at, booking_closes_at, booked)
@@ -147,7 +108,7 @@ func TestEndOfDayCloses(t *testing.T) {
 		           RETURNING id, starts_at)
 		INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
 		SELECT $2, s.id, 2, (s.starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $2 FROM s
-		RETURNING id`, d.venue, c.ID)
+		RETURNING id`, d.Venue, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

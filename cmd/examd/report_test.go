@@ -13,27 +13,6 @@ import (
 	"time"
 )
 
-// issue takes a ready candidate through the desk's three steps to a licence.
-func (h *hall) issue(t *testing.T, c candidate) {
-	t.Helper()
-	for _, s := range []string{"accept", "review_fee", "print"} {
-		if r := h.step(c, s); r.Status != http.StatusOK {
-			t.Fatalf("%s for candidate %d: %d %s", s, c.ID, r.Status, r.Raw)
-		}
-	}
-}
-
-// issuanceOf is the id of the candidate's issuance: the API shows the
-// candidate their ticket, not the row's id.
-func (h *hall) issuanceOf(t *testing.T, c candidate) int64 {
-	t.Helper()
-	var id int64
-	if err := h.a.DB.Get(&id, `SELECT id FROM issuances WHERE candidate_id = $1`, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 // deskStaff creates a staff member with role at desk and returns their id
 // and token.
 func deskStaff(a *app, role, desk string) (int64, string) {
@@ -119,7 +98,7 @@ func show(p *float64) string {
 func TestDailyReport(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	today, yesterday := day(0), day(-1)
 	lane := func(booking int64) {
 		if _, err := a.DB.Exec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, booking); err != nil {
@@ -131,56 +110,56 @@ func TestDailyReport(t *testing.T) {
 	// (PL-GRANT): served first at the desk, and at the exam too when
 	// atExam.
 	onLane := func(atExam bool) candidate {
-		c, b2, b3, b4 := h.combined(t)
-		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched, map[string]any{"reason": "elderly"})
+		c, b2, b3, b4 := h.Combined(t)
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.Sched, map[string]any{"reason": "elderly"})
 		if atExam {
 			lane(b2)
 		}
-		for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
-			h.sign(t, at, "examiner", "candidate")
+		for _, at := range []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)} {
+			h.Sign(t, at, "examiner", "candidate")
 		}
-		if it := h.inQueue(t, c); it == nil || it["priority_lane"] != true {
+		if it := h.InQueue(t, c); it == nil || it["priority_lane"] != true {
 			t.Fatalf("priority candidate in the queue: %v", it)
 		}
 		return c
 	}
 
-	c1 := h.ready(t)
+	c1 := h.Ready(t)
 	c2 := onLane(true)
 	c3 := onLane(false)
-	h.ready(t) // ready, still waiting at the end of the report
-	_, failed := h.book(t, h.slot, 2)
+	h.Ready(t) // ready, still waiting at the end of the report
+	_, failed := h.Book(t, h.Slot, 2)
 	lane(failed) // served by the lane: they sat
-	h.fail(t, failed)
-	_, absent := h.book(t, h.slot, 2)
+	h.Fail(t, failed)
+	_, absent := h.Book(t, h.Slot, 2)
 	lane(absent) // not served: they never came
 	staffCancel := func(booking int64) {
-		a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考生身体不适")), h.sched, nil)
+		a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", booking, url.QueryEscape("考生身体不适")), h.Sched, nil)
 	}
-	_, cancelled := h.book(t, h.slot, 2)
+	_, cancelled := h.Book(t, h.Slot, 2)
 	staffCancel(cancelled) // counts nowhere
 	// Taken ill after a failed first attempt: the attempt was sat, the
 	// booking is cancelled before the retake.
-	_, ill := h.book(t, h.slot, 2)
-	h.post(h.device, ill, "exam_started", nil)
-	if r := h.post(h.device, ill, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); attemptOf(r)["status"] != "failed" {
+	_, ill := h.Book(t, h.Slot, 2)
+	h.Post(h.Device, ill, "exam_started", nil)
+	if r := h.Post(h.Device, ill, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); servertest.AttemptOf(r)["status"] != "failed" {
 		t.Fatalf("first attempt: %d %s", r.Status, r.Raw)
 	}
 	staffCancel(ill)
 	// A C2 slot of today whose only booking is cancelled: no row.
-	c2slot := a.Must(http.StatusCreated, "POST", "/api/v1/slots", h.sched, map[string]any{
-		"venue_id": h.venue, "subject": 2, "licence_class": "C2", "capacity": 5, "priority_reserved": 0,
+	c2slot := a.Must(http.StatusCreated, "POST", "/api/v1/slots", h.Sched, map[string]any{
+		"venue_id": h.Venue, "subject": 2, "licence_class": "C2", "capacity": 5, "priority_reserved": 0,
 		"starts_at": today.Format(time.RFC3339), "ends_at": today.Add(24*time.Hour - time.Second).Format(time.RFC3339),
 		"adapted_vehicle": false,
 	}).ID()
-	_, other := h.book(t, c2slot, 2)
+	_, other := h.Book(t, c2slot, 2)
 	staffCancel(other)
-	closed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", h.slot), h.sched, nil)
+	closed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/slots/%d/close", h.Slot), h.Sched, nil)
 	if s := fmt.Sprint(closed.Body["bookings"]); !strings.Contains(s, "no_show") {
 		t.Fatalf("close: %s", closed.Raw)
 	}
 	for _, c := range []candidate{c1, c2, c3} {
-		h.issue(t, c)
+		h.Issue(t, c)
 	}
 	// Deterministic minutes from ready to issued: 30, 90 and, for c3, ready
 	// yesterday at 17:00 and issued today at 10:00, 1020.
@@ -203,7 +182,7 @@ func TestDailyReport(t *testing.T) {
 	}
 
 	t.Run("Today", func(t *testing.T) {
-		got := getDailyReport(a, h.issuer, today.Format(time.DateOnly))
+		got := getDailyReport(a, h.Issuer, today.Format(time.DateOnly))
 		var exams []string
 		for _, e := range got.Exams {
 			exams = append(exams, fmt.Sprintf("%d %s booked=%d candidates=%d sat=%d retakes=%d passed=%d failed=%d no_shows=%d",
@@ -231,7 +210,7 @@ func TestDailyReport(t *testing.T) {
 		if got.BecameReady != 3 || got.IssuedSameDay != 2 || show(got.SameDayRate) != "0.6667" {
 			t.Errorf("same day: %d of %d, rate %s; want 2 of 3, 0.6667", got.IssuedSameDay, got.BecameReady, show(got.SameDayRate))
 		}
-		if d := getDailyReport(a, h.sched, ""); d.Date != today.Format(time.DateOnly) || d.LicencesIssued != 3 {
+		if d := getDailyReport(a, h.Sched, ""); d.Date != today.Format(time.DateOnly) || d.LicencesIssued != 3 {
 			t.Errorf("without a date: %+v, want today's report", d)
 		}
 	})
@@ -247,7 +226,7 @@ func TestDailyReport(t *testing.T) {
 	})
 
 	t.Run("QuietDay", func(t *testing.T) {
-		r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+day(-30).Format(time.DateOnly), h.issuer, nil)
+		r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+day(-30).Format(time.DateOnly), h.Issuer, nil)
 		want := `{"date":"` + day(-30).Format(time.DateOnly) + `","exams":[],"priority_lane_served":0,"licences_issued":0,` +
 			`"ready_to_issued_minutes":{"p50":null,"p90":null,"max":null},"became_ready":0,"issued_same_day":0,"same_day_issuance_rate":null}`
 		if got := strings.TrimSpace(string(r.Raw)); got != want {
@@ -257,11 +236,11 @@ func TestDailyReport(t *testing.T) {
 
 	t.Run("Refusals", func(t *testing.T) {
 		for _, q := range []string{"2026-02-30", "yesterday", "1899-12-31"} {
-			if r := a.Do("GET", "/api/v1/reports/daily?date="+q, h.issuer, nil); r.Status != 422 || r.Code() != "invalid_field" || r.Field() != "date" {
+			if r := a.Do("GET", "/api/v1/reports/daily?date="+q, h.Issuer, nil); r.Status != 422 || r.Code() != "invalid_field" || r.Field() != "date" {
 				t.Errorf("date %s: %d %s", q, r.Status, r.Raw)
 			}
 		}
-		for name, token := range map[string]string{"examiner": h.examiner, "candidate": c1.Token} {
+		for name, token := range map[string]string{"examiner": h.Examiner, "candidate": c1.Token} {
 			if r := a.Do("GET", "/api/v1/reports/daily", token, nil); r.Status != http.StatusForbidden {
 				t.Errorf("%s: %d, want 403", name, r.Status)
 			}
@@ -277,15 +256,15 @@ func TestDailyReport(t *testing.T) {
 func TestFeedback(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
-	issued := h.ready(t)
-	h.issue(t, issued)
-	waiting := h.ready(t)
-	slot := a.NewSlot(h.sched, h.venue, 2, 9, 9, nil)
+	h := servertest.NewHall(t, a)
+	issued := h.Ready(t)
+	h.Issue(t, issued)
+	waiting := h.Ready(t)
+	slot := a.NewSlot(h.Sched, h.Venue, 2, 9, 9, nil)
 	deskID, desk := deskStaff(a, "scheduler", "1号窗口")
 
 	t.Run("Issuance", func(t *testing.T) {
-		id := h.issuanceOf(t, issued)
+		id := h.IssuanceOf(t, issued)
 		var issuer int64
 		if err := a.DB.Get(&issuer, `SELECT issued_by FROM issuances WHERE id = $1`, id); err != nil {
 			t.Fatal(err)
@@ -302,7 +281,7 @@ func TestFeedback(t *testing.T) {
 		if r := rate(a, waiting.Token, map[string]any{"issuance_id": id, "score": 1}); r.Status != http.StatusNotFound || r.Code() != "not_found" {
 			t.Fatalf("another candidate's licence: %d %s", r.Status, r.Raw)
 		}
-		if r := rate(a, waiting.Token, map[string]any{"issuance_id": h.issuanceOf(t, waiting), "score": 5}); r.Status != http.StatusConflict || r.Code() != "not_rateable" {
+		if r := rate(a, waiting.Token, map[string]any{"issuance_id": h.IssuanceOf(t, waiting), "score": 5}); r.Status != http.StatusConflict || r.Code() != "not_rateable" {
 			t.Fatalf("a licence not yet issued: %d %s", r.Status, r.Raw)
 		}
 		if r := rate(a, waiting.Token, map[string]any{"issuance_id": id + 1000, "score": 5}); r.Status != http.StatusNotFound {
@@ -311,7 +290,7 @@ func TestFeedback(t *testing.T) {
 	})
 
 	t.Run("Booking", func(t *testing.T) {
-		c, b := cancelledBy(a, h.sched, desk, slot)
+		c, b := cancelledBy(a, h.Sched, desk, slot)
 		r := rate(a, c.Token, map[string]any{"booking_id": b, "score": 3})
 		if r.Status != http.StatusCreated || r.Body["booking_id"] != float64(b) || r.Body["issuance_id"] != nil ||
 			r.Body["staff_id"] != float64(deskID) || r.Body["desk"] != "1号窗口" || r.Body["comment"] != nil {
@@ -323,7 +302,7 @@ func TestFeedback(t *testing.T) {
 		if r := rate(a, waiting.Token, map[string]any{"booking_id": b, "score": 5}); r.Status != http.StatusNotFound {
 			t.Fatalf("another candidate's booking: %d %s", r.Status, r.Raw)
 		}
-		own, ob := booked(a, h.sched, slot)
+		own, ob := booked(a, h.Sched, slot)
 		if r := rate(a, own.Token, map[string]any{"booking_id": ob, "score": 5}); r.Status != http.StatusConflict || r.Code() != "not_rateable" {
 			t.Fatalf("a booking still confirmed: %d %s", r.Status, r.Raw)
 		}
@@ -334,7 +313,7 @@ func TestFeedback(t *testing.T) {
 	})
 
 	t.Run("Invalid", func(t *testing.T) {
-		id := h.issuanceOf(t, waiting)
+		id := h.IssuanceOf(t, waiting)
 		for _, tt := range []struct {
 			name  string
 			body  any
@@ -355,14 +334,14 @@ func TestFeedback(t *testing.T) {
 				t.Errorf("%s: %d %s, want 422 naming %s", tt.name, r.Status, r.Raw, tt.field)
 			}
 		}
-		if r := rate(a, h.issuer, map[string]any{"issuance_id": id, "score": 5}); r.Status != http.StatusForbidden {
+		if r := rate(a, h.Issuer, map[string]any{"issuance_id": id, "score": 5}); r.Status != http.StatusForbidden {
 			t.Errorf("an issuer rating: %d, want 403", r.Status)
 		}
 	})
 
 	// Eight tries at once: the unique constraint lets exactly one through.
 	t.Run("Race", func(t *testing.T) {
-		c, b := cancelledBy(a, h.sched, desk, slot)
+		c, b := cancelledBy(a, h.Sched, desk, slot)
 		body, _ := json.Marshal(map[string]any{"booking_id": b, "score": 5})
 		type answer struct {
 			status int
@@ -456,8 +435,8 @@ func getSatisfaction(a *app, month string) satisfaction {
 func TestSatisfactionReport(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
-	slot := a.NewSlot(h.sched, h.venue, 2, 9, 9, nil)
+	h := servertest.NewHall(t, a)
+	slot := a.NewSlot(h.Sched, h.Venue, 2, 9, 9, nil)
 	id1, desk1 := deskStaff(a, "scheduler", "1号窗口")
 	id2, desk2 := deskStaff(a, "scheduler", "2号窗口")
 	var adminID int64
@@ -466,7 +445,7 @@ func TestSatisfactionReport(t *testing.T) {
 	}
 	rate := func(staff string, score int, comment string) int64 {
 		t.Helper()
-		c, b := cancelledBy(a, h.sched, staff, slot)
+		c, b := cancelledBy(a, h.Sched, staff, slot)
 		body := map[string]any{"booking_id": b, "score": score}
 		if comment != "" {
 			body["comment"] = comment
@@ -475,9 +454,9 @@ func TestSatisfactionReport(t *testing.T) {
 	}
 
 	// 3号窗口, the issuer: one 5, too few ratings to rank.
-	c := h.ready(t)
-	h.issue(t, c)
-	a.Must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": h.issuanceOf(t, c), "score": 5, "comment": "很快"})
+	c := h.Ready(t)
+	h.Issue(t, c)
+	a.Must(http.StatusCreated, "POST", "/api/v1/feedback", c.Token, map[string]any{"issuance_id": h.IssuanceOf(t, c), "score": 5, "comment": "很快"})
 	var issuerID int64
 	if err := a.DB.Get(&issuerID, `SELECT issued_by FROM issuances WHERE candidate_id = $1`, c.ID); err != nil {
 		t.Fatal(err)
@@ -566,7 +545,7 @@ func TestSatisfactionReport(t *testing.T) {
 				t.Errorf("month %s: %d %s", q, r.Status, r.Raw)
 			}
 		}
-		for name, token := range map[string]string{"scheduler": h.sched, "issuer": h.issuer} {
+		for name, token := range map[string]string{"scheduler": h.Sched, "issuer": h.Issuer} {
 			if r := a.Do("GET", "/api/v1/reports/satisfaction", token, nil); r.Status != http.StatusForbidden {
 				t.Errorf("%s: %d, want 403", name, r.Status)
 			}

@@ -29,20 +29,20 @@ func deskUser(t *testing.T, a *app, role, desk string) string {
 // readyAs takes a new candidate named name through subjects 2, 3 and 4,
 // every sheet signed, on the priority lane when lane is set: they join the
 // issuance queue.
-func (h *hall) readyAs(t *testing.T, name string, lane bool) candidate {
+func readyAs(t *testing.T, h *servertest.Hall, name string, lane bool) candidate {
 	t.Helper()
-	c, b2, b3, b4 := h.combined(t)
-	if _, err := h.a.DB.Exec(`UPDATE candidates SET name = $2 WHERE id = $1`, c.ID, name); err != nil {
+	c, b2, b3, b4 := h.Combined(t)
+	if _, err := h.A.DB.Exec(`UPDATE candidates SET name = $2 WHERE id = $1`, c.ID, name); err != nil {
 		t.Fatal(err)
 	}
 	if lane {
-		h.a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.sched,
+		h.A.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.Sched,
 			map[string]any{"reason": "disability", "needs": []string{}, "note": ""})
 	}
-	for _, at := range []int64{h.pass(t, b2, 2), h.pass(t, b3, 3), h.pass(t, b4, 4)} {
-		h.sign(t, at, "examiner", "candidate")
+	for _, at := range []int64{h.Pass(t, b2, 2), h.Pass(t, b3, 3), h.Pass(t, b4, 4)} {
+		h.Sign(t, at, "examiner", "candidate")
 	}
-	if h.inQueue(t, c) == nil {
+	if h.InQueue(t, c) == nil {
 		t.Fatalf("candidate %d is not in the queue", c.ID)
 	}
 	return c
@@ -79,9 +79,9 @@ func tableRow(body, id string) string {
 func TestWebDesk(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
-	c := h.readyAs(t, "王小明", false)
+	c := readyAs(t, h, "王小明", false)
 	row := fmt.Sprintf("cand-%d", c.ID)
 	b := newBrowser(a, t)
 	p := b.logInTo(issuer, "desk-secret", "/desk")
@@ -96,7 +96,7 @@ func TestWebDesk(t *testing.T) {
 		t.Errorf("the page does not name the issuer's desk")
 	}
 	step := func(s string) url.Values { return url.Values{"step": {s}} }
-	stepOf := func() string { t.Helper(); return fmt.Sprint(h.inQueue(t, c)["step"]) }
+	stepOf := func() string { t.Helper(); return fmt.Sprint(h.InQueue(t, c)["step"]) }
 
 	t.Run("OrderEnforced", func(t *testing.T) {
 		for _, s := range []string{"print", "review_fee"} {
@@ -173,7 +173,7 @@ func TestWebDesk(t *testing.T) {
 	})
 
 	t.Run("NotReady", func(t *testing.T) {
-		other := a.NewCandidate(h.sched, nil)
+		other := a.NewCandidate(h.Sched, nil)
 		p := b.post(fmt.Sprintf("/desk/%d/step", other.ID), step("accept"))
 		if p.Status != http.StatusConflict || !strings.Contains(p.Body, `data-code="not_ready">该考生尚未具备领证条件`) {
 			t.Errorf("a candidate who is not ready: %d", p.Status)
@@ -192,7 +192,7 @@ func TestWebDesk(t *testing.T) {
 	})
 
 	t.Run("Escaping", func(t *testing.T) {
-		evil := h.readyAs(t, `<script>alert(1)</script>`, false)
+		evil := readyAs(t, h, `<script>alert(1)</script>`, false)
 		p := b.get("/desk")
 		r := tableRow(p.Body, fmt.Sprintf("cand-%d", evil.ID))
 		if !strings.Contains(r, "&lt;script&gt;alert(1)&lt;/script&gt;") || strings.Contains(p.Body, "<script>alert") {
@@ -214,11 +214,11 @@ func TestWebDesk(t *testing.T) {
 			t.Fatalf("the issuer's live feed: %v", err)
 		}
 		defer conn.Close()
-		feed := &screen{t: t, conn: conn}
-		if m := feed.next(); m["type"] != "hello" {
+		feed := servertest.ScreenOf(t, conn)
+		if m := feed.Next(); m["type"] != "hello" {
 			t.Fatalf("first message %v", m)
 		}
-		if m := feed.next(); m["type"] != "ready" || m["ticket"] != "A001" || m["name"] != "王**" {
+		if m := feed.Next(); m["type"] != "ready" || m["ticket"] != "A001" || m["name"] != "王**" {
 			t.Errorf("first event replayed %v", m)
 		}
 		if _, res, err := websocket.DefaultDialer.Dial(u, http.Header{"Origin": {a.URL}}); err == nil || res == nil || res.StatusCode != http.StatusSeeOther {

@@ -19,22 +19,22 @@ import (
 func TestWebExaminer(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
-	other := a.NewVenue(d.sched, true)
-	_, booking := d.book(t, d.slot, 2)
+	d := servertest.NewExamDay(t, a, 2)
+	other := a.NewVenue(d.Sched, true)
+	_, booking := d.Book(t, d.Slot, 2)
 	a.DB.MustExec(`UPDATE candidates SET name = '欧阳<b>娜娜</b>' WHERE id = (SELECT candidate_id FROM bookings WHERE id = $1)`, booking)
 	var idNumber string
 	if err := a.DB.Get(&idNumber, `SELECT c.id_number FROM candidates c JOIN bookings b ON b.candidate_id = c.id WHERE b.id = $1`, booking); err != nil {
 		t.Fatal(err)
 	}
-	examiner := examinerAt(a, t, d.venue)
+	examiner := examinerAt(a, t, d.Venue)
 	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
-		"venue_id": d.venue, "name": "<i>考试车</i> 9号", "vehicle_plate": "京A<b>9</b>学", "licence_classes": []string{"C1"},
+		"venue_id": d.Venue, "name": "<i>考试车</i> 9号", "vehicle_plate": "京A<b>9</b>学", "licence_classes": []string{"C1"},
 	})
 
 	b := newBrowser(a, t)
 	p := b.logIn(examiner, "staff-secret", "/examiner")
-	for _, want := range []string{"考试车 3号", "京A1234学", "欧**********", `data-venue="` + fmt.Sprint(d.venue) + `"`, "候考名单"} {
+	for _, want := range []string{"考试车 3号", "京A1234学", "欧**********", `data-venue="` + fmt.Sprint(d.Venue) + `"`, "候考名单"} {
 		if !strings.Contains(p.Body, want) {
 			t.Errorf("examiner screen lacks %q", want)
 		}
@@ -48,7 +48,7 @@ func TestWebExaminer(t *testing.T) {
 		}
 	}
 	// An examiner watches their own venue, whatever the address asks for.
-	if p := b.get(fmt.Sprintf("/examiner?venue=%d", other)); !strings.Contains(p.Body, fmt.Sprintf(`data-venue="%d"`, d.venue)) {
+	if p := b.get(fmt.Sprintf("/examiner?venue=%d", other)); !strings.Contains(p.Body, fmt.Sprintf(`data-venue="%d"`, d.Venue)) {
 		t.Errorf("?venue= moved the examiner to another venue")
 	}
 	// The roster alone, for the script.
@@ -57,7 +57,7 @@ func TestWebExaminer(t *testing.T) {
 	}
 
 	// Signing: not while the exam runs; not without the token; then once.
-	d.post(d.device, booking, "exam_started", nil)
+	d.Post(d.Device, booking, "exam_started", nil)
 	var attempt int64
 	if err := a.DB.Get(&attempt, `SELECT id FROM attempts WHERE booking_id = $1`, booking); err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestWebExaminer(t *testing.T) {
 	if p := b.post(sign, nil); p.Status != http.StatusConflict || !strings.Contains(p.Body, "考试尚未结束，不能签字确认。") {
 		t.Errorf("signing a running exam: %d\n%s", p.Status, p.Body)
 	}
-	d.post(d.device, booking, "exam_finished", nil)
+	d.Post(d.Device, booking, "exam_finished", nil)
 	if p := b.post(sign, url.Values{"_csrf": {"forged"}}); p.Status != http.StatusForbidden {
 		t.Errorf("signing with a forged token: %d", p.Status)
 	}
@@ -98,7 +98,7 @@ func TestWebExaminer(t *testing.T) {
 	sched := newBrowser(a, t)
 	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "web-planner", "password": "staff-secret", "role": "scheduler"})
 	sched.logIn("web-planner", "staff-secret", "/admin/slots")
-	if p := sched.get(fmt.Sprintf("/examiner?venue=%d", d.venue)); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="venue"`) || strings.Contains(p.Body, "待签字") {
+	if p := sched.get(fmt.Sprintf("/examiner?venue=%d", d.Venue)); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="venue"`) || strings.Contains(p.Body, "待签字") {
 		t.Errorf("a scheduler watching: %d", p.Status)
 	}
 	if p := sched.get("/examiner?venue=999999"); p.Status != http.StatusNotFound {
@@ -115,7 +115,7 @@ func TestWebExaminer(t *testing.T) {
 	if p := novenue.logIn("web-novenue", "staff-secret", "/examiner"); !strings.Contains(p.Body, "您的账号尚未关联考场") || strings.Contains(p.Body, `id="screen"`) {
 		t.Errorf("an examiner without a venue:\n%s", p.Body)
 	}
-	cand := a.NewCandidate(d.sched, nil)
+	cand := a.NewCandidate(d.Sched, nil)
 	cb := newBrowser(a, t)
 	cb.logIn(cand.IDNo, "candidate-pw", "/candidate")
 	if p := cb.get("/examiner"); p.Status != http.StatusForbidden {

@@ -19,11 +19,11 @@ var hallURL = regexp.MustCompile(`value="(http://[^"]+/hall/([A-Za-z0-9_-]{43}))
 
 // bookNamed puts a new candidate called name on slot today and returns them
 // and the booking (by SQL, as examDay.book: today's booking window has closed).
-func bookNamed(t *testing.T, d *examDay, slot int64, name string) (candidate, int64) {
+func bookNamed(t *testing.T, d *servertest.ExamDay, slot int64, name string) (candidate, int64) {
 	t.Helper()
-	c := d.a.NewCandidate(d.sched, map[string]any{"name": name})
+	c := d.A.NewCandidate(d.Sched, map[string]any{"name": name})
 	var id int64
-	err := d.a.DB.Get(&id, `
+	err := d.A.DB.Get(&id, `
 		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
 		           SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1 FROM slots WHERE id = $2
 		           RETURNING id, slot_id)
@@ -74,24 +74,24 @@ type hallJSON struct {
 func TestWebDisplays(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	d := newExamDay(t, a, 2)
+	d := servertest.NewExamDay(t, a, 2)
 	b := newBrowser(a, t)
 	b.logIn("admin", adminPassword, "/admin/slots")
 
 	p := b.get("/admin/displays")
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, `<option value="`+fmt.Sprint(d.venue)+`">第一考场</option>`) {
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `<option value="`+fmt.Sprint(d.Venue)+`">第一考场</option>`) {
 		t.Fatalf("display page: %d\n%s", p.Status, p.Body)
 	}
 
 	t.Run("CSRF", func(t *testing.T) {
-		p := b.post("/admin/displays", url.Values{"venue_id": {fmt.Sprint(d.venue)}, "label": {"伪造"}, "_csrf": {"forged"}})
+		p := b.post("/admin/displays", url.Values{"venue_id": {fmt.Sprint(d.Venue)}, "label": {"伪造"}, "_csrf": {"forged"}})
 		if p.Status != http.StatusForbidden {
 			t.Errorf("without the CSRF token: %d, want 403", p.Status)
 		}
 	})
 
 	b.get("/admin/displays")
-	p = b.post("/admin/displays", url.Values{"venue_id": {fmt.Sprint(d.venue)}, "label": {"候考大厅 1号屏"}})
+	p = b.post("/admin/displays", url.Values{"venue_id": {fmt.Sprint(d.Venue)}, "label": {"候考大厅 1号屏"}})
 	m := hallURL.FindStringSubmatch(p.Body)
 	if p.Status != http.StatusCreated || p.URL != "/admin/displays" || m == nil {
 		t.Fatalf("create: %d at %s\n%s", p.Status, p.URL, p.Body)
@@ -128,8 +128,8 @@ func TestWebDisplays(t *testing.T) {
 		}{
 			{url.Values{"venue_id": {"999999"}, "label": {"屏"}}, "venue_id"},
 			{url.Values{"venue_id": {"x"}, "label": {"屏"}}, "venue_id"},
-			{url.Values{"venue_id": {fmt.Sprint(d.venue)}, "label": {"  "}}, "label"},
-			{url.Values{"venue_id": {fmt.Sprint(d.venue)}, "label": {strings.Repeat("屏", 61)}}, "label"},
+			{url.Values{"venue_id": {fmt.Sprint(d.Venue)}, "label": {"  "}}, "label"},
+			{url.Values{"venue_id": {fmt.Sprint(d.Venue)}, "label": {strings.Repeat("屏", 61)}}, "label"},
 		} {
 			b.get("/admin/displays")
 			p := b.post("/admin/displays", c.form)
@@ -143,7 +143,7 @@ func TestWebDisplays(t *testing.T) {
 	t.Run("NotAdmin", func(t *testing.T) {
 		for _, role := range []string{"scheduler", "issuer", "examiner"} {
 			name := fmt.Sprintf("%s-d%d", role, servertest.Next())
-			a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "staff-secret", "role": role, "venue_id": d.venue})
+			a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "staff-secret", "role": role, "venue_id": d.Venue})
 			o := newBrowser(a, t)
 			o.logIn(name, "staff-secret", "")
 			if p := o.get("/admin/displays"); p.Status != http.StatusForbidden || strings.Contains(p.Body, "候考大厅 1号屏") {
@@ -202,19 +202,19 @@ func TestWebDisplays(t *testing.T) {
 func TestWebHallBoard(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
-	h := newHall(t, a)
+	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
 	admin.logIn("admin", adminPassword, "/admin/slots")
-	path, _ := newDisplay(t, admin, h.venue, "候考大厅 1号屏")
+	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 
-	driving, b1 := bookNamed(t, h.examDay, h.slot, "张三丰")
-	failing, b2 := bookNamed(t, h.examDay, h.slot3, "李小龙")
-	h.post(h.device, b1, "exam_started", nil)
-	h.post(h.device, b1, "item_started", map[string]any{"item": "hill_start"})
-	h.post(h.device, b2, "exam_started", nil)
-	h.post(h.device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
-	ready := h.ready(t)
-	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", ready.ID), h.issuer, nil)
+	driving, b1 := bookNamed(t, h.ExamDay, h.Slot, "张三丰")
+	failing, b2 := bookNamed(t, h.ExamDay, h.Slot3, "李小龙")
+	h.Post(h.Device, b1, "exam_started", nil)
+	h.Post(h.Device, b1, "item_started", map[string]any{"item": "hill_start"})
+	h.Post(h.Device, b2, "exam_started", nil)
+	h.Post(h.Device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
+	ready := h.Ready(t)
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", ready.ID), h.Issuer, nil)
 
 	v := newBrowser(a, t)
 	board := v.get(path + "/board")
@@ -249,7 +249,7 @@ func TestWebHallBoard(t *testing.T) {
 	if r := got.Results[0]; r.Subject != "科目四" || r.Verdict != "合格" || !r.Passed || r.Score != "95 分" {
 		t.Errorf("latest result %+v, want the theory pass", r)
 	}
-	ticket := h.inQueue(t, ready)["ticket"].(string)
+	ticket := h.InQueue(t, ready)["ticket"].(string)
 	if len(got.Calls) != 1 || got.Calls[0].Ticket != ticket || got.Calls[0].Desk != "3号窗口" ||
 		got.Calls[0].Text != "请 "+ticket+" 号到 3号窗口 办理" {
 		t.Errorf("calls: %+v", got.Calls)
