@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 
 	"examd/internal/audit"
 	"examd/internal/pg/pgtest"
-	"examd/internal/server/servertest"
 )
 
 // busyLog records n entries from 8 concurrent writers, each entry in its own
@@ -141,35 +139,5 @@ func TestAuditVerifyUsage(t *testing.T) {
 	_, err := verifyCommand(map[string]string{"DATABASE_URL": url})
 	if err == nil || !strings.Contains(err.Error(), "examd migrate") {
 		t.Errorf("verify on an unmigrated database: %v, want a hint to run examd migrate", err)
-	}
-}
-
-func TestAuditAPI(t *testing.T) {
-	t.Parallel()
-	a := servertest.Start(t)
-	tx := a.DB.MustBegin()
-	if err := audit.Record(context.Background(), tx, audit.Entry{Actor: audit.System, Action: "test.recorded", Subject: "test:1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-
-	r := a.Must(http.StatusOK, "GET", "/api/v1/audit?subject=test:1", a.Admin, nil)
-	entries, _ := r.Body["entries"].([]any)
-	if len(entries) != 1 || r.Body["next"] != nil {
-		t.Fatalf("GET /api/v1/audit?subject=test:1 as admin: %s, want the one entry and next null", r.Raw)
-	}
-	if e, _ := entries[0].(map[string]any); e["action"] != "test.recorded" {
-		t.Errorf("entry %v, want action test.recorded", e)
-	}
-	if r := a.Do("GET", "/api/v1/audit?limit=5000", a.Admin, nil); r.Status != http.StatusUnprocessableEntity || r.Field() != "limit" {
-		t.Errorf("limit=5000: %d %s, want 422 on limit", r.Status, r.Raw)
-	}
-	if r := a.Do("GET", "/api/v1/audit", a.Staff("scheduler"), nil); r.Status != http.StatusForbidden {
-		t.Errorf("as a scheduler: %d %s, want 403", r.Status, r.Raw)
-	}
-	if r := a.Do("GET", "/api/v1/audit", "", nil); r.Status != http.StatusUnauthorized {
-		t.Errorf("without a token: %d %s, want 401", r.Status, r.Raw)
 	}
 }

@@ -124,10 +124,10 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 		"roster":       {fmt.Sprintf("/api/v1/slots/%d/roster", h.Slot), h.Sched},
 		"attempt":      {fmt.Sprintf("/api/v1/attempts/%d", failed), h.Examiner},
 		"attempts":     {fmt.Sprintf("/api/v1/bookings/%d/attempts", b2), h.Examiner},
-		"queue":        {"/api/v1/issuance/queue?date=" + day(0).Format(time.DateOnly), h.Issuer},
+		"queue":        {"/api/v1/issuance/queue?date=" + a.Day(0).Format(time.DateOnly), h.Issuer},
 		"audit":        {"/api/v1/audit", a.Admin},
 		"satisfaction": {"/api/v1/reports/satisfaction", a.Admin},
-		"daily":        {"/api/v1/reports/daily?date=" + day(0).Format(time.DateOnly), a.Admin},
+		"daily":        {"/api/v1/reports/daily?date=" + a.Day(0).Format(time.DateOnly), a.Admin},
 	} {
 		answers[name] = a.Must(http.StatusOK, "GET", get.path, get.token, nil).Raw
 	}
@@ -144,5 +144,46 @@ func TestInstantsOfFeedsAndAnswers(t *testing.T) {
 	}
 	for i, raw := range deskMsgs {
 		checkInstants(t, fmt.Sprintf("desk feed #%d", i), raw)
+	}
+}
+
+// inShanghai reports whether v is an RFC 3339 instant written at +08:00.
+func inShanghai(v any) bool {
+	s, _ := v.(string)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return err == nil && strings.HasSuffix(s, "+08:00") && !t.IsZero()
+}
+
+// TestInstantsInShanghai: the README promises instants in Asia/Shanghai.
+func TestInstantsInShanghai(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t)
+	r := a.Must(http.StatusOK, "POST", "/api/v1/login", "", map[string]any{"username": "admin", "password": servertest.AdminPassword})
+	if !inShanghai(r.Body["expires_at"]) {
+		t.Errorf("login expires_at %v, want +08:00", r.Body["expires_at"])
+	}
+
+	h := servertest.NewHall(t, a)
+	c := h.Ready(t)
+	roster := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", h.Slot), h.Sched, nil)
+	entry := roster.Body["candidates"].([]any)[0].(map[string]any)
+	if !inShanghai(entry["booked_at"]) {
+		t.Errorf("roster booked_at %v, want +08:00", entry["booked_at"])
+	}
+	for _, step := range []string{"accept", "review_fee"} {
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": step})
+	}
+	printed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": "print"})
+	if l := printed.Body["licence"].(map[string]any); !inShanghai(l["issued_at"]) {
+		t.Errorf("print issued_at %v, want +08:00", l["issued_at"])
+	}
+	it := h.InQueue(t, c)
+	if !inShanghai(it["issued_at"]) || !inShanghai(it["ready_at"]) {
+		t.Errorf("queue issued_at %v ready_at %v, want +08:00", it["issued_at"], it["ready_at"])
+	}
+	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", c.Token, nil)
+	desk := j.Body["issuance"].(map[string]any)
+	if !inShanghai(desk["ready_at"]) || !inShanghai(desk["licence"].(map[string]any)["issued_at"]) {
+		t.Errorf("journey issuance %v, want instants at +08:00", desk)
 	}
 }

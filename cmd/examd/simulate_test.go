@@ -26,7 +26,7 @@ func TestSimulatedExamDay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	args := []string{"-url", a.URL, "-seed", "-admin-password", adminPassword, "-speed", "5000", "-seed-random", "7"}
+	args := []string{"-url", a.URL, "-seed", "-admin-password", servertest.AdminPassword, "-speed", "5000", "-seed-random", "7"}
 	start := time.Now()
 	err := simulate(ctx, clock.Now, args, func(string) string { return "" }, &out)
 	if err != nil || ctx.Err() != nil {

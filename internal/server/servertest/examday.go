@@ -59,6 +59,12 @@ func (d *ExamDay) NewDevice(t testing.TB, venue int64) string {
 func (d *ExamDay) Book(t testing.TB, slot int64, subject int) (Candidate, int64) {
 	t.Helper()
 	c := d.A.NewCandidate(d.Sched, nil)
+	return c, d.BookAs(t, c, slot)
+}
+
+// BookAs puts candidate c on slot and returns the booking's id.
+func (d *ExamDay) BookAs(t testing.TB, c Candidate, slot int64) int64 {
+	t.Helper()
 	var id int64
 	err := d.A.DB.Get(&id, `
 		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
@@ -69,7 +75,7 @@ func (d *ExamDay) Book(t testing.TB, slot int64, subject int) (Candidate, int64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, id
+	return id
 }
 
 // Post sends a device event (with the device's key) and returns the answer.

@@ -1,7 +1,8 @@
-package main
+package scheduling_test
 
 import (
 	"examd/internal/server/servertest"
+	"examd/internal/testkit"
 	"fmt"
 	"net/http"
 	"sync"
@@ -9,9 +10,9 @@ import (
 )
 
 // candidates registers n candidates concurrently.
-func candidates(a *app, token string, n int) []candidate {
+func candidates(a *servertest.App, token string, n int) []servertest.Candidate {
 	a.T.Helper()
-	cs := make([]candidate, n)
+	cs := make([]servertest.Candidate, n)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range cs {
@@ -27,10 +28,10 @@ func candidates(a *app, token string, n int) []candidate {
 	return cs
 }
 
-// fire sends one booking request per candidate, all at once, and returns the
+// fire sends one booking request per servertest.Candidate, all at once, and returns the
 // answers' statuses and codes by candidate.
-func fire(a *app, cs []candidate, slots func(i int) []int64) []response {
-	out := make([]response, len(cs))
+func fire(a *servertest.App, cs []servertest.Candidate, slots func(i int) []int64) []testkit.Response {
+	out := make([]testkit.Response, len(cs))
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i, c := range cs {
@@ -154,7 +155,7 @@ func TestIdempotency(t *testing.T) {
 
 	// Two copies at once: one books, the other answers with the same bookings.
 	c2 := a.NewCandidate(sched, nil)
-	res := fire(a, []candidate{c2, c2}, func(int) []int64 { return []int64{s2, s3} })
+	res := fire(a, []servertest.Candidate{c2, c2}, func(int) []int64 { return []int64{s2, s3} })
 	codes := []int{res[0].Status, res[1].Status}
 	if !(codes[0] == 201 && codes[1] == 409 || codes[0] == 409 && codes[1] == 201) {
 		// Without a key the second copy is refused by BK-ONE.
@@ -162,7 +163,7 @@ func TestIdempotency(t *testing.T) {
 	}
 	c3 := a.NewCandidate(sched, nil)
 	var wg sync.WaitGroup
-	out := make([]response, 2)
+	out := make([]testkit.Response, 2)
 	for i := range out {
 		wg.Add(1)
 		go func() {

@@ -1,11 +1,10 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -161,18 +160,12 @@ func TestBrowserDeskPhone(t *testing.T) {
 // TestBrowserScreenshotsDesk saves the desk and the day's report at desktop
 // and phone width when EXAMD_SCREENSHOTS names the folder.
 func TestBrowserScreenshotsDesk(t *testing.T) {
-	dir := os.Getenv("EXAMD_SCREENSHOTS")
-	if dir == "" {
-		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
 	issuer := deskUser(t, a, "issuer", "3号窗口")
 	token := a.Login(issuer, "desk-secret")
-	act := func(c candidate, steps ...string) {
+	act := func(c servertest.Candidate, steps ...string) {
 		for _, s := range steps {
 			if s == "call" {
 				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), token, nil)

@@ -1,4 +1,4 @@
-package main
+package issuance_test
 
 import (
 	"context"
@@ -88,7 +88,7 @@ func TestSameDayIssuance(t *testing.T) {
 	if r.Status != 200 || l["licence_number"] != c.IDNo || !regexp.MustCompile(`^[0-9]{12}$`).MatchString(fmt.Sprint(l["file_number"])) {
 		t.Fatalf("print: %d %s", r.Status, r.Raw)
 	}
-	today := day(0)
+	today := a.Day(0)
 	if l["valid_from"] != today.Format(time.DateOnly) || l["valid_until"] != today.AddDate(6, 0, 0).Format(time.DateOnly) ||
 		l["probation_until"] != today.AddDate(1, 0, 0).Format(time.DateOnly) {
 		t.Fatalf("validity %v, want 6 years from today with 12 months' probation", l)
@@ -211,7 +211,7 @@ func TestNotReady(t *testing.T) {
 	j := a.Must(http.StatusOK, "GET", "/api/v1/me/journey", failed.Token, nil)
 	s2 := j.Body["subjects"].([]any)[1].(map[string]any)
 	if next := j.Body["next"].(map[string]any); next["code"] != "book_subject2" || s2["state"] != "failed" ||
-		s2["cooldown_until"] != day(10).Format(time.DateOnly) || s2["bookings_used"] != 1.0 || j.Body["issuance"] != nil {
+		s2["cooldown_until"] != a.Day(10).Format(time.DateOnly) || s2["bookings_used"] != 1.0 || j.Body["issuance"] != nil {
 		t.Fatalf("journey after a failed subject 2: %s", j.Raw)
 	}
 	if r := a.Do("GET", "/api/v1/me/journey", h.Issuer, nil); r.Status != http.StatusForbidden {

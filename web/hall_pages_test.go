@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"encoding/json"
@@ -18,21 +18,11 @@ import (
 var hallURL = regexp.MustCompile(`value="(http://[^"]+/hall/([A-Za-z0-9_-]{43}))"`)
 
 // bookNamed puts a new candidate called name on slot today and returns them
-// and the booking (by SQL, as examDay.book: today's booking window has closed).
-func bookNamed(t *testing.T, d *servertest.ExamDay, slot int64, name string) (candidate, int64) {
+// and the booking.
+func bookNamed(t *testing.T, d *servertest.ExamDay, slot int64, name string) (servertest.Candidate, int64) {
 	t.Helper()
 	c := d.A.NewCandidate(d.Sched, map[string]any{"name": name})
-	var id int64
-	err := d.A.DB.Get(&id, `
-		WITH b AS (INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by)
-		           SELECT $1, id, subject, (starts_at AT TIME ZONE 'Asia/Shanghai')::date, 'regular', $1 FROM slots WHERE id = $2
-		           RETURNING id, slot_id)
-		, s AS (UPDATE slots SET booked = booked + 1 WHERE id = (SELECT slot_id FROM b))
-		SELECT id FROM b`, c.ID, slot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, id
+	return c, d.BookAs(t, c, slot)
 }
 
 // newDisplay creates a display token for venue through the admin's page and
@@ -76,7 +66,7 @@ func TestWebDisplays(t *testing.T) {
 	a := servertest.Start(t)
 	d := servertest.NewExamDay(t, a, 2)
 	b := newBrowser(a, t)
-	b.logIn("admin", adminPassword, "/admin/slots")
+	b.logIn("admin", servertest.AdminPassword, "/admin/slots")
 
 	p := b.get("/admin/displays")
 	if p.Status != http.StatusOK || !strings.Contains(p.Body, `<option value="`+fmt.Sprint(d.Venue)+`">第一考场</option>`) {
@@ -204,7 +194,7 @@ func TestWebHallBoard(t *testing.T) {
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
-	admin.logIn("admin", adminPassword, "/admin/slots")
+	admin.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 
 	driving, b1 := bookNamed(t, h.ExamDay, h.Slot, "张三丰")
@@ -271,7 +261,7 @@ func TestWebHallBoard(t *testing.T) {
 
 	t.Run("NothingPersonal", func(t *testing.T) {
 		var ids []string
-		for _, c := range []candidate{driving, failing, ready} {
+		for _, c := range []servertest.Candidate{driving, failing, ready} {
 			ids = append(ids, c.IDNo, scheduling.MaskIDNumber(c.IDNo), c.IDNo[len(c.IDNo)-4:])
 		}
 		for name, body := range map[string]string{"page": page.Body, "board": board.Body} {

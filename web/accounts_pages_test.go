@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"crypto/sha256"
@@ -12,10 +12,10 @@ import (
 )
 
 // accountsAdmin is a browser logged in as the admin.
-func accountsAdmin(a *app, t *testing.T) *browser {
+func accountsAdmin(a *servertest.App, t *testing.T) *browser {
 	t.Helper()
 	b := newBrowser(a, t)
-	b.logIn("admin", adminPassword, "/admin/slots")
+	b.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	return b
 }
 
@@ -33,7 +33,7 @@ func accountsRow(body, id string) string {
 }
 
 // accountsCount counts the rows of a query, such as the users or the devices.
-func accountsCount(a *app, t *testing.T, query string, args ...any) int {
+func accountsCount(a *servertest.App, t *testing.T, query string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := a.DB.Get(&n, query, args...); err != nil {

@@ -1,4 +1,4 @@
-package main
+package scheduling_test
 
 import (
 	"examd/internal/server/servertest"
@@ -27,9 +27,9 @@ func TestBookingRefusals(t *testing.T) {
 	fullSlot := a.NewSlot(sched, venue, 2, 6, 9, map[string]any{"capacity": 1})
 	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", a.NewCandidate(sched, nil).Token, map[string]any{"slot_ids": []int64{fullSlot}})
 
-	fresh := a.NewCandidate(sched, map[string]any{"permit_issued_on": day(-4).Format(time.DateOnly), "permit_expires_on": day(-4).AddDate(3, 0, 0).Format(time.DateOnly), "subject1_passed_on": day(-4).Format(time.DateOnly)})
+	fresh := a.NewCandidate(sched, map[string]any{"permit_issued_on": a.Day(-4).Format(time.DateOnly), "permit_expires_on": a.Day(-4).AddDate(3, 0, 0).Format(time.DateOnly), "subject1_passed_on": a.Day(-4).Format(time.DateOnly)})
 	noSubj1 := a.NewCandidate(sched, map[string]any{"subject1_passed_on": nil})
-	expiring := a.NewCandidate(sched, map[string]any{"permit_issued_on": day(-1000).Format(time.DateOnly), "permit_expires_on": day(2).Format(time.DateOnly), "subject1_passed_on": day(-1000).Format(time.DateOnly)})
+	expiring := a.NewCandidate(sched, map[string]any{"permit_issued_on": a.Day(-1000).Format(time.DateOnly), "permit_expires_on": a.Day(2).Format(time.DateOnly), "subject1_passed_on": a.Day(-1000).Format(time.DateOnly)})
 	booked := a.NewCandidate(sched, nil)
 	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", booked.Token, map[string]any{"slot_ids": []int64{open}})
 	needy := a.NewCandidate(sched, nil)
@@ -39,7 +39,7 @@ func TestBookingRefusals(t *testing.T) {
 
 	cases := []struct {
 		name string
-		c    candidate
+		c    servertest.Candidate
 		slot int64
 		code string
 	}{
@@ -50,7 +50,7 @@ func TestBookingRefusals(t *testing.T) {
 		{"BK-SUBJ1/Missing", noSubj1, open, "subject1_missing"},
 		{"BK-SUBJ1/Subject4NeedsRoadTests", plain, theory, "road_tests_missing"},
 		{"BK-WAIT/Subject2", fresh, open, "waiting_period"},
-		{"BK-WAIT/Subject3", a.NewCandidate(sched, map[string]any{"permit_issued_on": day(-20).Format(time.DateOnly), "permit_expires_on": day(-20).AddDate(3, 0, 0).Format(time.DateOnly), "subject1_passed_on": day(-20).Format(time.DateOnly)}), road, "waiting_period"},
+		{"BK-WAIT/Subject3", a.NewCandidate(sched, map[string]any{"permit_issued_on": a.Day(-20).Format(time.DateOnly), "permit_expires_on": a.Day(-20).AddDate(3, 0, 0).Format(time.DateOnly), "subject1_passed_on": a.Day(-20).Format(time.DateOnly)}), road, "waiting_period"},
 		{"BK-ONE/AlreadyBooked", booked, sfSlot, "already_booked"},
 		{"PL-ACCESS/StepFree", needy, open, "not_accessible"},
 		{"PL-RESERVE/Full", plain, fullSlot, "slot_full"},
@@ -90,7 +90,7 @@ func TestBookingHistoryRules(t *testing.T) {
 	later := a.NewSlot(sched, venue, 2, 12, 9, nil)
 	past := a.NewSlot(sched, venue, 2, 1, 9, nil) // stands in for past exams
 
-	addHistory := func(c candidate, status string, examDay time.Time) {
+	addHistory := func(c servertest.Candidate, status string, examDay time.Time) {
 		t.Helper()
 		_, err := a.DB.Exec(`INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, status, lane, booked_by)
 			VALUES ($1, $2, 2, $3, $4, 'regular', $1)`, c.ID, past, examDay.Format(time.DateOnly), status)
@@ -99,23 +99,23 @@ func TestBookingHistoryRules(t *testing.T) {
 		}
 	}
 	failedYesterday := a.NewCandidate(sched, nil)
-	addHistory(failedYesterday, "failed", day(-1))
+	addHistory(failedYesterday, "failed", a.Day(-1))
 	noShow := a.NewCandidate(sched, nil)
-	addHistory(noShow, "no_show", day(-1))
+	addHistory(noShow, "no_show", a.Day(-1))
 	fiveTimes := a.NewCandidate(sched, nil)
 	for i := 5; i > 0; i-- {
-		addHistory(fiveTimes, "failed", day(-12*i))
+		addHistory(fiveTimes, "failed", a.Day(-12*i))
 	}
 	fourTimes := a.NewCandidate(sched, nil)
 	for i := 4; i > 0; i-- {
-		addHistory(fourTimes, "failed", day(-12*i))
+		addHistory(fourTimes, "failed", a.Day(-12*i))
 	}
 	passed := a.NewCandidate(sched, nil)
-	addHistory(passed, "passed", day(-3))
+	addHistory(passed, "passed", a.Day(-3))
 
 	cases := []struct {
 		name   string
-		c      candidate
+		c      servertest.Candidate
 		slot   int64
 		status int
 		code   string

@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
@@ -15,7 +15,7 @@ import (
 
 // deskUser creates a staff account with role (and desk, for an issuer)
 // and returns its username; the password is "desk-secret".
-func deskUser(t *testing.T, a *app, role, desk string) string {
+func deskUser(t *testing.T, a *servertest.App, role, desk string) string {
 	t.Helper()
 	name := fmt.Sprintf("desk%s%d", role, servertest.Next())
 	body := map[string]any{"username": name, "password": "desk-secret", "role": role}
@@ -29,7 +29,7 @@ func deskUser(t *testing.T, a *app, role, desk string) string {
 // readyAs takes a new candidate named name through subjects 2, 3 and 4,
 // every sheet signed, on the priority lane when lane is set: they join the
 // issuance queue.
-func readyAs(t *testing.T, h *servertest.Hall, name string, lane bool) candidate {
+func readyAs(t *testing.T, h *servertest.Hall, name string, lane bool) servertest.Candidate {
 	t.Helper()
 	c, b2, b3, b4 := h.Combined(t)
 	if _, err := h.A.DB.Exec(`UPDATE candidates SET name = $2 WHERE id = $1`, c.ID, name); err != nil {
@@ -153,7 +153,7 @@ func TestWebDesk(t *testing.T) {
 		p = b.post(fmt.Sprintf("/desk/%d/step", c.ID), step("print"))
 		if p.URL != fmt.Sprintf("/desk?done=desk_print&issued=%d", c.ID) || !strings.Contains(p.Body, `<dd id="licence-number">`+c.IDNo+`</dd>`) ||
 			!regexp.MustCompile(`<dd id="file-number">[0-9]{12}</dd>`).MatchString(p.Body) ||
-			!strings.Contains(p.Body, day(0).AddDate(6, 0, 0).Format(time.DateOnly)) || !strings.Contains(p.Body, "驾驶证已制证") {
+			!strings.Contains(p.Body, a.Day(0).AddDate(6, 0, 0).Format(time.DateOnly)) || !strings.Contains(p.Body, "驾驶证已制证") {
 			t.Fatalf("print: at %s\n%s", p.URL, p.Body)
 		}
 		if r := tableRow(p.Body, row); !strings.Contains(r, "已制证") || strings.Contains(r, "<button") {
@@ -247,7 +247,7 @@ func TestWebDesk(t *testing.T) {
 			}
 		}
 		admin := newBrowser(a, t)
-		p := admin.logInTo("admin", adminPassword, "/admin/slots")
+		p := admin.logInTo("admin", servertest.AdminPassword, "/admin/slots")
 		p = admin.get("/desk")
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "A001") || strings.Contains(p.Body, "/call\"") || !strings.Contains(p.Body, "叫号和办理由制证窗口工作人员操作") {
 			t.Errorf("the admin's desk page: %d\n%s", p.Status, p.Body)
@@ -267,7 +267,7 @@ func TestWebDesk(t *testing.T) {
 
 	t.Run("Report", func(t *testing.T) {
 		p := b.get("/desk/report")
-		for _, want := range []string{`<h1>当日报表</h1>`, `value="` + day(0).Format(time.DateOnly) + `"`, `<dd id="r-issued">1</dd>`,
+		for _, want := range []string{`<h1>当日报表</h1>`, `value="` + a.Day(0).Format(time.DateOnly) + `"`, `<dd id="r-issued">1</dd>`,
 			`<dd id="r-ready">2</dd>`, `<dd id="r-rate">50.0%</dd>`, `<th scope="row">科目二</th>`} {
 			if !strings.Contains(p.Body, want) {
 				t.Errorf("today's report lacks %q", want)

@@ -1,4 +1,4 @@
-package main
+package exam_test
 
 import (
 	"examd/internal/server/servertest"
@@ -77,7 +77,7 @@ func TestLiveFeedAcrossReplicas(t *testing.T) {
 	b := servertest.StartReplica(t, a)
 	d := servertest.NewExamDay(t, a, 2)
 	_, booking := d.Book(t, d.Slot, 2)
-	scr, _, err := servertest.Watch(t, b, b.Login("admin", adminPassword), d.Venue, "0")
+	scr, _, err := servertest.Watch(t, b, b.Login("admin", servertest.AdminPassword), d.Venue, "0")
 	if err != nil {
 		t.Fatal(err)
 	}

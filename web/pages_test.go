@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
@@ -17,12 +17,12 @@ import (
 // browser without Sec-Fetch-Site does, so that the CSRF token itself is checked.
 type browser struct {
 	t    *testing.T
-	a    *app
+	a    *servertest.App
 	c    *http.Client
 	csrf string // the token of the last page's forms
 }
 
-func newBrowser(a *app, t *testing.T) *browser {
+func newBrowser(a *servertest.App, t *testing.T) *browser {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -205,7 +205,7 @@ func TestWebSession(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := newBrowser(a, t)
-		p := b.logIn("web-sched", adminPassword, "/admin/slots")
+		p := b.logIn("web-sched", servertest.AdminPassword, "/admin/slots")
 		if !strings.Contains(p.Body, `data-page="admin_slots"`) {
 			t.Errorf("a scheduler's first page:\n%s", p.Body)
 		}

@@ -1,10 +1,9 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
@@ -24,7 +23,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 	tb := openTab(a, t, 1280, 900)
 	dialogs := tb.dialogs()
 
-	tb.logIn("admin", adminPassword, "admin_slots")
+	tb.logIn("admin", servertest.AdminPassword, "admin_slots")
 	tb.open("/admin/devices", "admin_devices")
 	tb.checkPage()
 	tb.do("fill in the device",
@@ -101,13 +100,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 // (1280 px) and phone (375 px) width into $EXAMD_SCREENSHOTS: the users, the
 // devices, a device's key shown once, and the audit log.
 func TestBrowserScreenshotsAccounts(t *testing.T) {
-	dir := os.Getenv("EXAMD_SCREENSHOTS")
-	if dir == "" {
-		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	a := servertest.Start(t)
 	v1 := a.Must(http.StatusCreated, "POST", "/api/v1/venues", a.Admin, map[string]any{"name": "朝阳考场", "address": "朝阳区驾校路8号"}).ID()
 	v2 := a.Must(http.StatusCreated, "POST", "/api/v1/venues", a.Admin, map[string]any{"name": "海淀考场", "address": "海淀区考试路2号"}).ID()
@@ -142,7 +135,7 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 	}{{"desktop", 1280, 900, "考试车 5号"}, {"phone", 375, 812, "考试车 6号"}} {
 		t.Run(w.name, func(t *testing.T) {
 			tb := openTab(a, t, w.width, w.height)
-			tb.logIn("admin", adminPassword, "admin_slots")
+			tb.logIn("admin", servertest.AdminPassword, "admin_slots")
 			tb.open("/admin/users", "admin_users")
 			tb.shoot(dir, "users-"+w.name+".png")
 			tb.open("/admin/devices", "admin_devices")

@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 )
 
 // planningUser creates a member of staff with role and returns their username.
-func planningUser(a *app, role string) string {
+func planningUser(a *servertest.App, role string) string {
 	a.T.Helper()
 	name := fmt.Sprintf("%s-web%d", role, servertest.Next())
 	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin,
@@ -23,7 +23,7 @@ func planningUser(a *app, role string) string {
 }
 
 // planningBrowser logs a new member of staff with role in through the form.
-func planningBrowser(a *app, t *testing.T, role string) *browser {
+func planningBrowser(a *servertest.App, t *testing.T, role string) *browser {
 	t.Helper()
 	name := planningUser(a, role)
 	b := newBrowser(a, t)
@@ -35,7 +35,7 @@ func planningBrowser(a *app, t *testing.T, role string) *browser {
 }
 
 // count is the number of rows of table that match where (SQL, with args).
-func planningCount(a *app, t *testing.T, table, where string, args ...any) int {
+func planningCount(a *servertest.App, t *testing.T, table, where string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := a.DB.Get(&n, `SELECT count(*) FROM `+table+` WHERE `+where, args...); err != nil {
@@ -154,11 +154,11 @@ func TestWebPlanningSlots(t *testing.T) {
 	venue := a.NewVenue(sched, true)
 	b := planningBrowser(a, t, "scheduler")
 	b.get("/admin/slots")
-	d := day(6).Format(time.DateOnly)
+	d := a.Day(6).Format(time.DateOnly)
 	form := func(over ...string) url.Values {
 		f := url.Values{"venue_id": {fmt.Sprint(venue)}, "subject": {"3"}, "licence_class": {"C1"}, "date": {d},
 			"starts_at": {"13:30"}, "ends_at": {"15:30"}, "capacity": {"12"}, "priority_reserved": {"2"},
-			"reserve_release_at": {day(5).Format(time.DateOnly) + "T12:00"}}
+			"reserve_release_at": {a.Day(5).Format(time.DateOnly) + "T12:00"}}
 		for i := 0; i+1 < len(over); i += 2 {
 			f.Set(over[i], over[i+1])
 		}
@@ -175,11 +175,11 @@ func TestWebPlanningSlots(t *testing.T) {
 		if err := a.DB.QueryRow(`SELECT id, reserve_release_at FROM slots WHERE venue_id = $1 AND subject = 3 AND capacity = 12 AND priority_reserved = 2`, venue).Scan(&id, &release); err != nil {
 			t.Fatal(err)
 		}
-		if want := day(5).Add(12 * time.Hour); !release.Equal(want) {
+		if want := a.Day(5).Add(12 * time.Hour); !release.Equal(want) {
 			t.Errorf("release at %s, want %s", release, want)
 		}
 		row := rowOfTable(p.Body, fmt.Sprintf("slot-%d", id))
-		for _, want := range []string{d + " 13:30–15:30", "科目三", "第一考场", "0/12", ">12<", "2/2", day(5).Format(time.DateOnly) + "<br>12:00", "预约中"} {
+		for _, want := range []string{d + " 13:30–15:30", "科目三", "第一考场", "0/12", ">12<", "2/2", a.Day(5).Format(time.DateOnly) + "<br>12:00", "预约中"} {
 			if !strings.Contains(row, want) {
 				t.Errorf("row lacks %q: %s", want, row)
 			}
@@ -194,7 +194,7 @@ func TestWebPlanningSlots(t *testing.T) {
 		"ReserveOverCapacity": {form("capacity", "3", "priority_reserved", "4"), "priority_reserved", "预留名额须在0和场次容量之间。", 422},
 		"EndsBeforeStart":     {form("ends_at", "12:00"), "ends_at", "结束时间须晚于开始时间", 422},
 		"Capacity":            {form("capacity", "很多"), "capacity", "请填写1到10000之间的整数。", 422},
-		"Past":                {form("date", day(-2).Format(time.DateOnly)), "ends_at", "结束时间须晚于开始时间、在同一天内，且该场次尚未结束。", 422},
+		"Past":                {form("date", a.Day(-2).Format(time.DateOnly)), "ends_at", "结束时间须晚于开始时间、在同一天内，且该场次尚未结束。", 422},
 		"UnknownClass":        {form("licence_class", "Z9"), "licence_class", "请选择准驾车型。", 422},
 		"UnknownVenue":        {form("venue_id", "999999"), "venue_id", "请选择考场。", 422},
 		"ReleaseAfterStart":   {form("reserve_release_at", d+"T14:00"), "reserve_release_at", "预留名额释放时间不能晚于考试开始时间。", 422},
@@ -276,8 +276,8 @@ func TestWebPlanningCandidates(t *testing.T) {
 	idNo := testkit.IDNumber(900001)
 	form := func(over ...string) url.Values {
 		f := url.Values{"id_number": {strings.ToLower(idNo)}, "name": {`<script>alert(1)</script>`}, "phone": {"13912345678"},
-			"licence_class": {"C2"}, "permit_issued_on": {day(-30).Format(time.DateOnly)},
-			"permit_expires_on": {day(-30).AddDate(3, 0, 0).Format(time.DateOnly)}, "password": {"first-pw-1"}}
+			"licence_class": {"C2"}, "permit_issued_on": {a.Day(-30).Format(time.DateOnly)},
+			"permit_expires_on": {a.Day(-30).AddDate(3, 0, 0).Format(time.DateOnly)}, "password": {"first-pw-1"}}
 		for i := 0; i+1 < len(over); i += 2 {
 			f.Set(over[i], over[i+1])
 		}
@@ -290,7 +290,7 @@ func TestWebPlanningCandidates(t *testing.T) {
 	}{
 		"IDNumber":      {form("id_number", "110101199001011234"), "id_number", "请填写有效的18位居民身份证号码。"},
 		"Phone":         {form("phone", "12345"), "phone", "请填写11位手机号码。"},
-		"PermitTooLong": {form("permit_expires_on", day(-30).AddDate(4, 0, 0).Format(time.DateOnly)), "permit_expires_on", "有效期须晚于签发日期，且最长3年。"},
+		"PermitTooLong": {form("permit_expires_on", a.Day(-30).AddDate(4, 0, 0).Format(time.DateOnly)), "permit_expires_on", "有效期须晚于签发日期，且最长3年。"},
 		"IssuedDate":    {form("permit_issued_on", "昨天"), "permit_issued_on", "请填写签发日期"},
 		"Password":      {form("password", "short"), "password", "初始密码须为8到72个字符。"},
 	} {
@@ -383,7 +383,7 @@ func TestWebPlanningLaneRequests(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
 	sched := a.Staff("scheduler")
-	ask := func(name, reason string, needs ...string) (candidate, int64) {
+	ask := func(name, reason string, needs ...string) (servertest.Candidate, int64) {
 		t.Helper()
 		c := a.NewCandidate(sched, map[string]any{"name": name})
 		cb := newBrowser(a, t)

@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 )
 
 // examinerAt creates an examiner of venue and returns the username.
-func examinerAt(a *app, t *testing.T, venue int64) string {
+func examinerAt(a *servertest.App, t *testing.T, venue int64) string {
 	t.Helper()
 	name := fmt.Sprintf("examiner%d", servertest.Next())
 	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin,
@@ -25,7 +25,7 @@ func examinerAt(a *app, t *testing.T, venue int64) string {
 }
 
 // deviceID is the id of the device of venue named name.
-func deviceID(a *app, t *testing.T, venue int64) int64 {
+func deviceID(a *servertest.App, t *testing.T, venue int64) int64 {
 	t.Helper()
 	var id int64
 	if err := a.DB.Get(&id, `SELECT id FROM devices WHERE venue_id = $1 ORDER BY id LIMIT 1`, venue); err != nil {

@@ -1,11 +1,10 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +40,7 @@ func TestBrowserHall(t *testing.T) {
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
-	admin.logIn("admin", adminPassword, "/admin/slots")
+	admin.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 	tb := openTab(a, t, 1920, 1080)
 	tb.open(path, "hall")
@@ -132,7 +131,7 @@ func TestBrowserHallEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := newBrowser(a, t)
-	admin.logIn("admin", adminPassword, "/admin/slots")
+	admin.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, d.Venue, `<script>alert(3)</script>`)
 	_, first := bookNamed(t, d, d.Slot, `<script>alert(4)</script>`)
 	d.Post(d.Device, first, "exam_started", nil)
@@ -173,7 +172,7 @@ func TestBrowserHallEscapes(t *testing.T) {
 	}
 
 	// The admin's page shows the label as text too.
-	tb.logIn("admin", adminPassword, "admin_slots")
+	tb.logIn("admin", servertest.AdminPassword, "admin_slots")
 	tb.open("/admin/displays", "admin_displays")
 	if got := tb.text(".display .when"); got != `<script>alert(3)</script>` {
 		t.Errorf("label %q", got)
@@ -189,7 +188,7 @@ func TestBrowserHallPhone(t *testing.T) {
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
-	admin.logIn("admin", adminPassword, "/admin/slots")
+	admin.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 	fillHall(t, h)
 	tb := openTab(a, t, 375, 812)
@@ -197,7 +196,7 @@ func TestBrowserHallPhone(t *testing.T) {
 		tb.open(path+"?size="+size, "hall")
 		tb.checkPage()
 	}
-	tb.logIn("admin", adminPassword, "admin_slots")
+	tb.logIn("admin", servertest.AdminPassword, "admin_slots")
 	for _, size := range []string{"normal", "large"} {
 		tb.open("/admin/displays?size="+size, "admin_displays")
 		tb.checkPage()
@@ -228,17 +227,11 @@ func fillHall(t *testing.T, h *servertest.Hall) {
 // and the admin's display page at desktop and phone width, into
 // $EXAMD_SCREENSHOTS (`make screenshots`).
 func TestBrowserScreenshotsHall(t *testing.T) {
-	dir := os.Getenv("EXAMD_SCREENSHOTS")
-	if dir == "" {
-		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
 	admin := newBrowser(a, t)
-	admin.logIn("admin", adminPassword, "/admin/slots")
+	admin.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	path, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
 	newDisplay(t, admin, h.Venue, "候考大厅 2号屏")
 	newDisplay(t, admin, h.Venue, "旧屏（已更换）")
@@ -260,7 +253,7 @@ func TestBrowserScreenshotsHall(t *testing.T) {
 			if w.name == "desktop" {
 				tb.do("desktop width", chromedp.EmulateViewport(1280, 900))
 			}
-			tb.logIn("admin", adminPassword, "admin_slots")
+			tb.logIn("admin", servertest.AdminPassword, "admin_slots")
 			tb.open("/admin/displays", "admin_displays")
 			tb.shoot(dir, "admin_displays-"+w.name+".png")
 		})

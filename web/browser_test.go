@@ -1,4 +1,4 @@
-package main
+package web_test
 
 // The browser harness: Go tests drive Debian's Chromium headless through
 // chromedp against a real examd on its own PostgreSQL. Without Chromium the
@@ -45,13 +45,13 @@ var browsers = make(chan struct{}, 1)
 // tab is a page of a headless Chromium of its own, on a fresh profile.
 type tab struct {
 	t   *testing.T
-	a   *app
+	a   *servertest.App
 	ctx context.Context
 }
 
 // openTab starts Chromium with a window of width × height CSS pixels, its
 // browser language Chinese (Accept-Language zh-CN), as at the hall.
-func openTab(a *app, t *testing.T, width, height int) *tab {
+func openTab(a *servertest.App, t *testing.T, width, height int) *tab {
 	t.Helper()
 	exe := testkit.ChromiumPath(t)
 	browsers <- struct{}{}
@@ -189,7 +189,7 @@ func (tb *tab) checkPage() {
 
 // bookingDay sets up a venue with a combined pair on day 5 and returns the
 // scheduler's token, the venue and the slots.
-func bookingDay(t *testing.T, a *app) (sched string, venue, s2, s3 int64) {
+func bookingDay(t *testing.T, a *servertest.App) (sched string, venue, s2, s3 int64) {
 	t.Helper()
 	sched = a.Staff("scheduler")
 	venue = a.NewVenue(sched, false)
@@ -218,7 +218,7 @@ func TestBrowserCombinedBooking(t *testing.T) {
 	tb.click(`nav a[href="/candidate/slots"]`, `body[data-page="candidate_slots"]`)
 	tb.checkPage()
 	pair := fmt.Sprintf("#pair-%d-%d", s2, s3)
-	if got := tb.text(pair + " .when"); !strings.Contains(got, day(5).Format(time.DateOnly)) || !strings.Contains(got, "第一考场") {
+	if got := tb.text(pair + " .when"); !strings.Contains(got, a.Day(5).Format(time.DateOnly)) || !strings.Contains(got, "第一考场") {
 		t.Errorf("pair shows %q", got)
 	}
 	if got := tb.text(pair + " button"); got != "预约联考" {
@@ -421,10 +421,10 @@ func TestBrowserPhoneWidth(t *testing.T) {
 	}
 }
 
-// TestBrowserScreenshots refreshes docs/screenshots: each candidate page at
-// desktop (1280 px) and phone (375 px) width. It runs when
-// EXAMD_SCREENSHOTS names the folder to write to (`make screenshots`).
-func TestBrowserScreenshots(t *testing.T) {
+// screenshotDir is the folder EXAMD_SCREENSHOTS names for the screenshot
+// tests (`make screenshots`); without it they skip.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
 	dir := os.Getenv("EXAMD_SCREENSHOTS")
 	if dir == "" {
 		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
@@ -432,6 +432,14 @@ func TestBrowserScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestBrowserScreenshots refreshes docs/screenshots: each candidate page at
+// desktop (1280 px) and phone (375 px) width. It runs when
+// EXAMD_SCREENSHOTS names the folder to write to (`make screenshots`).
+func TestBrowserScreenshots(t *testing.T) {
+	dir := screenshotDir(t)
 	a := servertest.Start(t)
 	sched, venue, s2, s3 := bookingDay(t, a)
 	a.NewSlot(sched, venue, 4, 6, 9, nil)

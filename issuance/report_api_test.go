@@ -1,9 +1,10 @@
-package main
+package issuance_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"examd/internal/server/servertest"
+	"examd/internal/testkit"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,7 +16,7 @@ import (
 
 // deskStaff creates a staff member with role at desk and returns their id
 // and token.
-func deskStaff(a *app, role, desk string) (int64, string) {
+func deskStaff(a *servertest.App, role, desk string) (int64, string) {
 	a.T.Helper()
 	name := fmt.Sprintf("%s%d", role, servertest.Next())
 	body := map[string]any{"username": name, "password": "staff-secret", "role": role}
@@ -27,7 +28,7 @@ func deskStaff(a *app, role, desk string) (int64, string) {
 }
 
 // booked registers a candidate who books slot through the API.
-func booked(a *app, sched string, slot int64) (candidate, int64) {
+func booked(a *servertest.App, sched string, slot int64) (servertest.Candidate, int64) {
 	a.T.Helper()
 	c := a.NewCandidate(sched, nil)
 	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
@@ -36,14 +37,14 @@ func booked(a *app, sched string, slot int64) (candidate, int64) {
 
 // cancelledBy registers a candidate who books slot, and has the staff
 // member with token cancel the booking (BK-CANCEL: staff give a reason).
-func cancelledBy(a *app, sched, token string, slot int64) (candidate, int64) {
+func cancelledBy(a *servertest.App, sched, token string, slot int64) (servertest.Candidate, int64) {
 	a.T.Helper()
 	c, b := booked(a, sched, slot)
 	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d?reason=%s", b, url.QueryEscape("考场设备检修")), token, nil)
 	return c, b
 }
 
-func rate(a *app, token string, body map[string]any) response {
+func rate(a *servertest.App, token string, body map[string]any) testkit.Response {
 	a.T.Helper()
 	return a.Do("POST", "/api/v1/feedback", token, body)
 }
@@ -74,7 +75,7 @@ type dailyReport struct {
 	SameDayRate   *float64 `json:"same_day_issuance_rate"`
 }
 
-func getDailyReport(a *app, token, date string) dailyReport {
+func getDailyReport(a *servertest.App, token, date string) dailyReport {
 	a.T.Helper()
 	r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+date, token, nil)
 	var d dailyReport
@@ -84,7 +85,7 @@ func getDailyReport(a *app, token, date string) dailyReport {
 	return d
 }
 
-func show(p *float64) string {
+func orNull(p *float64) string {
 	if p == nil {
 		return "null"
 	}
@@ -99,7 +100,7 @@ func TestDailyReport(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
-	today, yesterday := day(0), day(-1)
+	today, yesterday := a.Day(0), a.Day(-1)
 	lane := func(booking int64) {
 		if _, err := a.DB.Exec(`UPDATE bookings SET lane = 'priority' WHERE id = $1`, booking); err != nil {
 			t.Fatal(err)
@@ -109,7 +110,7 @@ func TestDailyReport(t *testing.T) {
 	// onLane is h.ready for a candidate granted the priority lane
 	// (PL-GRANT): served first at the desk, and at the exam too when
 	// atExam.
-	onLane := func(atExam bool) candidate {
+	onLane := func(atExam bool) servertest.Candidate {
 		c, b2, b3, b4 := h.Combined(t)
 		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), h.Sched, map[string]any{"reason": "elderly"})
 		if atExam {
@@ -158,7 +159,7 @@ func TestDailyReport(t *testing.T) {
 	if s := fmt.Sprint(closed.Body["bookings"]); !strings.Contains(s, "no_show") {
 		t.Fatalf("close: %s", closed.Raw)
 	}
-	for _, c := range []candidate{c1, c2, c3} {
+	for _, c := range []servertest.Candidate{c1, c2, c3} {
 		h.Issue(t, c)
 	}
 	// Deterministic minutes from ready to issued: 30, 90 and, for c3, ready
@@ -167,7 +168,7 @@ func TestDailyReport(t *testing.T) {
 		return d.Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
 	}
 	for _, s := range []struct {
-		c             candidate
+		c             servertest.Candidate
 		day           time.Time
 		ready, issued time.Time
 	}{
@@ -202,13 +203,13 @@ func TestDailyReport(t *testing.T) {
 			t.Errorf("priority_lane_served: got %d, want 3", got.PriorityLaneServed)
 		}
 		// percentile_cont over 30, 90, 1020: p90 = 90 + 0.8 × 930.
-		if m := got.Minutes; got.LicencesIssued != 3 || show(m.P50) != "90" || show(m.P90) != "834" || show(m.Max) != "1020" {
+		if m := got.Minutes; got.LicencesIssued != 3 || orNull(m.P50) != "90" || orNull(m.P90) != "834" || orNull(m.Max) != "1020" {
 			t.Errorf("licences %d, minutes p50 %s p90 %s max %s; want 3, 90, 834, 1020",
-				got.LicencesIssued, show(m.P50), show(m.P90), show(m.Max))
+				got.LicencesIssued, orNull(m.P50), orNull(m.P90), orNull(m.Max))
 		}
 		// Ready today: c1, c2 and the one waiting; issued today: c1 and c2.
-		if got.BecameReady != 3 || got.IssuedSameDay != 2 || show(got.SameDayRate) != "0.6667" {
-			t.Errorf("same day: %d of %d, rate %s; want 2 of 3, 0.6667", got.IssuedSameDay, got.BecameReady, show(got.SameDayRate))
+		if got.BecameReady != 3 || got.IssuedSameDay != 2 || orNull(got.SameDayRate) != "0.6667" {
+			t.Errorf("same day: %d of %d, rate %s; want 2 of 3, 0.6667", got.IssuedSameDay, got.BecameReady, orNull(got.SameDayRate))
 		}
 		if d := getDailyReport(a, h.Sched, ""); d.Date != today.Format(time.DateOnly) || d.LicencesIssued != 3 {
 			t.Errorf("without a date: %+v, want today's report", d)
@@ -220,14 +221,14 @@ func TestDailyReport(t *testing.T) {
 		got := getDailyReport(a, a.Admin, yesterday.Format(time.DateOnly))
 		m := got.Minutes
 		if len(got.Exams) != 0 || got.LicencesIssued != 0 || got.PriorityLaneServed != 0 || m.P50 != nil || m.P90 != nil || m.Max != nil ||
-			got.BecameReady != 1 || got.IssuedSameDay != 0 || show(got.SameDayRate) != "0" {
+			got.BecameReady != 1 || got.IssuedSameDay != 0 || orNull(got.SameDayRate) != "0" {
 			t.Fatalf("yesterday: %+v", got)
 		}
 	})
 
 	t.Run("QuietDay", func(t *testing.T) {
-		r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+day(-30).Format(time.DateOnly), h.Issuer, nil)
-		want := `{"date":"` + day(-30).Format(time.DateOnly) + `","exams":[],"priority_lane_served":0,"licences_issued":0,` +
+		r := a.Must(http.StatusOK, "GET", "/api/v1/reports/daily?date="+a.Day(-30).Format(time.DateOnly), h.Issuer, nil)
+		want := `{"date":"` + a.Day(-30).Format(time.DateOnly) + `","exams":[],"priority_lane_served":0,"licences_issued":0,` +
 			`"ready_to_issued_minutes":{"p50":null,"p90":null,"max":null},"became_ready":0,"issued_same_day":0,"same_day_issuance_rate":null}`
 		if got := strings.TrimSpace(string(r.Raw)); got != want {
 			t.Fatalf("quiet day:\n%s\nwant\n%s", got, want)
@@ -419,7 +420,7 @@ type satisfaction struct {
 	} `json:"comments"`
 }
 
-func getSatisfaction(a *app, month string) satisfaction {
+func getSatisfaction(a *servertest.App, month string) satisfaction {
 	a.T.Helper()
 	r := a.Must(http.StatusOK, "GET", "/api/v1/reports/satisfaction?month="+month, a.Admin, nil)
 	var s satisfaction
@@ -472,16 +473,16 @@ func TestSatisfactionReport(t *testing.T) {
 	rate(a.Admin, 2, "电话一直占线")
 	// Last month's rating counts in last month only.
 	last := rate(desk1, 1, "上个月的事")
-	now := time.Now().In(shanghai)
-	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, shanghai)
+	now := time.Now().In(testkit.Shanghai)
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, testkit.Shanghai)
 	if _, err := a.DB.Exec(`UPDATE feedback SET created_at = $2 WHERE id = $1`, last, month.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("ThisMonth", func(t *testing.T) {
 		s := getSatisfaction(a, month.Format("2006-01"))
-		if s.Month != month.Format("2006-01") || s.Count != 8 || show(s.Mean) != "4.13" { // 33 / 8
-			t.Fatalf("month %s: %d ratings, mean %s; want 8, 4.13", s.Month, s.Count, show(s.Mean))
+		if s.Month != month.Format("2006-01") || s.Count != 8 || orNull(s.Mean) != "4.13" { // 33 / 8
+			t.Fatalf("month %s: %d ratings, mean %s; want 8, 4.13", s.Month, s.Count, orNull(s.Mean))
 		}
 		var desks []string
 		for _, d := range s.Desks {

@@ -1,4 +1,4 @@
-package main
+package scheduling_test
 
 import (
 	"fmt"
@@ -23,13 +23,13 @@ func TestCancelClosesAtMidnight(t *testing.T) {
 	slot := a.NewSlot(sched, venue, 2, 4, 9, map[string]any{ // 2030-06-05 09:00
 		"booking_opens_at": now.Add(-time.Hour).Format(time.RFC3339), "booking_closes_at": now.Add(time.Hour).Format(time.RFC3339)})
 	var bookings [2]int64
-	cs := [2]candidate{a.NewCandidate(sched, nil), a.NewCandidate(sched, nil)}
+	cs := [2]servertest.Candidate{a.NewCandidate(sched, nil), a.NewCandidate(sched, nil)}
 	for i, c := range cs {
 		r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
 		bookings[i] = int64(r.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))
 	}
 
-	cancel := func(i int) response {
+	cancel := func(i int) testkit.Response {
 		t.Helper()
 		token := a.Login(cs[i].IDNo, "candidate-pw") // the first sessions expired days ago
 		return a.Do("DELETE", fmt.Sprintf("/api/v1/bookings/%d", bookings[i]), token, nil)

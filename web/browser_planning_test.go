@@ -1,11 +1,10 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func TestBrowserPlanningSlot(t *testing.T) {
 	if n := eval[int](tb, `document.querySelectorAll('#slots tbody tr').length`); n != 0 {
 		t.Fatalf("%d slots before any was published", n)
 	}
-	d := day(3).Format(time.DateOnly)
+	d := a.Day(3).Format(time.DateOnly)
 	tb.do("fill the slot form",
 		chromedp.SetValue(chromedp.CSS("#subject"), "2"),
 		chromedp.SetValue(chromedp.CSS("#date"), d),
@@ -165,13 +164,7 @@ func TestBrowserPlanningPages(t *testing.T) {
 // (1280 px) and phone (375 px) width, with a day's plan on screen, when
 // EXAMD_SCREENSHOTS names the folder (`make screenshots`).
 func TestBrowserScreenshotsPlanning(t *testing.T) {
-	dir := os.Getenv("EXAMD_SCREENSHOTS")
-	if dir == "" {
-		t.Skip("set EXAMD_SCREENSHOTS to the folder for the screenshots")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := screenshotDir(t)
 	a := servertest.Start(t)
 	sched := a.Staff("scheduler")
 	venue := a.Must(http.StatusCreated, "POST", "/api/v1/venues", sched,
@@ -182,7 +175,7 @@ func TestBrowserScreenshotsPlanning(t *testing.T) {
 	s3 := a.NewSlot(sched, venue, 3, 3, 13, map[string]any{"capacity": 20, "priority_reserved": 2})
 	a.NewSlot(sched, venue, 4, 3, 16, map[string]any{"capacity": 60})
 	a.NewSlot(sched, venue, 2, 4, 8, map[string]any{"capacity": 30, "priority_reserved": 4, "adapted_vehicle": true})
-	var first candidate
+	var first servertest.Candidate
 	for i, n := range []string{"王小明", "李娜", "张伟", "刘洋", "陈静"} {
 		c := a.NewCandidate(sched, map[string]any{"name": n})
 		if i == 0 {
@@ -218,7 +211,7 @@ func TestBrowserScreenshotsPlanning(t *testing.T) {
 			tb.staffLogIn(user)
 			for _, p := range []struct{ path, page string }{
 				{"/admin/venues", "admin_venues"},
-				{"/admin/slots?date=" + day(3).Format(time.DateOnly), "admin_slots"},
+				{"/admin/slots?date=" + a.Day(3).Format(time.DateOnly), "admin_slots"},
 				{fmt.Sprintf("/admin/slots/%d", s2), "admin_slot"},
 				{"/admin/candidates", "admin_candidates"},
 				{fmt.Sprintf("/admin/candidates/%d", first.ID), "admin_candidate"},

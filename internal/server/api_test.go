@@ -1,4 +1,4 @@
-package main
+package server_test
 
 import (
 	"net/http"
@@ -63,7 +63,7 @@ func TestAccounts(t *testing.T) {
 		}
 	})
 	t.Run("Logout", func(t *testing.T) {
-		tok := a.Login("admin", adminPassword)
+		tok := a.Login("admin", servertest.AdminPassword)
 		a.Must(http.StatusOK, "GET", "/api/v1/venues", tok, nil)
 		a.Must(http.StatusNoContent, "POST", "/api/v1/logout", tok, nil)
 		if r := a.Do("GET", "/api/v1/venues", tok, nil); r.Status != http.StatusUnauthorized {

@@ -1,4 +1,4 @@
-package main
+package scheduling_test
 
 import (
 	"examd/internal/server/servertest"
@@ -107,7 +107,7 @@ func TestSlots(t *testing.T) {
 	a := servertest.Start(t)
 	sched := a.Staff("scheduler")
 	venue := a.NewVenue(sched, false)
-	start := day(5).Add(9 * time.Hour)
+	start := a.Day(5).Add(9 * time.Hour)
 	r := a.Must(http.StatusCreated, "POST", "/api/v1/slots", sched, map[string]any{
 		"venue_id": venue, "subject": 2, "licence_class": "C1", "capacity": 20, "priority_reserved": 2,
 		"starts_at": start.UTC().Format(time.RFC3339), "ends_at": start.Add(3 * time.Hour).UTC().Format(time.RFC3339), "adapted_vehicle": false,
@@ -115,7 +115,7 @@ func TestSlots(t *testing.T) {
 	want := map[string]any{
 		"starts_at":          start.Format(time.RFC3339), // shown in Asia/Shanghai
 		"reserve_release_at": start.Add(-24 * time.Hour).Format(time.RFC3339),
-		"booking_closes_at":  day(5).Format(time.RFC3339), // end of the day before (BK-WINDOW)
+		"booking_closes_at":  a.Day(5).Format(time.RFC3339), // end of the day before (BK-WINDOW)
 		"seats_left":         20.0,
 		"booked":             0.0,
 	}
@@ -165,8 +165,8 @@ func TestSlots(t *testing.T) {
 		"":                  2,
 		"?subject=4":        1,
 		"?licence_class=C2": 0,
-		"?from=" + day(30).Format(time.DateOnly) + "&to=" + day(45).Format(time.DateOnly): 1,
-		fmt.Sprintf("?venue_id=%d&subject=2", venue):                                      1,
+		"?from=" + a.Day(30).Format(time.DateOnly) + "&to=" + a.Day(45).Format(time.DateOnly): 1,
+		fmt.Sprintf("?venue_id=%d&subject=2", venue):                                          1,
 	} {
 		if got := list(q); got != n {
 			t.Errorf("GET /slots%s: %d slots, want %d", q, got, n)

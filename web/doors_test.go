@@ -1,4 +1,4 @@
-package main
+package web_test
 
 import (
 	"examd/internal/server/servertest"
@@ -14,7 +14,7 @@ import (
 )
 
 // bookingOutcomes reads examd_bookings_total by result from /metrics.
-func bookingOutcomes(a *app) map[string]int {
+func bookingOutcomes(a *servertest.App) map[string]int {
 	a.T.Helper()
 	m := a.Must(http.StatusOK, "GET", "/metrics", "", nil)
 	out := map[string]int{}

@@ -1,4 +1,4 @@
-package main
+package scheduling_test
 
 import (
 	"fmt"
@@ -17,8 +17,8 @@ func TestCandidateValidation(t *testing.T) {
 	good := func(over map[string]any) map[string]any {
 		b := map[string]any{
 			"id_number": testkit.IDNumber(1), "name": "张三", "phone": "13800138000", "licence_class": "C1",
-			"permit_issued_on": day(-60).Format(time.DateOnly), "permit_expires_on": day(-60).AddDate(3, 0, 0).Format(time.DateOnly),
-			"subject1_passed_on": day(-61).Format(time.DateOnly), "password": "candidate-pw",
+			"permit_issued_on": a.Day(-60).Format(time.DateOnly), "permit_expires_on": a.Day(-60).AddDate(3, 0, 0).Format(time.DateOnly),
+			"subject1_passed_on": a.Day(-61).Format(time.DateOnly), "password": "candidate-pw",
 		}
 		for k, v := range over {
 			b[k] = v
@@ -37,7 +37,7 @@ func TestCandidateValidation(t *testing.T) {
 		{"PhonePrefix", map[string]any{"phone": "12800138000"}, "phone"},
 		{"Class", map[string]any{"licence_class": "Z9"}, "licence_class"},
 		{"DateFormat", map[string]any{"permit_issued_on": "2026/01/01"}, "permit_issued_on"},
-		{"DatesOutOfOrder", map[string]any{"permit_expires_on": day(-70).Format(time.DateOnly)}, "permit_expires_on"},
+		{"DatesOutOfOrder", map[string]any{"permit_expires_on": a.Day(-70).Format(time.DateOnly)}, "permit_expires_on"},
 		{"MissingName", map[string]any{"name": nil}, "name"},
 		{"MissingPassword", map[string]any{"password": nil}, "password"},
 	}
