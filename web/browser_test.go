@@ -446,6 +446,16 @@ func TestBrowserScreenshots(t *testing.T) {
 	a.NewSlot(sched, venue, 2, 8, 8, map[string]any{"capacity": 1})
 	c := a.NewCandidate(sched, map[string]any{"name": "王小明"})
 	a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
+	// A candidate whose permit ran out with subject 2 passed and subject 3
+	// not (BK-PERMIT): the journey shows the pass void and what to do.
+	lapsed := a.NewCandidate(sched, map[string]any{"name": "李娜",
+		"subject1_passed_on": a.Day(-3*365 - 12).Format(time.DateOnly),
+		"permit_issued_on":   a.Day(-3*365 - 10).Format(time.DateOnly),
+		"permit_expires_on":  a.Day(-11).Format(time.DateOnly)})
+	if _, err := a.DB.Exec(`INSERT INTO bookings (candidate_id, slot_id, subject, exam_day, lane, booked_by, status)
+		VALUES ($1, $2, 2, $3, 'regular', $1, 'passed')`, lapsed.ID, s2, a.Day(-400)); err != nil {
+		t.Fatal(err)
+	}
 	for _, w := range []struct {
 		name          string
 		width, height int
@@ -464,6 +474,12 @@ func TestBrowserScreenshots(t *testing.T) {
 				tb.open(p.path, p.page)
 				tb.shoot(dir, p.file+"-"+w.name+".png")
 			}
+			tb.click(`form[action="/logout"] button`, `body[data-page="login"]`)
+			tb.logIn(lapsed.IDNo, "candidate-pw", "candidate_journey")
+			if got := tb.text("ol.subjects"); !strings.Contains(got, "成绩作废") {
+				t.Errorf("the lapsed permit's journey shows %q, want the pass void (成绩作废)", got)
+			}
+			tb.shoot(dir, "journey-void-"+w.name+".png")
 		})
 	}
 }
