@@ -42,7 +42,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 
 	log := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	url, stopCluster, err := server.DatabaseURL(ctx, cfg, getenv, log)
+	url, stopCluster, err := server.ToolDatabaseURL(ctx, cfg, getenv, log)
 	if err != nil {
 		return err
 	}

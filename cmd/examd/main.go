@@ -30,7 +30,7 @@ func main() {
 }
 
 // run starts examd and serves until ctx is done (server.Run), or runs one
-// of its tools: simulate, audit.
+// of its tools: simulate, audit, backup, restore.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	return runOn(ctx, time.Now, args, getenv, stdout)
 }
@@ -43,6 +43,12 @@ func runOn(ctx context.Context, now func() time.Time, args []string, getenv func
 	}
 	if len(args) > 0 && args[0] == "audit" {
 		return auditCommand(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "backup" {
+		return backupCommand(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "restore" {
+		return restoreCommand(ctx, args[1:], getenv, stdout)
 	}
 	return server.Run(ctx, now, args, getenv, stdout)
 }

@@ -86,6 +86,20 @@ func DatabaseURL(ctx context.Context, cfg Config, getenv func(string) string, lo
 	}, nil
 }
 
+// ToolDatabaseURL is DatabaseURL for examd's tools (audit verify, backup,
+// restore): while an examd serves on the private cluster under the data
+// folder, a tool joins that server instead of starting one of its own.
+func ToolDatabaseURL(ctx context.Context, cfg Config, getenv func(string) string, log *slog.Logger) (url string, stop func(), err error) {
+	if cfg.DatabaseURL == "" {
+		if dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "pg")); err == nil {
+			if url, ok := pg.RunningURL(dir, "examd"); ok {
+				return url, func() {}, nil
+			}
+		}
+	}
+	return DatabaseURL(ctx, cfg, getenv, log)
+}
+
 func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog.Logger) error {
 	accounts, err := auth.NewStore(db, cfg.BcryptCost, cfg.TokenTTL, cfg.Now)
 	if err != nil {
