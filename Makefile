@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test vet bench-rush bench-fanout bench-smoke demo screenshots clean
+.PHONY: run build test vet fuzz bench-rush bench-fanout bench-smoke demo screenshots clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -25,6 +25,15 @@ screenshots:
 ## demo: start examd under ./.examd-demo and play a simulated exam day at it (see README, Demo)
 demo: build
 	./scripts/demo.sh
+
+## fuzz: each fuzz target for FUZZTIME (default 30s): the ID-number validator, the booking request
+## and device-event decoders, since; their committed seed corpora (testdata/fuzz) run in make test
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzValidIDNumber$$' -fuzztime $(FUZZTIME) ./scheduling
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBookRequest$$' -fuzztime $(FUZZTIME) ./scheduling
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./exam
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSince$$' -fuzztime $(FUZZTIME) ./realtime
 
 ## bench-rush: the rush-hour booking benchmark (see BENCHMARKS.md)
 bench-rush: build

@@ -1,7 +1,10 @@
 package exam
 
 import (
+	"examd/internal/api"
 	"examd/internal/refusal"
+	"examd/scheduling"
+	"strings"
 	"time"
 )
 
@@ -71,4 +74,52 @@ func (e Event) Validate() error {
 		return refusal.Invalid("score", "only theory_result carries a score")
 	}
 	return nil
+}
+
+// DecodeEvent reads a device event's JSON body: its event_id (a UUID, kept
+// in lower case), booking_id, type, the device's clock at, and the item,
+// rule, text and score its type carries. Every refusal is a
+// *refusal.Error; what the type requires is Event.Validate's.
+func DecodeEvent(body []byte) (Event, error) {
+	var req struct {
+		EventID   *string `json:"event_id"`
+		BookingID *int64  `json:"booking_id"`
+		Type      *string `json:"type"`
+		Item      *string `json:"item"`
+		Rule      *string `json:"rule"`
+		Score     *int    `json:"score"`
+		Text      *string `json:"text"`
+		At        *string `json:"at"`
+	}
+	if err := api.Decode(body, &req); err != nil {
+		return Event{}, err
+	}
+	switch {
+	case req.EventID == nil || !isUUID(*req.EventID):
+		return Event{}, refusal.Invalid("event_id", "the device's UUID for the event")
+	case req.BookingID == nil || *req.BookingID <= 0:
+		return Event{}, refusal.Invalid("booking_id", "required")
+	case req.Type == nil:
+		return Event{}, refusal.Invalid("type", "required")
+	case req.At == nil:
+		return Event{}, refusal.Invalid("at", "required: the device's clock, RFC 3339")
+	}
+	at, err := scheduling.ParseInstant(*req.At)
+	if err != nil {
+		return Event{}, refusal.Invalid("at", "an RFC 3339 instant")
+	}
+	ev := Event{EventID: strings.ToLower(*req.EventID), BookingID: *req.BookingID, Type: *req.Type, At: at, Score: req.Score}
+	for _, f := range []struct {
+		name string
+		src  *string
+		dst  *string
+	}{{"item", req.Item, &ev.Item}, {"rule", req.Rule, &ev.Rule}, {"text", req.Text, &ev.Text}} {
+		if f.src != nil {
+			if len(*f.src) > 600 {
+				return Event{}, refusal.Invalid(f.name, "too long")
+			}
+			*f.dst = *f.src
+		}
+	}
+	return ev, nil
 }

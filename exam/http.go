@@ -13,7 +13,6 @@ import (
 	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/refusal"
-	"examd/scheduling"
 )
 
 // Handler serves devices, the rule catalogue, device events and score sheets.
@@ -143,46 +142,13 @@ func (h Handler) rules(c echo.Context) error {
 }
 
 func (h Handler) event(c echo.Context) error {
-	var req struct {
-		EventID   *string `json:"event_id"`
-		BookingID *int64  `json:"booking_id"`
-		Type      *string `json:"type"`
-		Item      *string `json:"item"`
-		Rule      *string `json:"rule"`
-		Score     *int    `json:"score"`
-		Text      *string `json:"text"`
-		At        *string `json:"at"`
-	}
-	if err := api.Bind(c, &req); err != nil {
+	body, err := api.Body(c)
+	if err != nil {
 		return err
 	}
-	var ev Event
-	switch {
-	case req.EventID == nil || !isUUID(*req.EventID):
-		return refusal.Invalid("event_id", "the device's UUID for the event")
-	case req.BookingID == nil || *req.BookingID <= 0:
-		return refusal.Invalid("booking_id", "required")
-	case req.Type == nil:
-		return refusal.Invalid("type", "required")
-	case req.At == nil:
-		return refusal.Invalid("at", "required: the device's clock, RFC 3339")
-	}
-	at, err := scheduling.ParseInstant(*req.At)
+	ev, err := DecodeEvent(body)
 	if err != nil {
-		return refusal.Invalid("at", "an RFC 3339 instant")
-	}
-	ev = Event{EventID: strings.ToLower(*req.EventID), BookingID: *req.BookingID, Type: *req.Type, At: at, Score: req.Score}
-	for _, f := range []struct {
-		name string
-		src  *string
-		dst  *string
-	}{{"item", req.Item, &ev.Item}, {"rule", req.Rule, &ev.Rule}, {"text", req.Text, &ev.Text}} {
-		if f.src != nil {
-			if len(*f.src) > 600 {
-				return refusal.Invalid(f.name, "too long")
-			}
-			*f.dst = *f.src
-		}
+		return err
 	}
 	dev, _ := c.Get(deviceKey).(Device)
 	answer, fresh, err := h.Store.Ingest(c.Request().Context(), dev, ev, h.Now())

@@ -139,9 +139,18 @@ func (h *Hub) Follow(c echo.Context, topic string) error {
 // after which the client wants the events replayed. Without it, it returns
 // nil: the client wants the live events only.
 func ParseSince(c echo.Context) (*int64, error) {
-	s := c.QueryParam("since")
+	return parseSince(c.QueryParam("since"))
+}
+
+// parseSince reads since's value: empty (live events only) or a whole
+// number, 0 or more, in decimal digits.
+func parseSince(s string) (*int64, error) {
 	if s == "" {
 		return nil, nil
+	}
+	if strings.TrimLeft(s, "0123456789") != "" {
+		// ParseInt would take "+5" and "-0"; a seq is digits.
+		return nil, refusal.Invalid("since", "since must be a whole number, 0 or more")
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {

@@ -21,28 +21,16 @@ func present(bs []Booking) map[string]any {
 func (h Handler) booker() Booker { return Booker{Store: h.Store, Outcomes: h.Outcomes} }
 
 // book serves POST /api/v1/bookings {"slot_ids":[…],"candidate_id":…}: the
-// request is read here and validated, run and counted by Booker.Book, as
-// the candidate's page does.
+// request is read here (DecodeBookRequest) and validated, run and counted by
+// Booker.Book, as the candidate's page does.
 func (h Handler) book(c echo.Context) error {
-	var req struct {
-		SlotIDs     []int64 `json:"slot_ids"`
-		CandidateID *int64  `json:"candidate_id"`
-	}
-	if err := api.Bind(c, &req); err != nil {
+	body, err := api.Body(c)
+	if err != nil {
 		return h.booker().Refused(err)
 	}
-	caller := auth.Caller(c)
-	r := BookRequest{SlotIDs: req.SlotIDs, By: caller.UserID, IdempotencyKey: c.Request().Header.Get("Idempotency-Key")}
-	switch {
-	case caller.Role != auth.RoleCandidate:
-		if req.CandidateID != nil {
-			r.CandidateID = *req.CandidateID
-		}
-	case req.CandidateID != nil && *req.CandidateID != caller.UserID:
-		// A candidate books for themselves only.
-		return h.booker().Refused(refusal.Invalid("candidate_id", "candidates book for themselves"))
-	default:
-		r.CandidateID = caller.UserID
+	r, err := DecodeBookRequest(body, auth.Caller(c), c.Request().Header.Get("Idempotency-Key"))
+	if err != nil {
+		return h.booker().Refused(err)
 	}
 	bs, fresh, err := h.booker().Book(c.Request().Context(), r, h.Now())
 	if err != nil {
@@ -59,6 +47,34 @@ func (h Handler) book(c echo.Context) error {
 		return c.JSON(http.StatusOK, answer)
 	}
 	return c.JSON(http.StatusCreated, answer)
+}
+
+// DecodeBookRequest reads a booking request's JSON body
+// {"slot_ids":[…],"candidate_id":…} from caller, with the request's
+// Idempotency-Key: a candidate books for themselves (candidate_id may be
+// left out), staff name the candidate. The request is validated
+// (BookRequest.Validate); every refusal is a *refusal.Error.
+func DecodeBookRequest(body []byte, caller auth.Principal, idempotencyKey string) (BookRequest, error) {
+	var req struct {
+		SlotIDs     []int64 `json:"slot_ids"`
+		CandidateID *int64  `json:"candidate_id"`
+	}
+	if err := api.Decode(body, &req); err != nil {
+		return BookRequest{}, err
+	}
+	r := BookRequest{SlotIDs: req.SlotIDs, By: caller.UserID, IdempotencyKey: idempotencyKey}
+	switch {
+	case caller.Role != auth.RoleCandidate:
+		if req.CandidateID != nil {
+			r.CandidateID = *req.CandidateID
+		}
+	case req.CandidateID != nil && *req.CandidateID != caller.UserID:
+		// A candidate books for themselves only.
+		return BookRequest{}, refusal.Invalid("candidate_id", "candidates book for themselves")
+	default:
+		r.CandidateID = caller.UserID
+	}
+	return r, r.Validate()
 }
 
 func (h Handler) getBooking(c echo.Context) error {

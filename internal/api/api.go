@@ -66,16 +66,26 @@ var (
 // unknown fields, no wrong types. Syntax errors answer 400 malformed_json and
 // everything else 422 invalid_field naming the first bad field.
 func Bind(c echo.Context, dst any) error {
+	body, err := Body(c)
+	if err != nil {
+		return err
+	}
+	return Decode(body, dst)
+}
+
+// Body reads the request body whole, within the body limit: a body over it
+// is refused with body_too_large, one that cannot be read as malformed.
+func Body(c echo.Context) ([]byte, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		var he *echo.HTTPError
 		var mbe *http.MaxBytesError
 		if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge || errors.As(err, &mbe) {
-			return refusal.ErrTooLarge
+			return nil, refusal.ErrTooLarge
 		}
-		return refusal.ErrMalformed
+		return nil, refusal.ErrMalformed
 	}
-	return Decode(body, dst)
+	return body, nil
 }
 
 // Decode is Bind for a body already read.
