@@ -21,8 +21,8 @@ type Cluster struct {
 	cur  *pg.Cluster
 }
 
-// NewCluster starts a cluster for the calling test, stopped and removed
-// when the test ends. It has the database examd.
+// NewCluster starts a durable cluster (fsync on) for the calling test,
+// stopped and removed when the test ends. It has the database examd.
 func NewCluster(tb testing.TB) *Cluster {
 	tb.Helper()
 	bin, err := pg.FindServerBinaries(os.Getenv)
@@ -40,7 +40,9 @@ func NewCluster(tb testing.TB) *Cluster {
 		tb.Fatalf("pgtest.NewCluster: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c := &Cluster{tb: tb, opts: pg.ClusterOptions{Dir: dir + "/pg", BinDir: bin, Logger: log}}
+	// Durable, as in production: without fsync and synchronous commit, an
+	// immediate stop loses transactions that examd has answered as committed.
+	c := &Cluster{tb: tb, opts: pg.ClusterOptions{Dir: dir + "/pg", BinDir: bin, Fsync: true, Logger: log}}
 	c.Start()
 	c.url = c.cur.URL("examd")
 	tb.Cleanup(func() {
