@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test vet fuzz bench-rush bench-fanout bench-smoke demo screenshots clean
+.PHONY: run build test test-faults vet fuzz bench-rush bench-fanout bench-smoke demo screenshots clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -17,6 +17,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
 	$(MAKE) bench-smoke
+
+## test-faults: the fault tests on real processes (also part of `make test`): PostgreSQL stopped
+## (fast, then immediate) and restarted under exam cars and screens: 503 with Retry-After
+## meanwhile, recovery without a restart, no event lost or repeated (see README, When PostgreSQL is down)
+test-faults:
+	$(GO) test -race -count=1 -timeout 5m -v -run '^TestFault' ./internal/server
 
 ## screenshots: refresh docs/screenshots: every page at desktop and phone width, in headless Chromium
 screenshots:

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"examd/exam"
+	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/refusal"
 	"examd/issuance"
@@ -43,12 +44,17 @@ func TestRefusalTexts(t *testing.T) {
 			t.Errorf("%s: zh-CN says %q, the domain says %q", key, got, r.Message)
 		}
 	}
-	for _, code := range []string{refusal.InvalidField, refusal.ErrNotFound.Code} {
+	// The edge's: a page answers 503 with these while the database or the
+	// live feeds are down.
+	for _, code := range []string{refusal.InvalidField, refusal.ErrNotFound.Code, api.ErrUnavailable.Code, "feed_unavailable"} {
 		for _, lang := range languages {
 			if key := refusalKey(code); cats[lang][key] == "" {
 				t.Errorf("%s: no text for %s", lang, key)
 			}
 		}
+	}
+	if got, want := cats[langZh][refusalKey(api.ErrUnavailable.Code)], api.ErrUnavailable.Message; got != want {
+		t.Errorf("refusal.unavailable: zh-CN says %q, the API says %q", got, want)
 	}
 }
 

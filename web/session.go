@@ -15,6 +15,7 @@ import (
 
 	"examd/internal/api"
 	"examd/internal/auth"
+	"examd/internal/pg"
 	"examd/internal/refusal"
 )
 
@@ -139,8 +140,9 @@ func csrfToken(c echo.Context) string {
 }
 
 // pageErrors turns an error of a page into a page: the login page for a lost
-// session, an error page in the request's language for everything else.
-// What went wrong inside examd stays in the log.
+// session, an error page in the request's language for everything else: a
+// 503 with Retry-After while the database cannot be reached. What went wrong
+// inside examd stays in the log.
 func (h Handler) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := next(c)
@@ -159,8 +161,17 @@ func (h Handler) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			status, key = http.StatusForbidden, "error.form_expired"
 		case errors.As(err, &ae):
 			status = api.Status(ae.Code)
+			if status == http.StatusServiceUnavailable {
+				key = refusalKey(ae.Code)
+			}
 		case errors.As(err, &he):
 			status = he.Code
+		case pg.Unavailable(err):
+			// PostgreSQL is down or restarting: "try again shortly", not a bug.
+			status, key = http.StatusServiceUnavailable, refusalKey(api.ErrUnavailable.Code)
+			h.Log.LogAttrs(c.Request().Context(), slog.LevelWarn, "database unavailable",
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("route", c.Path()), slog.String("err", err.Error()))
 		default:
 			h.Log.LogAttrs(c.Request().Context(), slog.LevelError, "page error",
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
@@ -179,6 +190,9 @@ func (h Handler) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			default:
 				status = http.StatusInternalServerError
 			}
+		}
+		if status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", api.RetryAfter)
 		}
 		v := errorView{Key: key}
 		if status == http.StatusInternalServerError {

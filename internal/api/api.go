@@ -26,23 +26,23 @@ type Envelope struct {
 // statuses is the one map from a refusal's code to its HTTP status. A code
 // that is not listed is a rule of the domain refusing the request: 409.
 var statuses = map[string]int{
-	"malformed_json":       http.StatusBadRequest,
-	"bad_request":          http.StatusBadRequest,
-	"websocket_required":   http.StatusBadRequest,
-	"bad_handshake":        http.StatusBadRequest,
-	"unauthorized":         http.StatusUnauthorized,
-	"invalid_credentials":  http.StatusUnauthorized,
-	"forbidden":            http.StatusForbidden,
-	"origin_forbidden":     http.StatusForbidden,
-	"not_found":            http.StatusNotFound,
-	"method_not_allowed":   http.StatusMethodNotAllowed,
-	"body_too_large":       http.StatusRequestEntityTooLarge,
-	refusal.InvalidField:   http.StatusUnprocessableEntity,
-	"unknown_rule":         http.StatusUnprocessableEntity,
-	"client_closed":        499, // nginx's "client closed request": nobody reads it
-	"internal":             http.StatusInternalServerError,
-	"database_unreachable": http.StatusServiceUnavailable,
-	"feed_unavailable":     http.StatusServiceUnavailable,
+	"malformed_json":      http.StatusBadRequest,
+	"bad_request":         http.StatusBadRequest,
+	"websocket_required":  http.StatusBadRequest,
+	"bad_handshake":       http.StatusBadRequest,
+	"unauthorized":        http.StatusUnauthorized,
+	"invalid_credentials": http.StatusUnauthorized,
+	"forbidden":           http.StatusForbidden,
+	"origin_forbidden":    http.StatusForbidden,
+	"not_found":           http.StatusNotFound,
+	"method_not_allowed":  http.StatusMethodNotAllowed,
+	"body_too_large":      http.StatusRequestEntityTooLarge,
+	refusal.InvalidField:  http.StatusUnprocessableEntity,
+	"unknown_rule":        http.StatusUnprocessableEntity,
+	"client_closed":       499, // nginx's "client closed request": nobody reads it
+	"internal":            http.StatusInternalServerError,
+	"unavailable":         http.StatusServiceUnavailable,
+	"feed_unavailable":    http.StatusServiceUnavailable,
 }
 
 // Status is the HTTP status that answers a refusal with code.
@@ -59,8 +59,16 @@ var (
 	ErrMethodNotAllowed = refusal.New("method_not_allowed", "该地址不支持此请求方法")
 	ErrClientClosed     = refusal.New("client_closed", "客户端已断开")
 	ErrInternal         = refusal.New("internal", "服务内部错误；请求编号见响应头 X-Request-Id")
-	ErrDatabaseDown     = refusal.New("database_unreachable", "数据库无响应")
+	// ErrUnavailable answers every request that failed because PostgreSQL
+	// cannot be reached, is shutting down or is recovering (pg.Unavailable),
+	// and /readyz while it is so.
+	ErrUnavailable = refusal.New("unavailable", "服务暂时不可用（数据库无法连接），请稍后重试")
 )
+
+// RetryAfter is the Retry-After header, in seconds, of every 503 answer:
+// PostgreSQL restarting takes a few seconds, and examd reconnects by itself
+// as soon as it is back.
+const RetryAfter = "5"
 
 // Bind decodes the request body into dst strictly: one JSON object, no
 // unknown fields, no wrong types. Syntax errors answer 400 malformed_json and

@@ -157,7 +157,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (_ *Cluster, err err
 		if err == nil {
 			return c, nil
 		}
-		c.stop()
+		c.stop(fastStop)
 		if !leftover || !errors.Is(err, errExitedEarly) || time.Now().After(retryUntil) {
 			return nil, err
 		}
@@ -337,12 +337,35 @@ func dsnQuote(v string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
+// stopStep is a signal to the server and how long to wait for it to exit.
+type stopStep struct {
+	sig  syscall.Signal
+	wait time.Duration
+}
+
+var (
+	// fastStop: a fast shutdown (pg_ctl stop -m fast), then immediate, then kill.
+	fastStop = []stopStep{{syscall.SIGINT, 8 * time.Second}, {syscall.SIGQUIT, 2 * time.Second}, {syscall.SIGKILL, 2 * time.Second}}
+	// immediateStop: an immediate shutdown (pg_ctl stop -m immediate), then kill.
+	immediateStop = []stopStep{{syscall.SIGQUIT, 2 * time.Second}, {syscall.SIGKILL, 2 * time.Second}}
+)
+
 // Stop stops the server with a fast shutdown (SIGINT), escalating to an
 // immediate shutdown (SIGQUIT) after 8 s and to SIGKILL after 10 s, and
 // waits for it to exit. It is safe to call more than once.
-func (c *Cluster) Stop() error {
+func (c *Cluster) Stop() error { return c.halt(fastStop) }
+
+// StopImmediately stops the server with an immediate shutdown (SIGQUIT):
+// its processes exit at once, without a checkpoint, as in a crash, and the
+// next start recovers from the WAL. It escalates to SIGKILL after 2 s. A
+// cluster stopped either way starts again with StartCluster on the same
+// folder, and answers at the same URL. Stop after it does nothing.
+func (c *Cluster) StopImmediately() error { return c.halt(immediateStop) }
+
+// halt stops the server with steps, once, and releases the cluster folder.
+func (c *Cluster) halt(steps []stopStep) error {
 	c.stopOnce.Do(func() {
-		c.stopErr = c.stop()
+		c.stopErr = c.stop(steps)
 		if c.tmpSock {
 			os.RemoveAll(c.sockDir)
 		}
@@ -351,8 +374,8 @@ func (c *Cluster) Stop() error {
 	return c.stopErr
 }
 
-// stop signals the server until it exits.
-func (c *Cluster) stop() error {
+// stop signals the server with steps until it exits.
+func (c *Cluster) stop(steps []stopStep) error {
 	select {
 	case <-c.exited:
 		if c.waitErr != nil {
@@ -361,10 +384,6 @@ func (c *Cluster) stop() error {
 		return nil
 	default:
 	}
-	steps := []struct {
-		sig  syscall.Signal
-		wait time.Duration
-	}{{syscall.SIGINT, 8 * time.Second}, {syscall.SIGQUIT, 2 * time.Second}, {syscall.SIGKILL, 2 * time.Second}}
 	for _, s := range steps {
 		if s.sig == syscall.SIGKILL {
 			_ = syscall.Kill(-c.proc.Pid, s.sig) // its process group
@@ -374,6 +393,7 @@ func (c *Cluster) stop() error {
 		}
 		select {
 		case <-c.exited:
+			// Only a fast shutdown is expected to exit cleanly.
 			if s.sig == syscall.SIGINT && c.waitErr != nil {
 				return fmt.Errorf("PostgreSQL exited badly: %w", c.waitErr)
 			}

@@ -1,7 +1,12 @@
 package pg
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
+	"syscall"
 
 	"github.com/lib/pq"
 )
@@ -56,4 +61,41 @@ func Retryable(err error) bool {
 func UndefinedTable(err error) bool {
 	var e *pq.Error
 	return errors.As(err, &e) && e.Code == "42P01"
+}
+
+// unavailableCodes are the SQLSTATEs, besides class 08 (connection
+// exception), of a server that is shutting down or not accepting
+// connections yet.
+var unavailableCodes = map[pq.ErrorCode]bool{
+	"57P01": true, // admin_shutdown: terminating connection due to administrator command
+	"57P02": true, // crash_shutdown: another server process crashed
+	"57P03": true, // cannot_connect_now: the database system is starting up, shutting down or in recovery
+}
+
+// Unavailable reports whether err comes from a PostgreSQL that cannot be
+// reached now: no server listening (connection refused, no socket), a
+// connection lost (reset, broken pipe, EOF, driver.ErrBadConn), a dial that
+// timed out, a connection exception (SQLSTATE class 08), or a server
+// shutting down, starting up or in recovery (57P01, 57P02, 57P03). Such a
+// request may succeed when retried later; examd answers it 503. A canceled
+// or timed-out request is not an outage.
+func Unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var e *pq.Error
+	if errors.As(err, &e) {
+		return e.Code.Class() == "08" || unavailableCodes[e.Code]
+	}
+	var ne *net.OpError
+	switch {
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &ne):
+		// A dial (refused, no socket file, timed out), a read or a write on
+		// the server's connection.
+		return true
+	}
+	return false
 }

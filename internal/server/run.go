@@ -186,6 +186,9 @@ func closeEndedDays(ctx context.Context, exams *exam.Store, now func() time.Time
 	for {
 		n, err := exams.CloseEndedDays(ctx, now())
 		switch {
+		case err != nil && pg.Unavailable(err):
+			// PostgreSQL is down or restarting: the next round closes them.
+			log.Warn("close ended exam days: database unavailable", "err", err.Error())
 		case err != nil && ctx.Err() == nil:
 			log.Error("close ended exam days", "err", err.Error())
 		case n > 0:

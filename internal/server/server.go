@@ -20,6 +20,7 @@ import (
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/pg"
 	"examd/internal/refusal"
 	"examd/issuance"
 	"examd/realtime"
@@ -72,7 +73,7 @@ func newServer(d deps) *echo.Echo {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := db.PingContext(ctx); err != nil {
-			return api.ErrDatabaseDown
+			return api.ErrUnavailable
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
@@ -174,8 +175,10 @@ func observe(log *slog.Logger, requests *prometheus.CounterVec, latency *prometh
 }
 
 // errorHandler is the one place where errors become HTTP responses. A
-// refusal goes out with the status of its code (api.Status); anything
-// unknown is a 500 whose text stays in the log.
+// refusal goes out with the status of its code (api.Status); a database
+// that cannot be reached answers 503 unavailable, whichever handler met it;
+// anything unknown is a 500 whose text stays in the log. Every 503 tells the
+// client when to retry (Retry-After).
 func errorHandler(log *slog.Logger) func(error, echo.Context) {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -189,12 +192,19 @@ func errorHandler(log *slog.Logger) func(error, echo.Context) {
 			r = fromEcho(he)
 		case errors.Is(err, context.Canceled):
 			r = api.ErrClientClosed
+		case pg.Unavailable(err):
+			log.Warn("database unavailable", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"route", c.Path(), "err", err.Error())
+			r = api.ErrUnavailable
 		default:
 			log.Error("internal error", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"route", c.Path(), "err", err.Error())
 			r = api.ErrInternal
 		}
 		status := api.Status(r.Code)
+		if status == http.StatusServiceUnavailable {
+			c.Response().Header().Set("Retry-After", api.RetryAfter)
+		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
 			return
