@@ -159,6 +159,9 @@ func (h Handler) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			status, key = http.StatusForbidden, "error.form_expired"
 		case errors.As(err, &ae):
 			status = api.Status(ae.Code)
+			if ae.Code == refusal.InvalidField {
+				key = "error.invalid_field"
+			}
 		case errors.As(err, &he):
 			status = he.Code
 		default:

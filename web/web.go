@@ -74,7 +74,7 @@ func (h Handler) Register(e *echo.Echo) {
 		ContextKey:     csrfKey,
 		ErrorHandler:   func(error, echo.Context) error { return errFormExpired },
 	})
-	open := []echo.MiddlewareFunc{h.prefs, h.pageErrors, csrf}
+	open := []echo.MiddlewareFunc{h.prefs, h.pageErrors, csrf, textOnly}
 	// signedIn is the chain of a page for the roles given (any role when
 	// none are): open's, then the session cookie, then the role check.
 	signedIn := func(roles ...string) []echo.MiddlewareFunc {
@@ -102,11 +102,11 @@ func (h Handler) Register(e *echo.Echo) {
 	// The staff's pages, one area each.
 	watchers := []string{auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin}
 	h.registerExaminer(e, signedIn(watchers...),
-		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, h.requireLogin, auth.Require(watchers...)})
+		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly, h.requireLogin, auth.Require(watchers...)})
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
 	h.registerAccounts(e, signedIn(auth.RoleAdmin))
-	h.registerHall(e, open[:2:2]) // prefs and page errors: no forms, no CSRF
+	h.registerHall(e, []echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly}) // no forms, no CSRF
 	h.registerDisplays(e, signedIn(auth.RoleAdmin))
 }
 
