@@ -40,8 +40,9 @@ type Handler struct {
 	Audit *audit.Log
 	Now   func() time.Time
 	Log   *slog.Logger
-	// SecureCookies marks the session, CSRF and preference cookies Secure:
-	// set it when examd is reached over HTTPS (EXAMD_COOKIE_SECURE).
+	// SecureCookies marks the session, CSRF and preference cookies Secure
+	// and names them __Host-…: set it when examd is reached over HTTPS
+	// (EXAMD_COOKIE_SECURE).
 	SecureCookies bool
 	// Outcomes, when set, counts booking requests by result, as the API does.
 	Outcomes *prometheus.CounterVec
