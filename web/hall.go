@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,27 +37,12 @@ func (h Handler) registerHall(e *echo.Echo, m []echo.MiddlewareFunc) {
 		panic(err) // embedded: Register has loaded them already
 	}
 	p := hall{h: h, cats: cats}
-	// The token is a credential: the request log must not keep it.
-	m = append([]echo.MiddlewareFunc{hideToken}, m...)
+	// The token is a credential: the request log masks it (and any other
+	// long segment) in every path it logs, matched or not.
 	e.GET("/hall/:token", p.page, m...)
 	// The board's data: no page errors (JSON, not a page), the same
 	// language and headers (no-store) as the page.
-	e.GET("/hall/:token/board", p.board, hideToken, h.prefs)
-}
-
-// hideToken replaces the token in the request's path once the request is
-// answered, so that the request log (which logs the path) shows
-// /hall/:token and not the token.
-func hideToken(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		u := c.Request().URL
-		if tok := c.Param("token"); tok != "" {
-			u.Path = strings.Replace(u.Path, tok, ":token", 1)
-			u.RawPath = ""
-		}
-		return err
-	}
+	e.GET("/hall/:token/board", p.board, h.prefs)
 }
 
 // hallBoard is the board as shown: every text in the page's language.

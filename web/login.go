@@ -20,7 +20,7 @@ type loginView struct {
 }
 
 func (h Handler) loginPage(c echo.Context) error {
-	if tok := cookieValue(c, sessionCookie); tok != "" {
+	if tok := h.cookieValue(c, sessionCookie); tok != "" {
 		if p, err := h.Accounts.Lookup(c.Request().Context(), tok); err == nil {
 			return c.Redirect(http.StatusSeeOther, homeOf(p.Role))
 		}
@@ -53,6 +53,8 @@ func (h Handler) login(c echo.Context) error {
 		return err
 	}
 	h.setCookie(c, sessionCookie, s.Token, s.ExpiresAt.Sub(h.Now()))
+	// The session keys the forms from now on (csrf.go).
+	h.setCookie(c, csrfCookie, "", -1)
 	to := homeOf(s.Role)
 	if v.Next != "/" {
 		to = v.Next
@@ -62,7 +64,7 @@ func (h Handler) login(c echo.Context) error {
 
 // logout ends the session behind the cookie, wherever it was opened.
 func (h Handler) logout(c echo.Context) error {
-	if tok := cookieValue(c, sessionCookie); tok != "" {
+	if tok := h.cookieValue(c, sessionCookie); tok != "" {
 		if err := h.Accounts.Logout(c.Request().Context(), tok); err != nil {
 			return err
 		}

@@ -145,8 +145,18 @@ func TestWebSession(t *testing.T) {
 			if secure {
 				a = servertest.StartOn(t, a.DB, a.DBURL, "EXAMD_COOKIE_SECURE", "true")
 			}
+			// Secure cookies are __Host- cookies: Secure, Path=/, no Domain,
+			// so that no sibling site or plain-HTTP page can plant them.
+			prefix := ""
+			if secure {
+				prefix = "__Host-"
+			}
 			b := newBrowser(a, t)
-			b.get("/login")
+			login := b.get("/login")
+			pre := (&http.Response{Header: login.Header}).Cookies()
+			if len(pre) != 1 || pre[0].Name != prefix+"examd_csrf" || !pre[0].HttpOnly || pre[0].Secure != secure || pre[0].Path != "/" || pre[0].Domain != "" {
+				t.Errorf("secure=%v: the login form's cookies %+v, want %sexamd_csrf alone", secure, pre, prefix)
+			}
 			b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			p := b.post("/login", url.Values{"username": {strings.ToLower(c.IDNo)}, "password": {"candidate-pw"}})
 			if p.Status != http.StatusSeeOther || p.Header.Get("Location") != "/candidate" {
@@ -154,11 +164,18 @@ func TestWebSession(t *testing.T) {
 			}
 			var session *http.Cookie
 			for _, ck := range (&http.Response{Header: p.Header}).Cookies() {
-				if ck.Name == "examd_session" {
+				switch ck.Name {
+				case prefix + "examd_session":
 					session = ck
+				case prefix + "examd_csrf":
+					if ck.MaxAge >= 0 {
+						t.Errorf("secure=%v: the login form's cookie is kept after login: %+v", secure, ck)
+					}
+				default:
+					t.Errorf("secure=%v: cookie %s", secure, ck.Name)
 				}
 			}
-			if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure != secure || session.Path != "/" {
+			if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteLaxMode || session.Secure != secure || session.Path != "/" || session.Domain != "" {
 				t.Fatalf("secure=%v: session cookie %+v", secure, session)
 			}
 			// The cookie holds an API token: the same session, whichever door.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"examd/internal/api"
 	"examd/internal/auth"
@@ -23,7 +22,7 @@ const (
 	sessionCookie = "examd_session"
 	langCookie    = "examd_lang"
 	sizeCookie    = "examd_size"
-	csrfField     = "_csrf"
+	csrfField     = "_csrf" // the form field of the CSRF token (csrf.go)
 	csrfKey       = "csrf"
 	langKey       = "examd.lang"
 	largeKey      = "examd.large"
@@ -64,9 +63,9 @@ func (h Handler) prefs(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return c.Redirect(http.StatusSeeOther, localPath(to))
 		}
-		lang := pickLanguage(cookieValue(c, langCookie), req.Header.Get("Accept-Language"))
+		lang := pickLanguage(h.cookieValue(c, langCookie), req.Header.Get("Accept-Language"))
 		c.Set(langKey, lang)
-		c.Set(largeKey, cookieValue(c, sizeCookie) == "large")
+		c.Set(largeKey, h.cookieValue(c, sizeCookie) == "large")
 
 		hd := c.Response().Header()
 		hd.Set("Content-Language", lang)
@@ -83,19 +82,30 @@ func (h Handler) prefs(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func cookieValue(c echo.Context, name string) string {
-	ck, err := c.Cookie(name)
+// cookieName is the name examd's cookie name goes by: with Secure cookies a
+// __Host- cookie (Secure, Path=/, no Domain), which a sibling site or a
+// plain-HTTP page of this host cannot set or overwrite.
+func (h Handler) cookieName(name string) string {
+	if h.SecureCookies {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// cookieValue is the value of examd's cookie name, "" when there is none.
+func (h Handler) cookieValue(c echo.Context, name string) string {
+	ck, err := c.Cookie(h.cookieName(name))
 	if err != nil {
 		return ""
 	}
 	return ck.Value
 }
 
-// setCookie sets a cookie for the whole site, HttpOnly and SameSite=Lax, for
-// ttl (a negative ttl deletes it).
+// setCookie sets examd's cookie name for the whole site (cookieName),
+// HttpOnly and SameSite=Lax, for ttl (a negative ttl deletes it).
 func (h Handler) setCookie(c echo.Context, name, value string, ttl time.Duration) {
 	ck := &http.Cookie{
-		Name: name, Value: value, Path: "/",
+		Name: h.cookieName(name), Value: value, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.SecureCookies,
 	}
 	if ttl < 0 {
@@ -119,12 +129,12 @@ func (h Handler) requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		req.Header.Del("Authorization")
-		if tok := cookieValue(c, sessionCookie); tok != "" {
+		if tok := h.cookieValue(c, sessionCookie); tok != "" {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		err := authn(c)
 		if c.Get(loggedInKey) == nil && errors.Is(err, refusal.ErrUnauthorized) {
-			if cookieValue(c, sessionCookie) != "" {
+			if h.cookieValue(c, sessionCookie) != "" {
 				h.setCookie(c, sessionCookie, "", -1) // expired or revoked
 			}
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(req.URL.RequestURI()))
@@ -157,12 +167,15 @@ func (h Handler) pageErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		case errors.Is(err, refusal.ErrUnauthorized):
 			return c.Redirect(http.StatusSeeOther, "/login")
-		case err == errFormExpired || errors.Is(err, middleware.ErrCSRFInvalid):
+		case err == errFormExpired:
 			status, key = http.StatusForbidden, "error.form_expired"
 		case errors.As(err, &ae):
 			status = api.Status(ae.Code)
-			if status == http.StatusServiceUnavailable {
+			switch {
+			case status == http.StatusServiceUnavailable:
 				key = refusalKey(ae.Code)
+			case ae.Code == refusal.InvalidField:
+				key = "error.invalid_field"
 			}
 		case errors.As(err, &he):
 			status = he.Code

@@ -1,8 +1,8 @@
 // Package web serves examd's pages: server-rendered HTML for the people at
 // the hall, in Simplified Chinese with English one click away. Pages call the
 // domain stores directly; browsers hold their session in an HttpOnly cookie
-// (the same tokens as the API's bearer tokens), and every form carries Echo's
-// CSRF token. Templates, static files and message catalogues are embedded.
+// (the same tokens as the API's bearer tokens), and every form carries a
+// CSRF token derived from the session (csrf.go). Templates, static files and message catalogues are embedded.
 package web
 
 import (
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"examd/exam"
@@ -41,8 +40,9 @@ type Handler struct {
 	Audit *audit.Log
 	Now   func() time.Time
 	Log   *slog.Logger
-	// SecureCookies marks the session, CSRF and preference cookies Secure:
-	// set it when examd is reached over HTTPS (EXAMD_COOKIE_SECURE).
+	// SecureCookies marks the session, CSRF and preference cookies Secure
+	// and names them __Host-…: set it when examd is reached over HTTPS
+	// (EXAMD_COOKIE_SECURE).
 	SecureCookies bool
 	// Outcomes, when set, counts booking requests by result, as the API does.
 	Outcomes *prometheus.CounterVec
@@ -64,17 +64,7 @@ func (h Handler) Register(e *echo.Echo) {
 	static, _ := fs.Sub(files, "static")
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static)))))
 
-	csrf := middleware.CSRFWithConfig(middleware.CSRFConfig{
-		TokenLookup:    "form:" + csrfField,
-		CookieName:     "examd_csrf",
-		CookiePath:     "/",
-		CookieHTTPOnly: true,
-		CookieSameSite: http.SameSiteLaxMode,
-		CookieSecure:   h.SecureCookies,
-		ContextKey:     csrfKey,
-		ErrorHandler:   func(error, echo.Context) error { return errFormExpired },
-	})
-	open := []echo.MiddlewareFunc{h.prefs, h.pageErrors, csrf}
+	open := []echo.MiddlewareFunc{h.prefs, h.pageErrors, h.csrf, textOnly}
 	// signedIn is the chain of a page for the roles given (any role when
 	// none are): open's, then the session cookie, then the role check.
 	signedIn := func(roles ...string) []echo.MiddlewareFunc {
@@ -102,11 +92,11 @@ func (h Handler) Register(e *echo.Echo) {
 	// The staff's pages, one area each.
 	watchers := []string{auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin}
 	h.registerExaminer(e, signedIn(watchers...),
-		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, h.requireLogin, auth.Require(watchers...)})
+		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly, h.requireLogin, auth.Require(watchers...)})
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
 	h.registerAccounts(e, signedIn(auth.RoleAdmin))
-	h.registerHall(e, open[:2:2]) // prefs and page errors: no forms, no CSRF
+	h.registerHall(e, []echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly}) // no forms, no CSRF
 	h.registerDisplays(e, signedIn(auth.RoleAdmin))
 }
 

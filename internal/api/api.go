@@ -71,8 +71,9 @@ var (
 const RetryAfter = "5"
 
 // Bind decodes the request body into dst strictly: one JSON object, no
-// unknown fields, no wrong types. Syntax errors answer 400 malformed_json and
-// everything else 422 invalid_field naming the first bad field.
+// unknown fields, no wrong types. Syntax errors and text that is not UTF-8
+// answer 400 malformed_json, everything else 422 invalid_field naming the
+// first bad field.
 func Bind(c echo.Context, dst any) error {
 	body, err := Body(c)
 	if err != nil {
@@ -105,7 +106,10 @@ func Decode(body []byte, dst any) error {
 		}
 		return refusal.ErrMalformed
 	}
-	if !json.Valid(trimmed) {
+	// encoding/json would store each invalid byte as U+FFFD without a word:
+	// a body that is not UTF-8 is no JSON text (RFC 8259, section 8.1).
+	// An escaped lone surrogate (\ud800) is replaced the same way.
+	if !json.Valid(trimmed) || !utf8.Valid(trimmed) || loneSurrogate(trimmed) {
 		return refusal.ErrMalformed
 	}
 	if hasNUL(trimmed) {
@@ -147,6 +151,43 @@ func hasNUL(j []byte) bool {
 		}
 		i = k + 1
 	}
+}
+
+// loneSurrogate reports whether a valid JSON text escapes half of a UTF-16
+// surrogate pair without the other half, which names no character.
+func loneSurrogate(j []byte) bool {
+	// In a valid JSON text a backslash only occurs in a string, and starts
+	// an escape: no state but the position is needed.
+	for i := 0; i < len(j); i++ {
+		if j[i] != '\\' {
+			continue
+		}
+		i++
+		if j[i] != 'u' {
+			continue
+		}
+		r := hex4(j[i+1 : i+5])
+		i += 4
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return true // a low half first
+		case r >= 0xd800 && r <= 0xdbff:
+			if i+6 >= len(j) || j[i+1] != '\\' || j[i+2] != 'u' {
+				return true
+			}
+			if lo := hex4(j[i+3 : i+7]); lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads four hexadecimal digits, which json.Valid has checked.
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b), 16, 32)
+	return rune(n)
 }
 
 // Text reports whether s can be stored as PostgreSQL text: valid UTF-8

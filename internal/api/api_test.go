@@ -41,3 +41,42 @@ func TestRefusalIs(t *testing.T) {
 		t.Errorf("As: got %v %v", r, ok)
 	}
 }
+
+// TestDecodeText: a body whose strings are not UTF-8 text (raw invalid bytes,
+// or an escaped half of a surrogate pair) is malformed: encoding/json would
+// store U+FFFD in their place without a word.
+func TestDecodeText(t *testing.T) {
+	for name, tc := range map[string]struct {
+		body string
+		want string // the refusal's code, "" when accepted
+	}{
+		"Chinese":           {`{"name":"第一考场"}`, ""},
+		"EscapedChinese":    {`{"name":"\u7b2c\u4e00"}`, ""},
+		"Pair":              {`{"name":"\ud83d\ude97"}`, ""},
+		"EscapedBackslashU": {`{"name":"\\udc00"}`, ""},
+		"InvalidByte":       {"{\"name\":\"考\xff场\"}", "malformed_json"},
+		"Truncated":         {"{\"name\":\"\xe8\x80\"}", "malformed_json"},
+		"Overlong":          {"{\"name\":\"\xc0\xaf\"}", "malformed_json"},
+		"EncodedSurrogate":  {"{\"name\":\"\xed\xa0\x80\"}", "malformed_json"},
+		"InvalidKey":        {"{\"na\xffme\":\"x\"}", "malformed_json"},
+		"LoneHigh":          {`{"name":"\ud83d"}`, "malformed_json"},
+		"HighThenText":      {`{"name":"\ud83dxxxxxx"}`, "malformed_json"},
+		"HighThenHigh":      {`{"name":"\ud83d\ud83d"}`, "malformed_json"},
+		"LoneLow":           {`{"name":"\ude97"}`, "malformed_json"},
+		"HighAtEnd":         {`{"name":"x\uD83D"}`, "malformed_json"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var dst struct {
+				Name string `json:"name"`
+			}
+			err := api.Decode([]byte(tc.body), &dst)
+			r, _ := refusal.As(err)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("got %v, want accepted", err)
+			case tc.want != "" && (r == nil || r.Code != tc.want):
+				t.Fatalf("got %v (name %q), want %s", err, dst.Name, tc.want)
+			}
+		})
+	}
+}

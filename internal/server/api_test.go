@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"examd/internal/server/servertest"
 	"examd/internal/testkit"
@@ -203,5 +205,72 @@ func TestReviewedEdges(t *testing.T) {
 	}
 	if r := a.Do("POST", "/api/v1/venues", sched, `{"address":"x","name":"a\u0000b"}`); r.Status != 422 || r.Field() != "name" {
 		t.Errorf("NUL: got %d %s, want 422 naming name", r.Status, r.Raw)
+	}
+}
+
+// TestInvalidUTF8: a body whose text is not UTF-8 answers 400 malformed_json
+// on every route that stores text, and a query parameter that reaches storage
+// 422 invalid_field; nothing is stored (encoding/json would have stored
+// U+FFFD in place of each bad byte).
+func TestInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 20, 9, nil)
+	c := a.NewCandidate(sched, nil)
+	booking := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}}).Body["bookings"].([]any)[0].(map[string]any)["id"]
+	count := func(table string) (n int) {
+		t.Helper()
+		if err := a.DB.Get(&n, `SELECT count(*) FROM `+table); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tables := []string{"venues", "candidates", "users", "bookings", "slots", "devices", "priority_grants"}
+	before := map[string]int{}
+	for _, tb := range tables {
+		before[tb] = count(tb)
+	}
+	bad := "\xff\xfe"
+	cases := []struct {
+		name, method, path, token string
+		body                      string
+		status                    int
+		code                      string
+	}{
+		{"Venue", "POST", "/api/v1/venues", sched, `{"name":"第二` + bad + `考场","address":"x"}`, 400, "malformed_json"},
+		{"VenueSurrogate", "POST", "/api/v1/venues", sched, `{"name":"\ud800考场"}`, 400, "malformed_json"},
+		{"Candidate", "POST", "/api/v1/candidates", sched, `{"id_number":"` + testkit.IDNumber(424242) + `","name":"张` + bad + `","phone":"13800138000","licence_class":"C1","permit_issued_on":"` + a.Day(-60).Format(time.DateOnly) + `","permit_expires_on":"` + a.Day(300).Format(time.DateOnly) + `","subject1_passed_on":"` + a.Day(-61).Format(time.DateOnly) + `","password":"candidate-pw"}`, 400, "malformed_json"},
+		{"Booking", "POST", "/api/v1/bookings", sched, fmt.Sprintf(`{"slot_ids":[%d],"candidate_id":%d,"x":"%s"}`, slot, c.ID, bad), 400, "malformed_json"},
+		{"User", "POST", "/api/v1/users", a.Admin, `{"username":"u` + bad + `","password":"long-enough","role":"scheduler"}`, 400, "malformed_json"},
+		{"Device", "POST", "/api/v1/devices", a.Admin, fmt.Sprintf(`{"venue_id":%d,"name":"车%s"}`, venue, bad), 400, "malformed_json"},
+		{"Priority", "POST", fmt.Sprintf("/api/v1/candidates/%d/priority", c.ID), sched, `{"reason":"disability","needs":[],"note":"` + bad + `"}`, 400, "malformed_json"},
+		{"Login", "POST", "/api/v1/login", "", `{"username":"admin","password":"` + bad + `"}`, 400, "malformed_json"},
+		{"CancelReason", "DELETE", fmt.Sprintf("/api/v1/bookings/%v?reason=%%ff", booking), sched, "", 422, "invalid_field"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body any
+			if tc.body != "" {
+				body = tc.body
+			}
+			r := a.Do(tc.method, tc.path, tc.token, body)
+			if r.Status != tc.status || r.Code() != tc.code {
+				t.Fatalf("got %d %s, want %d %s", r.Status, r.Raw, tc.status, tc.code)
+			}
+		})
+	}
+	for _, tb := range tables {
+		if n := count(tb); n != before[tb] {
+			t.Errorf("%s: %d rows, want %d", tb, n, before[tb])
+		}
+	}
+	var replaced int
+	if err := a.DB.Get(&replaced, `SELECT count(*) FROM venues WHERE name LIKE '%'||U&'\FFFD'||'%'`); err != nil || replaced != 0 {
+		t.Errorf("%d venues hold U+FFFD (%v)", replaced, err)
+	}
+	if r := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%v", booking), sched, nil); r.Body["status"] != "confirmed" {
+		t.Errorf("booking: %s", r.Raw)
 	}
 }

@@ -142,8 +142,9 @@ func fairQueue(n int) echo.MiddlewareFunc {
 }
 
 // observe logs one JSON line per request, with its request id, and records
-// the request's route, status and latency. It logs the path without the
-// query and never the body: those may carry personal data.
+// the request's route, status and latency. It logs the path with every
+// segment that could be a secret masked (loggedPath), without the query and
+// never the body: those may carry tokens and personal data.
 func observe(log *slog.Logger, requests *prometheus.CounterVec, latency *prometheus.HistogramVec) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -163,7 +164,7 @@ func observe(log *slog.Logger, requests *prometheus.CounterVec, latency *prometh
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 				slog.String("method", c.Request().Method),
-				slog.String("path", c.Request().URL.Path),
+				slog.String("path", loggedPath(c.Request().URL.Path)),
 				slog.String("route", route),
 				slog.Int("status", status),
 				slog.Duration("latency", elapsed),

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,6 +35,21 @@ type App struct {
 	DBURL string
 	Admin string           // the admin's token
 	Now   func() time.Time // examd's clock
+	log   *logBook
+}
+
+// logBook keeps every line examd logs.
+type logBook struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// Logs returns every line examd has logged so far (JSON, one per line), for
+// tests of what the log holds.
+func (a *App) Logs() []string {
+	a.log.mu.Lock()
+	defer a.log.mu.Unlock()
+	return append([]string(nil), a.log.lines...)
 }
 
 // Start runs examd on a database of its own, on the wall clock.
@@ -85,9 +101,14 @@ func StartClock(t testing.TB, db *sqlx.DB, dbURL string, now func() time.Time, s
 		done <- err
 	}()
 	addr := make(chan string, 1)
+	book := &logBook{}
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
+			book.mu.Lock()
+			book.lines = append(book.lines, sc.Text())
+			book.mu.Unlock()
 			var line struct {
 				Msg  string `json:"msg"`
 				Addr string `json:"addr"`
@@ -99,6 +120,7 @@ func StartClock(t testing.TB, db *sqlx.DB, dbURL string, now func() time.Time, s
 				fmt.Fprintf(os.Stderr, "examd logged: %s\n", sc.Bytes()) // a 500 is a bug: show why
 			}
 		}
+		_, _ = io.Copy(io.Discard, pr) // a line over 1 MiB: never block examd's log
 		close(addr)
 	}()
 	t.Cleanup(func() {
@@ -118,7 +140,7 @@ func StartClock(t testing.TB, db *sqlx.DB, dbURL string, now func() time.Time, s
 		if !ok {
 			t.Fatalf("examd exited before listening: %v", <-done)
 		}
-		a = &App{Client: &testkit.Client{T: t, URL: u}, DB: db, DBURL: dbURL, Now: now}
+		a = &App{Client: &testkit.Client{T: t, URL: u}, DB: db, DBURL: dbURL, Now: now, log: book}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("examd did not start within 30 s")
 	}

@@ -1,0 +1,4 @@
+package server
+
+// LoggedPath exports loggedPath to the tests.
+var LoggedPath = loggedPath
