@@ -37,6 +37,9 @@ var statuses = map[string]int{
 	"not_found":            http.StatusNotFound,
 	"method_not_allowed":   http.StatusMethodNotAllowed,
 	"body_too_large":       http.StatusRequestEntityTooLarge,
+	"body_timeout":         http.StatusRequestTimeout,
+	"too_many_attempts":    http.StatusTooManyRequests,
+	"too_many_connections": http.StatusTooManyRequests,
 	refusal.InvalidField:   http.StatusUnprocessableEntity,
 	"unknown_rule":         http.StatusUnprocessableEntity,
 	"client_closed":        499, // nginx's "client closed request": nobody reads it
