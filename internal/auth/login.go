@@ -219,10 +219,16 @@ func upsertCounts(ctx context.Context, tx sqlx.ExecerContext, keys [3]string, c 
 }
 
 // succeeded takes back the failure claim counted: the pair's count is
-// reset, the address's and the username's lose the claimed failure (and the
-// block it began, unless another login has moved it since), and the address
-// becomes one the username is known at.
+// reset, the address's and (when it counted) the username's lose the
+// claimed failure, and the block it began unless another login has moved
+// it since; the address becomes one the username is known at.
 func (s *Store) succeeded(ctx context.Context, keys [3]string, before, claimed Counts, username, addr string) error {
+	scopes, ks := []string{"address"}, []string{keys[0]}
+	was, is := []time.Time{before.Address.BlockedUntil}, []time.Time{claimed.Address.BlockedUntil}
+	if !claimed.KnownAddress {
+		scopes, ks = append(scopes, "username"), append(ks, keys[2])
+		was, is = append(was, before.Username.BlockedUntil), append(is, claimed.Username.BlockedUntil)
+	}
 	_, err := s.db.ExecContext(ctx, `
 		WITH pair AS (
 			DELETE FROM login_throttle WHERE scope = 'pair' AND key = $1),
@@ -233,10 +239,7 @@ func (s *Store) succeeded(ctx context.Context, keys [3]string, before, claimed C
 			blocked_until = CASE WHEN t.blocked_until = v.claimed THEN v.before ELSE t.blocked_until END
 		FROM unnest($5::text[], $6::text[], $7::timestamptz[], $8::timestamptz[]) v(scope, key, claimed, before)
 		WHERE t.scope = v.scope AND t.key = v.key`,
-		keys[1], username, addr, s.now(),
-		pq.Array([]string{"address", "username"}), pq.Array([]string{keys[0], keys[2]}),
-		pq.Array([]time.Time{claimed.Address.BlockedUntil, claimed.Username.BlockedUntil}),
-		pq.Array([]time.Time{before.Address.BlockedUntil, before.Username.BlockedUntil}))
+		keys[1], username, addr, s.now(), pq.Array(scopes), pq.Array(ks), pq.Array(is), pq.Array(was))
 	if err != nil {
 		return fmt.Errorf("reset login throttle: %w", err)
 	}
