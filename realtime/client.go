@@ -22,6 +22,9 @@ const (
 	// closeGrace bounds the close frame's write and the wait for the
 	// client's reply to it.
 	closeGrace = time.Second
+	// slowCloseWait bounds the close of a screen that stopped reading: the
+	// frames held back when its write timed out, then the 4008 close frame.
+	slowCloseWait = 10 * time.Second
 	// maxMessageSize bounds what a client may send: clients only answer
 	// pings and close frames.
 	maxMessageSize = 512
@@ -115,7 +118,7 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 	}
 	grace := closeGrace
 	if code == CloseTooSlow {
-		grace = time.Until(c.deadline()) // room for the frames held back before it
+		grace = slowCloseWait // room for the frames held back before it
 	}
 	var reason string
 	switch code {
