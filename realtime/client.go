@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
+	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -11,7 +12,8 @@ import (
 )
 
 const (
-	// writeWait bounds the write of one message to a client.
+	// writeWait bounds the write of one message to a client, by default
+	// (Hub.WriteWait).
 	writeWait = 10 * time.Second
 	// pongWait is how long a client may stay silent: it must answer pings.
 	pongWait = 60 * time.Second
@@ -20,6 +22,9 @@ const (
 	// closeGrace bounds the close frame's write and the wait for the
 	// client's reply to it.
 	closeGrace = time.Second
+	// slowCloseWait bounds the close of a screen that stopped reading: the
+	// frames held back when its write timed out, then the 4008 close frame.
+	slowCloseWait = 10 * time.Second
 	// maxMessageSize bounds what a client may send: clients only answer
 	// pings and close frames.
 	maxMessageSize = 512
@@ -71,9 +76,11 @@ var pingBatch = &batch{}
 type client struct {
 	conn  *websocket.Conn
 	topic string
-	since int64        // -1: live events only
-	send  chan *batch  // closed by the hub
-	code  atomic.Int32 // the close code, set by the hub before it closes send
+	since int64         // -1: live events only
+	send  chan *batch   // closed by the hub
+	code  atomic.Int32  // the close code, set by the hub before it closes send
+	wait  time.Duration // the write deadline of a message (Hub.WriteWait)
+	user  int64         // whose connection it is (Serve's caller), 0 for nobody's
 }
 
 // hello is the first message on every connection.
@@ -96,11 +103,22 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 	// events follow hello, and hello's seq below since tells the client.
 	err := c.stream(h, helloSeq, &last)
 	code := int(c.code.Load())
+	cork, _ := c.conn.NetConn().(*corkConn)
 	var fe *feedError
-	if errors.As(err, &fe) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &fe):
 		code = CloseFeedUnavailable
-	} else if err != nil {
+	case errors.As(err, &ne) && ne.Timeout() && cork != nil && cork.unsent():
+		// The screen stopped reading: it was sent whole frames up to
+		// last, and the close frame follows the rest of them.
+		code = CloseTooSlow
+	case err != nil:
 		code = 0 // the connection failed: no close frame goes through
+	}
+	grace := closeGrace
+	if code == CloseTooSlow {
+		grace = slowCloseWait // room for the frames held back before it
 	}
 	var reason string
 	switch code {
@@ -114,7 +132,7 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 	default:
 		reason = "server shutting down"
 	}
-	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
+	c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(grace))
 	// The reader closes the connection on the client's reply, or soon.
 	c.conn.SetReadDeadline(time.Now().Add(closeGrace))
 }
@@ -122,13 +140,24 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 // stream sends hello, the replay up to helloSeq, then what the hub queues,
 // until the hub closes send or orders a close.
 func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
-	if err := c.writeJSON(hello{Type: "hello", Seq: helloSeq}); err != nil {
-		return err
-	}
-	if err := c.catchUp(h, helloSeq, last); err != nil {
-		return err
-	}
+	// Every message goes through the cork when there is one: a write that
+	// times out leaves whole frames behind, never half of one.
 	cork, _ := c.conn.NetConn().(*corkConn)
+	if cork != nil {
+		cork.cork()
+	}
+	err := c.writeJSON(hello{Type: "hello", Seq: helloSeq})
+	if err == nil {
+		err = c.catchUp(h, helloSeq, last)
+	}
+	if cork != nil {
+		if uerr := cork.uncork(); err == nil {
+			err = uerr
+		}
+	}
+	if err != nil {
+		return err
+	}
 	for b := range c.send {
 		// What is queued leaves in one system call when the connection
 		// can be corked.
@@ -156,7 +185,7 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 // sendBatch writes the events of b after *last, or the ping it asks for.
 func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
 	if b == pingBatch {
-		return c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+		return c.conn.WriteControl(websocket.PingMessage, nil, c.deadline())
 	}
 	for i := range b.msgs {
 		m := &b.msgs[i]
@@ -171,7 +200,7 @@ func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
 		if err := c.catchUp(h, m.Seq-1, last); err != nil {
 			return err
 		}
-		c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		c.conn.SetWriteDeadline(c.deadline())
 		if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
 			return err
 		}
@@ -181,8 +210,10 @@ func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
 }
 
 // catchUp sends the stored events after *last up to upTo, unless the hub
-// orders a close meanwhile.
+// orders a close meanwhile. On a corked connection it sends each page of
+// them at once, and leaves the connection corked.
 func (c *client) catchUp(h *Hub, upTo int64, last *int64) error {
+	cork, _ := c.conn.NetConn().(*corkConn)
 	for *last < upTo && c.code.Load() == 0 {
 		ms, err := c.read(h, *last, int(min(upTo-*last, replayPage)))
 		if err != nil {
@@ -193,6 +224,13 @@ func (c *client) catchUp(h *Hub, upTo int64, last *int64) error {
 				return err
 			}
 			*last = ms[i].Seq
+		}
+		if cork != nil {
+			err := cork.uncork()
+			cork.cork()
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -221,15 +259,23 @@ func (c *client) read(h *Hub, after int64, limit int) ([]Message, error) {
 	return ms, nil
 }
 
+// deadline is the write deadline of a message written now.
+func (c *client) deadline() time.Time {
+	if c.wait <= 0 {
+		return time.Now().Add(writeWait)
+	}
+	return time.Now().Add(c.wait)
+}
+
 // write sends one text message.
 func (c *client) write(data []byte) error {
-	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	c.conn.SetWriteDeadline(c.deadline())
 	return c.conn.WriteMessage(websocket.TextMessage, data)
 }
 
 // writeJSON sends v as one text message.
 func (c *client) writeJSON(v any) error {
-	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	c.conn.SetWriteDeadline(c.deadline())
 	return c.conn.WriteJSON(v)
 }
 
@@ -238,6 +284,7 @@ func (c *client) writeJSON(v any) error {
 // hub drop the client and closes the connection.
 func (c *client) readPump(h *Hub) {
 	defer h.pumps.Done()
+	defer h.release(c.user)
 	defer c.conn.Close()
 	defer h.leave(c)
 	c.conn.SetReadLimit(maxMessageSize)

@@ -29,6 +29,11 @@ func (l corkListener) Accept() (net.Conn, error) {
 // corkConn is a connection whose writes can be held back and sent at once.
 // The websocket's writer corks and uncorks it; gorilla/websocket writes to
 // it one frame at a time, from the writer and, for pongs, the reader.
+//
+// What a write could not send before its deadline stays in the buffer and
+// goes first with the next write: the stream never holds half a frame
+// followed by another, so a close frame can still follow a screen that
+// stopped reading for a while (client.writePump).
 type corkConn struct {
 	net.Conn
 	mu     sync.Mutex
@@ -39,11 +44,40 @@ type corkConn struct {
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.corked {
+	if c.corked || len(c.buf) > 0 {
 		c.buf = append(c.buf, p...)
-		return len(p), nil
+		if c.corked {
+			return len(p), nil
+		}
+		return len(p), c.flush()
 	}
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.buf = append(c.buf, p[n:]...)
+	}
+	return n, err
+}
+
+// unsent reports whether bytes wait in the buffer after a failed write.
+func (c *corkConn) unsent() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.corked && len(c.buf) > 0
+}
+
+// flush sends the buffer, keeping what the deadline left unsent.
+func (c *corkConn) flush() error {
+	n, err := c.Conn.Write(c.buf)
+	if err != nil {
+		c.buf = append(c.buf[:0], c.buf[n:]...)
+		return err
+	}
+	if cap(c.buf) > corkLimit {
+		c.buf = nil
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return nil
 }
 
 // cork holds back the writes until uncork.
@@ -53,7 +87,8 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
-// uncork sends what was held back, under the write deadline last set.
+// uncork sends what was held back, under the write deadline last set; what
+// the deadline leaves unsent stays for the next write.
 func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -61,11 +96,5 @@ func (c *corkConn) uncork() error {
 	if len(c.buf) == 0 {
 		return nil
 	}
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > corkLimit {
-		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
-	}
-	return err
+	return c.flush()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
+	"examd/internal/auth"
 	"examd/internal/refusal"
 )
 
@@ -22,6 +23,9 @@ var (
 	errOrigin       = refusal.New("origin_forbidden", "拒绝来自其他网站页面的 websocket 连接")
 	errUnavailable  = refusal.New("feed_unavailable", "实时推送暂不可用，请稍后重试")
 	errHandshake    = refusal.New("bad_handshake", "不是有效的 websocket 握手请求")
+	// ErrTooManyConnections refuses a websocket beyond the caps of one
+	// user's connections or of the process's (Hub.MaxPerUser, MaxConns).
+	ErrTooManyConnections = refusal.New("too_many_connections", "实时连接数已达上限，请关闭不用的页面后重试")
 )
 
 // newUpgrader returns the upgrader of a hub's connections, sized so that an
@@ -52,7 +56,8 @@ func newUpgrader() websocket.Upgrader {
 // Requests that are not websocket handshakes, or that come from a browser
 // page of another site (an Origin header whose host is not the request's
 // Host), are refused before the upgrade with a refusal, as is every
-// request while the hub is not listening.
+// request while the hub is not listening, and every one beyond the caps of
+// live connections: of the caller (auth.Caller's user) and of the hub.
 func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 	r := c.Request()
 	if !websocket.IsWebSocketUpgrade(r) {
@@ -67,23 +72,33 @@ func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 	if since != nil && *since < 0 {
 		return refusal.Invalid("since", "since must be a whole number, 0 or more")
 	}
+	user := auth.Caller(c).UserID
 	h.mu.Lock()
 	ready := !h.closed && isClosed(h.listening) && !isClosed(h.stopped)
-	if ready {
+	full := h.MaxConns > 0 && h.conns >= h.MaxConns || user != 0 && h.MaxPerUser > 0 && h.perUser[user] >= h.MaxPerUser
+	if ready && !full {
 		h.pumps.Add(2) // under mu, so that Close waits for them
+		h.conns++
+		if user != 0 {
+			h.perUser[user]++
+		}
 	}
 	h.mu.Unlock()
-	if !ready {
+	switch {
+	case !ready:
 		return errUnavailable
+	case full:
+		return ErrTooManyConnections
 	}
 
 	conn, err := h.upgrader.Upgrade(c.Response(), r, nil)
 	if err != nil {
 		h.pumps.Add(-2)
+		h.release(user)
 		return nil // the upgrader has answered, or the connection is gone
 	}
 	c.Response().Status, c.Response().Committed = http.StatusSwitchingProtocols, true
-	cl := &client{conn: conn, topic: topic, since: -1, send: make(chan *batch, sendBuffer)}
+	cl := &client{conn: conn, topic: topic, since: -1, send: make(chan *batch, sendBuffer), wait: h.WriteWait, user: user}
 	if since != nil {
 		cl.since = *since
 	}
@@ -91,7 +106,7 @@ func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 	select {
 	case h.register <- registration{cl, reply}:
 	case <-h.stopped:
-		h.refuse(conn, websocket.CloseGoingAway, "server shutting down")
+		h.refuse(conn, user, websocket.CloseGoingAway, "server shutting down")
 		return nil
 	}
 	res := <-reply
@@ -101,7 +116,7 @@ func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 		if since != nil {
 			resume = " with since=" + strconv.FormatInt(*since, 10)
 		}
-		h.refuse(conn, CloseFeedUnavailable, "feed unavailable: reconnect"+resume)
+		h.refuse(conn, user, CloseFeedUnavailable, "feed unavailable: reconnect"+resume)
 		return nil
 	}
 	go cl.writePump(h, res.seq)
@@ -109,11 +124,24 @@ func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 	return nil
 }
 
-// refuse closes a connection that never started its pumps.
-func (h *Hub) refuse(conn *websocket.Conn, code int, reason string) {
+// refuse closes a connection of user that never started its pumps.
+func (h *Hub) refuse(conn *websocket.Conn, user int64, code int, reason string) {
 	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeGrace))
 	conn.Close()
 	h.pumps.Add(-2)
+	h.release(user)
+}
+
+// release counts a connection of user as gone.
+func (h *Hub) release(user int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.conns--
+	if user != 0 {
+		if h.perUser[user]--; h.perUser[user] <= 0 {
+			delete(h.perUser, user)
+		}
+	}
 }
 
 // leave has Run drop c, unless Run has ended and dropped everyone.

@@ -36,6 +36,14 @@ const (
 // them. One goroutine, Run's, owns the topics and their clients, and never
 // waits for a client: a client whose buffer is full is dropped.
 type Hub struct {
+	// WriteWait bounds the write of a message to a screen: one that reads
+	// no faster is closed with 4008, its close frame sent after what it was
+	// sent already. NewHub sets 10 s.
+	WriteWait time.Duration
+	// MaxPerUser and MaxConns cap the live connections of one user and of
+	// the hub (0: no cap); set them before the hub serves.
+	MaxPerUser, MaxConns int
+
 	feed        *Feed
 	listenerURL string
 	log         *slog.Logger
@@ -49,8 +57,10 @@ type Hub struct {
 	cancel     context.CancelFunc
 
 	mu      sync.Mutex
-	running bool // Run has started
-	closed  bool // Close has started
+	running bool          // Run has started
+	closed  bool          // Close has started
+	conns   int           // live connections, counted from before the upgrade
+	perUser map[int64]int // live connections by user
 	pumps   sync.WaitGroup
 
 	// topics, retry and flush belong to Run's goroutine.
@@ -90,6 +100,8 @@ func NewHub(feed *Feed, listenerURL string, log *slog.Logger) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
+		WriteWait:   writeWait,
+		perUser:     map[int64]int{},
 		feed:        feed,
 		listenerURL: listenerURL,
 		log:         log,

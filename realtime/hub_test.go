@@ -308,3 +308,44 @@ func waitFor(tb testing.TB, cond func() bool) {
 		}
 	}
 }
+
+// TestStalledScreen: a screen that stops reading for longer than a write
+// may take is still closed with 4008 and the seq to resume from: the frames
+// held back when its write timed out, then the close frame, reach it when
+// it reads again, rather than a connection cut mid-frame (1006).
+func TestStalledScreen(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	s := newServer(t, db, url, func(h *realtime.Hub) { h.WriteWait = 200 * time.Millisecond })
+	slow := s.dial(t, "venue:8", -1)
+	slow.hello()
+	big := event{Pad: strings.Repeat("x", 32<<10)}
+	var last int64
+	for s.log.count("too slow") == 0 {
+		if last > 3000 {
+			t.Fatal("the stalled screen was never closed")
+		}
+		last = appendBatch(t, db, s.feed, "venue:8", big, 1)
+	}
+	// Stalled well past the write's deadline.
+	time.Sleep(1500 * time.Millisecond)
+	var seen int64
+	for {
+		m, err := slow.read(10 * time.Second)
+		if err != nil {
+			ce, ok := err.(*websocket.CloseError)
+			if !ok || ce.Code != realtime.CloseTooSlow {
+				t.Fatalf("after %d events: %v, want the close frame 4008", seen, err)
+			}
+			if want := "too slow: reconnect with since=" + strconv.FormatInt(seen, 10); ce.Text != want {
+				t.Fatalf("closed with %q, want %q", ce.Text, want)
+			}
+			break
+		}
+		if m.Seq != seen+1 {
+			t.Fatalf("got seq %d after %d", m.Seq, seen)
+		}
+		seen = m.Seq
+	}
+	t.Logf("%d events appended, %d received before the close", last, seen)
+}

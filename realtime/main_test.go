@@ -130,11 +130,15 @@ type server struct {
 }
 
 // newServer starts a replica on the database db (url is its connection
-// string), stopped when the test ends.
-func newServer(tb testing.TB, db *sqlx.DB, url string) *server {
+// string), stopped when the test ends; configure, if any, sets its hub up
+// before it runs.
+func newServer(tb testing.TB, db *sqlx.DB, url string, configure ...func(*realtime.Hub)) *server {
 	tb.Helper()
 	s := &server{feed: realtime.NewFeed(db), log: &logTap{}}
 	s.hub = realtime.NewHub(s.feed, url, slog.New(s.log))
+	for _, f := range configure {
+		f(s.hub)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error, 1)
 	go func() { ran <- s.hub.Run(ctx) }()

@@ -88,7 +88,7 @@ func (h Handler) createCandidate(c echo.Context) error {
 	if err := n.Validate(Day(h.Now())); err != nil {
 		return err
 	}
-	hash, err := h.Accounts.Hash(n.Password)
+	hash, err := h.Accounts.Hash(c.Request().Context(), n.Password)
 	if err != nil {
 		return err
 	}

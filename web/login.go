@@ -44,10 +44,16 @@ func (h Handler) login(c echo.Context) error {
 		// An ID number's check character may be typed in lower case.
 		username = scheduling.NormalizeIDNumber(username)
 	}
-	s, err := h.Accounts.Login(c.Request().Context(), username, password)
-	if errors.Is(err, auth.ErrBadCredentials) {
+	// The API's throttle, counting by the same client address.
+	s, err := h.Accounts.Login(c.Request().Context(), username, password, c.RealIP())
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials):
 		v.Error = "login.failed"
 		return h.render(c, http.StatusUnauthorized, "login", "login.title", v)
+	case errors.Is(err, auth.ErrTooManyAttempts):
+		auth.SetRetryAfter(c, err)
+		v.Error = refusalKey(auth.ErrTooManyAttempts.Code)
+		return h.render(c, http.StatusTooManyRequests, "login", "login.title", v)
 	}
 	if err != nil {
 		return err

@@ -140,7 +140,7 @@ func (h Handler) planCreateCandidate(c echo.Context) error {
 	if err := n.Validate(scheduling.Day(h.Now())); err != nil {
 		return refuse(err)
 	}
-	hash, err := h.Accounts.Hash(n.Password)
+	hash, err := h.Accounts.Hash(c.Request().Context(), n.Password)
 	if err != nil {
 		return err
 	}

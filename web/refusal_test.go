@@ -22,7 +22,7 @@ var pageRefusals = []*refusal.Error{
 	scheduling.ErrDuplicateCandidate, scheduling.ErrRequestDecided,
 	exam.ErrNotSignable,
 	issuance.ErrNotReady, issuance.ErrInvalidStep,
-	auth.ErrDuplicateUser,
+	auth.ErrDuplicateUser, auth.ErrTooManyAttempts,
 }
 
 // TestRefusalTexts: every refusal a page can show has its text under the

@@ -80,7 +80,9 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	if err := raiseFileLimit(uint64(2*o.screens + 1000)); err != nil {
 		return err
 	}
-	srv, err := benchkit.Start(ctx, o.examd, adminPassword)
+	// Every screen is the scheduler's: lift the per-user cap of live connections.
+	srv, err := benchkit.Start(ctx, o.examd, adminPassword,
+		fmt.Sprintf("EXAMD_WS_PER_USER=%d", o.screens), fmt.Sprintf("EXAMD_WS_MAX=%d", max(o.screens, 10000)))
 	if err != nil {
 		return err
 	}

@@ -26,23 +26,26 @@ type Envelope struct {
 // statuses is the one map from a refusal's code to its HTTP status. A code
 // that is not listed is a rule of the domain refusing the request: 409.
 var statuses = map[string]int{
-	"malformed_json":      http.StatusBadRequest,
-	"bad_request":         http.StatusBadRequest,
-	"websocket_required":  http.StatusBadRequest,
-	"bad_handshake":       http.StatusBadRequest,
-	"unauthorized":        http.StatusUnauthorized,
-	"invalid_credentials": http.StatusUnauthorized,
-	"forbidden":           http.StatusForbidden,
-	"origin_forbidden":    http.StatusForbidden,
-	"not_found":           http.StatusNotFound,
-	"method_not_allowed":  http.StatusMethodNotAllowed,
-	"body_too_large":      http.StatusRequestEntityTooLarge,
-	refusal.InvalidField:  http.StatusUnprocessableEntity,
-	"unknown_rule":        http.StatusUnprocessableEntity,
-	"client_closed":       499, // nginx's "client closed request": nobody reads it
-	"internal":            http.StatusInternalServerError,
-	"unavailable":         http.StatusServiceUnavailable,
-	"feed_unavailable":    http.StatusServiceUnavailable,
+	"malformed_json":       http.StatusBadRequest,
+	"bad_request":          http.StatusBadRequest,
+	"websocket_required":   http.StatusBadRequest,
+	"bad_handshake":        http.StatusBadRequest,
+	"unauthorized":         http.StatusUnauthorized,
+	"invalid_credentials":  http.StatusUnauthorized,
+	"forbidden":            http.StatusForbidden,
+	"origin_forbidden":     http.StatusForbidden,
+	"not_found":            http.StatusNotFound,
+	"method_not_allowed":   http.StatusMethodNotAllowed,
+	"body_too_large":       http.StatusRequestEntityTooLarge,
+	"body_timeout":         http.StatusRequestTimeout,
+	"too_many_attempts":    http.StatusTooManyRequests,
+	"too_many_connections": http.StatusTooManyRequests,
+	refusal.InvalidField:   http.StatusUnprocessableEntity,
+	"unknown_rule":         http.StatusUnprocessableEntity,
+	"client_closed":        499, // nginx's "client closed request": nobody reads it
+	"internal":             http.StatusInternalServerError,
+	"unavailable":          http.StatusServiceUnavailable,
+	"feed_unavailable":     http.StatusServiceUnavailable,
 }
 
 // Status is the HTTP status that answers a refusal with code.

@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -27,12 +29,20 @@ func (h Handler) Register(g *echo.Group) {
 }
 
 // Authenticate is middleware that resolves the bearer token to a Principal,
-// answering 401 when there is none.
+// answering 401 when there is none. A token that Identify has resolved for
+// the request already is not looked up again.
 func (h Handler) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		tok, ok := bearer(c.Request())
 		if !ok {
 			return refusal.ErrUnauthorized
+		}
+		if id, ok := c.Get(identityKey).(identity); ok && id.token == tok {
+			if id.err != nil {
+				return id.err
+			}
+			c.Set(principalKey, id.p)
+			return next(c)
 		}
 		p, err := h.Store.Lookup(c.Request().Context(), tok)
 		if err != nil {
@@ -40,6 +50,42 @@ func (h Handler) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(principalKey, p)
 		return next(c)
+	}
+}
+
+// identityKey keeps what Identify found, for Authenticate.
+const identityKey = "examd.identity"
+
+// identity is a bearer token and what it resolved to.
+type identity struct {
+	token string
+	p     Principal
+	err   error
+}
+
+// Identify resolves the request's bearer token, when it has one, to its
+// caller ahead of the route: the admission of a request to the database
+// gate goes by who calls. It reports false without a token. Authenticate
+// then uses the answer, whether a caller or a refusal; Caller stays empty
+// until Authenticate has run, so that a route without it sees nobody.
+func (h Handler) Identify(c echo.Context) (Principal, bool, error) {
+	tok, ok := bearer(c.Request())
+	if !ok {
+		return Principal{}, false, nil
+	}
+	p, err := h.Store.Lookup(c.Request().Context(), tok)
+	if _, refused := refusal.As(err); err == nil || refused {
+		c.Set(identityKey, identity{token: tok, p: p, err: err})
+	}
+	return p, true, err
+}
+
+// SetRetryAfter sets the Retry-After header of a refused login when err is
+// a *Throttled.
+func SetRetryAfter(c echo.Context, err error) {
+	var t *Throttled
+	if errors.As(err, &t) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(t.RetryAfterSeconds()))
 	}
 }
 
@@ -90,8 +136,9 @@ func (h Handler) login(c echo.Context) error {
 	if len(username) == 18 && strings.HasSuffix(username, "x") {
 		username = strings.ToUpper(username)
 	}
-	s, err := h.Store.Login(c.Request().Context(), username, *req.Password)
+	s, err := h.Store.Login(c.Request().Context(), username, *req.Password, c.RealIP())
 	if err != nil {
+		SetRetryAfter(c, err)
 		return err
 	}
 	return c.JSON(http.StatusOK, s)

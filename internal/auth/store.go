@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -26,30 +27,32 @@ var (
 // Store keeps users and sessions in PostgreSQL.
 type Store struct {
 	db   *sqlx.DB
-	cost int
+	hash *hasher
 	ttl  time.Duration
 	now  func() time.Time
 	// dummy keeps a login for an unknown user as slow as one for a known user.
 	dummy []byte
+	// Throttle is the login throttle's rule; NewStore sets the defaults.
+	Throttle Throttle
 }
 
 // NewStore returns a store hashing with bcrypt cost (bcrypt.DefaultCost in
-// production) and issuing tokens that live for ttl.
+// production) on as many workers as there are cores, and issuing tokens
+// that live for ttl.
 func NewStore(db *sqlx.DB, cost int, ttl time.Duration, now func() time.Time) (*Store, error) {
 	dummy, err := bcrypt.GenerateFromPassword([]byte("examd-dummy-password"), cost)
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
 	}
-	return &Store{db: db, cost: cost, ttl: ttl, now: now, dummy: dummy}, nil
+	s := &Store{db: db, hash: &hasher{cost: cost}, ttl: ttl, now: now, dummy: dummy, Throttle: DefaultThrottle()}
+	s.SetHashWorkers(runtime.NumCPU())
+	return s, nil
 }
 
-// Hash hashes a password with the store's cost.
-func (s *Store) Hash(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return string(h), nil
+// SetHashWorkers sets how many passwords are hashed or checked at once (at
+// least 1); call it before the store is used.
+func (s *Store) SetHashWorkers(n int) {
+	s.hash = &hasher{cost: s.hash.cost, workers: make(chan struct{}, max(1, n))}
 }
 
 // InsertUser creates a user inside the caller's transaction, so that a
@@ -82,7 +85,7 @@ func InsertUser(ctx context.Context, tx sqlx.QueryerContext, u NewUser, password
 // CreateUser creates a staff account.
 // by is the admin who creates it, recorded in the audit log.
 func (s *Store) CreateUser(ctx context.Context, u NewUser, by int64) (int64, error) {
-	hash, err := s.Hash(u.Password)
+	hash, err := s.Hash(ctx, u.Password)
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +142,7 @@ func (s *Store) EnsureAdmin(ctx context.Context, password string) (bool, error) 
 	if n > 0 {
 		return false, nil
 	}
-	hash, err := s.Hash(password)
+	hash, err := s.Hash(ctx, password)
 	if err != nil {
 		return false, err
 	}
@@ -153,35 +156,6 @@ func (s *Store) EnsureAdmin(ctx context.Context, password string) (bool, error) 
 	}
 	created, _ := res.RowsAffected()
 	return created == 1, nil
-}
-
-// Login checks a password and opens a session.
-func (s *Store) Login(ctx context.Context, username, password string) (Session, error) {
-	var u struct {
-		ID           int64  `db:"id"`
-		Role         string `db:"role"`
-		PasswordHash string `db:"password_hash"`
-	}
-	err := s.db.GetContext(ctx, &u, `SELECT id, role, password_hash FROM users WHERE username = $1`, username)
-	if errors.Is(err, sql.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(s.dummy, []byte(password))
-		return Session{}, ErrBadCredentials
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("find user: %w", err)
-	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		return Session{}, ErrBadCredentials
-	}
-	tok, hash := secret.New()
-	expires := s.now().Add(s.ttl).In(shanghai).Truncate(time.Second)
-	if _, err := s.db.ExecContext(ctx, `
-		WITH gone AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at < $4)
-		INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
-		hash, u.ID, expires, s.now()); err != nil {
-		return Session{}, fmt.Errorf("open session: %w", err)
-	}
-	return Session{Token: tok, Role: u.Role, ExpiresAt: expires}, nil
 }
 
 // Lookup finds the caller behind a token that has neither expired nor been revoked.

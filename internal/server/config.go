@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"examd/internal/auth"
 	"examd/issuance"
 )
 
@@ -37,6 +40,22 @@ type Config struct {
 	// CookieSecure marks the web pages' cookies Secure (EXAMD_COOKIE_SECURE):
 	// set it when browsers reach examd over HTTPS.
 	CookieSecure bool
+	// BodyTimeout bounds the read of a request's body (EXAMD_BODY_TIMEOUT):
+	// a request waits for no place in the database gate before its body is
+	// in, and a body that dribbles in slower is refused with 408.
+	BodyTimeout time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (EXAMD_TRUSTED_PROXIES, CIDRs separated by commas); empty: the peer
+	// is the client.
+	TrustedProxies []*net.IPNet
+	// Throttle is the login throttle (EXAMD_LOGIN_*).
+	Throttle auth.Throttle
+	// HashWorkers is how many passwords are hashed or checked at once
+	// (EXAMD_HASH_WORKERS).
+	HashWorkers int
+	// WSPerUser and WSMax cap the live websockets of one user and of this
+	// process (EXAMD_WS_PER_USER, EXAMD_WS_MAX).
+	WSPerUser, WSMax int
 	// Now is examd's clock: every rule and job asks it the time. run sets
 	// it to time.Now; no variable or flag sets it, only tests (Run).
 	Now func() time.Time
@@ -58,6 +77,11 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		ShutdownTimeout:        10 * time.Second,
 		CombinedOnSubject2Fail: or(getenv("EXAMD_COMBINED_ON_SUBJECT2_FAIL"), "keep"),
 		LicenceFeeYuan:         issuance.DefaultFeeYuan,
+		BodyTimeout:            5 * time.Second,
+		Throttle:               auth.DefaultThrottle(),
+		HashWorkers:            runtime.NumCPU(),
+		WSPerUser:              20,
+		WSMax:                  10000,
 		Now:                    time.Now,
 	}
 	var errs []error
@@ -75,6 +99,18 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	parse("EXAMD_LICENCE_FEE_YUAN", func(v string) (err error) { cfg.LicenceFeeYuan, err = strconv.Atoi(v); return })
 	parse("EXAMD_COOKIE_SECURE", func(v string) (err error) { cfg.CookieSecure, err = strconv.ParseBool(v); return })
 	parse("EXAMD_LOG_LEVEL", func(v string) error { return cfg.LogLevel.UnmarshalText([]byte(v)) })
+	parse("EXAMD_BODY_TIMEOUT", func(v string) (err error) { cfg.BodyTimeout, err = time.ParseDuration(v); return })
+	parse("EXAMD_TRUSTED_PROXIES", func(v string) (err error) { cfg.TrustedProxies, err = parseCIDRs(v); return })
+	th := &cfg.Throttle
+	parse("EXAMD_LOGIN_PAIR_LIMIT", func(v string) (err error) { th.PairLimit, err = strconv.Atoi(v); return })
+	parse("EXAMD_LOGIN_ADDRESS_LIMIT", func(v string) (err error) { th.AddressLimit, err = strconv.Atoi(v); return })
+	parse("EXAMD_LOGIN_USERNAME_LIMIT", func(v string) (err error) { th.UsernameLimit, err = strconv.Atoi(v); return })
+	parse("EXAMD_LOGIN_WINDOW", func(v string) (err error) { th.Window, err = time.ParseDuration(v); return })
+	parse("EXAMD_LOGIN_BACKOFF", func(v string) (err error) { th.Backoff, err = time.ParseDuration(v); return })
+	parse("EXAMD_LOGIN_BACKOFF_MAX", func(v string) (err error) { th.MaxBackoff, err = time.ParseDuration(v); return })
+	parse("EXAMD_HASH_WORKERS", func(v string) (err error) { cfg.HashWorkers, err = strconv.Atoi(v); return })
+	parse("EXAMD_WS_PER_USER", func(v string) (err error) { cfg.WSPerUser, err = strconv.Atoi(v); return })
+	parse("EXAMD_WS_MAX", func(v string) (err error) { cfg.WSMax, err = strconv.Atoi(v); return })
 	if len(errs) > 0 {
 		return cfg, errs[0]
 	}
@@ -113,8 +149,47 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("EXAMD_SHUTDOWN_TIMEOUT must be positive")
 	case cfg.AdminPassword != "" && (len(cfg.AdminPassword) < 8 || len(cfg.AdminPassword) > 72):
 		return cfg, fmt.Errorf("EXAMD_ADMIN_PASSWORD must have 8 to 72 bytes")
+	case cfg.BodyTimeout < 100*time.Millisecond || cfg.BodyTimeout > time.Minute:
+		return cfg, fmt.Errorf("EXAMD_BODY_TIMEOUT must be between 100ms and 1m")
+	case th.PairLimit < 1 || th.AddressLimit < 1 || th.UsernameLimit < 1:
+		return cfg, fmt.Errorf("EXAMD_LOGIN_PAIR_LIMIT, EXAMD_LOGIN_ADDRESS_LIMIT and EXAMD_LOGIN_USERNAME_LIMIT must be at least 1")
+	case th.Window < time.Second || th.Backoff < time.Second || th.MaxBackoff < th.Backoff:
+		return cfg, fmt.Errorf("EXAMD_LOGIN_WINDOW and EXAMD_LOGIN_BACKOFF must be at least 1s, EXAMD_LOGIN_BACKOFF_MAX at least EXAMD_LOGIN_BACKOFF")
+	case cfg.HashWorkers < 1 || cfg.HashWorkers > 256:
+		return cfg, fmt.Errorf("EXAMD_HASH_WORKERS must be between 1 and 256")
+	case cfg.WSPerUser < 1 || cfg.WSMax < cfg.WSPerUser:
+		return cfg, fmt.Errorf("EXAMD_WS_PER_USER must be at least 1, EXAMD_WS_MAX at least EXAMD_WS_PER_USER")
 	}
 	return cfg, nil
+}
+
+// parseCIDRs reads addresses and networks separated by commas: a bare
+// address is a network of one.
+func parseCIDRs(v string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			ip := net.ParseIP(f)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is no address or CIDR", f)
+			}
+			bits := 8 * len(ip.To4())
+			if bits == 0 {
+				bits = 128
+			}
+			f = fmt.Sprintf("%s/%d", f, bits)
+		}
+		_, n, err := net.ParseCIDR(f)
+		if err != nil {
+			return nil, err
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 func or(v, def string) string {

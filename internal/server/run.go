@@ -105,6 +105,8 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	if err != nil {
 		return err
 	}
+	accounts.Throttle = cfg.Throttle
+	accounts.SetHashWorkers(cfg.HashWorkers)
 	password := cfg.AdminPassword
 	if password == "" {
 		password = auth.RandomPassword()
@@ -126,6 +128,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	ln = realtime.Listener(ln) // websocket writers send a batch of events in one system call
 	feed := realtime.NewFeed(db)
 	hub := realtime.NewHub(feed, dbURL, log)
+	hub.MaxPerUser, hub.MaxConns = cfg.WSPerUser, cfg.WSMax
 	issuing := issuance.NewStore(db, feed)
 	issuing.FeeYuan = cfg.LicenceFeeYuan
 	exams := exam.NewStore(db, feed, issuing)
@@ -154,6 +157,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(closerDone)
 		closeEndedDays(hubCtx, exams, cfg.Now, log)
 	}()
+	prunerDone := make(chan struct{})
+	go func() {
+		defer close(prunerDone)
+		pruneThrottle(hubCtx, accounts, cfg.Now, log)
+	}()
 	select {
 	case err := <-errc:
 		hub.Close()
@@ -175,7 +183,25 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	stopHub()
 	<-hubDone
 	<-closerDone // no day-closing transaction outlives the database
+	<-prunerDone
 	return nil
+}
+
+// pruneThrottle deletes the login throttle's forgotten counts every ten
+// minutes, until ctx is done.
+func pruneThrottle(ctx context.Context, accounts *auth.Store, now func() time.Time, log *slog.Logger) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := accounts.PruneThrottle(ctx, now()); err != nil && ctx.Err() == nil {
+			log.Error("prune the login throttle", "err", err.Error())
+		}
+	}
 }
 
 // closeEndedDays ends the bookings of past exam days nobody closed

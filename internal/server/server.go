@@ -17,6 +17,7 @@ import (
 
 	"examd/docs"
 	"examd/exam"
+	"examd/internal/admission"
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/auth"
@@ -64,7 +65,8 @@ func newServer(d deps) *echo.Echo {
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
-	e.Use(middleware.BodyLimit("1MiB"))
+	e.Use(readBody(bodyLimit, d.cfg.BodyTimeout))
+	e.IPExtractor = clientIP(d.cfg.TrustedProxies)
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -79,9 +81,9 @@ func newServer(d deps) *echo.Echo {
 	})
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
-	v1 := e.Group("/api/v1", fairQueue(d.cfg.DBMaxConns))
-	v1.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI) })
 	accountsAPI := auth.Handler{Store: d.accounts}
+	v1 := e.Group("/api/v1", admit(admission.NewGate(d.cfg.DBMaxConns), accountsAPI))
+	v1.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI) })
 	accountsAPI.Register(v1)
 	scheduling.Handler{
 		Store:    scheduling.NewStore(db),
@@ -118,26 +120,6 @@ func tokenFromQuery(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Request().Header.Set("Authorization", "Bearer "+tok)
 		}
 		return next(c)
-	}
-}
-
-// fairQueue admits at most n API requests at a time, in arrival order, so
-// that the database pool (n connections) never has to choose among waiters:
-// database/sql hands a freed connection to a random waiter, which under a
-// rush gives a few unlucky requests several times the median latency. A
-// blocked channel send queues its goroutines first in, first out.
-func fairQueue(n int) echo.MiddlewareFunc {
-	tokens := make(chan struct{}, n)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			select {
-			case tokens <- struct{}{}:
-			case <-c.Request().Context().Done():
-				return c.Request().Context().Err()
-			}
-			defer func() { <-tokens }()
-			return next(c)
-		}
 	}
 }
 
