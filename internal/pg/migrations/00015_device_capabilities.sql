@@ -7,8 +7,8 @@ ALTER TABLE devices ADD COLUMN subjects smallint[];
 
 -- Existing devices get what they served: the subjects of their attempts'
 -- bookings (when a device ran both theory and road attempts, which examd used
--- to allow, the kind it ran more of, road on a tie), and, when they had no
--- licence class, the classes of those attempts' slots.
+-- to allow, the kind it ran more of, road on a tie), and the licence classes
+-- of those attempts' slots besides their own.
 WITH served AS (
     SELECT a.device_id,
            count(*) FILTER (WHERE b.subject = 4) AS theory,
@@ -22,7 +22,7 @@ WITH served AS (
 )
 UPDATE devices d
 SET subjects = CASE WHEN sv.theory > sv.road THEN '{4}'::smallint[] ELSE sv.road_subjects END,
-    licence_classes = CASE WHEN d.licence_classes = '{}' THEN sv.classes ELSE d.licence_classes END
+    licence_classes = (SELECT array_agg(DISTINCT c ORDER BY c) FROM unnest(d.licence_classes || sv.classes) c)
 FROM served sv
 WHERE sv.device_id = d.id;
 
