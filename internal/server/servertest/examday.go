@@ -114,9 +114,12 @@ func AttemptOf(r testkit.Response) map[string]any {
 type Hall struct {
 	*ExamDay
 	Slot3, Slot4 int64
-	Terminal     string // the theory terminal's key (subject 4)
-	Examiner     string // the examiner's token
-	Issuer       string // the issuer's token, at 3号窗口
+	// Judge is the car Pass and Fail examine on, and Terminal the theory
+	// terminal: exams a test leaves running on Device do not hold them up
+	// (ED-ATTEMPT: one attempt at a time per device).
+	Judge, Terminal string
+	Examiner        string // the examiner's token
+	Issuer          string // the issuer's token, at 3号窗口
 }
 
 // NewHall sets up today's hall at a new venue.
@@ -132,7 +135,7 @@ func HallOf(t testing.TB, d *ExamDay) *Hall {
 	h := &Hall{ExamDay: d}
 	h.Slot3 = h.TodaySlot(t, 3)
 	h.Slot4 = h.TodaySlot(t, 4)
-	h.Terminal = h.NewTerminal(t, h.Venue)
+	h.Judge, h.Terminal = h.NewDevice(t, h.Venue), h.NewTerminal(t, h.Venue)
 	name := fmt.Sprintf("examiner%d", Next())
 	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "examiner-pw", "role": "examiner", "venue_id": h.Venue})
 	h.Examiner = a.Login(name, "examiner-pw")
@@ -174,8 +177,8 @@ func (h *Hall) Pass(t testing.TB, booking int64, subject int) int64 {
 	if subject == 4 {
 		r = h.Post(h.Terminal, booking, "theory_result", map[string]any{"score": 95})
 	} else {
-		h.Post(h.Device, booking, "exam_started", nil)
-		r = h.Post(h.Device, booking, "exam_finished", nil)
+		h.Post(h.Judge, booking, "exam_started", nil)
+		r = h.Post(h.Judge, booking, "exam_finished", nil)
 	}
 	if at := AttemptOf(r); r.Status != http.StatusCreated || at["status"] != "passed" {
 		t.Fatalf("subject %d: %d %s", subject, r.Status, r.Raw)
@@ -187,8 +190,8 @@ func (h *Hall) Pass(t testing.TB, booking int64, subject int) int64 {
 func (h *Hall) Fail(t testing.TB, booking int64) {
 	t.Helper()
 	for i := 0; i < 2; i++ {
-		h.Post(h.Device, booking, "exam_started", nil)
-		if r := h.Post(h.Device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); AttemptOf(r)["status"] != "failed" {
+		h.Post(h.Judge, booking, "exam_started", nil)
+		if r := h.Post(h.Judge, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); AttemptOf(r)["status"] != "failed" {
 			t.Fatalf("fail: %d %s", r.Status, r.Raw)
 		}
 	}
