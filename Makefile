@@ -53,7 +53,7 @@ bench-fanout: build
 ## fails on an overbooked seat or a missed or repeated seq
 bench-smoke: build
 	$(GO) run ./bench/rush -examd ./bin/examd -candidates 60 -slots 3 -clients 8 -pgbench-time 1s
-	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 2s -ramp=false -posters 8 -bookings 16 -devices 2
+	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 2s -ramp=false -posters 8 -bookings 16
 
 clean:
 	rm -rf bin

@@ -115,8 +115,11 @@ func VenueTopic(venueID int64) string { return fmt.Sprintf("venue:%d", venueID) 
 
 // Facts is what the store looked up for an event before applying it.
 type Facts struct {
-	Device  Device                    // the device that reports the event
+	Device  Device                    // the device that reports the event, with its capabilities
 	Booking scheduling.BookingForExam // the event's booking, locked
+	// DeviceBusy: the device has an attempt in progress (looked up for the
+	// events that start one: exam_started, theory_result).
+	DeviceBusy bool
 	// Rule is a deduction's rule in the attempt's catalogue version; nil
 	// when the catalogue has no rule of that code.
 	Rule *Rule
@@ -189,8 +192,16 @@ func (a Attempt) Apply(ev Event, f Facts, now time.Time) (Decision, error) {
 		if (ev.Type == TheoryResult) != (b.Subject == 4) {
 			return d, refusal.Invalid("type", "subject 4 reports theory_result; subjects 2 and 3 start with exam_started")
 		}
+		// ED-ATTEMPT, PL-ACCESS: the device must be able to run this exam,
+		// and run one at a time.
+		if err := f.Device.Fits(b); err != nil {
+			return d, err
+		}
 		if d.Attempt, err = a.next(f, now); err != nil {
 			return d, err
+		}
+		if f.DeviceBusy {
+			return d, ErrDeviceBusy
 		}
 		d.Open = true
 		if ev.Type == TheoryResult {

@@ -19,8 +19,13 @@ var (
 	applyNow  = scheduling.StartOfDay(examDay).Add(9 * time.Hour)
 )
 
-// car is the device of every test, at venue 1.
-var car = exam.Device{ID: 7, VenueID: 1, Name: "考试车 3号", VehiclePlate: "京A1234学"}
+// car is the device of every road test, at venue 1: subjects 2 and 3 in
+// C1, C2 and B2, not adapted; terminal is the theory terminal beside it.
+var (
+	car = exam.Device{ID: 7, VenueID: 1, Name: "考试车 3号", VehiclePlate: "京A1234学",
+		Subjects: []int64{2, 3}, LicenceClasses: []string{"B2", "C1", "C2"}}
+	terminal = exam.Device{ID: 9, VenueID: 1, Name: "理论考试终端 1号", Subjects: []int64{4}, LicenceClasses: []string{"C1"}}
+)
 
 // examBooking is a confirmed C1 booking of subject on the exam day, changed by opts.
 func examBooking(subject int, opts ...func(*scheduling.BookingForExam)) scheduling.BookingForExam {
@@ -70,7 +75,27 @@ func TestAttemptApply(t *testing.T) {
 	score := func(n int) func(*exam.Event) { return func(e *exam.Event) { e.Score = intp(n) } }
 	text := func(s string) func(*exam.Event) { return func(e *exam.Event) { e.Text = s } }
 	deduct := func(r exam.Rule) exam.Event { return ev(exam.Deduction, rule(r.Code)) }
-	facts := func(b scheduling.BookingForExam) exam.Facts { return exam.Facts{Device: car, Booking: b} }
+	facts := func(b scheduling.BookingForExam) exam.Facts {
+		if b.Subject == 4 {
+			return exam.Facts{Device: terminal, Booking: b}
+		}
+		return exam.Facts{Device: car, Booking: b}
+	}
+	// on is booking b examined on dev, changed by opts.
+	on := func(b scheduling.BookingForExam, dev exam.Device, opts ...func(*exam.Device)) exam.Facts {
+		for _, opt := range opts {
+			opt(&dev)
+		}
+		return exam.Facts{Device: dev, Booking: b}
+	}
+	serving := func(subjects []int64, classes ...string) func(*exam.Device) {
+		return func(d *exam.Device) { d.Subjects, d.LicenceClasses = subjects, classes }
+	}
+	adaptedCar := func(d *exam.Device) { d.AdaptedVehicle = true }
+	busy := func(f exam.Facts) exam.Facts { f.DeviceBusy = true; return f }
+	needs := func(n ...string) func(*scheduling.BookingForExam) {
+		return func(b *scheduling.BookingForExam) { b.Needs = n }
+	}
 	with := func(r exam.Rule, before bool) exam.Facts {
 		f := facts(examBooking(2))
 		f.Rule, f.DeductedBefore = &r, before
@@ -142,6 +167,46 @@ func TestAttemptApply(t *testing.T) {
 			want: exam.ErrAttemptFinished, code: "attempt_finished"},
 		{name: "exam_started/for subject 4 refused", a: none, ev: ev(exam.ExamStarted), f: facts(examBooking(4)), field: "type"},
 
+		// ED-ATTEMPT, PL-ACCESS: only a device that serves the booking's
+		// subject and class, adapted when the candidate needs it, starts it.
+		{name: "exam_started/subject 3 on a subject 2 car refused", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(3), car, serving([]int64{2}, "C1")),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "exam_started/subject 2 on a subject 2 car", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(2), car, serving([]int64{2}, "C1")),
+			no: 1, score: 100, status: inProgress, open: true, feed: []string{"exam_started"}},
+		{name: "exam_started/subject 2 on a theory terminal refused", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(2), terminal),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "exam_started/C2 on a C1 car refused", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(2, class("C2")), car, serving([]int64{2, 3}, "C1")),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "exam_started/C2 on a C1 and C2 car", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(2, class("C2")), car, serving([]int64{2, 3}, "C1", "C2")),
+			no: 1, score: 100, status: inProgress, open: true, feed: []string{"exam_started"}},
+		{name: "exam_started/a device of no class refused", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(2), car, serving([]int64{2, 3})),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "exam_started/PL-ACCESS adapted_vehicle on a C5 car not adapted refused", a: none, ev: ev(exam.ExamStarted),
+			f:    on(examBooking(2, class("C5"), needs("step_free", "adapted_vehicle")), car, serving([]int64{2}, "C5")),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "exam_started/PL-ACCESS adapted_vehicle on an adapted car", a: none, ev: ev(exam.ExamStarted),
+			f:  on(examBooking(2, class("C5"), needs("step_free", "adapted_vehicle")), car, serving([]int64{2}, "C5"), adaptedCar),
+			no: 1, score: 100, status: inProgress, open: true, feed: []string{"exam_started"}},
+		{name: "exam_started/PL-ACCESS other needs on a car not adapted", a: none, ev: ev(exam.ExamStarted),
+			f:  on(examBooking(2, class("C5"), needs("step_free", "sign_language")), car, serving([]int64{2}, "C5")),
+			no: 1, score: 100, status: inProgress, open: true, feed: []string{"exam_started"}},
+		{name: "exam_started/wrong device before the retake's rules", a: attempt(2, 60, failed), ev: ev(exam.ExamStarted), f: on(examBooking(3, status(bookingFailed)), car, serving([]int64{2}, "C1")),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "exam_started/wrong venue before wrong device", a: none, ev: ev(exam.ExamStarted), f: on(examBooking(4, func(b *scheduling.BookingForExam) { b.VenueID = 2 }), car),
+			want: exam.ErrWrongVenue, code: "wrong_venue"},
+
+		// ED-ATTEMPT: one attempt in progress per device.
+		{name: "exam_started/device busy refused", a: none, ev: ev(exam.ExamStarted), f: busy(facts(examBooking(2))),
+			want: exam.ErrDeviceBusy, code: "device_busy"},
+		{name: "exam_started/BK-RETAKE on a busy car refused", a: otherCar(attempt(1, 70, failed)), ev: ev(exam.ExamStarted), f: busy(facts(examBooking(2))),
+			want: exam.ErrDeviceBusy, code: "device_busy"},
+		{name: "exam_started/the booking's own attempt in progress says so, busy or not", a: running(95), ev: ev(exam.ExamStarted), f: busy(facts(examBooking(2))),
+			want: exam.ErrAttemptInProgress, code: "attempt_in_progress"},
+		{name: "deduction/on a busy car goes on", a: running(100), ev: deduct(rpStop), f: busy(with(rpStop, false)),
+			no: 1, score: 95, status: inProgress, points: 5, feed: []string{"deduction"}},
+		{name: "exam_finished/on a busy car ends it", a: running(80), ev: ev(exam.ExamFinished), f: busy(facts(examBooking(2))),
+			no: 1, score: 80, status: passed, booking: bookingPassed, feed: []string{"exam_finished"}},
+
 		// theory_result opens and ends a subject 4 attempt at once.
 		{name: "theory_result/92 passes", a: none, ev: ev(exam.TheoryResult, score(92)), f: facts(examBooking(4)),
 			no: 1, score: 92, status: passed, passMark: 90, open: true, points: 8, booking: bookingPassed, feed: []string{"theory_result"}},
@@ -153,6 +218,12 @@ func TestAttemptApply(t *testing.T) {
 			no: 2, score: 60, status: failed, open: true, points: 40, booking: bookingFailed, feed: []string{"theory_result"}},
 		{name: "theory_result/for subject 2 refused", a: none, ev: ev(exam.TheoryResult, score(95)), f: facts(examBooking(2)), field: "type"},
 		{name: "theory_result/without a score refused", a: none, ev: ev(exam.TheoryResult), f: facts(examBooking(4)), field: "score"},
+		{name: "theory_result/on an exam car refused", a: none, ev: ev(exam.TheoryResult, score(95)), f: on(examBooking(4), car),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "theory_result/C2 on a C1 terminal refused", a: none, ev: ev(exam.TheoryResult, score(95)), f: on(examBooking(4, class("C2")), terminal),
+			want: exam.ErrWrongDevice, code: "wrong_device"},
+		{name: "theory_result/on a busy terminal refused", a: none, ev: ev(exam.TheoryResult, score(95)), f: busy(facts(examBooking(4))),
+			want: exam.ErrDeviceBusy, code: "device_busy"},
 		{name: "theory_result/before the slot's start refused", a: none, ev: ev(exam.TheoryResult, score(95)), f: facts(examBooking(4)), at: slotStart.Add(-time.Second),
 			want: exam.ErrSlotNotStarted, code: "slot_not_started"},
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -19,23 +20,30 @@ import (
 	"examd/internal/pg"
 	"examd/internal/refusal"
 	"examd/internal/secret"
+	"examd/scheduling"
 )
 
-// Device is a judging device in an exam car, or a theory terminal.
+// Device is a judging device in an exam car, or a theory terminal, with
+// what it can examine: its subjects, licence classes and whether its car is
+// adapted (ED-ATTEMPT, PL-ACCESS).
 type Device struct {
-	ID             int64          `db:"id" json:"id"`
-	VenueID        int64          `db:"venue_id" json:"venue_id"`
-	Name           string         `db:"name" json:"name"`
-	VehiclePlate   string         `db:"vehicle_plate" json:"vehicle_plate"`
+	ID           int64  `db:"id" json:"id"`
+	VenueID      int64  `db:"venue_id" json:"venue_id"`
+	Name         string `db:"name" json:"name"`
+	VehiclePlate string `db:"vehicle_plate" json:"vehicle_plate"`
+	// Subjects are 2, 3 or both for an exam car, 4 for a theory terminal;
+	// stored sorted.
+	Subjects       pq.Int64Array  `db:"subjects" json:"subjects"`
 	LicenceClasses pq.StringArray `db:"licence_classes" json:"licence_classes"`
 	AdaptedVehicle bool           `db:"adapted_vehicle" json:"adapted_vehicle"`
 }
 
-const deviceColumns = `id, venue_id, name, vehicle_plate, licence_classes, adapted_vehicle`
+const deviceColumns = `id, venue_id, name, vehicle_plate, subjects, licence_classes, adapted_vehicle`
 
 // Validate checks a device to register: a venue, a name of at most 100
-// bytes, a plate of at most 20, licence classes such as C1, all of them
-// text PostgreSQL can store.
+// bytes, a plate of at most 20, its subjects (2, 3 or both for a car, 4
+// for a theory terminal), at least one licence class such as C1, all of
+// them text PostgreSQL can store.
 func (d Device) Validate() error {
 	switch {
 	case d.VenueID <= 0:
@@ -44,11 +52,42 @@ func (d Device) Validate() error {
 		return refusal.Invalid("name", "required, at most 100 bytes")
 	case len(d.VehiclePlate) > 20 || !storable(d.VehiclePlate):
 		return refusal.Invalid("vehicle_plate", "at most 20 bytes")
+	case !validSubjects(d.Subjects):
+		return refusal.Invalid("subjects", "[2], [3], [2,3] for an exam car or [4] for a theory terminal")
+	case len(d.LicenceClasses) == 0:
+		return refusal.Invalid("licence_classes", "at least one licence class such as C1")
 	}
 	for _, lc := range d.LicenceClasses {
 		if lc == "" || len(lc) > 8 || !storable(lc) {
 			return refusal.Invalid("licence_classes", "licence classes such as C1")
 		}
+	}
+	return nil
+}
+
+// validSubjects reports whether a device may serve subjects: at least one,
+// each 2, 3 or 4 once, and 4 alone (a theory terminal is not a car).
+func validSubjects(subjects []int64) bool {
+	if len(subjects) == 0 {
+		return false
+	}
+	seen := map[int64]bool{}
+	for _, s := range subjects {
+		if s < 2 || s > 4 || seen[s] {
+			return false
+		}
+		seen[s] = true
+	}
+	return !seen[4] || len(subjects) == 1
+}
+
+// Fits refuses with ErrWrongDevice a device that cannot examine booking b:
+// it does not serve b's subject or licence class, or the candidate needs an
+// adapted car and its car is not (ED-ATTEMPT, PL-ACCESS).
+func (d Device) Fits(b scheduling.BookingForExam) error {
+	if !slices.Contains(d.Subjects, int64(b.Subject)) || !slices.Contains(d.LicenceClasses, b.LicenceClass) ||
+		(slices.Contains(b.Needs, "adapted_vehicle") && !d.AdaptedVehicle) {
+		return ErrWrongDevice
 	}
 	return nil
 }
@@ -65,6 +104,9 @@ var errNoVenue = refusal.Invalid("venue_id", "no such venue")
 var constraintErrors = map[string]error{
 	"devices_venue_id_fkey":        errNoVenue,
 	"display_tokens_venue_id_fkey": errNoVenue,
+	// ED-ATTEMPT: a racing second start on one car, or on one booking.
+	"attempts_device_in_progress": ErrDeviceBusy,
+	"attempts_one_in_progress":    ErrAttemptInProgress,
 }
 
 // CreateDevice registers a device and returns its key, shown this once;
@@ -75,19 +117,17 @@ func (s *Store) CreateDevice(ctx context.Context, d Device, by int64) (Device, s
 		return d, "", err
 	}
 	d.Name = strings.TrimSpace(d.Name)
+	d.Subjects = slices.Sorted(slices.Values(d.Subjects)) // as the check on the table wants them
 	key, keyHash := secret.New()
-	if d.LicenceClasses == nil {
-		d.LicenceClasses = pq.StringArray{}
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return d, "", fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 	err = tx.GetContext(ctx, &d.ID, `
-		INSERT INTO devices (venue_id, name, vehicle_plate, licence_classes, adapted_vehicle, key_hash, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.LicenceClasses, d.AdaptedVehicle, keyHash, by)
+		INSERT INTO devices (venue_id, name, vehicle_plate, subjects, licence_classes, adapted_vehicle, key_hash, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		RETURNING id`, d.VenueID, d.Name, d.VehiclePlate, d.Subjects, d.LicenceClasses, d.AdaptedVehicle, keyHash, by)
 	if r := pg.Refusal(err, constraintErrors); r != nil {
 		return d, "", r
 	}

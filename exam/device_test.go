@@ -33,7 +33,7 @@ func TestDevices(t *testing.T) {
 	create := func(venue int64, name string) (exam.Device, string) {
 		t.Helper()
 		d, key, err := s.CreateDevice(ctx, exam.Device{VenueID: venue, Name: name, VehiclePlate: "京A1234学",
-			LicenceClasses: pq.StringArray{"C1"}}, admin)
+			Subjects: pq.Int64Array{2}, LicenceClasses: pq.StringArray{"C1"}}, admin)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestDevices(t *testing.T) {
 
 // TestDeviceValidate: the checks POST /devices and the admin's page share.
 func TestDeviceValidate(t *testing.T) {
-	ok := exam.Device{VenueID: 1, Name: "考试车 1号", VehiclePlate: "京A1234学", LicenceClasses: pq.StringArray{"C1", "C2"}}
+	ok := exam.Device{VenueID: 1, Name: "考试车 1号", VehiclePlate: "京A1234学", Subjects: pq.Int64Array{2, 3}, LicenceClasses: pq.StringArray{"C1", "C2"}}
 	for name, tc := range map[string]struct {
 		change func(*exam.Device)
 		field  string
@@ -87,6 +87,20 @@ func TestDeviceValidate(t *testing.T) {
 		"LongPlate":  {func(d *exam.Device) { d.VehiclePlate = strings.Repeat("A", 21) }, "vehicle_plate"},
 		"EmptyClass": {func(d *exam.Device) { d.LicenceClasses = pq.StringArray{""} }, "licence_classes"},
 		"LongClass":  {func(d *exam.Device) { d.LicenceClasses = pq.StringArray{"C1C2C3C4C5"} }, "licence_classes"},
+		"NoClass":    {func(d *exam.Device) { d.LicenceClasses = nil }, "licence_classes"},
+		// Subjects: 2, 3 or both for a car, 4 alone for a theory terminal.
+		"Subject2":       {func(d *exam.Device) { d.Subjects = pq.Int64Array{2} }, ""},
+		"Subject3":       {func(d *exam.Device) { d.Subjects = pq.Int64Array{3} }, ""},
+		"Subjects3And2":  {func(d *exam.Device) { d.Subjects = pq.Int64Array{3, 2} }, ""},
+		"TheoryTerminal": {func(d *exam.Device) { d.Subjects = pq.Int64Array{4} }, ""},
+		"NoSubjects":     {func(d *exam.Device) { d.Subjects = nil }, "subjects"},
+		"EmptySubjects":  {func(d *exam.Device) { d.Subjects = pq.Int64Array{} }, "subjects"},
+		"Subject1":       {func(d *exam.Device) { d.Subjects = pq.Int64Array{1} }, "subjects"},
+		"Subject5":       {func(d *exam.Device) { d.Subjects = pq.Int64Array{2, 5} }, "subjects"},
+		"TwiceSubject2":  {func(d *exam.Device) { d.Subjects = pq.Int64Array{2, 2} }, "subjects"},
+		"TheoryAndRoad":  {func(d *exam.Device) { d.Subjects = pq.Int64Array{3, 4} }, "subjects"},
+		"AllThree":       {func(d *exam.Device) { d.Subjects = pq.Int64Array{2, 3, 4} }, "subjects"},
+		"TwiceTheory":    {func(d *exam.Device) { d.Subjects = pq.Int64Array{4, 4} }, "subjects"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			d := ok

@@ -45,6 +45,12 @@ var (
 	ErrAttemptFinished   = refusal.New("attempt_finished", "该次考试已结束")
 	ErrRetakeExhausted   = refusal.New("retake_exhausted", "该预约的考试和补考机会均已用完")
 	ErrNoAttempt         = refusal.New("no_attempt", "该预约没有正在进行的考试：请先发送 exam_started")
+	// ErrWrongDevice: the device does not serve the booking's subject or
+	// licence class, or the candidate needs an adapted car and the
+	// device's is not (ED-ATTEMPT, PL-ACCESS).
+	ErrWrongDevice = refusal.New("wrong_device", "本设备不能进行该预约的考试：科目、准驾车型或无障碍改装车辆不符")
+	// ErrDeviceBusy: the device already has an attempt in progress (ED-ATTEMPT).
+	ErrDeviceBusy = refusal.New("device_busy", "本设备有一场考试正在进行，结束后才能开始下一场")
 )
 
 // Validate checks the fields each event type needs.

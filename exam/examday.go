@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/pg"
 	"examd/internal/refusal"
 	"examd/scheduling"
 )
@@ -104,10 +105,21 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 }
 
 // load reads what Apply needs besides the locked booking: the booking's
-// latest attempt (the zero Attempt before the first) and, for a deduction
-// in an attempt in progress, its rule and whether it deducted before.
+// latest attempt (the zero Attempt before the first), for an event that
+// starts an attempt whether the device has one in progress, and, for a
+// deduction in an attempt in progress, its rule and whether it deducted
+// before.
 func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForExam, ev Event) (Attempt, Facts, error) {
 	f := Facts{Device: dev, Booking: b}
+	if ev.Type == ExamStarted || ev.Type == TheoryResult {
+		// A start racing this one on the same device is caught by
+		// attempts_device_in_progress when the attempt is inserted.
+		err := tx.GetContext(ctx, &f.DeviceBusy, `
+			SELECT EXISTS (SELECT 1 FROM attempts WHERE device_id = $1 AND status = 'in_progress')`, dev.ID)
+		if err != nil {
+			return Attempt{}, f, fmt.Errorf("attempts in progress of device %d: %w", dev.ID, err)
+		}
+	}
 	latest, err := latestAttempt(ctx, tx, b.ID)
 	if err != nil || latest == nil {
 		return Attempt{}, f, err
@@ -254,9 +266,13 @@ func openAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt) error {
 		INSERT INTO attempts (booking_id, attempt_no, device_id, rule_version, pass_mark)
 		SELECT $1, $2, $3, max(version), $4 FROM rule_catalogues
 		RETURNING `+attemptColumns, a.BookingID, a.AttemptNo, a.DeviceID, a.PassMark)
+	if r := pg.Refusal(err, constraintErrors); r != nil {
+		// ED-ATTEMPT: a second start racing on the same device (the
+		// booking's lock does not serialize two bookings), or, rarely, on
+		// the same booking.
+		return r
+	}
 	if err != nil {
-		// attempts_one_in_progress and the (booking, attempt_no) key make
-		// a racing second start fail here; the booking lock makes it rare.
 		return fmt.Errorf("open attempt: %w", err)
 	}
 	return nil

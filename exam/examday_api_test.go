@@ -357,12 +357,13 @@ func TestReviewedExamEdges(t *testing.T) {
 	}
 
 	// An event id used again for another event is refused, not answered with the first.
+	car3 := d.NewDevice(t, d.Venue) // car2 is busy with the retake (ED-ATTEMPT)
 	_, other := d.Book(t, d.Slot, 2)
 	body := map[string]any{"event_id": testkit.UUID(), "booking_id": other, "type": "exam_started", "at": time.Now().Format(time.RFC3339)}
-	a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2)
+	a.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car3)
 	_, third := d.Book(t, d.Slot, 2)
 	body["booking_id"] = third
-	if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car2); r.Status != 422 || r.Field() != "event_id" {
+	if r := a.Do("POST", "/api/v1/exam/events", "", body, "Authorization", "Device "+car3); r.Status != 422 || r.Field() != "event_id" {
 		t.Fatalf("event id reused for another booking: %d %s", r.Status, r.Raw)
 	}
 

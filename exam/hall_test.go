@@ -35,12 +35,19 @@ func newHallFixture(t *testing.T, db *sqlx.DB, now time.Time) *hallFixture {
 	mustGet(t, db, &f.user, `INSERT INTO users (username, password_hash, role) VALUES ('admin', 'x', 'admin') RETURNING id`)
 	mustGet(t, db, &f.venue, `INSERT INTO venues (name) VALUES ('第一考场') RETURNING id`)
 	f.slot = f.newSlot(t, f.venue, now)
-	d, _, err := f.store.CreateDevice(context.Background(), exam.Device{VenueID: f.venue, Name: "考试车 3号"}, f.user)
+	f.device = f.newDevice(t, "考试车 3号")
+	return f
+}
+
+// newDevice registers a C1 exam car of subjects 2 and 3 at the venue.
+func (f *hallFixture) newDevice(t *testing.T, name string) exam.Device {
+	t.Helper()
+	d, _, err := f.store.CreateDevice(context.Background(), exam.Device{VenueID: f.venue, Name: name,
+		Subjects: []int64{2, 3}, LicenceClasses: []string{"C1"}}, f.user)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.device = d
-	return f
+	return d
 }
 
 func (f *hallFixture) newSlot(t *testing.T, venue int64, now time.Time) (id int64) {
@@ -69,11 +76,17 @@ func (f *hallFixture) book(t *testing.T, slot int64, name string) (booking int64
 	return booking
 }
 
-// post ingests a device event.
+// post ingests a device event of the fixture's car.
 func (f *hallFixture) post(t *testing.T, booking int64, typ, item, rule string, at time.Time) {
 	t.Helper()
+	f.postBy(t, f.device, booking, typ, item, rule, at)
+}
+
+// postBy ingests a device event of dev.
+func (f *hallFixture) postBy(t *testing.T, dev exam.Device, booking int64, typ, item, rule string, at time.Time) {
+	t.Helper()
 	ev := exam.Event{EventID: testkit.UUID(), BookingID: booking, Type: typ, Item: item, Rule: rule, At: at}
-	if _, _, err := f.store.Ingest(context.Background(), f.device, ev, at); err != nil {
+	if _, _, err := f.store.Ingest(context.Background(), dev, ev, at); err != nil {
 		t.Fatalf("%s on booking %d: %v", typ, booking, err)
 	}
 }
@@ -119,11 +132,13 @@ func TestHallBoard(t *testing.T) {
 	f.post(t, driving, exam.ItemFinished, "reverse_parking", "", tick())
 	f.post(t, driving, exam.ItemStarted, "hill_start", "", tick())
 	f.post(t, driving, exam.Deduction, "", "HS.ROLLBACK_10_30CM", tick())
-	f.post(t, between, exam.ExamStarted, "", "", tick())
-	f.post(t, between, exam.ItemStarted, "reverse_parking", "", tick())
-	f.post(t, between, exam.ItemFinished, "reverse_parking", "", tick())
-	f.post(t, failed, exam.ExamStarted, "", "", tick())
-	f.post(t, failed, exam.Deduction, "", "RP.BODY_OUT", tick())
+	// ED-ATTEMPT: one exam at a time per car.
+	car5, car6 := f.newDevice(t, "考试车 5号"), f.newDevice(t, "考试车 6号")
+	f.postBy(t, car5, between, exam.ExamStarted, "", "", tick())
+	f.postBy(t, car5, between, exam.ItemStarted, "reverse_parking", "", tick())
+	f.postBy(t, car5, between, exam.ItemFinished, "reverse_parking", "", tick())
+	f.postBy(t, car6, failed, exam.ExamStarted, "", "", tick())
+	f.postBy(t, car6, failed, exam.Deduction, "", "RP.BODY_OUT", tick())
 
 	// Another venue's board is empty.
 	var otherVenue int64

@@ -78,6 +78,7 @@ func (h Handler) createDevice(c echo.Context) error {
 		VenueID        *int64    `json:"venue_id"`
 		Name           *string   `json:"name"`
 		VehiclePlate   *string   `json:"vehicle_plate"`
+		Subjects       *[]int64  `json:"subjects"`
 		LicenceClasses *[]string `json:"licence_classes"`
 		AdaptedVehicle *bool     `json:"adapted_vehicle"`
 	}
@@ -93,6 +94,9 @@ func (h Handler) createDevice(c echo.Context) error {
 	}
 	if req.VehiclePlate != nil {
 		d.VehiclePlate = *req.VehiclePlate
+	}
+	if req.Subjects != nil {
+		d.Subjects = pq.Int64Array(*req.Subjects)
 	}
 	if req.LicenceClasses != nil {
 		d.LicenceClasses = pq.StringArray(*req.LicenceClasses)

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -26,8 +27,16 @@ type deviceRow struct {
 // deviceForm is what the new-device form shows again after a refusal.
 type deviceForm struct {
 	Venue, Name, Plate, Classes string
+	Subjects                    []string // the subjects ticked: "2", "3", "4"
 	Adapted                     bool
 }
+
+// Serves reports whether the form's subject box of subject is ticked.
+func (f deviceForm) Serves(subject string) bool { return slices.Contains(f.Subjects, subject) }
+
+// deviceSubjects are the subjects a device may serve, as the form offers
+// them: an exam car 2, 3 or both, a theory terminal 4 (ED-ATTEMPT).
+var deviceSubjects = []string{"2", "3", "4"}
 
 // issuedKey is a device just registered and its key: the one page that
 // answers the registration shows it, and nothing ever shows it again.
@@ -47,6 +56,9 @@ type devicesView struct {
 	Retire  *rowRefusal
 	Issued  *issuedKey
 }
+
+// SubjectChoices are the subjects the form offers.
+func (devicesView) SubjectChoices() []string { return deviceSubjects }
 
 // RetireRefusal is the retire refusal to show in the row key, if any.
 func (v devicesView) RetireRefusal(key string) *rowRefusal {
@@ -98,13 +110,21 @@ func (h Handler) addDevice(c echo.Context) error {
 	}
 	f := req.PostForm
 	form := deviceForm{Venue: f.Get("venue_id"), Name: f.Get("name"), Plate: strings.TrimSpace(f.Get("vehicle_plate")),
-		Classes: f.Get("licence_classes"), Adapted: f.Get("adapted_vehicle") == "1"}
+		Classes: f.Get("licence_classes"), Subjects: f["subjects"], Adapted: f.Get("adapted_vehicle") == "1"}
 	refuse := func(field string) error {
 		return h.renderDevices(c, http.StatusUnprocessableEntity,
 			devicesView{Form: form, Refusal: &formError{Field: field, Key: "devices.err." + field}})
 	}
 	d := exam.Device{Name: form.Name, VehiclePlate: form.Plate, AdaptedVehicle: form.Adapted,
 		LicenceClasses: pq.StringArray(licenceClasses(form.Classes))}
+	// The boxes give the subjects; Validate judges them as it does the API's.
+	for _, s := range form.Subjects {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return refuse("subjects")
+		}
+		d.Subjects = append(d.Subjects, n)
+	}
 	if form.Venue != "" {
 		n, err := strconv.ParseInt(form.Venue, 10, 64)
 		if err != nil || n <= 0 {

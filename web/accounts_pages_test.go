@@ -172,7 +172,7 @@ func TestWebAccountsDevices(t *testing.T) {
 		t.Fatalf("devices page: %d\n%s", p.Status, p.Body)
 	}
 	p := b.post("/admin/devices", url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 7号"},
-		"vehicle_plate": {"京A7777学"}, "licence_classes": {"c1, C2"}, "adapted_vehicle": {"1"}})
+		"vehicle_plate": {"京A7777学"}, "subjects": {"2", "3"}, "licence_classes": {"c1, C2"}, "adapted_vehicle": {"1"}})
 	if p.Status != http.StatusOK || p.URL != "/admin/devices" || !strings.Contains(p.Body, "此密钥只显示一次") {
 		t.Fatalf("register: %d at %s\n%s", p.Status, p.URL, p.Body)
 	}
@@ -186,7 +186,7 @@ func TestWebAccountsDevices(t *testing.T) {
 	key := m[1]
 	var id int64
 	if err := a.DB.Get(&id, `SELECT id FROM devices WHERE key_hash = $1 AND name = '考试车 7号' AND venue_id = $2
-		AND licence_classes = '{C1,C2}' AND adapted_vehicle`, accountsKeyHash(key), venue); err != nil {
+		AND subjects = '{2,3}' AND licence_classes = '{C1,C2}' AND adapted_vehicle`, accountsKeyHash(key), venue); err != nil {
 		t.Fatalf("the device is not stored under the key's hash: %v", err)
 	}
 	if r := a.Do("POST", "/api/v1/exam/events", "", map[string]any{}, "Authorization", "Device "+key); r.Status != http.StatusUnprocessableEntity {
@@ -201,7 +201,7 @@ func TestWebAccountsDevices(t *testing.T) {
 	if strings.Contains(p.Body, key) || strings.Contains(p.Body, "此密钥只显示一次") {
 		t.Errorf("the list shows the key again")
 	}
-	for _, want := range []string{"考试车 7号", "第一考场", "京A7777学", "C1、C2", "改装车", "在用", "停用设备"} {
+	for _, want := range []string{"考试车 7号", "第一考场", "科目二、科目三", "京A7777学", "C1、C2", "改装车", "在用", "停用设备"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the row lacks %q: %s", want, row)
 		}
@@ -215,10 +215,15 @@ func TestWebAccountsDevices(t *testing.T) {
 			msg   string
 		}{
 			"NoVenue":      {url.Values{"name": {"考试车 8号"}}, "venue_id", "请从列表中选择考场。"},
-			"UnknownVenue": {url.Values{"venue_id": {"99999"}, "name": {"考试车 8号"}}, "venue_id", "请从列表中选择考场。"},
+			"UnknownVenue": {url.Values{"venue_id": {"99999"}, "name": {"考试车 8号"}, "subjects": {"2"}, "licence_classes": {"C1"}}, "venue_id", "请从列表中选择考场。"},
 			"NoName":       {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"  "}}, "name", "请填写设备名称，最多100字节（约33个汉字）。"},
 			"LongPlate":    {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "vehicle_plate": {"京A12345678901234567学"}}, "vehicle_plate", "车牌号最多20字节。"},
-			"Classes":      {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "licence_classes": {"C1C2C3C4C5"}}, "licence_classes", "准驾车型请填写如 C1 C2，每个最多8个字符，用空格或逗号分隔。"},
+			"Classes":      {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "subjects": {"2"}, "licence_classes": {"C1C2C3C4C5"}}, "licence_classes", "准驾车型请填写如 C1 C2，每个最多8个字符，用空格或逗号分隔。"},
+			"NoClasses":    {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "subjects": {"2"}}, "licence_classes", "准驾车型请填写如 C1 C2，每个最多8个字符，用空格或逗号分隔。"},
+			// ED-ATTEMPT: a car serves subject 2, 3 or both; a theory terminal 4 alone.
+			"NoSubjects":    {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "licence_classes": {"C1"}}, "subjects", "请勾选考试科目：考试车选科目二、科目三或两者，理论考试终端只选科目四。"},
+			"TheoryAndRoad": {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "subjects": {"3", "4"}, "licence_classes": {"C1"}}, "subjects", "请勾选考试科目：考试车选科目二、科目三或两者，理论考试终端只选科目四。"},
+			"NotASubject":   {url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"考试车 8号"}, "subjects": {"二"}, "licence_classes": {"C1"}}, "subjects", "请勾选考试科目：考试车选科目二、科目三或两者，理论考试终端只选科目四。"},
 		} {
 			t.Run(name, func(t *testing.T) {
 				b.get("/admin/devices")
@@ -271,7 +276,8 @@ func TestWebAccountsDevices(t *testing.T) {
 
 	t.Run("Escaped", func(t *testing.T) {
 		b.get("/admin/devices")
-		p := b.post("/admin/devices", url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"<script>alert(1)</script>"}, "vehicle_plate": {"<i>京A</i>"}})
+		p := b.post("/admin/devices", url.Values{"venue_id": {fmt.Sprint(venue)}, "name": {"<script>alert(1)</script>"}, "vehicle_plate": {"<i>京A</i>"},
+			"subjects": {"4"}, "licence_classes": {"C1"}})
 		if p.Status != http.StatusOK {
 			t.Fatalf("register: %d", p.Status)
 		}
@@ -306,7 +312,7 @@ func TestWebAccountsAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	venue := a.NewVenue(a.Admin, false)
-	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号"})
+	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号", "subjects": []int{2}, "licence_classes": []string{"C1"}})
 	if _, err := a.DB.Exec(`INSERT INTO audit_log (actor_kind, action, subject) VALUES ('system', 'thing.changed', 'thing:1')`); err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +414,7 @@ func TestWebAccountsForbidden(t *testing.T) {
 		a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": "web-" + role, "password": "staff-secret", "role": role})
 	}
 	venue := a.NewVenue(sched, false)
-	device := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号"}).ID()
+	device := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号", "subjects": []int{2}, "licence_classes": []string{"C1"}}).ID()
 	users, devices := accountsCount(a, t, `SELECT count(*) FROM users`), accountsCount(a, t, `SELECT count(*) FROM devices`)
 
 	logins := map[string][2]string{
@@ -455,7 +461,7 @@ func TestWebAccountsCSRF(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
 	venue := a.NewVenue(a.Admin, false)
-	device := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号"}).ID()
+	device := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{"venue_id": venue, "name": "考试车 1号", "subjects": []int{2}, "licence_classes": []string{"C1"}}).ID()
 	b := accountsAdmin(a, t)
 	users := accountsCount(a, t, `SELECT count(*) FROM users`)
 	for name, tc := range map[string]struct {

@@ -30,6 +30,8 @@ func TestBrowserAccountsDevice(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#d-venue"), fmt.Sprint(venue)),
 		chromedp.SetValue(chromedp.CSS("#d-name"), "考试车 9号"),
 		chromedp.SetValue(chromedp.CSS("#d-plate"), "京A9999学"),
+		chromedp.Click(chromedp.CSS("#d-subject-2")),
+		chromedp.Click(chromedp.CSS("#d-subject-3")),
 		chromedp.SendKeys(chromedp.CSS("#d-classes"), "c1 c2"),
 		chromedp.Click(chromedp.CSS("#d-adapted")),
 	)
@@ -59,7 +61,7 @@ func TestBrowserAccountsDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	row := fmt.Sprintf("#device-%d", id)
-	if got := tb.text(row); !strings.Contains(got, "京A9999学 · C1、C2") || !strings.Contains(got, "在用") {
+	if got := tb.text(row); !strings.Contains(got, "科目二、科目三") || !strings.Contains(got, "京A9999学 · C1、C2") || !strings.Contains(got, "在用") {
 		t.Errorf("the list's row: %q", got)
 	}
 
@@ -116,10 +118,10 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 	}
 	var old int64
 	for i, d := range []map[string]any{
-		{"venue_id": v1, "name": "考试车 1号", "vehicle_plate": "京A1001学", "licence_classes": []string{"C1"}},
-		{"venue_id": v1, "name": "考试车 2号", "vehicle_plate": "京A1002学", "licence_classes": []string{"C1", "C2"}},
-		{"venue_id": v1, "name": "考试车 3号", "vehicle_plate": "京A1003学", "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true},
-		{"venue_id": v2, "name": "理论考试机 12", "licence_classes": []string{}},
+		{"venue_id": v1, "name": "考试车 1号", "vehicle_plate": "京A1001学", "subjects": []int{2}, "licence_classes": []string{"C1"}},
+		{"venue_id": v1, "name": "考试车 2号", "vehicle_plate": "京A1002学", "subjects": []int{2, 3}, "licence_classes": []string{"C1", "C2"}},
+		{"venue_id": v1, "name": "考试车 3号", "vehicle_plate": "京A1003学", "subjects": []int{3}, "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true},
+		{"venue_id": v2, "name": "理论考试机 12", "subjects": []int{4}, "licence_classes": []string{"C1", "C2"}},
 	} {
 		id := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, d).ID()
 		if i == 0 {
@@ -144,6 +146,7 @@ func TestBrowserScreenshotsAccounts(t *testing.T) {
 				chromedp.SetValue(chromedp.CSS("#d-venue"), fmt.Sprint(v2)),
 				chromedp.SetValue(chromedp.CSS("#d-name"), w.car),
 				chromedp.SetValue(chromedp.CSS("#d-plate"), "京B2024学"),
+				chromedp.Click(chromedp.CSS("#d-subject-2")),
 				chromedp.SetValue(chromedp.CSS("#d-classes"), "C1"),
 			)
 			tb.click(`#new-device button[type="submit"]`, "#device-key")

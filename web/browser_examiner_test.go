@@ -157,10 +157,10 @@ func TestBrowserScreenshotsExaminer(t *testing.T) {
 	a := servertest.Start(t)
 	d := servertest.NewExamDay(t, a, 2)
 	second := d.A.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
-		"venue_id": d.Venue, "name": "考试车 5号", "vehicle_plate": "京A5678学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+		"venue_id": d.Venue, "name": "考试车 5号", "vehicle_plate": "京A5678学", "subjects": []int{2, 3}, "licence_classes": []string{"C1"}, "adapted_vehicle": false,
 	}).Body["key"].(string)
 	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{ // a third car, idle
-		"venue_id": d.Venue, "name": "考试车 8号", "vehicle_plate": "京A9012学", "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true,
+		"venue_id": d.Venue, "name": "考试车 8号", "vehicle_plate": "京A9012学", "subjects": []int{2}, "licence_classes": []string{"C1", "C5"}, "adapted_vehicle": true,
 	})
 	names := []string{"王小明", "李秀英", "张伟", "刘洋", "陈静"}
 	bookings := make([]int64, len(names))

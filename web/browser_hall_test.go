@@ -156,9 +156,10 @@ func TestBrowserHallEscapes(t *testing.T) {
 	}
 	check("first page")
 	_, second := bookNamed(t, d, d.Slot, `"><svg onload=alert(5)>`)
-	d.Post(d.Device, second, "exam_started", nil)
+	car2 := d.NewDevice(t, d.Venue) // one exam at a time per car (ED-ATTEMPT)
+	d.Post(car2, second, "exam_started", nil)
 	tb.waitFor("the second exam", `document.querySelectorAll('#exams tbody tr').length === 2`, 5*time.Second)
-	d.Post(d.Device, second, "exam_finished", nil)
+	d.Post(car2, second, "exam_finished", nil)
 	tb.waitFor("the result", `document.querySelectorAll('#results tbody tr').length === 1`, 5*time.Second)
 	if got := tb.text("#results tbody td.hall-name"); got != `"`+strings.Repeat("*", len([]rune(`"><svg onload=alert(5)>`))-1) {
 		t.Errorf("result name %q", got)
@@ -210,12 +211,15 @@ func fillHall(t *testing.T, h *servertest.Hall) {
 	_, b1 := bookNamed(t, h.ExamDay, h.Slot, "张三丰")
 	h.Post(h.Device, b1, "exam_started", nil)
 	h.Post(h.Device, b1, "item_started", map[string]any{"item": "hill_start"})
+	// A second car (ED-ATTEMPT: one exam at a time per car): 欧阳娜娜 fails
+	// outright, then 李四 gets in.
+	car2 := h.NewDevice(t, h.Venue)
 	_, b2 := bookNamed(t, h.ExamDay, h.Slot3, "欧阳娜娜")
-	h.Post(h.Device, b2, "exam_started", nil)
-	h.Post(h.Device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
+	h.Post(car2, b2, "exam_started", nil)
+	h.Post(car2, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
 	_, b3 := bookNamed(t, h.ExamDay, h.Slot3, "李四")
-	h.Post(h.Device, b3, "exam_started", nil)
-	h.Post(h.Device, b3, "item_started", map[string]any{"item": "lane_change"})
+	h.Post(car2, b3, "exam_started", nil)
+	h.Post(car2, b3, "item_started", map[string]any{"item": "lane_change"})
 	c := h.Ready(t)
 	if _, err := h.A.DB.Exec(`UPDATE candidates SET name = '陈建国' WHERE id = $1`, c.ID); err != nil {
 		t.Fatal(err)

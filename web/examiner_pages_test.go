@@ -29,7 +29,7 @@ func TestWebExaminer(t *testing.T) {
 	}
 	examiner := examinerAt(a, t, d.Venue)
 	a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
-		"venue_id": d.Venue, "name": "<i>考试车</i> 9号", "vehicle_plate": "京A<b>9</b>学", "licence_classes": []string{"C1"},
+		"venue_id": d.Venue, "name": "<i>考试车</i> 9号", "vehicle_plate": "京A<b>9</b>学", "subjects": []int{2, 3}, "licence_classes": []string{"C1"},
 	})
 
 	b := newBrowser(a, t)

@@ -201,8 +201,9 @@ func TestWebHallBoard(t *testing.T) {
 	failing, b2 := bookNamed(t, h.ExamDay, h.Slot3, "李小龙")
 	h.Post(h.Device, b1, "exam_started", nil)
 	h.Post(h.Device, b1, "item_started", map[string]any{"item": "hill_start"})
-	h.Post(h.Device, b2, "exam_started", nil)
-	h.Post(h.Device, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
+	car2 := h.NewDevice(t, h.Venue) // one exam at a time per car (ED-ATTEMPT)
+	h.Post(car2, b2, "exam_started", nil)
+	h.Post(car2, b2, "deduction", map[string]any{"rule": "S3.HANDS_OFF"})
 	ready := h.Ready(t)
 	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", ready.ID), h.Issuer, nil)
 

@@ -38,7 +38,7 @@ func examdTarget(c *benchkit.Client, db *sqlx.DB, s venueSetup, wsBase string, p
 			i := next[p]
 			next[p] = (i + posters) % len(s.bookings)
 			ev := deviceEvent{EventID: uuid(), BookingID: s.bookings[i], Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
-			return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i%len(s.devices)], ev, nil)
+			return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i], ev, nil)
 		},
 	}
 }

@@ -37,7 +37,6 @@ type options struct {
 	step     time.Duration
 	posters  int
 	bookings int
-	devices  int
 	// bareProcess runs the bare broadcast in a child process rather than here.
 	bareProcess bool
 }
@@ -53,8 +52,7 @@ func main() {
 	flag.Float64Var(&o.rampMin, "ramp-min", 10, "the ramp's lowest rate (events/s)")
 	flag.DurationVar(&o.step, "step", 10*time.Second, "how long each ramp step lasts")
 	flag.IntVar(&o.posters, "posters", 64, "concurrent posters, so that HTTP round trips do not throttle the rate")
-	flag.IntVar(&o.bookings, "bookings", 256, "bookings in progress the events are spread over (at least -posters)")
-	flag.IntVar(&o.devices, "devices", 8, "judging devices at the venue")
+	flag.IntVar(&o.bookings, "bookings", 256, "bookings in progress the events are spread over (at least -posters), each on a car of its own")
 	flag.BoolVar(&o.bareProcess, "bare-process", true, "run the bare broadcast in a process of its own, as examd runs (false: in this process, beside the screens)")
 	bareChild := flag.String("serve-bare", "", "internal: serve the bare broadcast of the feed message in this file until stdin closes")
 	flag.Parse()
@@ -65,8 +63,8 @@ func main() {
 		}
 		return
 	}
-	if o.bookings < o.posters || o.screens < 1 || o.rate <= 0 || o.devices < 1 {
-		fmt.Fprintln(os.Stderr, "fanout: need -bookings ≥ -posters, -screens ≥ 1, -rate > 0, -devices ≥ 1")
+	if o.bookings < o.posters || o.screens < 1 || o.rate <= 0 {
+		fmt.Fprintln(os.Stderr, "fanout: need -bookings ≥ -posters, -screens ≥ 1, -rate > 0")
 		os.Exit(2)
 	}
 	if err := bench(context.Background(), o, os.Stdout); err != nil {
@@ -94,7 +92,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer db.Close()
 
-	fmt.Fprintf(out, "preparing a venue, %d devices and %d bookings in progress…\n", o.devices, o.bookings)
+	fmt.Fprintf(out, "preparing a venue, %d cars and %d bookings in progress…\n", o.bookings, o.bookings)
 	setup, err := prepare(ctx, c, db, o)
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ type venueSetup struct {
 	venue    int64
 	token    string   // the scheduler's token, for the screens
 	devices  []string // device keys
-	bookings []int64  // booking i is judged by device i mod len(devices)
+	bookings []int64  // booking i is judged by device i (ED-ATTEMPT: one exam at a time per car)
 }
 
 // prepare creates, through the API, a scheduler, a venue, a subject 2 slot
@@ -61,18 +61,18 @@ func prepare(ctx context.Context, c *benchkit.Client, db *sqlx.DB, o options) (v
 		return s, err
 	}
 	slot := created.ID
-	for i := 0; i < o.devices; i++ {
+	s.bookings, s.devices = make([]int64, o.bookings), make([]string, o.bookings)
+	err = parallel(o.bookings, 8, func(i int) error {
+		var dev struct {
+			Key string `json:"key"`
+		}
 		if err := c.Must(http.StatusCreated, "POST", "/api/v1/devices", admin, map[string]any{
 			"venue_id": s.venue, "name": fmt.Sprintf("考试车 %d号", i+1), "vehicle_plate": fmt.Sprintf("沪A%04d学", i),
-			"licence_classes": []string{"C1"}, "adapted_vehicle": false,
-		}, &created); err != nil {
-			return s, err
+			"subjects": []int{2}, "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+		}, &dev); err != nil {
+			return err
 		}
-		s.devices = append(s.devices, created.Key)
-	}
-
-	s.bookings = make([]int64, o.bookings)
-	err = parallel(o.bookings, 8, func(i int) error {
+		s.devices[i] = dev.Key
 		var cand struct {
 			ID int64 `json:"id"`
 		}
@@ -95,7 +95,7 @@ func prepare(ctx context.Context, c *benchkit.Client, db *sqlx.DB, o options) (v
 		if err != nil {
 			return fmt.Errorf("book candidate %d: %w", cand.ID, err)
 		}
-		return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i%o.devices],
+		return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i],
 			deviceEvent{EventID: uuid(), BookingID: s.bookings[i], Type: "exam_started", At: time.Now().Format(time.RFC3339Nano)}, nil)
 	})
 	return s, err

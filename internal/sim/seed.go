@@ -109,18 +109,20 @@ func Seed(ctx context.Context, baseURL, adminPassword string, seed int64, clock 
 
 	for i, dev := range []struct {
 		name, plate string
+		subject     int
 		classes     []string
 	}{
-		{"考试车 1号（科目二）", "京A0001学", []string{"C1"}},
-		{"考试车 2号（科目二）", "京A0002学", []string{"C2", "C5"}},
-		{"考试车 3号（科目三）", "京A0003学", []string{"C1"}},
-		{"考试车 4号（科目三）", "京A0004学", []string{"C1", "C2"}},
-		{"理论考试终端 1号", "", []string{}},
+		{"考试车 1号（科目二）", "京A0001学", 2, []string{"C1"}},
+		{"考试车 2号（科目二）", "京A0002学", 2, []string{"C2", "C5"}},
+		{"考试车 3号（科目三）", "京A0003学", 3, []string{"C1"}},
+		{"考试车 4号（科目三）", "京A0004学", 3, []string{"C1", "C2"}},
+		{"理论考试终端 1号", "", 4, []string{"C1", "C2"}},
 	} {
 		var res struct {
 			Key string `json:"key"`
 		}
-		body := map[string]any{"venue_id": d.VenueID, "name": dev.name, "vehicle_plate": dev.plate, "licence_classes": dev.classes, "adapted_vehicle": false}
+		body := map[string]any{"venue_id": d.VenueID, "name": dev.name, "vehicle_plate": dev.plate,
+			"subjects": []int{dev.subject}, "licence_classes": dev.classes, "adapted_vehicle": false}
 		if err := post(ctx, c, admin, "/api/v1/devices", body, &res); err != nil {
 			return d, fmt.Errorf("sim: device %d: %w", i+1, err)
 		}

@@ -28,7 +28,7 @@ import (
 type Options struct {
 	BaseURL    string   // examd, e.g. http://127.0.0.1:8080
 	VenueID    int64    // the venue whose bookings are examined
-	DeviceKeys []string // one judging device (exam car or theory terminal) per key
+	DeviceKeys []string // the venue's judging devices (exam cars, theory terminals), one per key: each examines what it serves
 	Token      string   // a staff bearer token: lists today's slots, their rosters and the rules
 	Speed      float64  // 1 plays at real pace; 20 twenty times faster
 	Seed       int64    // seeds every draw: the same seed examines a booking the same way
@@ -47,7 +47,7 @@ type booking struct {
 
 // Run examines today's confirmed bookings of the venue, slot by slot in
 // order of start and each slot's roster in exam order (priority lane first,
-// PL-ORDER), with every device taking the next booking when it is free. It
+// PL-ORDER), with every device taking the next booking it serves when it is free. It
 // returns when every booking has been examined, or nil as soon as ctx is
 // done (an attempt under way is left in progress, as a device switched off
 // would leave it; the next run resumes it).
@@ -92,11 +92,7 @@ func Run(ctx context.Context, o Options, log *slog.Logger) error {
 		return nil
 	}
 
-	next := make(chan booking, len(queue))
-	for _, b := range queue {
-		next <- b
-	}
-	close(next)
+	next := newPool(queue, len(o.DeviceKeys))
 	t := &tally{}
 	var wg sync.WaitGroup
 	errs := make([]error, len(o.DeviceKeys))
@@ -187,11 +183,15 @@ func (d *device) pause(ctx context.Context, rng *rand.Rand, span [2]float64) err
 	return sleep(ctx, time.Duration(s/d.speed*float64(time.Second)))
 }
 
-// work examines bookings from next until there are none or ctx is done. It
-// gives up only when examd no longer knows the device's key.
-func (d *device) work(ctx context.Context, next <-chan booking) error {
-	first := true
-	for b := range next {
+// work examines bookings from next until there are none left for it or
+// ctx is done. It gives up only when examd no longer knows the device's key.
+func (d *device) work(ctx context.Context, next *pool) error {
+	first, refused := true, false
+	for {
+		b, ok := next.take(d.no)
+		if !ok {
+			return nil
+		}
 		// Each booking draws from its own stream, so that it is examined
 		// the same way whichever device takes it.
 		rng := rand.New(rand.NewPCG(uint64(d.seed), uint64(b.ID)))
@@ -199,25 +199,96 @@ func (d *device) work(ctx context.Context, next <-chan booking) error {
 		if first {
 			gap, first = firstCandidate, false
 		}
-		if d.pause(ctx, rng, gap) != nil {
-			return nil
+		if refused {
+			gap = [2]float64{} // nobody got in: the next candidate is waiting
 		}
-		// The slot's start is real time, whatever the speed.
-		if sleep(ctx, b.StartsAt.Sub(d.c.now())) != nil {
-			return nil
+		err := d.pause(ctx, rng, gap)
+		if err == nil {
+			// The slot's start is real time, whatever the speed.
+			err = sleep(ctx, b.StartsAt.Sub(d.c.now()))
 		}
-		err := d.examine(ctx, rng, b)
+		if err == nil {
+			err = d.examine(ctx, rng, b)
+		}
+		// ED-ATTEMPT: a device examines the subjects and classes it
+		// serves (adapted when the candidate needs it), one at a time;
+		// another device takes what this one was refused.
+		refused = refusedWith(err, "wrong_device") || refusedWith(err, "device_busy")
+		if next.done(b, d.no, refused) {
+			d.log.Warn("no device can examine the booking", "booking", b.ID, "subject", b.Subject, "class", b.LicenceClass)
+		}
 		var r *refusal
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case errors.As(err, &r) && r.Status == http.StatusUnauthorized:
 			return fmt.Errorf("sim: device %d: examd does not know its key (retired?)", d.no)
+		case refused:
+			d.log.Debug("booking left to another device", "booking", b.ID, "err", err.Error())
 		case err != nil:
 			d.log.Warn("booking left unexamined", "booking", b.ID, "err", err.Error())
 		}
 	}
-	return nil
+}
+
+// pool hands the devices today's bookings in exam order. A device cannot
+// ask examd what it serves; a booking it is refused goes back to the others,
+// ahead of the rest, and is dropped once every device was refused it.
+type pool struct {
+	mu      sync.Mutex
+	changed *sync.Cond
+	waiting []booking
+	refused map[int64]map[int]bool // booking → the devices refused it
+	out     int                    // bookings taken and not yet done
+	devices int
+}
+
+func newPool(queue []booking, devices int) *pool {
+	p := &pool{waiting: slices.Clone(queue), refused: map[int64]map[int]bool{}, devices: devices}
+	p.changed = sync.NewCond(&p.mu)
+	return p
+}
+
+// take returns the first waiting booking that device no was not refused,
+// and false when none is left for it: while other devices hold bookings
+// that may come back, it waits for them.
+func (p *pool) take(no int) (booking, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for i, b := range p.waiting {
+			if !p.refused[b.ID][no] {
+				p.waiting = slices.Delete(p.waiting, i, i+1)
+				p.out++
+				return b, true
+			}
+		}
+		if p.out == 0 {
+			return booking{}, false
+		}
+		p.changed.Wait()
+	}
+}
+
+// done gives back a booking that device no took: examined, or refused, when
+// it goes back to the others; it reports whether every device was refused it.
+func (p *pool) done(b booking, no int, refused bool) (dropped bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.changed.Broadcast()
+	p.out--
+	if !refused {
+		return false
+	}
+	if p.refused[b.ID] == nil {
+		p.refused[b.ID] = map[int]bool{}
+	}
+	p.refused[b.ID][no] = true
+	if len(p.refused[b.ID]) == p.devices {
+		return true
+	}
+	p.waiting = slices.Insert(p.waiting, 0, b)
+	return false
 }
 
 // examine runs a booking's exam and, after a failed first attempt, most

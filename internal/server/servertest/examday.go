@@ -30,7 +30,11 @@ func NewExamDay(t testing.TB, a *App, subject int) *ExamDay {
 	d := &ExamDay{A: a, Sched: a.Staff("scheduler")}
 	d.Venue = a.NewVenue(d.Sched, false)
 	d.Slot = d.TodaySlot(t, subject)
-	d.Device = d.NewDevice(t, d.Venue)
+	if subject == 4 {
+		d.Device = d.NewTerminal(t, d.Venue)
+	} else {
+		d.Device = d.NewDevice(t, d.Venue)
+	}
 	return d
 }
 
@@ -45,11 +49,22 @@ func (d *ExamDay) TodaySlot(t testing.TB, subject int) int64 {
 	}).ID()
 }
 
-// NewDevice registers a C1 exam car at venue and returns its key.
+// NewDevice registers a C1 exam car of subjects 2 and 3 at venue and
+// returns its key.
 func (d *ExamDay) NewDevice(t testing.TB, venue int64) string {
 	t.Helper()
 	r := d.A.Must(http.StatusCreated, "POST", "/api/v1/devices", d.A.Admin, map[string]any{
-		"venue_id": venue, "name": "考试车 3号", "vehicle_plate": "京A1234学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+		"venue_id": venue, "name": "考试车 3号", "vehicle_plate": "京A1234学", "subjects": []int{2, 3}, "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+	})
+	return r.Body["key"].(string)
+}
+
+// NewTerminal registers a C1 theory terminal (subject 4) at venue and
+// returns its key.
+func (d *ExamDay) NewTerminal(t testing.TB, venue int64) string {
+	t.Helper()
+	r := d.A.Must(http.StatusCreated, "POST", "/api/v1/devices", d.A.Admin, map[string]any{
+		"venue_id": venue, "name": "理论考试终端 1号", "subjects": []int{4}, "licence_classes": []string{"C1"},
 	})
 	return r.Body["key"].(string)
 }
@@ -99,8 +114,12 @@ func AttemptOf(r testkit.Response) map[string]any {
 type Hall struct {
 	*ExamDay
 	Slot3, Slot4 int64
-	Examiner     string // the examiner's token
-	Issuer       string // the issuer's token, at 3号窗口
+	// Judge is the car Pass and Fail examine on, and Terminal the theory
+	// terminal: exams a test leaves running on Device do not hold them up
+	// (ED-ATTEMPT: one attempt at a time per device).
+	Judge, Terminal string
+	Examiner        string // the examiner's token
+	Issuer          string // the issuer's token, at 3号窗口
 }
 
 // NewHall sets up today's hall at a new venue.
@@ -116,6 +135,7 @@ func HallOf(t testing.TB, d *ExamDay) *Hall {
 	h := &Hall{ExamDay: d}
 	h.Slot3 = h.TodaySlot(t, 3)
 	h.Slot4 = h.TodaySlot(t, 4)
+	h.Judge, h.Terminal = h.NewDevice(t, h.Venue), h.NewTerminal(t, h.Venue)
 	name := fmt.Sprintf("examiner%d", Next())
 	a.Must(http.StatusCreated, "POST", "/api/v1/users", a.Admin, map[string]any{"username": name, "password": "examiner-pw", "role": "examiner", "venue_id": h.Venue})
 	h.Examiner = a.Login(name, "examiner-pw")
@@ -155,10 +175,10 @@ func (h *Hall) Pass(t testing.TB, booking int64, subject int) int64 {
 	t.Helper()
 	var r testkit.Response
 	if subject == 4 {
-		r = h.Post(h.Device, booking, "theory_result", map[string]any{"score": 95})
+		r = h.Post(h.Terminal, booking, "theory_result", map[string]any{"score": 95})
 	} else {
-		h.Post(h.Device, booking, "exam_started", nil)
-		r = h.Post(h.Device, booking, "exam_finished", nil)
+		h.Post(h.Judge, booking, "exam_started", nil)
+		r = h.Post(h.Judge, booking, "exam_finished", nil)
 	}
 	if at := AttemptOf(r); r.Status != http.StatusCreated || at["status"] != "passed" {
 		t.Fatalf("subject %d: %d %s", subject, r.Status, r.Raw)
@@ -170,8 +190,8 @@ func (h *Hall) Pass(t testing.TB, booking int64, subject int) int64 {
 func (h *Hall) Fail(t testing.TB, booking int64) {
 	t.Helper()
 	for i := 0; i < 2; i++ {
-		h.Post(h.Device, booking, "exam_started", nil)
-		if r := h.Post(h.Device, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); AttemptOf(r)["status"] != "failed" {
+		h.Post(h.Judge, booking, "exam_started", nil)
+		if r := h.Post(h.Judge, booking, "deduction", map[string]any{"rule": "RP.BODY_OUT"}); AttemptOf(r)["status"] != "failed" {
 			t.Fatalf("fail: %d %s", r.Status, r.Raw)
 		}
 	}
