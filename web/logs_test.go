@@ -24,7 +24,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	a := servertest.Start(t)
 	h := servertest.NewHall(t, a)
 	secrets := []string{servertest.AdminPassword, "staff-secret", "desk-secret", "candidate-pw", "examiner-pw", "issuer-pw",
-		a.Admin, h.Sched, h.Examiner, h.Issuer, h.Device}
+		a.Admin, h.Sched, h.Examiner, h.Issuer, h.Device, h.Judge, h.Terminal}
 	keep := func(s ...string) { secrets = append(secrets, s...) }
 	var idNumbers []string
 

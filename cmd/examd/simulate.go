@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"examd/internal/sim"
+	"examd/cmd/examd/sim"
 )
 
 // simulate is `examd simulate`: it plays judging devices at a running
