@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"examd/bench/benchkit"
+	"examd/internal/testkit"
 )
 
 // bareBuffer is how many messages a bare connection may fall behind before
@@ -73,7 +74,7 @@ func bareTarget(addr string, c *benchkit.Client) target {
 		name:  "bare",
 		wsURL: "ws://" + addr + "/live",
 		post: func(_ int, text string) error {
-			ev := deviceEvent{EventID: uuid(), BookingID: 1, Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
+			ev := deviceEvent{EventID: testkit.UUID(), BookingID: 1, Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
 			return c.Must(http.StatusCreated, "POST", "/post", "", ev, nil)
 		},
 	}

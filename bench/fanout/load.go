@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/bench/benchkit"
+	"examd/internal/testkit"
 )
 
 // target is a server under measure: where its screens connect, and how a
@@ -37,7 +38,7 @@ func examdTarget(c *benchkit.Client, db *sqlx.DB, s venueSetup, wsBase string, p
 		post: func(p int, text string) error {
 			i := next[p]
 			next[p] = (i + posters) % len(s.bookings)
-			ev := deviceEvent{EventID: uuid(), BookingID: s.bookings[i], Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
+			ev := deviceEvent{EventID: testkit.UUID(), BookingID: s.bookings[i], Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
 			return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i], ev, nil)
 		},
 	}

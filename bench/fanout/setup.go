@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/bench/benchkit"
+	"examd/internal/testkit"
 )
 
 // venueSetup is the exam day the events are posted to: one venue, its
@@ -76,7 +76,7 @@ func prepare(ctx context.Context, c *benchkit.Client, db *sqlx.DB, o options) (v
 		var cand struct {
 			ID int64 `json:"id"`
 		}
-		id := idNumber(i)
+		id := testkit.IDNumber(i)
 		if err := c.Must(http.StatusCreated, "POST", "/api/v1/candidates", sched, map[string]any{
 			"id_number": id, "name": fmt.Sprintf("考生%d", i), "phone": "13800138000", "licence_class": "C1",
 			"permit_issued_on":   today.AddDate(0, 0, -60).Format(time.DateOnly),
@@ -96,7 +96,7 @@ func prepare(ctx context.Context, c *benchkit.Client, db *sqlx.DB, o options) (v
 			return fmt.Errorf("book candidate %d: %w", cand.ID, err)
 		}
 		return c.Must(http.StatusCreated, "POST", "/api/v1/exam/events", "Device "+s.devices[i],
-			deviceEvent{EventID: uuid(), BookingID: s.bookings[i], Type: "exam_started", At: time.Now().Format(time.RFC3339Nano)}, nil)
+			deviceEvent{EventID: testkit.UUID(), BookingID: s.bookings[i], Type: "exam_started", At: time.Now().Format(time.RFC3339Nano)}, nil)
 	})
 	return s, err
 }
@@ -133,23 +133,4 @@ func parallel(n, workers int, f func(i int) error) error {
 	wg.Wait()
 	close(errs)
 	return <-errs
-}
-
-// uuid returns a random UUID for a device event.
-func uuid() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// idNumber returns a valid resident ID number, different for each n < 1,000,000.
-func idNumber(n int) string {
-	birth := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	body := fmt.Sprintf("310101%s%03d", birth.Format("20060102"), n%1000)
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(body[i]-'0') * w
-	}
-	return body + string("10X98765432"[sum%11])
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"examd/bench/benchkit"
+	"examd/internal/testkit"
 )
 
 // setup is what the bookings are fired with.
@@ -70,7 +71,7 @@ func prepare(c *benchkit.Client, o options) (setup, error) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				id := idNumber(i)
+				id := testkit.IDNumber(i)
 				err := c.Must(http.StatusCreated, "POST", "/api/v1/candidates", sched, map[string]any{
 					"id_number": id, "name": fmt.Sprintf("考生%d", i), "phone": "13800138000", "licence_class": "C1",
 					"permit_issued_on":   day.AddDate(0, 0, -65).Format(time.DateOnly),
@@ -103,18 +104,6 @@ func prepare(c *benchkit.Client, o options) (setup, error) {
 func login(c *benchkit.Client, user, password string) (string, error) {
 	tok, err := c.Login(user, password)
 	return "Bearer " + tok, err
-}
-
-// idNumber returns a valid resident ID number, different for each n < 1,000,000.
-func idNumber(n int) string {
-	birth := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n/1000)
-	body := fmt.Sprintf("310101%s%03d", birth.Format("20060102"), n%1000)
-	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i, w := range weights {
-		sum += int(body[i]-'0') * w
-	}
-	return body + string("10X98765432"[sum%11])
 }
 
 // result is what the bookings came to.
