@@ -46,6 +46,9 @@ type authzWorld struct {
 	http    *http.Client
 	callers []*authzCaller
 	ids     map[string]string
+	// retiredKey and revokedHall are the key of {device} and the token of
+	// {display}, which their rows retire and revoke.
+	retiredKey, revokedHall string
 }
 
 var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
@@ -239,11 +242,14 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	ready := h.Ready(t)
 	future := a.NewSlot(h.Sched, h.Venue, 2, 20, 9, nil)
 	elsewhere := a.NewVenue(h.Sched, true)
-	device := func() string {
-		return fmt.Sprint(a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
+	device := func() (id, key string) {
+		r := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
 			"venue_id": h.Venue, "name": "备用车", "vehicle_plate": "京A9999学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
-		}).ID())
+		})
+		return fmt.Sprint(r.ID()), r.Body["key"].(string)
 	}
+	spare, spareKey := device()
+	pageSpare, _ := device()
 
 	admin := w.user("admin", "admin", servertest.AdminPassword)
 	candidate := w.user("candidate", cand.IDNo, "candidate-pw")
@@ -266,15 +272,18 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 		}
 		if i == 0 {
 			displayToken = m[1]
+		} else {
+			w.revokedHall = m[1]
 		}
 	}
 	if err := a.DB.Get(&display, `SELECT max(id) FROM display_tokens`); err != nil {
 		t.Fatal(err)
 	}
+	w.retiredKey = spareKey
 	w.ids = map[string]string{
 		"{venue}": fmt.Sprint(h.Venue), "{slot}": fmt.Sprint(future), "{candidate}": fmt.Sprint(cand.ID),
 		"{booking}": fmt.Sprint(b2), "{cancel}": fmt.Sprint(b4), "{attempt}": fmt.Sprint(attempt),
-		"{issuance}": fmt.Sprint(h.IssuanceOf(t, ready)), "{device}": device(), "{pagedevice}": device(),
+		"{issuance}": fmt.Sprint(h.IssuanceOf(t, ready)), "{device}": spare, "{pagedevice}": pageSpare,
 		"{display}": fmt.Sprint(display), "{lanerequest}": fmt.Sprint(laneRequest),
 	}
 

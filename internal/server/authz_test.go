@@ -231,6 +231,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	checkRoutes(t, w, requests)
+
+	// What the rows retired and revoked opens nothing any more.
+	retired := &authzCaller{name: "retired device", header: "Device " + w.retiredKey}
+	revoked := &authzCaller{name: "revoked display"}
+	for _, r := range []struct {
+		c            *authzCaller
+		method, path string
+		want         int
+	}{
+		{retired, "POST", "/api/v1/exam/events", http.StatusUnauthorized},
+		{retired, "GET", "/api/v1/rules", http.StatusUnauthorized},
+		{revoked, "GET", "/hall/" + w.revokedHall, http.StatusNotFound},
+		{revoked, "GET", "/hall/" + w.revokedHall + "/board", http.StatusNotFound},
+	} {
+		if res, _ := w.send(r.c, r.method, r.path, ""); res.StatusCode != r.want {
+			t.Errorf("%s %s as a %s: got %d, want %d", r.method, strings.Split(r.path, "/")[1], r.c.name, res.StatusCode, r.want)
+		}
+	}
 }
 
 // answer is "" when res is the expected answer want, else what res was.
