@@ -72,11 +72,13 @@ var authzRows = []authzRow{
 	{want: "200   200   200   200   200   200   200   200   200   200   200   200   200", route: "GET /api/v1/openapi.yaml", path: "/api/v1/openapi.yaml"},
 
 	// internal/auth
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok", route: "POST /api/v1/login", path: "/api/v1/login"},
 	{want: "401   401   401   401   204   204   204   204   204   204   204   401   401", route: "POST /api/v1/logout", path: "/api/v1/logout", spends: true},
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "POST /api/v1/users", path: "/api/v1/users"},
 
 	// scheduling
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/venues", path: "/api/v1/venues"},
 	{want: "401   401   401   401   ok    ok    ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/venues", path: "/api/v1/venues"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/candidates", path: "/api/v1/candidates"},
@@ -94,6 +96,7 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
 
 	// exam
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "POST /api/v1/devices", path: "/api/v1/devices"},
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "DELETE /api/v1/devices/:id", path: "/api/v1/devices/{device}"},
 	{want: "401   401   401   401   200   200   200   200   200   200   200   200   401", route: "GET /api/v1/rules", path: "/api/v1/rules"},
@@ -105,6 +108,7 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   ok    404   ok    403   ok    401   401", route: "POST /api/v1/slots/:id/close", path: "/api/v1/slots/{slot}/close"},
 
 	// issuance
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "401   401   401   401   403   403   403   403   403   200   200   401   401", route: "GET /api/v1/issuance/queue", path: "/api/v1/issuance/queue"},
 	{want: "401   401   401   401   403   403   403   403   403   ok    403   401   401", route: "POST /api/v1/issuance/:id/call", path: "/api/v1/issuance/{issuance}/call"},
 	{want: "401   401   401   401   403   403   403   403   403   ok    403   401   401", route: "POST /api/v1/issuance/:id/steps", path: "/api/v1/issuance/{issuance}/steps"},
@@ -114,32 +118,37 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "GET /api/v1/reports/satisfaction", path: "/api/v1/reports/satisfaction"},
 
 	// internal/server
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "401   401   401   401   403   403   403   403   403   403   200   401   401", route: "GET /api/v1/audit", path: "/api/v1/audit"},
 	{want: "401   401   401   401   403   403   ok    403   ok    403   ok    401   401", route: "GET /api/v1/live", path: "/api/v1/live?venue_id={venue}"},
 	{want: "401   401   401   401   403   403   403   403   403   ok    ok    401   401", route: "GET /api/v1/live/issuance", path: "/api/v1/live/issuance"},
 
 	// web: sign-in
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login ok    ok    ok    ok    ok    ok    ok    ok    login login", route: "GET /", path: "/"},
 	{want: "200   200   200   303   303   303   303   303   303   303   303   200   200", route: "GET /login", path: "/login"},
 	{want: "422   422   422   403   422   422   422   422   422   422   422   422   422", route: "POST /login", path: "/login"},
 	{want: "303   303   303   403   303   303   303   303   303   303   303   303   303", route: "POST /logout", path: "/logout", spends: true},
 
 	// web: candidate
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate", path: "/candidate"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/bookings", path: "/candidate/bookings"},
-	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
+	{want: "login login login 403   ok    404   403   403   403   403   403   login login", route: "POST /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/priority", path: "/candidate/priority"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/priority", path: "/candidate/priority"},
 
 	// web: examiner
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 200   403   403   200   200   200   403   200   login login", route: "GET /examiner", path: "/examiner"},
 	{want: "login login login ok    403   403   ok    ok    ok    403   ok    login login", route: "GET /examiner/roster", path: "/examiner/roster"},
 	{want: "login login login 403   403   403   ok    404   403   403   403   login login", route: "POST /examiner/attempts/:id/sign", path: "/examiner/attempts/{attempt}/sign"},
 	{want: "login login login ok    403   403   ok    403   ok    403   ok    login login", route: "GET /examiner/live", path: "/examiner/live?venue_id={venue}"},
 
 	// web: desk
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 200   403   403   403   403   403   200   200   login login", route: "GET /desk", path: "/desk"},
 	{want: "login login login ok    403   403   403   403   403   ok    ok    login login", route: "GET /desk/live", path: "/desk/live"},
 	{want: "login login login 403   403   403   403   403   403   ok    403   login login", route: "POST /desk/:id/call", path: "/desk/{issuance}/call"},
@@ -147,6 +156,7 @@ var authzRows = []authzRow{
 	{want: "login login login 200   403   403   403   403   200   200   200   login login", route: "GET /desk/report", path: "/desk/report"},
 
 	// web: planning
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/venues", path: "/admin/venues"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/venues", path: "/admin/venues"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots", path: "/admin/slots"},
@@ -161,6 +171,7 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/decline", path: "/admin/lane-requests/{lanerequest}/decline"},
 
 	// web: accounts and hall screens (admin)
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 200   403   403   403   403   403   403   200   login login", route: "GET /admin/users", path: "/admin/users"},
 	{want: "login login login 403   403   403   403   403   403   403   ok    login login", route: "POST /admin/users", path: "/admin/users"},
 	{want: "login login login 200   403   403   403   403   403   403   200   login login", route: "GET /admin/devices", path: "/admin/devices"},
@@ -172,6 +183,7 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   403   403   ok    login login", route: "POST /admin/displays/:id/revoke", path: "/admin/displays/{display}/revoke"},
 
 	// web: the hall screen, opened by its display token alone
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "404   404   404   404   404   404   404   404   404   404   404   404   200", route: "GET /hall/:token", path: "/hall/{token}"},
 	{want: "404   404   404   404   404   404   404   404   404   404   404   404   200", route: "GET /hall/:token/board", path: "/hall/{token}/board"},
 }
