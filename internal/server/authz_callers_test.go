@@ -244,7 +244,7 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	elsewhere := a.NewVenue(h.Sched, true)
 	device := func() (id, key string) {
 		r := a.Must(http.StatusCreated, "POST", "/api/v1/devices", a.Admin, map[string]any{
-			"venue_id": h.Venue, "name": "备用车", "vehicle_plate": "京A9999学", "licence_classes": []string{"C1"}, "adapted_vehicle": false,
+			"venue_id": h.Venue, "name": "备用车", "vehicle_plate": "京A9999学", "licence_classes": []string{"C1"}, "subjects": []int{2, 3}, "adapted_vehicle": false,
 		})
 		return fmt.Sprint(r.ID()), r.Body["key"].(string)
 	}
