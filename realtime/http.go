@@ -132,6 +132,14 @@ func (h *Hub) refuse(conn *websocket.Conn, user int64, code int, reason string) 
 	h.release(user)
 }
 
+// Conns is the number of live websocket connections of the hub, counted
+// from before the upgrade until the connection's reader has ended.
+func (h *Hub) Conns() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns
+}
+
 // release counts a connection of user as gone.
 func (h *Hub) release(user int64) {
 	h.mu.Lock()
