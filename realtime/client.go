@@ -98,10 +98,15 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 	if c.since >= 0 && c.since < helloSeq {
 		last = c.since
 	}
-	// A since above helloSeq names events the feed does not have (a feed
+	// A since above helloSeq names events this hub has not read yet (the
+	// client saw them on another replica), whose hello then says since and
+	// whose live events follow it; or events the feed does not have (a feed
 	// reset, or a made-up number): nothing is replayed or skipped, the live
 	// events follow hello, and hello's seq below since tells the client.
 	err := c.stream(h, helloSeq, &last)
+	if err != nil && c.since > last {
+		last = c.since // a close's reason never asks for what the client has
+	}
 	code := int(c.code.Load())
 	cork, _ := c.conn.NetConn().(*corkConn)
 	var fe *feedError
@@ -146,7 +151,14 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 	if cork != nil {
 		cork.cork()
 	}
-	err := c.writeJSON(hello{Type: "hello", Seq: helloSeq})
+	var err error
+	if c.since > helloSeq {
+		helloSeq, err = c.resumeAhead(h, helloSeq)
+		*last = helloSeq
+	}
+	if err == nil {
+		err = c.writeJSON(hello{Type: "hello", Seq: helloSeq})
+	}
 	if err == nil {
 		err = c.catchUp(h, helloSeq, last)
 	}
@@ -234,6 +246,24 @@ func (c *client) catchUp(h *Hub, upTo int64, last *int64) error {
 		}
 	}
 	return nil
+}
+
+// resumeAhead is the seq from which a client whose since is above helloSeq,
+// the last seq this hub handed out, follows the feed: since itself when the
+// feed has committed it (the client saw it on a replica whose hub read it
+// first: the events up to since that this hub hands out later are not sent
+// again), else helloSeq.
+func (c *client) resumeAhead(h *Hub, helloSeq int64) (int64, error) {
+	ctx, cancel := context.WithTimeout(h.ctx, queryTimeout)
+	defer cancel()
+	seq, err := h.feed.Current(ctx, c.topic)
+	if err != nil {
+		return helloSeq, &feedError{err}
+	}
+	if c.since <= seq {
+		return c.since, nil
+	}
+	return helloSeq, nil
 }
 
 // feedError is a failed read of the feed, as opposed to a failed write.

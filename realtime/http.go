@@ -47,8 +47,11 @@ func newUpgrader() websocket.Upgrader {
 // {"type":"hello","seq":S}, S being the topic's current seq, then when since
 // is given every stored event with a seq above *since up to S, in order,
 // then the live events after S as they are committed, each exactly once.
-// A since above S is taken as no since (the client learns from hello that
-// the feed does not have the events it names).
+// A since above S that the feed has committed (a screen coming from another
+// replica, whose hub read the newest events first) is taken as S: hello
+// says since, and the events after it follow, each once. A since above the
+// feed's seq is taken as no since (the client learns from hello that the
+// feed does not have the events it names).
 // Each message is one JSON object carrying its "seq". The caller's route
 // authorizes the request before calling Serve, and Serve returns once the
 // connection runs on its own reader and writer goroutines.
@@ -130,6 +133,14 @@ func (h *Hub) refuse(conn *websocket.Conn, user int64, code int, reason string) 
 	conn.Close()
 	h.pumps.Add(-2)
 	h.release(user)
+}
+
+// Conns is the number of live websocket connections of the hub, counted
+// from before the upgrade until the connection's reader has ended.
+func (h *Hub) Conns() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns
 }
 
 // release counts a connection of user as gone.

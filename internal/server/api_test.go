@@ -18,7 +18,7 @@ func TestOperations(t *testing.T) {
 	a.Must(http.StatusOK, "GET", "/readyz", "", nil)
 	a.Do("GET", "/api/v1/venues", a.Admin, nil)
 	m := a.Must(http.StatusOK, "GET", "/metrics", "", nil)
-	for _, want := range []string{`examd_http_requests_total{method="GET",route="/api/v1/venues",status="200"}`, "examd_http_request_duration_seconds_bucket"} {
+	for _, want := range []string{`examd_http_requests_total{method="GET",route="/api/v1/venues",status="200"}`, "examd_http_request_duration_seconds_bucket", "examd_websocket_connections 0"} {
 		if !strings.Contains(string(m.Raw), want) {
 			t.Errorf("metrics lack %s", want)
 		}

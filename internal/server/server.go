@@ -60,7 +60,10 @@ func newServer(d deps) *echo.Echo {
 	bookings := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "examd_bookings_total", Help: "Booking requests by result: confirmed, replayed, or the refusal's code.",
 	}, []string{"result"})
-	reg.MustRegister(requests, latency, bookings)
+	websockets := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "examd_websocket_connections", Help: "Live websocket connections (screens) of this process.",
+	}, func() float64 { return float64(d.hub.Conns()) })
+	reg.MustRegister(requests, latency, bookings, websockets)
 
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
