@@ -118,6 +118,7 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 		// The screen stopped reading: it was sent whole frames up to
 		// last, and the close frame follows the rest of them.
 		code = CloseTooSlow
+		h.log.Warn("websocket client too slow: closing", "topic", c.topic, "remote", c.conn.RemoteAddr().String())
 	case err != nil:
 		code = 0 // the connection failed: no close frame goes through
 	}
