@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,11 +122,25 @@ func TestBadLoginCrowd(t *testing.T) {
 	_, booking := d.Book(t, d.Slot, 2)
 
 	var wg sync.WaitGroup
+	var refused, cut atomic.Int32
 	start := make(chan struct{})
 	for i := range 48 {
 		wg.Go(func() {
 			<-start
-			a.Do("POST", "/api/v1/login", "", map[string]any{"username": fmt.Sprintf("guess%d", i), "password": "wrong"})
+			// Not a.Do, which fails the test from this goroutine: under -race
+			// on busy cores bcrypt at cost 10 can keep the last logins of the
+			// crowd waiting past the server's write timeout, and what is
+			// measured here is the device events meanwhile.
+			res, err := http.Post(a.URL+"/api/v1/login", "application/json",
+				strings.NewReader(fmt.Sprintf(`{"username":"guess%d","password":"wrong"}`, i)))
+			if err != nil {
+				cut.Add(1)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode == http.StatusUnauthorized {
+				refused.Add(1)
+			}
 		})
 	}
 	close(start)
@@ -139,7 +154,8 @@ func TestBadLoginCrowd(t *testing.T) {
 		}))
 	}
 	crowd := timed(wg.Wait)
-	t.Logf("during 48 concurrent bad logins (%v more): device events at most %v", crowd, worst)
+	t.Logf("during 48 concurrent bad logins (%v more; %d refused 401, %d cut by the write timeout): device events at most %v",
+		crowd, refused.Load(), cut.Load(), worst)
 	if worst > 3*time.Second {
 		t.Errorf("a device event took %v behind bad logins, want well under 3 s", worst)
 	}
