@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,30 +32,42 @@ type server struct {
 	seq      atomic.Int64
 }
 
-// current is the server of this test binary, set by Main.
-var current *server
+// binary is this test binary's server, set up by the first NewDB: a test
+// run that needs no database (pure tests, a fuzz target's workers) starts
+// no cluster.
+var binary *lazyServer
+
+// lazyServer sets the server up once, on first use.
+type lazyServer struct {
+	once    sync.Once
+	srv     *server
+	cleanup func() error
+	err     error
+}
+
+func (l *lazyServer) get() (*server, error) {
+	l.once.Do(func() { l.srv, l.cleanup, l.err = setUp() })
+	return l.srv, l.err
+}
 
 // Main runs a test binary's tests against a real PostgreSQL: one throwaway
 // cluster in a temporary folder, or the server of TEST_DATABASE_URL when that
-// is set. It migrates a template database for NewDB, runs the tests, cleans
-// up and exits. When the database can't be set up it prints why and exits 1.
+// is set, started by the first test that asks for a database. It migrates a
+// template database for NewDB, runs the tests, cleans up and exits.
 func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
 // run is Main without the exit.
 func run(m *testing.M) int {
-	srv, cleanup, err := setUp()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		return 1
-	}
-	current = srv
+	binary = &lazyServer{}
 	code := m.Run()
-	if err := cleanup(); err != nil {
-		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		if code == 0 {
-			code = 1
+	if binary.cleanup != nil {
+		if err := binary.cleanup(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+			if code == 0 {
+				code = 1
+			}
 		}
 	}
 	return code
@@ -167,14 +180,17 @@ func (srv *server) exec(ctx context.Context, format, db string) error {
 // may run in parallel.
 func NewDB(tb testing.TB) (*sqlx.DB, string) {
 	tb.Helper()
-	srv := current
-	if srv == nil {
+	if binary == nil {
 		tb.Fatalf("pgtest.NewDB: call pgtest.Main from TestMain first")
+	}
+	srv, err := binary.get()
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	name := fmt.Sprintf("%s_%d", srv.prefix, srv.seq.Add(1))
-	err := srv.exec(ctx, "CREATE DATABASE %s TEMPLATE "+pq.QuoteIdentifier(srv.template), name)
+	err = srv.exec(ctx, "CREATE DATABASE %s TEMPLATE "+pq.QuoteIdentifier(srv.template), name)
 	if err != nil {
 		tb.Fatalf("pgtest.NewDB: create database %s: %v", name, err)
 	}
