@@ -20,7 +20,7 @@ import (
 // next to it, renamed when complete.
 func Dump(ctx context.Context, binDir, url, file string) error {
 	tmp := file + ".partial"
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_dump"),
+	cmd := exec.CommandContext(ctx, clientBinary(binDir, "pg_dump"),
 		"--format=custom", "--no-owner", "--no-privileges", "--file="+tmp, "--dbname="+url)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -60,7 +60,7 @@ func Restore(ctx context.Context, binDir, url, file string) error {
 	if tables > 0 {
 		return ErrNotEmpty
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "pg_restore"),
+	cmd := exec.CommandContext(ctx, clientBinary(binDir, "pg_restore"),
 		"--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error", "--dbname="+url, file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -92,4 +92,23 @@ func RunningURL(dir, dbname string) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("host=%s port=%s user=postgres dbname=%s sslmode=disable", dsnQuote(sock), port, dsnQuote(dbname)), true
+}
+
+// clientBinary is the path of PostgreSQL's client program name (pg_dump,
+// pg_restore) of the same install as the server binaries in binDir: in
+// binDir, else beside the file binDir's postgres links to (a folder such as
+// /usr/local/bin may hold links to the server programs only), else on PATH.
+func clientBinary(binDir, name string) string {
+	if p := filepath.Join(binDir, name); isExecutable(p) {
+		return p
+	}
+	if real, err := filepath.EvalSymlinks(filepath.Join(binDir, "postgres")); err == nil {
+		if p := filepath.Join(filepath.Dir(real), name); isExecutable(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return filepath.Join(binDir, name)
 }
