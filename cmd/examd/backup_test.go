@@ -83,7 +83,13 @@ func TestBackupRestore(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "examd.dump")
 	cmd := func(env map[string]string, args ...string) (string, error) {
 		var out bytes.Buffer
-		err := runOn(ctx, clock.Now, args, func(k string) string { return env[k] }, &out)
+		getenv := func(k string) string {
+			if k == "PATH" {
+				return os.Getenv(k) // the operator's: where the PostgreSQL programs are found
+			}
+			return env[k]
+		}
+		err := runOn(ctx, clock.Now, args, getenv, &out)
 		return out.String(), err
 	}
 	onDB := map[string]string{"DATABASE_URL": a.DBURL}
