@@ -114,13 +114,13 @@ func (s *Store) signCorrection(ctx context.Context, tx *sqlx.Tx, a lockedAttempt
 	var signatures int
 	err = tx.GetContext(ctx, &signatures, `
 		WITH signed AS (
-			INSERT INTO correction_signatures (correction_id, signer, signed_by, in_person, signed_at)
-			VALUES ($1, $2, $3, $4, $5)
+			INSERT INTO correction_signatures (correction_id, signer, signed_by, in_person, signed_at, signature_png)
+			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (correction_id, signer) DO NOTHING
 			RETURNING 1)
 		SELECT (SELECT count(*) FROM correction_signatures WHERE correction_id = $1) + (SELECT count(*) FROM signed)
 		WHERE EXISTS (SELECT 1 FROM signed)`,
-		c.ID, r.Signer, r.By, r.Signer == "candidate" && r.Owner == 0, now)
+		c.ID, r.Signer, r.By, r.Signer == "candidate" && r.Owner == 0, now, r.pngArg())
 	if errors.Is(err, sql.ErrNoRows) {
 		return true, nil // already signed
 	}
@@ -156,7 +156,7 @@ func (s *Store) corrections(ctx context.Context, attemptID int64) ([]Correction,
 	for i := range cs {
 		cs[i].Signatures = []Signature{}
 		if err := s.db.SelectContext(ctx, &cs[i].Signatures, `
-			SELECT signer, signed_by, in_person, signed_at FROM correction_signatures
+			SELECT signer, signed_by, in_person, signed_at, signature_png FROM correction_signatures
 			WHERE correction_id = $1 ORDER BY signed_at`, cs[i].ID); err != nil {
 			return nil, fmt.Errorf("signatures of correction %d: %w", cs[i].ID, err)
 		}

@@ -223,6 +223,8 @@ func (h Handler) sign(c echo.Context) error {
 	}
 	var req struct {
 		Signer *string `json:"signer"`
+		// SignaturePNG is the drawn signature, base64 (ED-SIGN).
+		SignaturePNG *string `json:"signature_png"`
 	}
 	if err := api.Bind(c, &req); err != nil {
 		return err
@@ -233,6 +235,11 @@ func (h Handler) sign(c echo.Context) error {
 	r, err := NewSignRequest(auth.Caller(c), id, *req.Signer)
 	if err != nil {
 		return err
+	}
+	if req.SignaturePNG != nil {
+		if r.PNG, err = DecodeSignaturePNG(*req.SignaturePNG); err != nil {
+			return err
+		}
 	}
 	if err := h.Store.Sign(c.Request().Context(), r, h.Now()); err != nil {
 		return err

@@ -76,7 +76,7 @@ func (s *Store) Sheet(ctx context.Context, attemptID, owner int64) (ScoreSheet, 
 	}
 	sh.Signatures = []Signature{}
 	if err := s.db.SelectContext(ctx, &sh.Signatures, `
-		SELECT signer, signed_by, in_person, signed_at FROM attempt_signatures
+		SELECT signer, signed_by, in_person, signed_at, signature_png FROM attempt_signatures
 		WHERE attempt_id = $1 ORDER BY signed_at`, attemptID); err != nil {
 		return sh, fmt.Errorf("signatures of attempt %d: %w", attemptID, err)
 	}

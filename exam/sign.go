@@ -18,6 +18,8 @@ type Signature struct {
 	SignedBy int64     `db:"signed_by" json:"signed_by"`
 	InPerson bool      `db:"in_person" json:"in_person"`
 	SignedAt time.Time `db:"signed_at" json:"signed_at"`
+	// PNG is the signature as drawn on the tablet, if it was (ED-SIGN).
+	PNG []byte `db:"signature_png" json:"signature_png,omitempty"`
 }
 
 // SignRequest signs a score sheet.
@@ -29,6 +31,17 @@ type SignRequest struct {
 	Owner int64
 	// VenueID is the examiner's venue; the attempt must be there.
 	VenueID int64
+	// PNG is the drawn signature (DecodeSignaturePNG), or nil.
+	PNG []byte
+}
+
+// pngArg is the drawn signature as a query argument: NULL when there is none
+// (a nil []byte would be an empty bytea).
+func (r SignRequest) pngArg() any {
+	if len(r.PNG) == 0 {
+		return nil
+	}
+	return r.PNG
 }
 
 // ErrNotSignable refuses a signature on an attempt still in progress.
@@ -93,10 +106,10 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 	}
 	var signed bool
 	err = tx.GetContext(ctx, &signed, `
-		INSERT INTO attempt_signatures (attempt_id, signer, signed_by, in_person, signed_at)
-		VALUES ($1, $2, $3, $4, $5)
+		INSERT INTO attempt_signatures (attempt_id, signer, signed_by, in_person, signed_at, signature_png)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (attempt_id, signer) DO NOTHING
-		RETURNING true`, a.ID, r.Signer, r.By, r.Signer == "candidate" && r.Owner == 0, now)
+		RETURNING true`, a.ID, r.Signer, r.By, r.Signer == "candidate" && r.Owner == 0, now, r.pngArg())
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil // already signed
 	}

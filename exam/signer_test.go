@@ -2,6 +2,7 @@ package exam_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 
 	"examd/exam"
@@ -43,7 +44,7 @@ func TestNewSignRequest(t *testing.T) {
 				if err != tc.err { // the very refusal: both are "forbidden"
 					t.Errorf("got %v, want %v", err, tc.err)
 				}
-			case err != nil || got != tc.want:
+			case err != nil || !reflect.DeepEqual(got, tc.want):
 				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})
