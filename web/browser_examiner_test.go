@@ -123,8 +123,15 @@ func TestBrowserExaminerScreen(t *testing.T) {
 
 	// Sign-off: the finished attempt waits for the examiner's signature.
 	tb.waitText("#to-sign", "合格 80", time.Second)
-	tb.click("#to-sign button", `body[data-page="examiner"]`)
-	tb.waitText("#announce", "已签字确认成绩", 5*time.Second)
+	// ED-SIGN: the list opens the score sheet; the examiner reads it,
+	// confirms, and the page says what was signed.
+	tb.click("#to-sign a", `body[data-page="examiner_sheet"]`)
+	tb.waitText("#sheet-deductions", "出库不使用或错误使用转向灯", time.Second)
+	tb.click("#sign-as-examiner", "#confirm-examiner")
+	tb.click("#confirm-examiner", "#signed-note")
+	tb.waitText("#signed-note", "考试员已签字确认以下成绩：", time.Second)
+	tb.waitText("#signed-note .what", scheduling.MaskName(evilName)+" · 科目二 · 合格 · 80 分", time.Second)
+	tb.open("/examiner", "examiner")
 	tb.waitText(tile+" .signed", "考试员已签字", 5*time.Second)
 	if n := eval[int](tb, `document.querySelectorAll('#to-sign li').length`); n != 0 {
 		t.Errorf("%d results still to sign after signing", n)

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"examd/exam"
-	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/refusal"
 	"examd/scheduling"
@@ -29,6 +27,7 @@ import (
 func (h Handler) registerExaminer(e *echo.Echo, pages, live []echo.MiddlewareFunc) {
 	e.GET("/examiner", h.examiner, pages...)
 	e.GET("/examiner/roster", h.examinerRoster, pages...)
+	e.GET("/examiner/attempts/:id", h.scoreSheet, pages...)
 	e.POST("/examiner/attempts/:id/sign", h.signAttempt, pages...)
 	// The API's own live door (/api/v1/live), here behind the session
 	// cookie; the hub checks the Origin, so that another site's page
@@ -49,8 +48,6 @@ type examinerView struct {
 	// day's events after it.
 	Since  int64
 	Roster []rosterSlot
-	// Refusal is a sign-off that was refused (catalogue key, attempt id).
-	Refusal *signRefusal
 	// NoVenue: the examiner's account names no venue to watch.
 	NoVenue bool
 }
@@ -70,11 +67,6 @@ func (r rosterSlot) Waiting() []scheduling.RosterEntry {
 		}
 	}
 	return w
-}
-
-type signRefusal struct {
-	AttemptID int64
-	Key       string
 }
 
 // screenVenue is the venue the caller watches: an examiner's own, for other
@@ -181,39 +173,6 @@ func (h Handler) examinerRoster(c echo.Context) error {
 		return err
 	}
 	return h.renderPart(c, "examiner", "roster", examinerView{Venue: v, Roster: r})
-}
-
-// signAttempt is the examiner's signature on a finished attempt's score
-// sheet (ED-SIGN), at their own venue.
-func (h Handler) signAttempt(c echo.Context) error {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return refusal.ErrNotFound
-	}
-	r, err := exam.NewSignRequest(auth.Caller(c), id, "examiner")
-	if err != nil {
-		return refusal.ErrForbidden // the page's staff who are not the venue's examiners
-	}
-	err = h.Exams.Sign(c.Request().Context(), r, h.Now())
-	ref, refused := refusal.As(err)
-	switch {
-	case err == nil:
-		return c.Redirect(http.StatusSeeOther, "/examiner?done=signed")
-	case errors.Is(err, refusal.ErrNotFound):
-		return refusal.ErrNotFound
-	case refused:
-		v, venues, err := h.screenVenue(c)
-		if err != nil {
-			return err
-		}
-		view, err := h.examinerData(c, v, venues)
-		if err != nil {
-			return err
-		}
-		view.Refusal = &signRefusal{AttemptID: id, Key: refusalKey(ref.Code)}
-		return h.render(c, api.Status(ref.Code), "examiner", "examiner.title", view)
-	}
-	return err
 }
 
 // screenTexts are the catalogue keys the screen's script shows, handed to

@@ -78,8 +78,16 @@ func TestWebExaminer(t *testing.T) {
 	if n := signatures(); n != 0 {
 		t.Fatalf("%d signatures before the examiner signed", n)
 	}
-	b.get("/examiner")
-	if p := b.post(sign, nil); p.Status != http.StatusOK || p.URL != "/examiner?done=signed" || !strings.Contains(p.Body, "已签字确认成绩") {
+	// ED-SIGN: the examiner confirms first, then the page says what was signed.
+	if p := b.post(sign, nil); p.Status != http.StatusOK || p.URL != fmt.Sprintf("/examiner/attempts/%d?step=examiner", attempt) ||
+		!strings.Contains(p.Body, "请确认，您将以考试员身份签署以下成绩") || !strings.Contains(p.Body, "欧********** · 科目二 · 合格 · 100 分") {
+		t.Errorf("signing unconfirmed: %d at %s", p.Status, p.URL)
+	}
+	if n := signatures(); n != 0 {
+		t.Fatalf("%d signatures before the examiner confirmed", n)
+	}
+	if p := b.post(sign, url.Values{"confirm": {"yes"}}); p.Status != http.StatusOK || p.URL != fmt.Sprintf("/examiner/attempts/%d?signed=examiner", attempt) ||
+		!strings.Contains(p.Body, "考试员已签字确认以下成绩") {
 		t.Errorf("signing: %d at %s", p.Status, p.URL)
 	}
 	if n := signatures(); n != 1 {

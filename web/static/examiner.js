@@ -16,7 +16,6 @@
   };
   const venue = screen.dataset.venue;
   const canSign = screen.dataset.canSign === 'true';
-  const csrf = screen.dataset.csrf;
   const conn = document.getElementById('conn');
   const announcer = document.getElementById('announce');
   const tilesList = document.getElementById('tiles');
@@ -140,6 +139,8 @@
     }, 300);
   }
 
+  // addToSign lists a finished attempt to sign: a link to its score sheet,
+  // where the examiner reads the deductions and signs (ED-SIGN).
   function addToSign(a) {
     if (!canSign || a.signedExaminer || pending.has(a.id)) return;
     const li = el('li');
@@ -148,23 +149,10 @@
     label.id = 'sign-what-' + a.id;
     label.textContent = a.car + ' · ' + a.name + ' · ' + subjectText(a.subject) + ' · ' +
       t('examiner.js.' + a.status) + ' ' + a.score;
-    const form = el('form', 'inline');
-    form.method = 'post';
-    form.action = '/examiner/attempts/' + a.id + '/sign';
-    const token = el('input');
-    token.type = 'hidden';
-    token.name = '_csrf';
-    token.value = csrf;
-    const button = el('button', 'primary', t('examiner.js.sign'));
-    button.type = 'submit';
-    button.setAttribute('aria-describedby', label.id);
-    form.append(token, button);
-    li.append(label, ' ', form);
-    const refusal = document.getElementById('sign-refusal');
-    if (refusal && refusal.dataset.attempt === String(a.id)) {
-      li.append(refusal);
-      button.setAttribute('aria-describedby', label.id + ' sign-refusal');
-    }
+    const link = el('a', 'button primary', t('examiner.js.sign'));
+    link.href = '/examiner/attempts/' + a.id;
+    link.setAttribute('aria-describedby', label.id);
+    li.append(label, ' ', link);
     signList.append(li);
     pending.set(a.id, li);
     noneToSign.hidden = true;
