@@ -67,6 +67,15 @@ func (v sheetView) Cap() string {
 	return fmt.Sprintf("/%d", v.Sheet.BookingCap)
 }
 
+// ItemKey is the catalogue key of the exam item a deduction was made in,
+// empty when it names none.
+func (sheetView) ItemKey(r exam.Recorded) string {
+	if r.Item == nil {
+		return ""
+	}
+	return "item." + *r.Item
+}
+
 // signatureRow is a signature as the sheet lists it.
 type signatureRow struct {
 	exam.Signature
