@@ -171,6 +171,14 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/grant", path: "/admin/lane-requests/{lanerequest}/grant"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/decline", path: "/admin/lane-requests/{lanerequest}/decline"},
 
+	// web: counter service
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/book", path: "/admin/candidates/{candidate}/book"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/:id/book", path: "/admin/slots/{slot}/book"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/:id/close", path: "/admin/slots/{slot}/close"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/cancel", path: "/admin/bookings/{cancel}/cancel"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/move", path: "/admin/bookings/{cancel}/move"},
+
 	// web: accounts and hall screens (admin)
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 200   403   403   403   403   403   403   200   login login", route: "GET /admin/users", path: "/admin/users"},
