@@ -23,11 +23,13 @@ import (
 // Booker (the same rules and refusals as the candidate's page) or the
 // close the API uses; a refusal is shown next to the form that caused it.
 
-// registerCounter mounts the counter's forms with the middleware m.
-func (h Handler) registerCounter(e *echo.Echo, m []echo.MiddlewareFunc) {
+// registerCounter mounts the counter's forms with the middleware m, and a
+// slot's roster and its close with roster's (the venue's examiner too).
+func (h Handler) registerCounter(e *echo.Echo, m, roster []echo.MiddlewareFunc) {
+	e.GET("/admin/slots/:id", h.planRoster, roster...)
+	e.POST("/admin/slots/:id/close", h.counterClose, roster...)
 	e.POST("/admin/candidates/:id/book", h.counterBookCandidate, m...)
 	e.POST("/admin/slots/:id/book", h.counterBookSlot, m...)
-	e.POST("/admin/slots/:id/close", h.counterClose, m...)
 	e.POST("/admin/bookings/:id/cancel", h.counterCancel, m...)
 	e.POST("/admin/bookings/:id/move", h.counterMove, m...)
 }
@@ -243,14 +245,27 @@ func (h Handler) counterMove(c echo.Context) error {
 	return back.done(c, "counter_moved")
 }
 
+// examinerVenue is the venue an examiner caller works at (-1 without one:
+// no slot is theirs), 0 for other staff (any venue).
+func examinerVenue(c echo.Context) int64 {
+	p := auth.Caller(c)
+	switch {
+	case p.Role != auth.RoleExaminer:
+		return 0
+	case p.VenueID == nil:
+		return -1
+	}
+	return *p.VenueID
+}
+
 // counterClose ends the exam day of the slot (BK-NOSHOW), as POST
-// /slots/{id}/close does.
+// /slots/{id}/close does: an examiner closes only their venue's slots.
 func (h Handler) counterClose(c echo.Context) error {
 	id, err := api.PathID(c)
 	if err != nil {
 		return err
 	}
-	_, err = h.Exams.CloseSlot(c.Request().Context(), id, 0, h.Now())
+	_, err = h.Exams.CloseSlot(c.Request().Context(), id, examinerVenue(c), h.Now())
 	if errors.Is(err, refusal.ErrNotFound) {
 		return refusal.ErrNotFound
 	}

@@ -212,6 +212,9 @@ type rosterView struct {
 	Slots   []counterSlot
 	Key     string
 	Refusal *rowRefusal
+	// Counter reports that the caller may book, cancel and move (not the
+	// venue's examiner, who may only close the slot).
+	Counter bool
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
@@ -243,6 +246,9 @@ func (h Handler) rosterPage(c echo.Context, status int, id int64, ref *rowRefusa
 	if err != nil {
 		return err
 	}
+	if venue := examinerVenue(c); venue != 0 && venue != s.VenueID {
+		return refusal.ErrNotFound // another venue's slot
+	}
 	roster, err := h.Scheduling.Roster(ctx, id)
 	if err != nil {
 		return err
@@ -252,7 +258,7 @@ func (h Handler) rosterPage(c echo.Context, status int, id int64, ref *rowRefusa
 		return err
 	}
 	row := planSlotRow{Slot: s, Venue: venueNames(venues)[s.VenueID], Free: s.Free(), Held: s.HeldForLane(now), Status: slotStatus(s, now)}
-	v := rosterView{Slot: row, Roster: roster, Key: newIdempotencyKey(), Refusal: ref}
+	v := rosterView{Slot: row, Roster: roster, Key: newIdempotencyKey(), Refusal: ref, Counter: examinerVenue(c) == 0}
 	if v.Slots, err = h.counterSlots(ctx, s.LicenceClass); err != nil {
 		return err
 	}

@@ -162,7 +162,7 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/venues", path: "/admin/venues"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots", path: "/admin/slots"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots", path: "/admin/slots"},
-	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots/:id", path: "/admin/slots/{slot}"},
+	{want: "login login login 200   403   403   200   404   200   403   200   login login", route: "GET /admin/slots/:id", path: "/admin/slots/{slot}"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/candidates", path: "/admin/candidates"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates", path: "/admin/candidates"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/candidates/:id", path: "/admin/candidates/{candidate}"},
@@ -175,7 +175,7 @@ var authzRows = []authzRow{
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/book", path: "/admin/candidates/{candidate}/book"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/:id/book", path: "/admin/slots/{slot}/book"},
-	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/:id/close", path: "/admin/slots/{slot}/close"},
+	{want: "login login login 403   403   403   ok    404   ok    403   ok    login login", route: "POST /admin/slots/:id/close", path: "/admin/slots/{slot}/close"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/cancel", path: "/admin/bookings/{cancel}/cancel"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/move", path: "/admin/bookings/{cancel}/move"},
 
