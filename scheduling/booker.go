@@ -121,3 +121,12 @@ func outcomeOf(err error) string {
 	}
 	return "internal"
 }
+
+// Move validates r (MoveRequest.Validate) and moves the booking
+// (Store.Move), returning the bookings cancelled and those made.
+func (b Booker) Move(ctx context.Context, r MoveRequest, now time.Time) (cancelled, booked []Booking, err error) {
+	if err := r.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return b.Store.Move(ctx, r, now)
+}

@@ -66,4 +66,7 @@ type RosterEntry struct {
 	Needs       []string  `db:"-" json:"needs"`
 	Status      string    `db:"status" json:"status"`
 	BookedAt    time.Time `db:"created_at" json:"booked_at"`
+	// PairID is the other half of a combined booking, for the counter's
+	// forms (not in the API's roster).
+	PairID *int64 `db:"pair_id" json:"-"`
 }

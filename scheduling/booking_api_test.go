@@ -184,3 +184,39 @@ func TestCombinedBooking(t *testing.T) {
 		t.Fatalf("with_pair cancelled %d bookings, want 2: %s", n, r.Raw)
 	}
 }
+
+// TestMoveAPI: POST /bookings/{id}/move moves a booking for staff, with a
+// reason; a full new slot is refused slot_full and the booking stays.
+func TestMoveAPI(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	from := a.NewSlot(sched, venue, 2, 5, 9, nil)
+	to := a.NewSlot(sched, venue, 2, 6, 9, nil)
+	full := a.NewSlot(sched, venue, 2, 7, 9, map[string]any{"capacity": 1})
+	c := a.NewCandidate(sched, nil)
+	filler := a.NewCandidate(sched, nil)
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", filler.Token, map[string]any{"slot_ids": []int64{full}})
+	r := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{from}})
+	id := int64(r.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))
+	path := fmt.Sprintf("/api/v1/bookings/%d/move", id)
+
+	if r := a.Do("POST", path, sched, map[string]any{"slot_ids": []int64{to}}); r.Status != 422 || r.Field() != "reason" {
+		t.Fatalf("without a reason: got %d %s", r.Status, r.Raw)
+	}
+	if r := a.Do("POST", path, c.Token, map[string]any{"slot_ids": []int64{to}, "reason": "x"}); r.Status != 403 {
+		t.Fatalf("by the candidate: got %d %s", r.Status, r.Raw)
+	}
+	if r := a.Do("POST", path, sched, map[string]any{"slot_ids": []int64{full}, "reason": "考生改期"}); r.Status != 409 || r.Code() != "slot_full" {
+		t.Fatalf("to a full slot: got %d %s", r.Status, r.Raw)
+	}
+	if got := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/bookings/%d", id), sched, nil); got.Body["status"] != "confirmed" {
+		t.Fatalf("after the refused move: %s", got.Raw)
+	}
+	r = a.Must(http.StatusOK, "POST", path, sched, map[string]any{"slot_ids": []int64{to}, "reason": "考生改期"})
+	moved := r.Body["bookings"].([]any)[0].(map[string]any)
+	if r.Body["cancelled"].([]any)[0].(map[string]any)["status"] != "cancelled" || int64(moved["slot_id"].(float64)) != to || moved["status"] != "confirmed" {
+		t.Fatalf("move: %s", r.Raw)
+	}
+}

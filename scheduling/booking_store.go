@@ -101,36 +101,9 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		}
 	}
 
-	c, err := lockCandidate(ctx, tx, r.CandidateID)
+	c, slots, bs, err := placeBookings(ctx, tx, r, now)
 	if err != nil {
 		return nil, false, err
-	}
-	slots, err := bookableSlots(ctx, tx, r.SlotIDs)
-	if err != nil {
-		return nil, false, err
-	}
-	if len(slots) == 2 {
-		a, b, err := CheckCombined(slots[0], slots[1])
-		if err != nil {
-			return nil, false, err
-		}
-		slots = []Slot{a, b}
-	}
-	for _, sl := range slots {
-		if err := CheckBooking(c, sl, now); err != nil {
-			return nil, false, fmt.Errorf("slot %d: %w", sl.ID, err)
-		}
-	}
-
-	bs, err := insertBookings(ctx, tx, c, slots, r.By)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, b := range bs {
-		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "booking.created",
-			Subject: fmt.Sprintf("booking:%d", b.ID), After: b}); err != nil {
-			return nil, false, err
-		}
 	}
 	if r.IdempotencyKey != "" {
 		var ids []int64
@@ -143,6 +116,61 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 			return nil, false, fmt.Errorf("record idempotency key: %w", err)
 		}
 	}
+	if err := takeSeats(ctx, tx, c, slots, now); err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, fmt.Errorf("commit booking: %w", err)
+	}
+	return bs, true, nil
+}
+
+// placeBookings checks the request against the candidate's history and the
+// slots (locking the candidate's row) and inserts the bookings, with their
+// audit entries, in tx. The seats are not taken yet: takeSeats does that,
+// last.
+func placeBookings(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Time) (Candidate, []Slot, []Booking, error) {
+	c, err := lockCandidate(ctx, tx, r.CandidateID)
+	if err != nil {
+		return c, nil, nil, err
+	}
+	slots, err := bookableSlots(ctx, tx, r.SlotIDs)
+	if err != nil {
+		return c, nil, nil, err
+	}
+	if len(slots) == 2 {
+		a, b, err := CheckCombined(slots[0], slots[1])
+		if err != nil {
+			return c, nil, nil, err
+		}
+		slots = []Slot{a, b}
+	}
+	for _, sl := range slots {
+		if err := CheckBooking(c, sl, now); err != nil {
+			return c, nil, nil, fmt.Errorf("slot %d: %w", sl.ID, err)
+		}
+	}
+
+	bs, err := insertBookings(ctx, tx, c, slots, r.By)
+	if err != nil {
+		return c, nil, nil, err
+	}
+	for _, b := range bs {
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "booking.created",
+			Subject: fmt.Sprintf("booking:%d", b.ID), After: b}); err != nil {
+			return c, nil, nil, err
+		}
+	}
+	return c, slots, bs, nil
+}
+
+// takeSeats takes a seat in each of slots for candidate c, or refuses with
+// ErrSlotFull when one is full.
+func takeSeats(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot, now time.Time) error {
+	ids := make([]int64, len(slots))
+	for i, sl := range slots {
+		ids[i] = sl.ID
+	}
 	// The seats are taken last, so that the slot rows, where every booking
 	// of a slot meets, stay locked for the commit alone (the bookings'
 	// foreign key to the slot is checked at commit, migration 00004).
@@ -152,23 +180,20 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	// of one pair cannot deadlock.
 	lane := c.Priority != nil
 	var taken []int64
-	err = tx.SelectContext(ctx, &taken, `
+	err := tx.SelectContext(ctx, &taken, `
 		WITH locked AS (SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)
 		UPDATE slots SET booked = booked + 1
 		FROM locked
 		WHERE slots.id = locked.id
 		  AND booked < capacity - CASE WHEN $2 OR $3 >= reserve_release_at THEN 0 ELSE priority_reserved END
-		RETURNING slots.id`, pq.Array(r.SlotIDs), lane, now)
+		RETURNING slots.id`, pq.Array(ids), lane, now)
 	if err != nil {
-		return nil, false, fmt.Errorf("take seats: %w", err)
+		return fmt.Errorf("take seats: %w", err)
 	}
 	if len(taken) != len(slots) {
-		return nil, false, ErrSlotFull
+		return ErrSlotFull
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("commit booking: %w", err)
-	}
-	return bs, true, nil
+	return nil
 }
 
 // replay answers a repeated request with the bookings its key made.
@@ -369,8 +394,21 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 	}
 	defer tx.Rollback()
 
+	bs, err := cancelIn(ctx, tx, r, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit cancellation: %w", err)
+	}
+	return bs, nil
+}
+
+// cancelIn cancels, in tx, the booking of r (and its pair when asked), frees
+// their seats and records the cancellation: Cancel's work, that Move shares.
+func cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now time.Time) ([]Booking, error) {
 	var b Booking
-	err = tx.GetContext(ctx, &b, `SELECT `+bookingColumns+`
+	err := tx.GetContext(ctx, &b, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
 		WHERE b.id = $1 AND ($2::bigint = 0 OR b.candidate_id = $2::bigint)
 		FOR UPDATE OF b`, r.BookingID, r.Owner)
@@ -423,9 +461,6 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 			After: map[string]any{"status": after.Status, "reason": r.Reason}}); err != nil {
 			return nil, err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit cancellation: %w", err)
 	}
 	return bs, nil
 }

@@ -25,6 +25,10 @@ var (
 	// ErrRequestDecided refuses to decide a priority-lane request that
 	// another member of staff has already granted or declined.
 	ErrRequestDecided = refusal.New("request_decided", "该申请已由其他工作人员处理")
+	// ErrMoveMismatch refuses a move whose new slots do not stand for the
+	// booking moved: the same subject, or, for a combined booking
+	// (BK-COMBINED), a subject 2 and subject 3 pair, so the pair moves whole.
+	ErrMoveMismatch = refusal.New("move_mismatch", "改约的新场次须与原预约的科目相同；联考预约须整对改约，请同时选择同一天的科目二和科目三场次")
 )
 
 func invalid(field, message string) error { return refusal.Invalid(field, message) }

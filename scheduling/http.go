@@ -50,6 +50,7 @@ func (h Handler) Register(g *echo.Group) {
 	r.POST("/bookings", h.book, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.GET("/bookings/:id", h.getBooking, anyone)
 	r.DELETE("/bookings/:id", h.cancel, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
+	r.POST("/bookings/:id/move", h.move, planners)
 	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
 }
 

@@ -109,6 +109,31 @@ func (h Handler) cancel(c echo.Context) error {
 	return c.JSON(http.StatusOK, present(bs))
 }
 
+// move serves POST /api/v1/bookings/:id/move {"slot_ids":[…],"reason":…}:
+// staff move a booking (a combined one as a pair) by Booker.Move, as the
+// counter's pages do.
+func (h Handler) move(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		SlotIDs []int64 `json:"slot_ids"`
+		Reason  string  `json:"reason"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	cancelled, booked, err := h.booker().Move(c.Request().Context(),
+		MoveRequest{BookingID: id, SlotIDs: req.SlotIDs, By: auth.Caller(c).UserID, Reason: req.Reason}, h.Now())
+	if err != nil {
+		return err
+	}
+	inShanghai(cancelled)
+	inShanghai(booked)
+	return c.JSON(http.StatusOK, map[string]any{"cancelled": cancelled, "bookings": booked})
+}
+
 func (h Handler) myBookings(c echo.Context) error {
 	bs, err := h.Store.Bookings(c.Request().Context(), auth.Caller(c).UserID)
 	if err != nil {

@@ -354,7 +354,7 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 		Needs pq.StringArray `db:"needs"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `
-		SELECT b.id AS booking_id, b.candidate_id, c.name, c.id_number, l.lane, b.status, b.created_at,
+		SELECT b.id AS booking_id, b.candidate_id, c.name, c.id_number, l.lane, b.status, b.created_at, b.pair_id,
 		       coalesce(g.needs, '{}') AS needs
 		FROM bookings b
 		JOIN slots s ON s.id = b.slot_id

@@ -25,7 +25,6 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 	e.POST("/admin/venues", h.planCreateVenue, m...)
 	e.GET("/admin/slots", h.planSlots, m...)
 	e.POST("/admin/slots", h.planCreateSlot, m...)
-	e.GET("/admin/slots/:id", h.planRoster, m...)
 	e.GET("/admin/candidates", h.planCandidates, m...)
 	e.POST("/admin/candidates", h.planCreateCandidate, m...)
 	e.GET("/admin/candidates/:id", h.planCandidate, m...)

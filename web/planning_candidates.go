@@ -21,13 +21,25 @@ import (
 // candidatesView is the data of the candidates page: the search, the
 // pending priority-lane requests and the form to register a candidate.
 type candidatesView struct {
-	Query    string
+	Query string
+	// List is the page of candidates that match the search (all of them
+	// without one).
+	List     scheduling.CandidatePage
 	Requests []scheduling.LaneRequest
 	Classes  []scheduling.LicenceClassName
 	Form     url.Values
 	Err      *formError
 	// Refusal is a decision on a request that was refused (decided meanwhile).
 	Refusal *rowRefusal
+}
+
+// PageURL is the address of the page by pages from this one, with the search.
+func (v candidatesView) PageURL(by int) string {
+	q := url.Values{"page": {strconv.Itoa(v.List.Page + by)}}
+	if v.Query != "" {
+		q.Set("q", v.Query)
+	}
+	return "/admin/candidates?" + q.Encode() + "#list-h"
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
@@ -38,30 +50,28 @@ func (v candidatesView) RefusalFor(key string) *rowRefusal {
 	return nil
 }
 
-// planCandidates shows the candidates page, or, with ?q=, the candidate
-// of that ID number or id.
+// planCandidates lists the candidates, CandidatesPerPage to a page (?page=),
+// those whose ID number, name or phone holds ?q= when given. A full ID
+// number or a candidate number of one candidate opens their page.
 func (h Handler) planCandidates(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
-	if q == "" {
-		return h.candidatesPage(c, http.StatusOK, "", url.Values{}, nil, nil)
-	}
 	ctx := c.Request().Context()
 	var p scheduling.CandidateProfile
-	var err error
-	if id, perr := strconv.ParseInt(q, 10, 64); perr == nil && len(q) < 18 {
+	var err error = refusal.ErrNotFound
+	if id, perr := strconv.ParseInt(q, 10, 64); perr == nil && len(q) < 11 {
 		p, err = h.Scheduling.Candidate(ctx, id)
-	} else if len(q) <= 18 {
+	} else if len(q) == 18 {
 		p, err = h.Scheduling.CandidateByIDNumber(ctx, q)
-	} else {
-		err = refusal.ErrNotFound
 	}
-	if errors.Is(err, refusal.ErrNotFound) {
+	switch {
+	case err == nil:
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d", p.ID))
+	case !errors.Is(err, refusal.ErrNotFound):
+		return err
+	case len(q) > 40:
 		return h.candidatesPage(c, http.StatusNotFound, q, url.Values{}, invalidField("q"), nil)
 	}
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d", p.ID))
+	return h.candidatesPage(c, http.StatusOK, q, url.Values{}, nil, nil)
 }
 
 func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.Values, ferr *formError, ref *rowRefusal) error {
@@ -74,6 +84,16 @@ func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.V
 	if err != nil {
 		return err
 	}
+	page, _ := strconv.Atoi(c.QueryParam("page"))
+	list := scheduling.CandidatePage{Candidates: []scheduling.CandidateRow{}, Page: 1, Pages: 1}
+	if ferr == nil || ferr.Field != "q" {
+		if list, err = h.Scheduling.SearchCandidates(ctx, q, page); err != nil {
+			return err
+		}
+	}
+	if q != "" && list.Total == 0 && ferr == nil && status == http.StatusOK {
+		status, ferr = http.StatusNotFound, invalidField("q")
+	}
 	if ref != nil {
 		ref.Placed = false // a decided request has left the list
 		for _, r := range reqs {
@@ -81,7 +101,7 @@ func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.V
 		}
 	}
 	return h.render(c, status, "admin_candidates", "plan.candidates.title", candidatesView{
-		Query: q, Requests: reqs, Classes: classes, Form: form, Err: ferr, Refusal: ref,
+		Query: q, List: list, Requests: reqs, Classes: classes, Form: form, Err: ferr, Refusal: ref,
 	})
 }
 
@@ -169,6 +189,10 @@ type candidateView struct {
 	Grant   *scheduling.NewGrant
 	Err     *formError
 	Refusal *rowRefusal
+	// Slots are the slots the book and move forms offer; Key the booking
+	// form's Idempotency-Key.
+	Slots []counterSlot
+	Key   string
 }
 
 // Checked reports whether the grant form ticks need: as sent, else as the
@@ -242,8 +266,13 @@ func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduli
 	if len(reqs) > 0 {
 		v.Request = &reqs[0]
 	}
+	if v.Slots, err = h.counterSlots(ctx, p.LicenceClass); err != nil {
+		return err
+	}
+	v.Key = newIdempotencyKey()
 	if ref != nil {
-		ref.Placed = v.Request != nil && ref.Row == fmt.Sprintf("request-%d", v.Request.ID)
+		ref.Placed = v.Request != nil && ref.Row == fmt.Sprintf("request-%d", v.Request.ID) || ref.Row == "book" ||
+			slices.ContainsFunc(bs, func(b scheduling.Booking) bool { return ref.Row == fmt.Sprintf("booking-%d", b.ID) })
 	}
 	return h.render(c, status, "admin_candidate", "plan.candidate.title", v)
 }

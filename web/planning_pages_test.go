@@ -71,6 +71,14 @@ func TestWebPlanningRoles(t *testing.T) {
 	}
 	for role, b := range browsers {
 		for _, path := range gets {
+			if role == "examiner" && path == gets[2] {
+				// A slot's roster is also its venue's examiner's (to close
+				// the slot): of another venue's slot, not found.
+				if p := b.get(path); p.Status != http.StatusNotFound {
+					t.Errorf("%s GET %s: %d, want 404", role, path, p.Status)
+				}
+				continue
+			}
 			if p := b.get(path); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "您没有权限查看此页面") {
 				t.Errorf("%s GET %s: %d", role, path, p.Status)
 			}

@@ -2,8 +2,10 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -205,6 +207,22 @@ func (h Handler) planCreateSlot(c echo.Context) error {
 type rosterView struct {
 	Slot   planSlotRow
 	Roster []scheduling.RosterEntry
+	// Slots are the slots the move forms offer; Key the booking form's
+	// Idempotency-Key; Refusal a counter form's refusal.
+	Slots   []counterSlot
+	Key     string
+	Refusal *rowRefusal
+	// Counter reports that the caller may book, cancel and move (not the
+	// venue's examiner, who may only close the slot).
+	Counter bool
+}
+
+// RefusalFor is the refusal to show next to the row key, if any.
+func (v rosterView) RefusalFor(key string) *rowRefusal {
+	if v.Refusal != nil && v.Refusal.Row == key {
+		return v.Refusal
+	}
+	return nil
 }
 
 // planRoster shows a slot and its candidates in exam order (PL-ORDER): the
@@ -214,6 +232,12 @@ func (h Handler) planRoster(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	return h.rosterPage(c, http.StatusOK, id, nil)
+}
+
+// rosterPage shows the roster of slot id with the counter's forms and the
+// refusal ref of one of them.
+func (h Handler) rosterPage(c echo.Context, status int, id int64, ref *rowRefusal) error {
 	ctx, now := c.Request().Context(), h.Now()
 	s, err := h.Scheduling.Slot(ctx, id)
 	if errors.Is(err, refusal.ErrNotFound) {
@@ -221,6 +245,9 @@ func (h Handler) planRoster(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if venue := examinerVenue(c); venue != 0 && venue != s.VenueID {
+		return refusal.ErrNotFound // another venue's slot
 	}
 	roster, err := h.Scheduling.Roster(ctx, id)
 	if err != nil {
@@ -231,5 +258,13 @@ func (h Handler) planRoster(c echo.Context) error {
 		return err
 	}
 	row := planSlotRow{Slot: s, Venue: venueNames(venues)[s.VenueID], Free: s.Free(), Held: s.HeldForLane(now), Status: slotStatus(s, now)}
-	return h.render(c, http.StatusOK, "admin_slot", "plan.roster.title", rosterView{Slot: row, Roster: roster})
+	v := rosterView{Slot: row, Roster: roster, Key: newIdempotencyKey(), Refusal: ref, Counter: examinerVenue(c) == 0}
+	if v.Slots, err = h.counterSlots(ctx, s.LicenceClass); err != nil {
+		return err
+	}
+	if ref != nil {
+		ref.Placed = ref.Row == "book" || ref.Row == "close" ||
+			slices.ContainsFunc(roster, func(e scheduling.RosterEntry) bool { return ref.Row == fmt.Sprintf("booking-%d", e.BookingID) })
+	}
+	return h.render(c, status, "admin_slot", "plan.roster.title", v)
 }

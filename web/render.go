@@ -84,8 +84,9 @@ func funcs(cat catalogue) template.FuncMap {
 			}
 			return zh
 		},
-		"maskID":   scheduling.MaskIDNumber,
-		"maskName": scheduling.MaskName,
+		"maskID":    scheduling.MaskIDNumber,
+		"maskName":  scheduling.MaskName,
+		"maskPhone": scheduling.MaskPhone,
 		// texts maps keys to their messages: the texts a page's script shows.
 		"texts": func(keys []string) map[string]string {
 			m := make(map[string]string, len(keys))

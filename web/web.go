@@ -95,6 +95,7 @@ func (h Handler) Register(e *echo.Echo) {
 		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly, h.requireLogin, auth.Require(watchers...)})
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
+	h.registerCounter(e, signedIn(auth.RoleScheduler, auth.RoleAdmin), signedIn(watchers...))
 	h.registerAccounts(e, signedIn(auth.RoleAdmin))
 	h.registerHall(e, []echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly}) // no forms, no CSRF
 	h.registerDisplays(e, signedIn(auth.RoleAdmin))

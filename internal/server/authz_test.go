@@ -93,6 +93,7 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   ok    ok    403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings", path: "/api/v1/bookings"},
 	{want: "401   401   401   401   200   404   ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/bookings/:id", path: "/api/v1/bookings/{booking}"},
 	{want: "401   401   401   401   ok    404   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/bookings/:id", path: "/api/v1/bookings/{cancel}"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings/:id/move", path: "/api/v1/bookings/{cancel}/move"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
 
 	// exam
@@ -162,7 +163,7 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/venues", path: "/admin/venues"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots", path: "/admin/slots"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots", path: "/admin/slots"},
-	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots/:id", path: "/admin/slots/{slot}"},
+	{want: "login login login 200   403   403   200   404   200   403   200   login login", route: "GET /admin/slots/:id", path: "/admin/slots/{slot}"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/candidates", path: "/admin/candidates"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates", path: "/admin/candidates"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/candidates/:id", path: "/admin/candidates/{candidate}"},
@@ -170,6 +171,14 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/priority/revoke", path: "/admin/candidates/{candidate}/priority/revoke"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/grant", path: "/admin/lane-requests/{lanerequest}/grant"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/decline", path: "/admin/lane-requests/{lanerequest}/decline"},
+
+	// web: counter service
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/book", path: "/admin/candidates/{candidate}/book"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/:id/book", path: "/admin/slots/{slot}/book"},
+	{want: "login login login 403   403   403   ok    404   ok    403   ok    login login", route: "POST /admin/slots/:id/close", path: "/admin/slots/{slot}/close"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/cancel", path: "/admin/bookings/{cancel}/cancel"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/move", path: "/admin/bookings/{cancel}/move"},
 
 	// web: accounts and hall screens (admin)
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
