@@ -32,7 +32,11 @@ func TestBrowserCounterService(t *testing.T) {
 	tb.open("/admin/candidates", "admin_candidates")
 	tb.checkPage()
 	tb.do("search by name", chromedp.SendKeys(chromedp.CSS("#q"), "司马"))
-	tb.click(`form[role="search"] button[type="submit"]`, fmt.Sprintf("#cand-%d", walkIn.ID))
+	// The list shows every candidate before the search: wait for the other
+	// one to leave it, not for the walk-in (there from the start).
+	tb.do("search", chromedp.Click(chromedp.CSS(`form[role="search"] button[type="submit"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(fmt.Sprintf("#cand-%d", other.ID))),
+		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf("#cand-%d", walkIn.ID))))
 	if got := tb.text("#candidates tbody"); !strings.Contains(got, "司马光明") || strings.Contains(got, "上官婉") || strings.Contains(got, walkIn.IDNo) {
 		t.Errorf("search shows %q", got)
 	}
