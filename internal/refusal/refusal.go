@@ -109,3 +109,13 @@ func All(err error) []*Error {
 	}
 	return nil
 }
+
+// Has reports whether l refuses field.
+func (l List) Has(field string) bool {
+	for _, r := range l {
+		if r.Field == field {
+			return true
+		}
+	}
+	return false
+}
