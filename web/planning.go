@@ -25,6 +25,8 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 	e.POST("/admin/venues", h.planCreateVenue, m...)
 	e.GET("/admin/slots", h.planSlots, m...)
 	e.POST("/admin/slots", h.planCreateSlot, m...)
+	e.GET("/admin/slots/week", h.planWeek, m...)
+	e.POST("/admin/slots/week", h.planPublishWeek, m...)
 	e.GET("/admin/slots/:id", h.planRoster, m...)
 	e.GET("/admin/candidates", h.planCandidates, m...)
 	e.POST("/admin/candidates", h.planCreateCandidate, m...)
@@ -41,6 +43,7 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 var invalidFields = []string{
 	"name", "address",
 	"venue_id", "subject", "licence_class", "date", "starts_at", "ends_at", "capacity", "priority_reserved",
+	"days", "sessions", "subjects",
 	"reserve_release_at", "booking_opens_at", "booking_closes_at",
 	"id_number", "phone", "permit_issued_on", "permit_expires_on", "subject1_passed_on", "password",
 	"reason", "needs", "note", "q",

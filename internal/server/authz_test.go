@@ -161,6 +161,8 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/venues", path: "/admin/venues"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots", path: "/admin/slots"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots", path: "/admin/slots"},
+	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots/week", path: "/admin/slots/week"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/week", path: "/admin/slots/week"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots/:id", path: "/admin/slots/{slot}"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/candidates", path: "/admin/candidates"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates", path: "/admin/candidates"},
