@@ -87,6 +87,7 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/candidates/:id/priority", path: "/api/v1/candidates/{candidate}/priority"},
 	{want: "401   401   401   401   403   403   ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/candidates/:id/bookings", path: "/api/v1/candidates/{candidate}/bookings"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/slots", path: "/api/v1/slots"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/slots/week", path: "/api/v1/slots/week"},
 	{want: "401   401   401   401   ok    ok    ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/slots", path: "/api/v1/slots"},
 	{want: "401   401   401   401   ok    ok    ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/slots/:id", path: "/api/v1/slots/{slot}"},
 	{want: "401   401   401   401   403   403   ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/slots/:id/roster", path: "/api/v1/slots/{slot}/roster"},
