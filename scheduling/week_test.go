@@ -284,3 +284,22 @@ func TestCreateSlots(t *testing.T) {
 		}
 	})
 }
+
+func TestValidationRefusesEveryField(t *testing.T) {
+	now := time.Date(2026, 3, 2, 9, 0, 0, 0, scheduling.Shanghai)
+	start := now.Add(48 * time.Hour)
+	late := start.Add(time.Hour)
+	_, err := scheduling.NewSlot{Subject: 5, StartsAt: start, EndsAt: start.Add(-time.Hour), Capacity: 0, PriorityReserved: -1,
+		ReserveReleaseAt: &late, BookingClosesAt: &late}.Slot(now)
+	if got, want := fields(err), []string{"venue_id", "subject", "licence_class", "ends_at", "capacity", "priority_reserved", "reserve_release_at", "booking_closes_at"}; !slices.Equal(got, want) {
+		t.Errorf("slot: got %v, want %v", got, want)
+	}
+	v := scheduling.Venue{Name: " ", Address: string(make([]byte, 501))}
+	if got, want := fields(v.Validate()), []string{"name", "address"}; !slices.Equal(got, want) {
+		t.Errorf("venue: got %v, want %v", got, want)
+	}
+	c := scheduling.NewCandidate{IDNumber: "1", Phone: "2", PermitIssuedOn: scheduling.Day(now), PermitExpiresOn: scheduling.Day(now)}
+	if got, want := fields(c.Validate(scheduling.Day(now))), []string{"id_number", "name", "phone", "licence_class", "permit_expires_on", "password"}; !slices.Equal(got, want) {
+		t.Errorf("candidate: got %v, want %v", got, want)
+	}
+}
