@@ -45,24 +45,31 @@ const deviceColumns = `id, venue_id, name, vehicle_plate, subjects, licence_clas
 // for a theory terminal), at least one licence class such as C1, all of
 // them text PostgreSQL can store.
 func (d Device) Validate() error {
-	switch {
-	case d.VenueID <= 0:
-		return refusal.Invalid("venue_id", "required")
-	case strings.TrimSpace(d.Name) == "" || len(d.Name) > 100 || !storable(d.Name):
-		return refusal.Invalid("name", "required, at most 100 bytes")
-	case len(d.VehiclePlate) > 20 || !storable(d.VehiclePlate):
-		return refusal.Invalid("vehicle_plate", "at most 20 bytes")
-	case !validSubjects(d.Subjects):
-		return refusal.Invalid("subjects", "[2], [3], [2,3] for an exam car or [4] for a theory terminal")
-	case len(d.LicenceClasses) == 0:
-		return refusal.Invalid("licence_classes", "at least one licence class such as C1")
+	var bad refusal.List
+	refuse := func(field, message string) { bad = append(bad, refusal.Invalid(field, message)) }
+	if d.VenueID <= 0 {
+		refuse("venue_id", "required")
+	}
+	if strings.TrimSpace(d.Name) == "" || len(d.Name) > 100 || !storable(d.Name) {
+		refuse("name", "required, at most 100 bytes")
+	}
+	if len(d.VehiclePlate) > 20 || !storable(d.VehiclePlate) {
+		refuse("vehicle_plate", "at most 20 bytes")
+	}
+	if !validSubjects(d.Subjects) {
+		refuse("subjects", "[2], [3], [2,3] for an exam car or [4] for a theory terminal")
+	}
+	if len(d.LicenceClasses) == 0 {
+		refuse("licence_classes", "at least one licence class such as C1")
 	}
 	for _, lc := range d.LicenceClasses {
 		if lc == "" || len(lc) > 8 || !storable(lc) {
-			return refusal.Invalid("licence_classes", "licence classes such as C1")
+			refuse("licence_classes", "licence classes such as C1")
+			break
 		}
 	}
-	return nil
+	// Every bad field at once, in the order of the API.
+	return bad.Err()
 }
 
 // validSubjects reports whether a device may serve subjects: at least one,

@@ -39,14 +39,15 @@ var ErrNotRevocable = refusal.New("not_revocable", "没有该大厅屏令牌，�
 
 // validateDisplay checks a new display's venue and label: an invalid_field refusal.
 func validateDisplay(venueID int64, label string) error {
+	var bad refusal.List
 	if venueID <= 0 {
-		return refusal.Invalid("venue_id", "required")
+		bad = append(bad, refusal.Invalid("venue_id", "required"))
 	}
 	if label == "" || !utf8.ValidString(label) || utf8.RuneCountInString(label) > MaxDisplayLabel ||
 		strings.ContainsFunc(label, func(r rune) bool { return r < ' ' }) {
-		return refusal.Invalid("label", fmt.Sprintf("required, at most %d characters of text on one line", MaxDisplayLabel))
+		bad = append(bad, refusal.Invalid("label", fmt.Sprintf("required, at most %d characters of text on one line", MaxDisplayLabel)))
 	}
-	return nil
+	return bad.Err()
 }
 
 // CreateDisplay makes a display token for a venue, recorded in the audit

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"examd/internal/refusal"
 )
 
 // CandidateProfile is a candidate as staff see them.
@@ -39,32 +41,45 @@ type NewCandidate struct {
 func (n *NewCandidate) Validate(today time.Time) error {
 	n.IDNumber = NormalizeIDNumber(n.IDNumber)
 	n.Name = strings.TrimSpace(n.Name)
+	var bad refusal.List
+	refuse := func(field, message string) { bad = append(bad, refusal.Invalid(field, message)) }
+	idOK := ValidIDNumber(n.IDNumber, today)
+	if !idOK {
+		refuse("id_number", "not a valid 18-character resident ID number")
+	}
+	if n.Name == "" || utf8.RuneCountInString(n.Name) > 64 {
+		refuse("name", "required, at most 64 characters")
+	}
+	if !ValidPhone(n.Phone) {
+		refuse("phone", "not an 11-digit mainland mobile number")
+	}
+	if n.LicenceClass == "" {
+		refuse("licence_class", "required")
+	}
+	issuedOK := !n.PermitIssuedOn.IsZero() && !n.PermitIssuedOn.After(today)
+	if !issuedOK {
+		refuse("permit_issued_on", "required, not in the future")
+	}
 	switch {
-	case !ValidIDNumber(n.IDNumber, today):
-		return invalid("id_number", "not a valid 18-character resident ID number")
-	case n.Name == "" || utf8.RuneCountInString(n.Name) > 64:
-		return invalid("name", "required, at most 64 characters")
-	case !ValidPhone(n.Phone):
-		return invalid("phone", "not an 11-digit mainland mobile number")
-	case n.LicenceClass == "":
-		return invalid("licence_class", "required")
-	case n.PermitIssuedOn.IsZero() || n.PermitIssuedOn.After(today):
-		return invalid("permit_issued_on", "required, not in the future")
 	case !n.PermitExpiresOn.After(n.PermitIssuedOn):
-		return invalid("permit_expires_on", "must be after permit_issued_on")
+		refuse("permit_expires_on", "must be after permit_issued_on")
 	case n.PermitExpiresOn.After(n.PermitIssuedOn.AddDate(PermitYears, 0, 0)):
 		// BK-PERMIT: a learning permit is valid for 3 years.
-		return invalid("permit_expires_on", "a learning permit is valid for at most 3 years")
-	case n.Subject1PassedOn != nil && (n.Subject1PassedOn.After(today) || n.Subject1PassedOn.After(n.PermitIssuedOn)):
+		refuse("permit_expires_on", "a learning permit is valid for at most 3 years")
+	}
+	if n.Subject1PassedOn != nil && (n.Subject1PassedOn.After(today) || n.Subject1PassedOn.After(n.PermitIssuedOn)) {
 		// The learning permit is issued once subject 1 is passed (BK-SUBJ1).
-		return invalid("subject1_passed_on", "must not be in the future or after permit_issued_on: the permit follows subject 1")
-	case len(n.Password) < 8 || len(n.Password) > 72:
-		return invalid("password", "8 to 72 characters")
+		refuse("subject1_passed_on", "must not be in the future or after permit_issued_on: the permit follows subject 1")
 	}
-	if birth, ok := BirthDate(n.IDNumber); ok && !birth.Before(n.PermitIssuedOn) {
-		return invalid("permit_issued_on", "before the candidate's birth date")
+	if len(n.Password) < 8 || len(n.Password) > 72 {
+		refuse("password", "8 to 72 characters")
 	}
-	return nil
+	// Last, as it always was: the API's answer is the first refusal.
+	if birth, ok := BirthDate(n.IDNumber); idOK && issuedOK && ok && !birth.Before(n.PermitIssuedOn) {
+		refuse("permit_issued_on", "before the candidate's birth date")
+	}
+	// Every bad field at once, in the order of the API.
+	return bad.Err()
 }
 
 // NewGrant is a priority-lane grant to record (PL-GRANT).

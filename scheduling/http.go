@@ -43,6 +43,7 @@ func (h Handler) Register(g *echo.Group) {
 	r.GET("/candidates/:id/bookings", h.candidateBookings, staff)
 
 	r.POST("/slots", h.createSlot, planners)
+	r.POST("/slots/week", h.createWeek, planners)
 	r.GET("/slots", h.listSlots, anyone)
 	r.GET("/slots/:id", h.getSlot, anyone)
 	r.GET("/slots/:id/roster", h.roster, staff)

@@ -3,6 +3,8 @@ package scheduling
 import (
 	"strings"
 	"time"
+
+	"examd/internal/refusal"
 )
 
 // MaxCapacity is the largest slot the office publishes.
@@ -19,13 +21,14 @@ type Venue struct {
 // Validate checks a venue to publish and trims its name.
 func (v *Venue) Validate() error {
 	v.Name = strings.TrimSpace(v.Name)
-	switch {
-	case v.Name == "" || len(v.Name) > 200:
-		return invalid("name", "required, at most 200 bytes")
-	case len(v.Address) > 500:
-		return invalid("address", "at most 500 bytes")
+	var bad refusal.List
+	if v.Name == "" || len(v.Name) > 200 {
+		bad = append(bad, refusal.Invalid("name", "required, at most 200 bytes"))
 	}
-	return nil
+	if len(v.Address) > 500 {
+		bad = append(bad, refusal.Invalid("address", "at most 500 bytes"))
+	}
+	return bad.Err()
 }
 
 // Slot is a published exam plan (场次): one subject and licence class at one
@@ -85,30 +88,38 @@ func (n NewSlot) Slot(now time.Time) (Slot, error) {
 		StartsAt: n.StartsAt, EndsAt: n.EndsAt, Capacity: n.Capacity,
 		PriorityReserved: n.PriorityReserved, AdaptedVehicle: n.AdaptedVehicle,
 	}
+	var bad refusal.List
+	refuse := func(field, message string) { bad = append(bad, refusal.Invalid(field, message)) }
+	if n.VenueID <= 0 {
+		refuse("venue_id", "required")
+	}
+	if n.Subject != 2 && n.Subject != 3 && n.Subject != 4 {
+		refuse("subject", "must be 2, 3 or 4")
+	}
+	if n.LicenceClass == "" {
+		refuse("licence_class", "required")
+	}
 	switch {
-	case n.VenueID <= 0:
-		return s, invalid("venue_id", "required")
-	case n.Subject != 2 && n.Subject != 3 && n.Subject != 4:
-		return s, invalid("subject", "must be 2, 3 or 4")
-	case n.LicenceClass == "":
-		return s, invalid("licence_class", "required")
 	case !n.EndsAt.After(n.StartsAt):
-		return s, invalid("ends_at", "must be after starts_at")
+		refuse("ends_at", "must be after starts_at")
 	case !Day(n.EndsAt).Equal(Day(n.StartsAt)):
-		return s, invalid("ends_at", "a slot starts and ends on the same day (Asia/Shanghai)")
+		refuse("ends_at", "a slot starts and ends on the same day (Asia/Shanghai)")
 	case !n.EndsAt.After(now):
-		return s, invalid("ends_at", "the slot is already over")
-	case n.Capacity < 1 || n.Capacity > MaxCapacity:
-		return s, invalid("capacity", "must be between 1 and 10000")
-	case n.PriorityReserved < 0 || n.PriorityReserved > n.Capacity:
-		return s, invalid("priority_reserved", "must be between 0 and capacity")
+		refuse("ends_at", "the slot is already over")
+	}
+	capacityOK := n.Capacity >= 1 && n.Capacity <= MaxCapacity
+	if !capacityOK {
+		refuse("capacity", "must be between 1 and 10000")
+	}
+	if n.PriorityReserved < 0 || n.PriorityReserved > MaxCapacity || capacityOK && n.PriorityReserved > n.Capacity {
+		refuse("priority_reserved", "must be between 0 and capacity")
 	}
 
 	// PL-RESERVE: reserved seats open to everyone 24 h before the start by default.
 	s.ReserveReleaseAt = n.StartsAt.Add(-24 * time.Hour)
 	if n.ReserveReleaseAt != nil {
 		if n.ReserveReleaseAt.After(n.StartsAt) {
-			return s, invalid("reserve_release_at", "must not be after starts_at")
+			refuse("reserve_release_at", "must not be after starts_at")
 		}
 		s.ReserveReleaseAt = *n.ReserveReleaseAt
 	}
@@ -121,7 +132,7 @@ func (n NewSlot) Slot(now time.Time) (Slot, error) {
 	}
 	if n.BookingClosesAt != nil {
 		if n.BookingClosesAt.After(n.StartsAt) {
-			return s, invalid("booking_closes_at", "must not be after starts_at")
+			refuse("booking_closes_at", "must not be after starts_at")
 		}
 		s.BookingClosesAt = *n.BookingClosesAt
 	}
@@ -132,11 +143,13 @@ func (n NewSlot) Slot(now time.Time) (Slot, error) {
 	}
 	if n.BookingOpensAt != nil {
 		if !n.BookingOpensAt.Before(s.BookingClosesAt) {
-			return s, invalid("booking_opens_at", "must be before booking_closes_at")
+			refuse("booking_opens_at", "must be before booking_closes_at")
 		}
 		s.BookingOpensAt = *n.BookingOpensAt
 	}
-	return s, nil
+	// Every bad field at once, in the order of the API (the first is the
+	// API's answer).
+	return s, bad.Err()
 }
 
 // Day is the slot's calendar day in Asia/Shanghai.

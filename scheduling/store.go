@@ -273,7 +273,12 @@ const slotColumns = `s.id, s.venue_id, s.subject, s.licence_class, s.starts_at, 
 
 // CreateSlot publishes a slot.
 func (s *Store) CreateSlot(ctx context.Context, sl Slot, by int64) (Slot, error) {
-	err := s.db.GetContext(ctx, &sl, `
+	return insertSlot(ctx, s.db, sl, by)
+}
+
+// insertSlot inserts sl and returns it as stored.
+func insertSlot(ctx context.Context, q sqlx.QueryerContext, sl Slot, by int64) (Slot, error) {
+	err := sqlx.GetContext(ctx, q, &sl, `
 		WITH s AS (
 			INSERT INTO slots (venue_id, subject, licence_class, starts_at, ends_at, capacity,
 			                   priority_reserved, reserve_release_at, booking_opens_at,

@@ -43,7 +43,7 @@ type usersView struct {
 	Venues  []scheduling.Venue
 	Roles   []string
 	Form    userForm
-	Refusal *formError
+	Refusal formErrors
 }
 
 func (h Handler) usersPage(c echo.Context) error {
@@ -52,7 +52,7 @@ func (h Handler) usersPage(c echo.Context) error {
 
 // renderUsers lists the staff accounts under the form to create one, with
 // the refusal of the last try next to its field.
-func (h Handler) renderUsers(c echo.Context, status int, form userForm, ref *formError) error {
+func (h Handler) renderUsers(c echo.Context, status int, form userForm, ref formErrors) error {
 	ctx := c.Request().Context()
 	users, err := h.Accounts.StaffUsers(ctx)
 	if err != nil {
@@ -84,37 +84,45 @@ func (h Handler) addUser(c echo.Context) error {
 	f := req.PostForm
 	form := userForm{Username: f.Get("username"), Role: f.Get("role"), Desk: f.Get("desk"), Venue: f.Get("venue_id")}
 	password := f.Get("password")
-	refuse := func(status int, field, key string) error {
-		return h.renderUsers(c, status, form, &formError{Field: field, Key: key})
-	}
+	refuse := func(status int, fes formErrors) error { return h.renderUsers(c, status, form, fes) }
+	var unread refusal.List
 	var venue *int64
 	if form.Venue != "" {
 		n, err := strconv.ParseInt(form.Venue, 10, 64)
 		if err != nil || n <= 0 {
-			return refuse(http.StatusUnprocessableEntity, "venue_id", "users.err.venue_id")
+			unread = append(unread, refusal.Invalid("venue_id", "malformed"))
+		} else {
+			venue = &n
 		}
-		venue = &n
 	}
 	var desk *string
 	if d := strings.TrimSpace(form.Desk); d != "" {
 		desk = &d
 	}
 	u, err := auth.ValidUser(&form.Username, &password, &form.Role, venue, desk)
-	var ae *refusal.Error
-	switch {
-	case errors.As(err, &ae) && ae.Field != "":
-		return refuse(api.Status(ae.Code), ae.Field, "users.err."+ae.Field)
-	case err != nil:
-		return err
-	case u.Role == auth.RoleExaminer && u.VenueID == nil:
-		return refuse(http.StatusUnprocessableEntity, "venue_id", "users.err.venue_required")
+	if err = alongside(unread, err); err != nil {
+		all := refusal.All(err)
+		if all == nil {
+			return err
+		}
+		fes := make(formErrors, 0, len(all)+1)
+		for _, r := range all {
+			fes = append(fes, &formError{Field: r.Field, Key: "users.err." + r.Field})
+		}
+		if form.Role == auth.RoleExaminer && venue == nil && !fes.Is("venue_id") {
+			fes = append(fes, &formError{Field: "venue_id", Key: "users.err.venue_required"})
+		}
+		return refuse(api.Status(all[0].Code), fes)
+	}
+	if u.Role == auth.RoleExaminer && u.VenueID == nil {
+		return refuse(http.StatusUnprocessableEntity, one("venue_id", "users.err.venue_required"))
 	}
 	_, err = h.Accounts.CreateUser(req.Context(), u, auth.Caller(c).UserID)
 	switch {
 	case errors.Is(err, auth.ErrDuplicateUser):
-		return refuse(http.StatusConflict, "username", refusalKey(auth.ErrDuplicateUser.Code))
+		return refuse(http.StatusConflict, one("username", refusalKey(auth.ErrDuplicateUser.Code)))
 	case errors.Is(err, auth.ErrUnknownVenue):
-		return refuse(http.StatusUnprocessableEntity, "venue_id", "users.err.venue_id")
+		return refuse(http.StatusUnprocessableEntity, one("venue_id", "users.err.venue_id"))
 	case err != nil:
 		return err
 	}

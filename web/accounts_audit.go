@@ -65,7 +65,7 @@ type auditView struct {
 	Actors  []auditChoice
 	// First links the first page, when this is not it; Next the next page.
 	First, Next string
-	Refusal     *formError
+	Refusal     formErrors
 	// Verified is the chain's check, when asked for with ?verify=1.
 	Verified *audit.Report
 }
@@ -95,7 +95,7 @@ func (h Handler) auditPage(c echo.Context) error {
 		if ae.Field == "after" || ae.Field == "limit" {
 			key = "audit.err.paging"
 		}
-		v.Refusal = &formError{Field: ae.Field, Key: key}
+		v.Refusal = one(ae.Field, key)
 		return h.render(c, api.Status(ae.Code), "admin_audit", "audit.title", v)
 	case err != nil:
 		return err

@@ -52,7 +52,7 @@ type devicesView struct {
 	Venues  []scheduling.Venue
 	Form    deviceForm
 	// Refusal is the new-device form's, Retire a retire button's.
-	Refusal *formError
+	Refusal formErrors
 	Retire  *rowRefusal
 	Issued  *issuedKey
 }
@@ -111,35 +111,52 @@ func (h Handler) addDevice(c echo.Context) error {
 	f := req.PostForm
 	form := deviceForm{Venue: f.Get("venue_id"), Name: f.Get("name"), Plate: strings.TrimSpace(f.Get("vehicle_plate")),
 		Classes: f.Get("licence_classes"), Subjects: f["subjects"], Adapted: f.Get("adapted_vehicle") == "1"}
-	refuse := func(field string) error {
-		return h.renderDevices(c, http.StatusUnprocessableEntity,
-			devicesView{Form: form, Refusal: &formError{Field: field, Key: "devices.err." + field}})
-	}
 	d := exam.Device{Name: form.Name, VehiclePlate: form.Plate, AdaptedVehicle: form.Adapted,
 		LicenceClasses: pq.StringArray(licenceClasses(form.Classes))}
 	// The boxes give the subjects; Validate judges them as it does the API's.
+	var unread refusal.List
 	for _, s := range form.Subjects {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return refuse("subjects")
+			unread = append(unread, refusal.Invalid("subjects", "malformed"))
+			break
 		}
 		d.Subjects = append(d.Subjects, n)
 	}
 	if form.Venue != "" {
 		n, err := strconv.ParseInt(form.Venue, 10, 64)
 		if err != nil || n <= 0 {
-			return refuse("venue_id")
+			unread = append(unread, refusal.Invalid("venue_id", "malformed"))
+		} else {
+			d.VenueID = n
 		}
-		d.VenueID = n
+	}
+	// Every bad field at once: what the form could not read, and what
+	// Validate refuses of the rest, before the store is asked.
+	if err := alongside(unread, d.Validate()); err != nil {
+		return h.refuseDevice(c, form, err)
 	}
 	d, key, err := h.Exams.CreateDevice(req.Context(), d, auth.Caller(c).UserID)
-	switch r, ok := refusal.As(err); {
-	case ok && r.Field != "":
-		return refuse(r.Field)
-	case err != nil:
-		return err
+	if err != nil {
+		return h.refuseDevice(c, form, err)
 	}
 	return h.renderDevices(c, http.StatusOK, devicesView{Issued: &issuedKey{Device: d, Key: key}})
+}
+
+// refuseDevice shows the new-device form again with each refused field
+// next to its control; an err that is no field's refusal is returned.
+func (h Handler) refuseDevice(c echo.Context, form deviceForm, err error) error {
+	var fes formErrors
+	for _, r := range refusal.All(err) {
+		if r.Field == "" {
+			return err
+		}
+		fes = append(fes, &formError{Field: r.Field, Key: "devices.err." + r.Field})
+	}
+	if fes == nil {
+		return err
+	}
+	return h.renderDevices(c, http.StatusUnprocessableEntity, devicesView{Form: form, Refusal: fes})
 }
 
 // licenceClasses splits what the form's field holds ("C1 C2", "C1,C2",

@@ -134,7 +134,7 @@ func TestBrowserPlanningPages(t *testing.T) {
 	tb.staffLogIn(user)
 	for _, size := range []string{"normal", "large"} {
 		for _, p := range []struct{ path, page string }{
-			{"/admin/venues", "admin_venues"}, {"/admin/slots", "admin_slots"}, {fmt.Sprintf("/admin/slots/%d", slot), "admin_slot"},
+			{"/admin/venues", "admin_venues"}, {"/admin/slots", "admin_slots"}, {"/admin/slots/week", "admin_week"}, {fmt.Sprintf("/admin/slots/%d", slot), "admin_slot"},
 			{"/admin/candidates", "admin_candidates"}, {fmt.Sprintf("/admin/candidates/%d", c.ID), "admin_candidate"},
 		} {
 			tb.open(p.path+"?size="+size, p.page)

@@ -32,10 +32,10 @@ type displaysView struct {
 	// this once.
 	Created *exam.Display
 	URL     string
-	// Form is what the create form shows; Field and Error name the field
-	// the last try failed on, and why.
-	Form         displayForm
-	Field, Error string
+	// Form is what the create form shows; Refusal holds every field the
+	// last try failed on, and why.
+	Form    displayForm
+	Refusal formErrors
 	// Row and RowError are a revocation's refusal, next to its button.
 	Row       int64
 	RowError  string
@@ -92,16 +92,18 @@ func (h Handler) createDisplay(c echo.Context) error {
 	}
 	f := displayForm{Label: strings.TrimSpace(req.PostForm.Get("label"))}
 	f.VenueID, _ = strconv.ParseInt(req.PostForm.Get("venue_id"), 10, 64)
-	refuse := func(field, key string) error {
-		return h.displaysPage(c, http.StatusUnprocessableEntity, displaysView{Form: f, Field: field, Error: key})
-	}
 	d, token, err := h.Exams.CreateDisplay(req.Context(), f.VenueID, f.Label, auth.Caller(c).UserID)
 	if fe, ok := refusal.As(err); ok && fe.Field != "" {
-		key := "displays.label_invalid"
-		if fe.Field == "venue_id" {
-			key = "displays.venue_invalid"
+		// Every refused field at once (the venue and the label).
+		var fes formErrors
+		for _, r := range refusal.All(err) {
+			key := "displays.label_invalid"
+			if r.Field == "venue_id" {
+				key = "displays.venue_invalid"
+			}
+			fes = append(fes, &formError{Field: r.Field, Key: key})
 		}
-		return refuse(fe.Field, key)
+		return h.displaysPage(c, http.StatusUnprocessableEntity, displaysView{Form: f, Refusal: fes})
 	}
 	if err != nil {
 		return err

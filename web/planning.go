@@ -25,6 +25,8 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 	e.POST("/admin/venues", h.planCreateVenue, m...)
 	e.GET("/admin/slots", h.planSlots, m...)
 	e.POST("/admin/slots", h.planCreateSlot, m...)
+	e.GET("/admin/slots/week", h.planWeek, m...)
+	e.POST("/admin/slots/week", h.planPublishWeek, m...)
 	e.GET("/admin/candidates", h.planCandidates, m...)
 	e.POST("/admin/candidates", h.planCreateCandidate, m...)
 	e.GET("/admin/candidates/:id", h.planCandidate, m...)
@@ -40,6 +42,7 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 var invalidFields = []string{
 	"name", "address",
 	"venue_id", "subject", "licence_class", "date", "starts_at", "ends_at", "capacity", "priority_reserved",
+	"days", "sessions", "subjects",
 	"reserve_release_at", "booking_opens_at", "booking_closes_at",
 	"id_number", "phone", "permit_issued_on", "permit_expires_on", "subject1_passed_on", "password",
 	"reason", "needs", "note", "q",
@@ -53,19 +56,46 @@ func invalidField(field string) *formError {
 	return &formError{Field: field, Key: "plan.invalid." + field}
 }
 
-// formErrorOf returns the refusal that a store's error stands for, and
-// false for an error that is examd's own failure.
-func formErrorOf(err error) (*formError, bool) {
-	r, ok := refusal.As(err)
-	switch {
-	case !ok:
+// formErrorOf returns the refusals that a store's error stands for (every
+// bad field of a refusal.List), and false for an error that is examd's own
+// failure.
+func formErrorOf(err error) (formErrors, bool) {
+	all := refusal.All(err)
+	if all == nil {
 		return nil, false
-	case r.Code == refusal.InvalidField:
-		return invalidField(r.Field), true
-	case errors.Is(err, scheduling.ErrDuplicateCandidate):
-		return &formError{Field: "id_number", Key: refusalKey(r.Code)}, true
 	}
-	return &formError{Field: "form", Key: refusalKey(r.Code)}, true
+	fes := make(formErrors, 0, len(all))
+	for _, r := range all {
+		switch {
+		case r.Code == refusal.InvalidField:
+			fes = append(fes, invalidField(r.Field))
+		case errors.Is(r, scheduling.ErrDuplicateCandidate):
+			fes = append(fes, &formError{Field: "id_number", Key: refusalKey(r.Code)})
+		default:
+			fes = append(fes, &formError{Field: "form", Key: refusalKey(r.Code)})
+		}
+	}
+	return fes, true
+}
+
+// alongside is every refusal of a form at once: the fields it could not
+// read (unread), then the domain's refusals (err) of the others. A field
+// that could not be read is refused once, not again for the zero value the
+// domain was given in its place; nor are the fields named in also (those
+// computed from an unread one). An err that is no refusal is returned as it
+// is.
+func alongside(unread refusal.List, err error, also ...string) error {
+	all := refusal.All(err)
+	if err != nil && all == nil {
+		return err
+	}
+	out := append(refusal.List{}, unread...)
+	for _, r := range all {
+		if !slices.Contains(also, r.Field) && !slices.ContainsFunc(unread, func(u *refusal.Error) bool { return u.Field != "" && u.Field == r.Field }) {
+			out = append(out, r)
+		}
+	}
+	return out.Err()
 }
 
 // postForm parses a form's body; a malformed one is a 400.
@@ -89,14 +119,14 @@ func venueNames(vs []scheduling.Venue) map[int64]string {
 type venuesView struct {
 	Venues []scheduling.Venue
 	Form   url.Values
-	Err    *formError
+	Err    formErrors
 }
 
 func (h Handler) planVenues(c echo.Context) error {
 	return h.venuesPage(c, http.StatusOK, url.Values{}, nil)
 }
 
-func (h Handler) venuesPage(c echo.Context, status int, form url.Values, ferr *formError) error {
+func (h Handler) venuesPage(c echo.Context, status int, form url.Values, ferr formErrors) error {
 	vs, err := h.Scheduling.Venues(c.Request().Context())
 	if err != nil {
 		return err

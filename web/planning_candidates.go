@@ -28,7 +28,7 @@ type candidatesView struct {
 	Requests []scheduling.LaneRequest
 	Classes  []scheduling.LicenceClassName
 	Form     url.Values
-	Err      *formError
+	Err      formErrors
 	// Refusal is a decision on a request that was refused (decided meanwhile).
 	Refusal *rowRefusal
 }
@@ -69,12 +69,12 @@ func (h Handler) planCandidates(c echo.Context) error {
 	case !errors.Is(err, refusal.ErrNotFound):
 		return err
 	case len(q) > 40:
-		return h.candidatesPage(c, http.StatusNotFound, q, url.Values{}, invalidField("q"), nil)
+		return h.candidatesPage(c, http.StatusNotFound, q, url.Values{}, formErrors{invalidField("q")}, nil)
 	}
 	return h.candidatesPage(c, http.StatusOK, q, url.Values{}, nil, nil)
 }
 
-func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.Values, ferr *formError, ref *rowRefusal) error {
+func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.Values, ferr formErrors, ref *rowRefusal) error {
 	ctx := c.Request().Context()
 	reqs, err := h.Scheduling.PendingLaneRequests(ctx, 0)
 	if err != nil {
@@ -86,13 +86,13 @@ func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.V
 	}
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	list := scheduling.CandidatePage{Candidates: []scheduling.CandidateRow{}, Page: 1, Pages: 1}
-	if ferr == nil || ferr.Field != "q" {
+	if !ferr.Is("q") {
 		if list, err = h.Scheduling.SearchCandidates(ctx, q, page); err != nil {
 			return err
 		}
 	}
 	if q != "" && list.Total == 0 && ferr == nil && status == http.StatusOK {
-		status, ferr = http.StatusNotFound, invalidField("q")
+		status, ferr = http.StatusNotFound, formErrors{invalidField("q")}
 	}
 	if ref != nil {
 		ref.Placed = false // a decided request has left the list
@@ -105,37 +105,35 @@ func (h Handler) candidatesPage(c echo.Context, status int, q string, form url.V
 	})
 }
 
-// newCandidateOf reads the registration form into what POST /candidates takes.
-func newCandidateOf(f url.Values) (scheduling.NewCandidate, error) {
+// newCandidateOf reads the registration form into what POST /candidates
+// takes, with the fields it could not read (a malformed date).
+func newCandidateOf(f url.Values) (scheduling.NewCandidate, refusal.List) {
 	n := scheduling.NewCandidate{
 		IDNumber: f.Get("id_number"), Name: f.Get("name"), Phone: strings.TrimSpace(f.Get("phone")),
 		LicenceClass: f.Get("licence_class"), HoldsCarLicence: f.Get("holds_car_licence") == "1",
 		Password: f.Get("password"),
 	}
-	date := func(field string) (*time.Time, error) {
+	var bad refusal.List
+	date := func(field string) *time.Time {
 		v := f.Get(field)
 		if v == "" && field == "subject1_passed_on" {
-			return nil, nil // optional
+			return nil // optional
 		}
 		t, err := scheduling.ParseDate(v)
 		if err != nil {
-			return nil, refusal.Invalid(field, "a date YYYY-MM-DD")
+			bad = append(bad, refusal.Invalid(field, "a date YYYY-MM-DD"))
+			return nil
 		}
-		return &t, nil
+		return &t
 	}
-	issued, err := date("permit_issued_on")
-	if err != nil {
-		return n, err
+	if t := date("permit_issued_on"); t != nil {
+		n.PermitIssuedOn = *t
 	}
-	expires, err := date("permit_expires_on")
-	if err != nil {
-		return n, err
+	if t := date("permit_expires_on"); t != nil {
+		n.PermitExpiresOn = *t
 	}
-	n.PermitIssuedOn, n.PermitExpiresOn = *issued, *expires
-	if n.Subject1PassedOn, err = date("subject1_passed_on"); err != nil {
-		return n, err
-	}
-	return n, nil
+	n.Subject1PassedOn = date("subject1_passed_on")
+	return n, bad
 }
 
 // planCreateCandidate registers a candidate and their account, as POST
@@ -153,11 +151,8 @@ func (h Handler) planCreateCandidate(c echo.Context) error {
 		f.Del("password") // never sent back
 		return h.candidatesPage(c, http.StatusUnprocessableEntity, "", f, fe, nil)
 	}
-	n, err := newCandidateOf(f)
-	if err != nil {
-		return refuse(err)
-	}
-	if err := n.Validate(scheduling.Day(h.Now())); err != nil {
+	n, unread := newCandidateOf(f)
+	if err := alongside(unread, n.Validate(scheduling.Day(h.Now()))); err != nil {
 		return refuse(err)
 	}
 	hash, err := h.Accounts.Hash(c.Request().Context(), n.Password)
@@ -187,7 +182,7 @@ type candidateView struct {
 	Needs   []string
 	// Grant is the grant form as sent, when it was refused.
 	Grant   *scheduling.NewGrant
-	Err     *formError
+	Err     formErrors
 	Refusal *rowRefusal
 	// Slots are the slots the book and move forms offer; Key the booking
 	// form's Idempotency-Key.
@@ -236,7 +231,7 @@ func (h Handler) planCandidate(c echo.Context) error {
 
 // candidatePage shows a candidate as GET /candidates/:id shows them to
 // planners, with their bookings, their lane and the lane's forms.
-func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduling.NewGrant, ferr *formError, ref *rowRefusal) error {
+func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduling.NewGrant, ferr formErrors, ref *rowRefusal) error {
 	ctx := c.Request().Context()
 	p, err := h.Scheduling.Candidate(ctx, id)
 	if errors.Is(err, refusal.ErrNotFound) {

@@ -54,7 +54,7 @@ type planSlotsView struct {
 	Slots     []planSlotRow
 	Truncated bool
 	Form      url.Values
-	Err       *formError
+	Err       formErrors
 	// Today is the date the form starts with.
 	Today string
 }
@@ -89,7 +89,7 @@ func (h Handler) planSlots(c echo.Context) error {
 
 // planSlotsPage lists the slots of the filter q, every licence class, and
 // shows the form to publish one with what was sent and its refusal.
-func (h Handler) planSlotsPage(c echo.Context, q slotQuery, status int, form url.Values, ferr *formError) error {
+func (h Handler) planSlotsPage(c echo.Context, q slotQuery, status int, form url.Values, ferr formErrors) error {
 	ctx, now := c.Request().Context(), h.Now()
 	venues, err := h.Scheduling.Venues(ctx)
 	if err != nil {
@@ -117,44 +117,41 @@ func (h Handler) planSlotsPage(c echo.Context, q slotQuery, status int, form url
 
 // newSlotOf reads the slot form into what POST /slots takes: the start and
 // end as a date and two times of day in Asia/Shanghai, the optional times
-// as datetime-local values.
-func newSlotOf(f url.Values) (scheduling.NewSlot, error) {
-	var n scheduling.NewSlot
+// as datetime-local values. unread are the fields it could not read, each
+// refused; the others are read even so, so that the domain can judge them
+// in the same answer.
+func newSlotOf(f url.Values) (n scheduling.NewSlot, unread refusal.List) {
+	bad := func(field string) { unread = append(unread, refusal.Invalid(field, "malformed")) }
 	var err error
-	bad := func(field string) error { return refusal.Invalid(field, "malformed") }
 	if n.VenueID, err = strconv.ParseInt(f.Get("venue_id"), 10, 64); err != nil {
-		return n, bad("venue_id")
+		bad("venue_id")
 	}
 	if n.Subject, err = strconv.Atoi(f.Get("subject")); err != nil {
-		return n, bad("subject")
+		bad("subject")
 	}
 	n.LicenceClass = strings.TrimSpace(f.Get("licence_class"))
 	if n.LicenceClass == "" || len(n.LicenceClass) > 8 {
-		return n, bad("licence_class")
+		bad("licence_class")
 	}
-	day, err := scheduling.ParseDate(f.Get("date"))
-	if err != nil {
-		return n, bad("date")
+	day, dayErr := scheduling.ParseDate(f.Get("date"))
+	if dayErr != nil {
+		bad("date")
 	}
-	at := func(field, clock string) (time.Time, error) {
-		t, err := time.ParseInLocation("15:04", clock, scheduling.Shanghai)
+	at := func(field string) time.Time {
+		t, err := time.ParseInLocation("15:04", f.Get(field), scheduling.Shanghai)
 		if err != nil {
-			return t, bad(field)
+			bad(field)
+			return time.Time{}
 		}
-		return scheduling.StartOfDay(day).Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute), nil
+		return scheduling.StartOfDay(day).Add(time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute)
 	}
-	if n.StartsAt, err = at("starts_at", f.Get("starts_at")); err != nil {
-		return n, err
-	}
-	if n.EndsAt, err = at("ends_at", f.Get("ends_at")); err != nil {
-		return n, err
-	}
+	n.StartsAt, n.EndsAt = at("starts_at"), at("ends_at")
 	if n.Capacity, err = strconv.Atoi(strings.TrimSpace(f.Get("capacity"))); err != nil {
-		return n, bad("capacity")
+		bad("capacity")
 	}
 	if v := strings.TrimSpace(f.Get("priority_reserved")); v != "" {
 		if n.PriorityReserved, err = strconv.Atoi(v); err != nil {
-			return n, bad("priority_reserved")
+			bad("priority_reserved")
 		}
 	}
 	for _, o := range []struct {
@@ -164,13 +161,25 @@ func newSlotOf(f url.Values) (scheduling.NewSlot, error) {
 		if v := f.Get(o.field); v != "" {
 			t, err := time.ParseInLocation(localMinute, v, scheduling.Shanghai)
 			if err != nil {
-				return n, bad(o.field)
+				bad(o.field)
+				continue
 			}
 			*o.dst = &t
 		}
 	}
 	n.AdaptedVehicle = f.Get("adapted_vehicle") == "1"
-	return n, nil
+	return n, unread
+}
+
+// timesOf are the fields of a slot computed from its date and times: not
+// judged again when one of those could not be read.
+func timesOf(unread refusal.List) []string {
+	for _, r := range unread {
+		if r.Field == "date" || r.Field == "starts_at" || r.Field == "ends_at" {
+			return []string{"starts_at", "ends_at", "reserve_release_at", "booking_opens_at", "booking_closes_at"}
+		}
+	}
+	return nil
 }
 
 // planCreateSlot publishes a slot, as POST /slots does, and returns to the
@@ -187,12 +196,9 @@ func (h Handler) planCreateSlot(c echo.Context) error {
 		}
 		return h.planSlotsPage(c, parseSlotQuery(url.Values{"date": {f.Get("date")}}), http.StatusUnprocessableEntity, f, fe)
 	}
-	n, err := newSlotOf(f)
-	if err != nil {
-		return refuse(err)
-	}
+	n, unread := newSlotOf(f)
 	s, err := n.Slot(h.Now())
-	if err != nil {
+	if err := alongside(unread, err, timesOf(unread)...); err != nil {
 		return refuse(err)
 	}
 	s, err = h.Scheduling.CreateSlot(c.Request().Context(), s, auth.Caller(c).UserID)

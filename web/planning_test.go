@@ -21,7 +21,7 @@ func TestPlanningCatalogue(t *testing.T) {
 	for _, s := range []string{"not_open", "open", "closed", "over"} {
 		keys = append(keys, "plan.slot_status."+s)
 	}
-	for _, d := range []string{"venue_created", "slot_created", "candidate_created", "lane_granted", "lane_revoked", "request_granted", "request_declined"} {
+	for _, d := range []string{"venue_created", "slot_created", "candidate_created", "lane_granted", "lane_revoked", "request_granted", "request_declined", "week_published"} {
 		keys = append(keys, flashKey(d))
 	}
 	for _, lang := range languages {

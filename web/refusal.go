@@ -45,20 +45,28 @@ func rowRefusalOf(err error, row string) (*rowRefusal, bool) {
 	return &rowRefusal{Row: row, Code: r.Code, Key: refusalKey(r.Code), Status: api.Status(r.Code)}, true
 }
 
-// formError is a form's first bad field and the catalogue key of why. A
+// formError is a bad field of a form and the catalogue key of why. A
 // field that no control of the form carries is "form": shown above it.
 type formError struct {
 	Field, Key string
 }
 
-// For returns the error when it is the field's, nil otherwise; a nil
-// *formError has none.
-func (e *formError) For(field string) *formError {
-	if e != nil && e.Field == field {
-		return e
+// formErrors are every bad field of a form at once (refusal.List), each
+// shown next to its control; the first of a field is the one shown.
+type formErrors []*formError
+
+// For returns the error of field, nil when it has none.
+func (es formErrors) For(field string) *formError {
+	for _, e := range es {
+		if e.Field == field {
+			return e
+		}
 	}
 	return nil
 }
 
-// Is reports whether the error is the field's: templates ask it per field.
-func (e *formError) Is(field string) bool { return e.For(field) != nil }
+// Is reports whether field has an error: templates ask it per field.
+func (es formErrors) Is(field string) bool { return es.For(field) != nil }
+
+// one is the form's errors when it has a single one.
+func one(field, key string) formErrors { return formErrors{{Field: field, Key: key}} }

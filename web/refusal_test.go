@@ -19,7 +19,7 @@ var pageRefusals = []*refusal.Error{
 	scheduling.ErrPermitExpired, scheduling.ErrSubject1Missing, scheduling.ErrRoadTestsMissing,
 	scheduling.ErrClassMismatch, scheduling.ErrBookingClosed, scheduling.ErrCombinedInvalid,
 	scheduling.ErrNotAccessible, scheduling.ErrCancelClosed, scheduling.ErrNotConfirmed,
-	scheduling.ErrDuplicateCandidate, scheduling.ErrRequestDecided, scheduling.ErrMoveMismatch,
+	scheduling.ErrDuplicateCandidate, scheduling.ErrRequestDecided, scheduling.ErrMoveMismatch, scheduling.ErrSlotOverlap,
 	exam.ErrNotSignable, exam.ErrSlotNotStarted,
 	issuance.ErrNotReady, issuance.ErrInvalidStep,
 	auth.ErrDuplicateUser, auth.ErrTooManyAttempts,

@@ -179,21 +179,32 @@ func (h Handler) createUser(c echo.Context) error {
 // CreateUser. A refusal is an *refusal.Error naming the field.
 func ValidUser(username, password, role *string, venueID *int64, desk *string) (NewUser, error) {
 	var u NewUser
+	var bad refusal.List
+	refuse := func(field, message string) { bad = append(bad, refusal.Invalid(field, message)) }
 	switch {
 	case username == nil || strings.TrimSpace(*username) == "":
-		return u, refusal.Invalid("username", "required")
+		refuse("username", "required")
 	case utf8.RuneCountInString(*username) > 64 || strings.ContainsAny(*username, " \t\r\n") || !api.Text(*username):
-		return u, refusal.Invalid("username", "at most 64 characters, no spaces")
+		refuse("username", "at most 64 characters, no spaces")
+	}
+	switch {
 	case password == nil || len(*password) < 8:
-		return u, refusal.Invalid("password", "at least 8 characters")
+		refuse("password", "at least 8 characters")
 	case len(*password) > 72:
-		return u, refusal.Invalid("password", "at most 72 bytes")
-	case role == nil || !slices.Contains(StaffRoles, *role):
-		return u, refusal.Invalid("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
-	case venueID != nil && *venueID <= 0:
-		return u, refusal.Invalid("venue_id", "must be a positive id")
-	case desk != nil && (utf8.RuneCountInString(*desk) > 32 || !api.Text(*desk)):
-		return u, refusal.Invalid("desk", "at most 32 characters")
+		refuse("password", "at most 72 bytes")
+	}
+	if role == nil || !slices.Contains(StaffRoles, *role) {
+		refuse("role", "one of admin, scheduler, examiner, issuer (candidates are created through /api/v1/candidates)")
+	}
+	if venueID != nil && *venueID <= 0 {
+		refuse("venue_id", "must be a positive id")
+	}
+	if desk != nil && (utf8.RuneCountInString(*desk) > 32 || !api.Text(*desk)) {
+		refuse("desk", "at most 32 characters")
+	}
+	// Every bad field at once, in the order of the API.
+	if err := bad.Err(); err != nil {
+		return u, err
 	}
 	u = NewUser{Username: *username, Password: *password, Role: *role, VenueID: venueID}
 	if desk != nil {

@@ -9,6 +9,7 @@ package refusal
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error is a request refused: Code is the stable API code, Message says why
@@ -60,3 +61,61 @@ var (
 	ErrMalformed    = New("malformed_json", "请求体不是有效的 JSON")
 	ErrTooLarge     = New("body_too_large", "请求体超过 1 MiB")
 )
+
+// List is every refusal of one request that has several bad fields, in the
+// order of its form. It unwraps to its members, so that errors.As and As
+// find the first one: the API answers with that one (its envelope holds one
+// error), and the pages, which read All, show each next to its field.
+type List []*Error
+
+func (l List) Error() string {
+	s := make([]string, len(l))
+	for i, r := range l {
+		s[i] = r.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+// Unwrap returns the members of l.
+func (l List) Unwrap() []error {
+	errs := make([]error, len(l))
+	for i, r := range l {
+		errs[i] = r
+	}
+	return errs
+}
+
+// Err returns l as an error: nil when l is empty, its only member when it
+// holds one.
+func (l List) Err() error {
+	switch len(l) {
+	case 0:
+		return nil
+	case 1:
+		return l[0]
+	}
+	return l
+}
+
+// All returns every refusal that err is or wraps: the members of a List, or
+// the one refusal, and nil for an error that is no refusal.
+func All(err error) []*Error {
+	var l List
+	if errors.As(err, &l) {
+		return l
+	}
+	if r, ok := As(err); ok {
+		return []*Error{r}
+	}
+	return nil
+}
+
+// Has reports whether l refuses field.
+func (l List) Has(field string) bool {
+	for _, r := range l {
+		if r.Field == field {
+			return true
+		}
+	}
+	return false
+}
