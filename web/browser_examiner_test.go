@@ -196,6 +196,8 @@ func TestBrowserScreenshotsExaminer(t *testing.T) {
 			tb.waitText("#to-sign", "不合格", 5*time.Second)
 			tb.checkPage()
 			tb.shoot(dir, "examiner-"+w.name+".png")
+			tb.click("#to-sign a", `body[data-page="examiner_sheet"]`)
+			tb.shoot(dir, "examiner-sheet-"+w.name+".png")
 		})
 	}
 }

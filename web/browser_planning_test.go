@@ -211,6 +211,7 @@ func TestBrowserScreenshotsPlanning(t *testing.T) {
 			tb.staffLogIn(user)
 			for _, p := range []struct{ path, page string }{
 				{"/admin/venues", "admin_venues"},
+				{"/admin/slots/week", "admin_week"},
 				{"/admin/slots?date=" + a.Day(3).Format(time.DateOnly), "admin_slots"},
 				{fmt.Sprintf("/admin/slots/%d", s2), "admin_slot"},
 				{"/admin/candidates", "admin_candidates"},
