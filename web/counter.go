@@ -180,6 +180,22 @@ func (b counterBack) page(h Handler, c echo.Context, ref *rowRefusal) error {
 }
 
 // done returns to the page with the flash message done.
+// outcome answers a form's step on booking id: a missing booking is 404, a
+// refusal is shown on its row of the page the form came from, success
+// returns there with done.
+func (b counterBack) outcome(h Handler, c echo.Context, err error, id int64, done string) error {
+	if errors.Is(err, refusal.ErrNotFound) {
+		return refusal.ErrNotFound
+	}
+	if ref, ok := counterRefusal(err, "booking-"+strconv.FormatInt(id, 10)); ok {
+		return b.page(h, c, ref)
+	}
+	if err != nil {
+		return err
+	}
+	return b.done(c, done)
+}
+
 func (b counterBack) done(c echo.Context, done string) error {
 	switch {
 	case b.slot > 0:
@@ -206,16 +222,7 @@ func (h Handler) counterCancel(c echo.Context) error {
 		BookingID: id, By: auth.Caller(c).UserID, WithPair: f.Get("with_pair") == "1",
 		Reason: strings.TrimSpace(f.Get("reason")),
 	}, h.Now())
-	if errors.Is(err, refusal.ErrNotFound) {
-		return refusal.ErrNotFound
-	}
-	if ref, ok := counterRefusal(err, "booking-"+strconv.FormatInt(id, 10)); ok {
-		return back.page(h, c, ref)
-	}
-	if err != nil {
-		return err
-	}
-	return back.done(c, "counter_cancelled")
+	return back.outcome(h, c, err, id, "counter_cancelled")
 }
 
 // counterMove moves a booking to the slot (or pair) the form chose, in one
@@ -233,16 +240,7 @@ func (h Handler) counterMove(c echo.Context) error {
 	_, _, err = h.booker().Move(c.Request().Context(), scheduling.MoveRequest{
 		BookingID: id, SlotIDs: formSlots(f), By: auth.Caller(c).UserID, Reason: strings.TrimSpace(f.Get("reason")),
 	}, h.Now())
-	if errors.Is(err, refusal.ErrNotFound) {
-		return refusal.ErrNotFound
-	}
-	if ref, ok := counterRefusal(err, "booking-"+strconv.FormatInt(id, 10)); ok {
-		return back.page(h, c, ref)
-	}
-	if err != nil {
-		return err
-	}
-	return back.done(c, "counter_moved")
+	return back.outcome(h, c, err, id, "counter_moved")
 }
 
 // examinerVenue is the venue an examiner caller works at (-1 without one:
