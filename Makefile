@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test test-faults vet fuzz bench-rush bench-fanout bench-smoke demo screenshots clean
+.PHONY: run build test axe test-faults vet fuzz bench-rush bench-fanout bench-smoke demo screenshots clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -13,10 +13,19 @@ build:
 ## test: every test, against real PostgreSQL clusters the tests start themselves, then
 ## both benchmarks at tiny sizes. Every websocket read in the tests has a deadline of
 ## seconds, so a broken feed fails its test at once; -timeout only backs that up.
-test:
+test: axe
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 10m ./...
 	$(MAKE) bench-smoke
+
+## axe: axe-core, the accessibility checker the browser tests inject into every page, from npm
+## into .cache/npm (once; skipped with a note when npm is missing: the browser tests then skip
+## their accessibility checks, or fail under CI)
+AXE_VERSION ?= 4.11.0
+axe:
+	@if [ -f .cache/npm/node_modules/axe-core/axe.min.js ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --silent --prefix .cache/npm axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the browser tests cannot check accessibility (apt-get install npm)"; fi
 
 ## test-faults: the fault tests on real processes (see RELIABILITY.md): PostgreSQL stopped (fast,
 ## then immediate) and restarted under exam cars and screens; the examd binary killed (SIGKILL)
