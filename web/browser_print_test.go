@@ -135,6 +135,12 @@ func TestBrowserPrintables(t *testing.T) {
 			t.Errorf("the printed roster shows %q:\n%s", not, roster)
 		}
 	}
+	// The office's staff read the sheet with the name whole; only the
+	// examiner's tablet, seen by both, masks it.
+	tb.open(fmt.Sprintf("/examiner/attempts/%d", attempt), "examiner_sheet")
+	if got := tb.text("#sheet-name"); got != name {
+		t.Errorf("the scheduler reads the candidate as %q, want %q", got, name)
+	}
 }
 
 // TestBrowserAuditNamesLinks: the audit log names its actors (the
