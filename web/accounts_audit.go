@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -38,11 +39,9 @@ const auditPageSize = 50
 type auditRow struct {
 	audit.Row
 	At string // the instant to the second, in Asia/Shanghai
-	// ActorName names a staff user or a device; empty for the system and
-	// for users who are not staff (candidates), shown by their id.
-	ActorName string
-	// SubjectName names the subject when it is a staff user or a device.
-	SubjectName string
+	// By names the actor; About the subject's pages (a booking has two).
+	By    auditRef
+	About []auditRef
 	// Before and After are the subject's state as indented JSON, "" for none.
 	Before, After string
 }
@@ -81,7 +80,8 @@ func (h Handler) auditPage(c echo.Context) error {
 	if v.Query.Action != "" && !slices.Contains(auditActions, v.Query.Action) {
 		v.Other = v.Query.Action
 	}
-	if err := h.auditActors(c, &v); err != nil {
+	names, err := h.auditActors(c, &v)
+	if err != nil {
 		return err
 	}
 	if !q.Has("limit") {
@@ -104,13 +104,15 @@ func (h Handler) auditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names := map[string]string{}
-	for _, a := range v.Actors {
-		names[a.Value] = a.Label
-	}
 	for _, r := range rows {
-		v.Rows = append(v.Rows, auditRow{Row: r, At: r.At.In(scheduling.Shanghai).Format(time.DateTime),
-			ActorName: names[r.Actor.String()], SubjectName: names[r.Subject], Before: indentJSON(r.Before), After: indentJSON(r.After)})
+		row := auditRow{Row: r, At: r.At.In(scheduling.Shanghai).Format(time.DateTime), Before: indentJSON(r.Before), After: indentJSON(r.After)}
+		if row.By, err = names.actor(r.Actor); err != nil {
+			return err
+		}
+		if row.About, err = names.subjects(r); err != nil {
+			return err
+		}
+		v.Rows = append(v.Rows, row)
 	}
 	if f.After > 0 {
 		v.First = auditLink(q, 0)
@@ -130,23 +132,26 @@ func (h Handler) auditPage(c echo.Context) error {
 
 // auditActors offers the staff and the devices as actors to filter by,
 // after the system; an actor filtered by that is neither (a candidate) is
-// offered too, by its id.
-func (h Handler) auditActors(c echo.Context, v *auditView) error {
+// offered too, by its id. It returns them named for the page's entries.
+func (h Handler) auditActors(c echo.Context, v *auditView) (*auditNames, error) {
 	ctx := c.Request().Context()
 	users, err := h.Accounts.StaffUsers(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	devices, err := h.Exams.Devices(ctx, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	names := &auditNames{ctx: ctx, scheduling: h.Scheduling, staff: map[int64]auditRef{}, devices: map[int64]string{}, candidates: map[int64]*auditRef{}}
 	v.Actors = []auditChoice{{Value: audit.KindSystem, Label: ""}}
 	for _, u := range users {
 		v.Actors = append(v.Actors, auditChoice{Value: audit.User(u.ID).String(), Label: u.Username})
+		names.staff[u.ID] = auditRef{Name: u.Username, Role: "role." + u.Role, Href: fmt.Sprintf("/admin/users#user-%d", u.ID)}
 	}
 	for _, d := range devices {
 		v.Actors = append(v.Actors, auditChoice{Value: audit.Device(d.ID).String(), Label: d.Name})
+		names.devices[d.ID] = d.Name
 	}
 	found := false
 	for i := range v.Actors {
@@ -156,7 +161,7 @@ func (h Handler) auditActors(c echo.Context, v *auditView) error {
 	if !found && v.Query.Actor != "" {
 		v.Actors = append(v.Actors, auditChoice{Value: v.Query.Actor, Selected: true})
 	}
-	return nil
+	return names, nil
 }
 
 // auditLink is the page's URL with the query q and the cursor after (none for 0).

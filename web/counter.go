@@ -297,6 +297,10 @@ func (v candidateView) Actions(b candidateBooking, csrf string) counterActions {
 	return a
 }
 
+// Seq is the place in the exam order of the roster's entry i, from 1, as
+// the printed roster numbers it.
+func (rosterView) Seq(i int) int { return i + 1 }
+
 // Actions are the forms of one booking of the roster.
 func (v rosterView) Actions(e scheduling.RosterEntry, csrf string) counterActions {
 	a := counterActions{BookingID: e.BookingID, Paired: e.PairID != nil, Slot: v.Slot.ID, CSRF: csrf, Slots: v.Slots}

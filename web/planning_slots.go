@@ -221,6 +221,8 @@ type rosterView struct {
 	// Counter reports that the caller may book, cancel and move (not the
 	// venue's examiner, who may only close the slot).
 	Counter bool
+	// PrintedAt is when the page was made, on the printed roster.
+	PrintedAt time.Time
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
@@ -264,7 +266,7 @@ func (h Handler) rosterPage(c echo.Context, status int, id int64, ref *rowRefusa
 		return err
 	}
 	row := planSlotRow{Slot: s, Venue: venueNames(venues)[s.VenueID], Free: s.Free(), Held: s.HeldForLane(now), Status: slotStatus(s, now)}
-	v := rosterView{Slot: row, Roster: roster, Key: newIdempotencyKey(), Refusal: ref, Counter: examinerVenue(c) == 0}
+	v := rosterView{Slot: row, Roster: roster, Key: newIdempotencyKey(), Refusal: ref, Counter: examinerVenue(c) == 0, PrintedAt: now}
 	if v.Slots, err = h.counterSlots(ctx, s.LicenceClass); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,7 +26,7 @@ import (
 // sheetView is the score-sheet page's data.
 type sheetView struct {
 	Sheet exam.ScoreSheet
-	// Name is the candidate's name, masked: the tablet is seen by both.
+	// Name is the candidate's name, masked for the examiner (sheetFor).
 	Name string
 	// CanSign: the venue's examiner signs; other staff read.
 	CanSign bool
@@ -35,6 +36,11 @@ type sheetView struct {
 	Signed string
 	// Refusal is a refused signature, shown at its signer's panel (Row).
 	Refusal *rowRefusal
+	// Staff names the staff users who signed, by id: the printed sheet
+	// carries the examiner's name.
+	Staff map[int64]string
+	// PrintedAt is when the page was made, printed on the paper.
+	PrintedAt time.Time
 }
 
 // Finished reports whether the attempt has ended: only then is it signed.
@@ -80,13 +86,19 @@ func (sheetView) ItemKey(r exam.Recorded) string {
 type signatureRow struct {
 	exam.Signature
 	Image template.URL
+	// Name is the examiner's username; empty for the candidate (the sheet
+	// names them once, at its head).
+	Name string
 }
 
 // Rows are signatures with their drawings ready for an <img>.
-func (sheetView) Rows(ss []exam.Signature) []signatureRow {
+func (v sheetView) Rows(ss []exam.Signature) []signatureRow {
 	rows := make([]signatureRow, len(ss))
 	for i, s := range ss {
 		rows[i] = signatureRow{Signature: s, Image: signatureImage(s)}
+		if s.Signer == "examiner" {
+			rows[i].Name = v.Staff[s.SignedBy]
+		}
 	}
 	return rows
 }
@@ -110,7 +122,8 @@ func signatureImage(s exam.Signature) template.URL {
 }
 
 // sheetFor loads attempt id's sheet for the caller: an examiner sees their
-// own venue's only.
+// own venue's only, and the candidate's name masked (the tablet is seen by
+// both); the office's other staff see it whole, as on their rosters.
 func (h Handler) sheetFor(c echo.Context, id int64) (sheetView, error) {
 	ctx := c.Request().Context()
 	sh, err := h.Exams.Sheet(ctx, id, 0)
@@ -125,7 +138,18 @@ func (h Handler) sheetFor(c echo.Context, id int64) (sheetView, error) {
 	if err != nil {
 		return sheetView{}, err
 	}
-	return sheetView{Sheet: sh, Name: scheduling.MaskName(cand.Name), CanSign: p.Role == auth.RoleExaminer}, nil
+	users, err := h.Accounts.StaffUsers(ctx)
+	if err != nil {
+		return sheetView{}, err
+	}
+	v := sheetView{Sheet: sh, Name: cand.Name, CanSign: p.Role == auth.RoleExaminer, Staff: map[int64]string{}, PrintedAt: h.Now()}
+	if p.Role == auth.RoleExaminer {
+		v.Name = scheduling.MaskName(cand.Name)
+	}
+	for _, u := range users {
+		v.Staff[u.ID] = u.Username
+	}
+	return v, nil
 }
 
 // attemptID is the attempt named by the path; anything else is not found.
