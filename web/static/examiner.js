@@ -87,7 +87,7 @@
     body.append(el('p', 'what', what));
     // BK-CAP: which of the candidate's bookings of the subject this is.
     if (a.count) {
-      body.append(el('p', 'count', a.cap ? t('examiner.js.booking_count', a.count, a.cap) : t('examiner.js.booking_no', a.count)));
+      body.append(countLine(a));
     } else {
       askCount(a);
     }
@@ -120,6 +120,10 @@
     if (signs.length) body.append(el('p', 'signed', signs.join(' · ')));
   }
 
+  function countLine(a) {
+    return el('p', 'count', a.cap ? t('examiner.js.booking_count', a.count, a.cap) : t('examiner.js.booking_no', a.count));
+  }
+
   // askCount fetches the booking count of the attempt a tile shows, once
   // (the score sheet's count, /examiner/attempts/:id/count); a replay that
   // moves on to a newer attempt before it is asked skips it.
@@ -137,7 +141,9 @@
         const c = await r.json();
         a.count = c.count;
         a.cap = c.cap;
-        if (a.tile.a === a) drawTile(a.tile);
+        // Added in place: the rest of the tile stays as it is.
+        const what = a.tile.a === a && a.tile.el.querySelector('.tile-body .what');
+        if (what && !a.tile.el.querySelector('.tile-body .count')) what.after(countLine(a));
       } catch (e) {
         a.countAsked = false; // asked again at the next event
       }
