@@ -78,4 +78,35 @@ func TestCalled(t *testing.T) {
 	if got, err := store.Called(ctx, today, 2); err != nil || len(got) != 2 || got[1].Ticket != "P001" {
 		t.Errorf("limit 2: %+v %v", got, err)
 	}
+
+	for _, c := range got {
+		if c.Served {
+			t.Errorf("%s is served before any step", c.Ticket)
+		}
+	}
+
+	// A step after the call serves it; a later call is new again.
+	if _, err := db.Exec(`UPDATE issuances SET step = 'accepted', accepted_at = $2, accepted_by = $3 WHERE candidate_id = $1`,
+		a3, now.Add(-30*time.Second), staff); err != nil {
+		t.Fatal(err)
+	}
+	served := func() map[string]bool {
+		t.Helper()
+		got, err := store.Called(ctx, today, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, c := range got {
+			m[c.Ticket] = c.Served
+		}
+		return m
+	}
+	if got := served(); !got["P001"] || got["A001"] || got["A002"] {
+		t.Errorf("after P001's step: served %v, want P001 only", got)
+	}
+	call(a3, "1号窗口", now)
+	if got := served(); got["P001"] {
+		t.Errorf("P001 called again after its step: served %v", got)
+	}
 }

@@ -84,7 +84,7 @@ func TestBrowserHall(t *testing.T) {
 	c := h.Ready(t)
 	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), h.Issuer, nil)
 	ticket := h.InQueue(t, c)["ticket"].(string)
-	call := "请 " + ticket + " 号到 3号窗口 办理"
+	call := "请 " + ticket + " 号到 3 号窗口办理"
 	tb.waitFor("the call announced", fmt.Sprintf(`[...document.querySelectorAll('#announce p')].some(p => p.textContent === %q)`, call), 5*time.Second)
 	if got := tb.text("#calls li:first-child .hall-ticket"); got != ticket {
 		t.Errorf("first call %q, want %s", got, ticket)

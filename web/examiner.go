@@ -28,6 +28,7 @@ func (h Handler) registerExaminer(e *echo.Echo, pages, live []echo.MiddlewareFun
 	e.GET("/examiner", h.examiner, pages...)
 	e.GET("/examiner/roster", h.examinerRoster, pages...)
 	e.GET("/examiner/attempts/:id", h.scoreSheet, pages...)
+	e.GET("/examiner/attempts/:id/count", h.attemptCount, pages...)
 	e.POST("/examiner/attempts/:id/sign", h.signAttempt, pages...)
 	// The API's own live door (/api/v1/live), here behind the session
 	// cookie; the hub checks the Origin, so that another site's page
@@ -50,6 +51,9 @@ type examinerView struct {
 	Roster []rosterSlot
 	// NoVenue: the examiner's account names no venue to watch.
 	NoVenue bool
+	// Now is the server's time: the script measures how long a device has
+	// been silent on the server's clock, not the tablet's.
+	Now time.Time
 }
 
 // rosterSlot is a slot of today that has not ended, with who is booked.
@@ -105,7 +109,7 @@ func (h Handler) screenVenue(c echo.Context) (scheduling.Venue, []scheduling.Ven
 func (h Handler) examinerData(c echo.Context, v scheduling.Venue, venues []scheduling.Venue) (examinerView, error) {
 	ctx := c.Request().Context()
 	now := h.Now()
-	view := examinerView{Venue: v, Venues: venues, CanSign: auth.Caller(c).Role == auth.RoleExaminer}
+	view := examinerView{Venue: v, Venues: venues, CanSign: auth.Caller(c).Role == auth.RoleExaminer, Now: now}
 	var err error
 	if view.Since, err = h.Feed.SeqBefore(ctx, exam.VenueTopic(v.ID), scheduling.StartOfDay(scheduling.Day(now))); err != nil {
 		return view, err
@@ -175,6 +179,22 @@ func (h Handler) examinerRoster(c echo.Context) error {
 	return h.renderPart(c, "examiner", "roster", examinerView{Venue: v, Roster: r})
 }
 
+// attemptCount is the booking count of an attempt's booking (n of 5,
+// BK-CAP), as its score sheet shows it (exam.Store.Sheet): the screen's
+// script asks for it once per attempt it shows on a tile (ED-SCREEN). Cap
+// is 0 for a subject without a cap.
+func (h Handler) attemptCount(c echo.Context) error {
+	id, err := attemptID(c)
+	if err != nil {
+		return err
+	}
+	v, err := h.sheetFor(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int{"count": v.Sheet.BookingCount, "cap": v.Sheet.BookingCap})
+}
+
 // screenTexts are the catalogue keys the screen's script shows, handed to
 // it in the page (the texts live in the catalogues, not in the script).
 func screenTexts() []string {
@@ -184,6 +204,7 @@ func screenTexts() []string {
 		"points", "instruction", "passed", "failed", "in_progress", "retake_open", "lane",
 		"sign", "signed_examiner", "signed_candidate", "announce_result",
 		"conn.connecting", "conn.open", "conn.closed",
+		"booking_count", "booking_no", "seen", "silent",
 	} {
 		keys = append(keys, "examiner.js."+k)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,8 +23,9 @@ import (
 // /hall/:token/board, built here from the database with only what the board
 // shows, and the first page is rendered with the same data.
 
-// hallCalls is how many of the latest calls the board shows.
-const hallCalls = 6
+// hallCalls is how many of the latest calls the board lists (the history
+// strip); those not served yet are also shown large as "now calling".
+const hallCalls = 5
 
 // hall serves the hall screen in the request's language; it keeps the
 // catalogues to write the board's JSON in that language too.
@@ -76,12 +79,71 @@ type hallResult struct {
 	Say     string `json:"say"`
 }
 
-// hallCall is a ticket called to a desk; Text is also its announcement.
+// hallCall is a ticket called to a desk. Key tells the script a call it
+// has spoken already (a call again is a new key); Text is the call in the
+// page's language, Say the Mandarin the board speaks; Served: the desk has
+// taken a step for the ticket since, so it leaves "now calling".
 type hallCall struct {
 	Key    string `json:"key"`
 	Ticket string `json:"ticket"`
 	Desk   string `json:"desk"`
 	Text   string `json:"text"`
+	Say    string `json:"say"`
+	Served bool   `json:"served"`
+}
+
+// hallSound is how the display speaks its calls, set on its URL
+// (?volume=0.8&repeat=2): a setting of the screen, kept where its address
+// is kept, with no table of its own.
+type hallSound struct {
+	Volume float64 // 0 (silent) to 1
+	Repeat int     // how many times each call is spoken, 1 to 3
+}
+
+// soundOf reads the display's sound settings from the query; a value
+// missing or out of range keeps its default (full volume, twice).
+func soundOf(c echo.Context) hallSound {
+	s := hallSound{Volume: 1, Repeat: 2}
+	if v, err := strconv.ParseFloat(c.QueryParam("volume"), 64); err == nil && v >= 0 && v <= 1 {
+		s.Volume = v
+	}
+	if n, err := strconv.Atoi(c.QueryParam("repeat")); err == nil && n >= 1 && n <= 3 {
+		s.Repeat = n
+	}
+	return s
+}
+
+// hallView is the hall page's data: the board and the display's sound.
+type hallView struct {
+	hallBoard
+	Sound hallSound
+}
+
+// Calling are the calls not served yet, latest first: the board shows them
+// large.
+func (b hallBoard) Calling() []hallCall {
+	var out []hallCall
+	for _, c := range b.Calls {
+		if !c.Served {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// windowDesk matches a desk named by its window's number (3号窗口).
+var windowDesk = regexp.MustCompile(`^([0-9]+)\s*号窗口$`)
+
+// callText is the call of ticket to desk in cat's language: "请 A001 号到
+// 3 号窗口办理", the window's number apart so that it is read as a number.
+func callText(cat catalogue, ticket, desk string) string {
+	if desk == "" {
+		return cat.text("hall.call_no_desk", ticket)
+	}
+	if m := windowDesk.FindStringSubmatch(desk); m != nil {
+		return cat.text("hall.call_window", ticket, m[1])
+	}
+	return cat.text("hall.call", ticket, desk)
 }
 
 // load builds the board of the token's venue, or refusal.ErrNotFound for a
@@ -133,13 +195,10 @@ func (p hall) load(c echo.Context) (hallBoard, error) {
 		board.Results = append(board.Results, x)
 	}
 	for _, k := range calls {
-		x := hallCall{Key: fmt.Sprintf("%s-%d", k.Ticket, k.CalledAt.UnixMicro()), Ticket: k.Ticket, Desk: k.Desk}
-		if k.Desk == "" {
-			x.Text = cat.text("hall.call_no_desk", k.Ticket)
-		} else {
-			x.Text = cat.text("hall.call", k.Ticket, k.Desk)
-		}
-		board.Calls = append(board.Calls, x)
+		board.Calls = append(board.Calls, hallCall{
+			Key: fmt.Sprintf("%s-%d", k.Ticket, k.CalledAt.UnixMicro()), Ticket: k.Ticket, Desk: k.Desk,
+			Text: callText(cat, k.Ticket, k.Desk), Say: callText(p.cats[langZh], k.Ticket, k.Desk), Served: k.Served,
+		})
 	}
 	return board, nil
 }
@@ -154,7 +213,7 @@ func (p hall) page(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.h.render(c, http.StatusOK, "hall", "hall.title", b)
+	return p.h.render(c, http.StatusOK, "hall", "hall.title", hallView{hallBoard: b, Sound: soundOf(c)})
 }
 
 // board is the board's data for hall.js.

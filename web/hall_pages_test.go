@@ -53,7 +53,8 @@ type hallJSON struct {
 		Passed                                  bool
 	} `json:"results"`
 	Calls []struct {
-		Key, Ticket, Desk, Text string
+		Key, Ticket, Desk, Text, Say string
+		Served                       bool
 	} `json:"calls"`
 }
 
@@ -242,7 +243,7 @@ func TestWebHallBoard(t *testing.T) {
 	}
 	ticket := h.InQueue(t, ready)["ticket"].(string)
 	if len(got.Calls) != 1 || got.Calls[0].Ticket != ticket || got.Calls[0].Desk != "3号窗口" ||
-		got.Calls[0].Text != "请 "+ticket+" 号到 3号窗口 办理" {
+		got.Calls[0].Text != "请 "+ticket+" 号到 3 号窗口办理" {
 		t.Errorf("calls: %+v", got.Calls)
 	}
 
@@ -250,7 +251,7 @@ func TestWebHallBoard(t *testing.T) {
 	if page.Status != http.StatusOK || page.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("page: %d", page.Status)
 	}
-	for _, want := range []string{"张**", "李**", "坡道定点停车和起步", "不合格", ticket, "请 " + ticket + " 号到 3号窗口 办理",
+	for _, want := range []string{"张**", "李**", "坡道定点停车和起步", "不合格", ticket, "请 " + ticket + " 号到 3 号窗口办理",
 		`role="status" aria-live="polite"`, `<script src="/static/hall.js" defer></script>`} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("the page lacks %q", want)
@@ -259,6 +260,44 @@ func TestWebHallBoard(t *testing.T) {
 	if strings.Contains(page.Body, "/logout") || strings.Contains(page.Body, `name="_csrf"`) {
 		t.Errorf("the hall page shows the staff's logout form")
 	}
+	if strings.Contains(page.Body, "<header") || strings.Contains(page.Body, "<footer") || strings.Contains(page.Body, "<nav") {
+		t.Errorf("the hall page is a kiosk: no site header, nav or footer")
+	}
+	if got.Calls[0].Say != got.Calls[0].Text || got.Calls[0].Served || !strings.Contains(page.Body, `id="calling-empty" hidden`) {
+		t.Errorf("the call, not served yet: %+v", got.Calls[0])
+	}
+
+	t.Run("Sound", func(t *testing.T) {
+		for query, want := range map[string]string{
+			"":                       `data-volume="1" data-repeat="2"`,
+			"?volume=0.8&repeat=3":   `data-volume="0.8" data-repeat="3"`,
+			"?volume=0&repeat=1":     `data-volume="0" data-repeat="1"`,
+			"?volume=1.5&repeat=9":   `data-volume="1" data-repeat="2"`,
+			"?volume=-1&repeat=zwei": `data-volume="1" data-repeat="2"`,
+		} {
+			if p := v.get(path + query); !strings.Contains(p.Body, want) {
+				t.Errorf("%q: the page lacks %s", query, want)
+			}
+		}
+	})
+
+	t.Run("Served", func(t *testing.T) {
+		// The desk's first step for the ticket serves the call: it stays in
+		// the history, no longer "now calling".
+		if r := h.Step(ready, "accept"); r.Status != http.StatusOK {
+			t.Fatalf("accept: %d %s", r.Status, r.Raw)
+		}
+		var after hallJSON
+		if err := json.Unmarshal([]byte(v.get(path+"/board").Body), &after); err != nil {
+			t.Fatal(err)
+		}
+		if len(after.Calls) != 1 || !after.Calls[0].Served {
+			t.Errorf("after the step: %+v", after.Calls)
+		}
+		if p := v.get(path); !strings.Contains(p.Body, `id="calling-empty">`) || !strings.Contains(p.Body, `class="served"`) {
+			t.Errorf("the page shows the served call as now calling")
+		}
+	})
 
 	t.Run("NothingPersonal", func(t *testing.T) {
 		var ids []string
@@ -283,7 +322,7 @@ func TestWebHallBoard(t *testing.T) {
 			t.Errorf("board keys: %s", k)
 		}
 		for list, want := range map[string]string{
-			"exams": "car item name subject", "results": "key name passed say score subject verdict", "calls": "desk key text ticket",
+			"exams": "car item name subject", "results": "key name passed say score subject verdict", "calls": "desk key say served text ticket",
 		} {
 			var items []map[string]json.RawMessage
 			if err := json.Unmarshal(raw[list], &items); err != nil {
@@ -308,7 +347,7 @@ func TestWebHallBoard(t *testing.T) {
 			t.Errorf("the language switch on the hall page: at %s\n%s", p.URL, p.Body)
 		}
 		if got.Exams[0].Subject != "Subject 2" || got.Exams[0].Item != "Hill stop and start" ||
-			got.Calls[0].Text != "Number "+ticket+", please go to 3号窗口" {
+			got.Calls[0].Text != "Number "+ticket+", please go to window 3" || got.Calls[0].Say != "请 "+ticket+" 号到 3 号窗口办理" {
 			t.Errorf("English board: %+v", got)
 		}
 	})

@@ -147,6 +147,7 @@ var authzRows = []authzRow{
 	{want: "login login login 200   403   403   200   200   200   403   200   login login", route: "GET /examiner", path: "/examiner"},
 	{want: "login login login ok    403   403   ok    ok    ok    403   ok    login login", route: "GET /examiner/roster", path: "/examiner/roster"},
 	{want: "login login login 200   403   403   200   404   200   403   200   login login", route: "GET /examiner/attempts/:id", path: "/examiner/attempts/{attempt}"},
+	{want: "login login login 200   403   403   200   404   200   403   200   login login", route: "GET /examiner/attempts/:id/count", path: "/examiner/attempts/{attempt}/count"},
 	{want: "login login login 403   403   403   ok    404   403   403   403   login login", route: "POST /examiner/attempts/:id/sign", path: "/examiner/attempts/{attempt}/sign"},
 	{want: "login login login ok    403   403   ok    403   ok    403   ok    login login", route: "GET /examiner/live", path: "/examiner/live?venue_id={venue}"},
 

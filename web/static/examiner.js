@@ -23,12 +23,17 @@
   const noneToSign = document.getElementById('none-to-sign');
 
   let last = Number(screen.dataset.since) || 0; // the last seq applied
+  // The server's clock minus the tablet's: the day's replayed events are
+  // dated on the server's clock.
+  const offset = (Date.parse(screen.dataset.now) || Date.now()) - Date.now();
+  const silentAfter = 30000; // ED-SCREEN: a car silent this long during an exam is marked
+  const hhmmss = new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
   let liveFrom = Infinity; // events above this seq happen while we watch: announce them
 
   // tiles: device id → {el, car, a (the attempt on it, or null)}.
   const tiles = new Map();
   for (const el of tilesList.querySelectorAll('li[data-device]')) {
-    tiles.set(el.dataset.device, { el, a: null });
+    tiles.set(el.dataset.device, { el, a: null, seen: 0 });
   }
   const attempts = new Map(); // attempt id → its state, shown on its car's tile
   const latest = new Map(); // booking id → its latest attempt
@@ -55,7 +60,7 @@
       li.append(h, el('div', 'tile-body'));
       document.getElementById('no-cars')?.remove();
       tilesList.append(li);
-      tile = { el: li, a: null };
+      tile = { el: li, a: null, seen: 0 };
       tiles.set(id, tile);
     }
     return tile || null;
@@ -78,7 +83,14 @@
     who.append(el('span', 'name', a.name));
     if (a.lane === 'priority') who.append(' ', el('span', 'tag lane-tag', t('examiner.js.lane')));
     body.append(who);
-    body.append(el('p', 'what', subjectText(a.subject) + ' · ' + a.cls + ' · ' + t('examiner.js.attempt', a.no)));
+    const what = subjectText(a.subject) + ' · ' + a.cls + ' · ' + t('examiner.js.attempt', a.no);
+    body.append(el('p', 'what', what));
+    // BK-CAP: which of the candidate's bookings of the subject this is.
+    if (a.count) {
+      body.append(countLine(a));
+    } else {
+      askCount(a);
+    }
     if (!finished(a)) {
       body.append(el('p', 'item', a.item ? t('examiner.js.item', itemText(a.item)) : t('examiner.js.no_item')));
       if (a.instruction) body.append(el('p', 'instruction', t('examiner.js.instruction', a.instruction)));
@@ -107,6 +119,62 @@
     if (a.signedCandidate) signs.push(t('examiner.js.signed_candidate'));
     if (signs.length) body.append(el('p', 'signed', signs.join(' · ')));
   }
+
+  function countLine(a) {
+    return el('p', 'count', a.cap ? t('examiner.js.booking_count', a.count, a.cap) : t('examiner.js.booking_no', a.count));
+  }
+
+  // askCount fetches the booking count of the attempt a tile shows, once
+  // (the score sheet's count, /examiner/attempts/:id/count); a replay that
+  // moves on to a newer attempt before it is asked skips it.
+  function askCount(a) {
+    if (a.countAsked) return;
+    a.countAsked = true;
+    setTimeout(async () => {
+      if (a.tile.a !== a) {
+        a.countAsked = false;
+        return;
+      }
+      try {
+        const r = await fetch('/examiner/attempts/' + a.id + '/count', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        if (!r.ok) throw new Error('count: ' + r.status);
+        const c = await r.json();
+        a.count = c.count;
+        a.cap = c.cap;
+        // Added in place: the rest of the tile stays as it is.
+        const what = a.tile.a === a && a.tile.el.querySelector('.tile-body .what');
+        if (what && !a.tile.el.querySelector('.tile-body .count')) what.after(countLine(a));
+      } catch (e) {
+        a.countAsked = false; // asked again at the next event
+      }
+    }, 200);
+  }
+
+  // drawSeen shows when each car was last heard from, and marks a car
+  // silent for silentAfter while an exam runs on it (ED-SCREEN: whether
+  // the device is connected). A timer keeps it current.
+  function drawSeen() {
+    const now = Date.now();
+    for (const tile of tiles.values()) {
+      let p = tile.el.querySelector('.seen');
+      if (!tile.seen) {
+        if (p) p.remove();
+        continue;
+      }
+      if (!p) {
+        p = el('p', 'seen');
+        p.setAttribute('role', 'status');
+        tile.el.querySelector('h3').after(p);
+      }
+      const silent = tile.a && tile.a.status === 'in_progress' && now - tile.seen >= silentAfter;
+      const text = silent ? t('examiner.js.silent', Math.floor((now - tile.seen) / 1000))
+        : t('examiner.js.seen', hhmmss.format(new Date(tile.seen + offset)));
+      if (p.textContent !== text) p.textContent = text;
+      p.classList.toggle('silent', silent);
+      tile.el.classList.toggle('silent', silent);
+    }
+  }
+  setInterval(drawSeen, 1000);
 
   function markRoster() {
     const busy = new Set();
@@ -167,10 +235,14 @@
     noneToSign.hidden = pending.size > 0;
   }
 
+  // say announces a result in the live region, which this page shows as
+  // a banner over the screen (examiner.css): it never moves the tiles, and
+  // it leaves after a while so that it hides nothing for long.
   function say(text) {
     const p = el('p', '', text);
     announcer.append(p);
     while (announcer.children.length > 3) announcer.firstElementChild.remove();
+    setTimeout(() => p.remove(), 15000);
   }
 
   // relabel keeps a waiting sign-off row's result up to date (corrections).
@@ -194,6 +266,12 @@
       }
       refreshRoster();
       return;
+    }
+    if (ev.device) {
+      // Heard from the car: now for a live event, its time for a replayed one.
+      const tile = carTile(ev);
+      const at = announce ? Date.now() : (Date.parse(ev.at) - offset || 0);
+      if (tile && at > tile.seen) tile.seen = at;
     }
     let a = attempts.get(ev.attempt_id);
     if (!a) {
@@ -245,6 +323,7 @@
       if (announce) say(t('examiner.js.announce_result', a.car, a.name, subjectText(a.subject), t('examiner.js.' + a.status), a.score));
     }
     markRoster();
+    drawSeen();
   }
 
   function setConn(state) {
