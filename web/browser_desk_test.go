@@ -171,7 +171,7 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), token, nil)
 				continue
 			}
-			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, map[string]any{"step": s})
+			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, servertest.StepBody(s))
 		}
 	}
 	done := readyAs(t, h, "王小明", false)
