@@ -28,12 +28,15 @@ type Receipt struct {
 	Step         string    `db:"step"`
 	ReadyAt      time.Time `db:"-"`
 	// Steps are the steps done, in order.
-	Steps         []ReceiptStep  `db:"-"`
-	Checklist     pq.StringArray `db:"accepted_checklist"`
-	FeeYuan       *int           `db:"fee_yuan"`
-	PaymentMethod *string        `db:"payment_method"`
-	ReceiptNumber *string        `db:"receipt_number"`
-	FileNumber    *string        `db:"file_number"`
+	Steps     []ReceiptStep  `db:"-"`
+	Checklist pq.StringArray `db:"accepted_checklist"`
+	// Paid: 审核缴费 is done; FeeYuan, PaymentMethod and ReceiptNumber are
+	// its (the last two "" for a fee taken before the desk recorded them).
+	Paid                         bool   `db:"-"`
+	FeeYuan                      int    `db:"-"`
+	PaymentMethod, ReceiptNumber string `db:"-"`
+	// FileNumber is the licence's 档案编号, "" before it is printed.
+	FileNumber string `db:"-"`
 }
 
 // ReceiptStep is one step of a receipt.
@@ -49,16 +52,20 @@ type ReceiptStep struct {
 func (s *Store) Receipt(ctx context.Context, candidateID int64) (Receipt, error) {
 	var r struct {
 		Receipt
-		ReadyAt      time.Time  `db:"ready_at"`
-		AcceptedAt   *time.Time `db:"accepted_at"`
-		AcceptedBy   *string    `db:"accepted_by"`
-		AcceptedDesk *string    `db:"accepted_desk"`
-		ReviewedAt   *time.Time `db:"reviewed_at"`
-		ReviewedBy   *string    `db:"reviewed_by"`
-		ReviewedDesk *string    `db:"reviewed_desk"`
-		IssuedAt     *time.Time `db:"issued_at"`
-		IssuedBy     *string    `db:"issued_by"`
-		IssuedDesk   *string    `db:"issued_desk"`
+		ReadyAt       time.Time  `db:"ready_at"`
+		FeeYuan       *int       `db:"fee_yuan"`
+		PaymentMethod *string    `db:"payment_method"`
+		ReceiptNumber *string    `db:"receipt_number"`
+		FileNumber    *string    `db:"file_number"`
+		AcceptedAt    *time.Time `db:"accepted_at"`
+		AcceptedBy    *string    `db:"accepted_by"`
+		AcceptedDesk  *string    `db:"accepted_desk"`
+		ReviewedAt    *time.Time `db:"reviewed_at"`
+		ReviewedBy    *string    `db:"reviewed_by"`
+		ReviewedDesk  *string    `db:"reviewed_desk"`
+		IssuedAt      *time.Time `db:"issued_at"`
+		IssuedBy      *string    `db:"issued_by"`
+		IssuedDesk    *string    `db:"issued_desk"`
 	}
 	err := s.db.GetContext(ctx, &r, `
 		SELECT i.candidate_id, i.ticket, i.day, c.name, c.id_number, c.licence_class, i.priority_lane, i.step,
@@ -81,6 +88,17 @@ func (s *Store) Receipt(ctx context.Context, candidateID int64) (Receipt, error)
 	rc := r.Receipt
 	rc.IDNumber = scheduling.MaskIDNumber(rc.IDNumber)
 	rc.ReadyAt = r.ReadyAt.In(scheduling.Shanghai)
+	if r.FeeYuan != nil {
+		rc.Paid, rc.FeeYuan = true, *r.FeeYuan
+	}
+	for _, f := range []struct {
+		to   *string
+		from *string
+	}{{&rc.PaymentMethod, r.PaymentMethod}, {&rc.ReceiptNumber, r.ReceiptNumber}, {&rc.FileNumber, r.FileNumber}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
 	for _, st := range []struct {
 		step     string
 		at       *time.Time
