@@ -118,6 +118,9 @@
         tpl.innerHTML = html.trim();
         var next = tpl.content.querySelector('#queue');
         var cur = document.getElementById('queue');
+        if (next && cur) {
+          keepInput(cur, next);
+        }
         // An unchanged queue stays as it is: a click on a button being
         // replaced would be lost.
         if (!next || !cur || next.innerHTML === cur.innerHTML) {
@@ -125,7 +128,6 @@
         }
         var active = document.activeElement;
         var focus = active && cur.contains(active) && active.form ? active.form.getAttribute('action') : null;
-        keepInput(cur, next);
         cur.replaceWith(next);
         if (focus) {
           var f = next.querySelector('form[action="' + focus + '"] button');
@@ -151,6 +153,17 @@
   // the steps' forms of the queue shown over to the queue fetched, form by
   // form (a row's form is known by its action and step).
   function keepInput(cur, next) {
+    // A row showing a refusal (this page answered a form) stays as it is
+    // while its candidate is at the same step: the refusal is still true.
+    cur.querySelectorAll('tbody tr').forEach(function (tr) {
+      if (!tr.querySelector('.refusal')) {
+        return;
+      }
+      var other = next.querySelector('tr[id="' + tr.id + '"]');
+      if (other && other.className === tr.className) {
+        other.replaceWith(tr.cloneNode(true));
+      }
+    });
     cur.querySelectorAll('form.step-form').forEach(function (f) {
       var step = f.querySelector('input[name="step"]');
       var sel = 'form.step-form[action="' + f.getAttribute('action') + '"]';
