@@ -9,8 +9,8 @@ import "strconv"
 
 // Chart geometry, in SVG user units.
 const (
-	chartWidth  = 640
-	chartLabelW = 150 // the labels' column
+	chartWidth  = 680
+	chartLabelW = 190 // the labels' column
 	chartBarMax = 400 // the longest bar
 	chartRowH   = 26  // one bar
 	chartGap    = 10  // between two groups
