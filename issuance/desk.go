@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"examd/internal/audit"
 	"examd/scheduling"
@@ -94,21 +95,30 @@ func (s *Store) Call(ctx context.Context, candidateID int64, by Staff, now time.
 
 // StepResult is the candidate's state after a step; Licence is set by print.
 type StepResult struct {
-	CandidateID int64    `json:"candidate_id"`
-	Ticket      string   `json:"ticket"`
-	Step        string   `json:"step"`
-	FeeYuan     *int     `json:"fee_yuan,omitempty"`
-	Licence     *Licence `json:"licence,omitempty"`
+	CandidateID int64  `json:"candidate_id"`
+	Ticket      string `json:"ticket"`
+	Step        string `json:"step"`
+	// Checklist is what 预受理 checked.
+	Checklist []string `json:"checklist,omitempty"`
+	// FeeYuan, PaymentMethod and ReceiptNumber are the fee 审核缴费 took.
+	FeeYuan       *int     `json:"fee_yuan,omitempty"`
+	PaymentMethod string   `json:"payment_method,omitempty"`
+	ReceiptNumber string   `json:"receipt_number,omitempty"`
+	Licence       *Licence `json:"licence,omitempty"`
 }
 
 // Step takes the candidate through one of the desk's steps (IS-STEPS):
-// each once, in order, recorded with the staff member and desk, announced
-// on the feed. A candidate who is not ready is refused with ErrNotReady, a
-// step out of order or repeated with ErrInvalidStep; neither changes
-// anything.
-func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, by Staff, now time.Time) (StepResult, error) {
+// each once, in order, recorded with the staff member and desk, what in
+// holds (the checklist of 预受理, the payment of 审核缴费, StepInput.Validate
+// refusing what is missing, every field at once) and announced on the
+// feed. A candidate who is not ready is refused with ErrNotReady, a step out
+// of order or repeated with ErrInvalidStep; no refusal changes anything.
+func (s *Store) Step(ctx context.Context, candidateID int64, step string, in StepInput, by Staff, now time.Time) (StepResult, error) {
 	if !IsStep(step) {
 		return StepResult{}, fmt.Errorf("issuance: unknown step %q", step)
+	}
+	if err := in.Validate(step); err != nil {
+		return StepResult{}, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -133,20 +143,22 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step, note string, 
 	}
 	res := StepResult{CandidateID: q.ID, Ticket: q.Ticket, Step: next.Step}
 	// $1 candidate, $2 the step expected, $3 now, $4 staff, $5 desk, $6 note.
-	args := []any{now, by.UserID, by.Desk, note}
+	args := []any{now, by.UserID, by.Desk, in.Note}
 	switch step {
 	case StepAccept:
+		res.Checklist = in.Checklist
 		err = save(ctx, tx, candidateID, q.Step, `
 			UPDATE issuances SET step = 'accepted', accepted_at = $3, accepted_by = $4,
-			       accepted_desk = nullif($5, ''), accepted_note = nullif($6, '')
-			WHERE candidate_id = $1 AND step = $2`, args...)
+			       accepted_desk = nullif($5, ''), accepted_note = nullif($6, ''), accepted_checklist = $7
+			WHERE candidate_id = $1 AND step = $2`, append(args, pq.Array(in.Checklist))...)
 	case StepReviewFee:
 		fee := s.FeeYuan
-		res.FeeYuan = &fee
+		res.FeeYuan, res.PaymentMethod, res.ReceiptNumber = &fee, in.PaymentMethod, in.ReceiptNumber
 		err = save(ctx, tx, candidateID, q.Step, `
 			UPDATE issuances SET step = 'reviewed', reviewed_at = $3, reviewed_by = $4,
-			       reviewed_desk = nullif($5, ''), reviewed_note = nullif($6, ''), fee_yuan = $7
-			WHERE candidate_id = $1 AND step = $2`, append(args, fee)...)
+			       reviewed_desk = nullif($5, ''), reviewed_note = nullif($6, ''), fee_yuan = $7,
+			       payment_method = $8, receipt_number = $9
+			WHERE candidate_id = $1 AND step = $2`, append(args, fee, in.PaymentMethod, in.ReceiptNumber)...)
 	case StepPrint:
 		res.Licence, err = printLicence(ctx, tx, q, now, args...)
 	}

@@ -3,7 +3,6 @@ package issuance
 import (
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,9 +11,6 @@ import (
 	"examd/internal/refusal"
 	"examd/scheduling"
 )
-
-// noteSize bounds a step's note, in characters.
-const noteSize = 200
 
 // Handler serves the issuing desk.
 type Handler struct {
@@ -69,8 +65,11 @@ func (h Handler) step(c echo.Context) error {
 		return err
 	}
 	var req struct {
-		Step *string `json:"step"`
-		Note *string `json:"note"`
+		Step          *string  `json:"step"`
+		Note          string   `json:"note"`
+		Checklist     []string `json:"checklist"`
+		PaymentMethod string   `json:"payment_method"`
+		ReceiptNumber string   `json:"receipt_number"`
 	}
 	if err := api.Bind(c, &req); err != nil {
 		return err
@@ -78,14 +77,8 @@ func (h Handler) step(c echo.Context) error {
 	if req.Step == nil || !IsStep(*req.Step) {
 		return refusal.Invalid("step", "one of accept (预受理), review_fee (审核缴费), print (制证)")
 	}
-	var note string
-	if req.Note != nil {
-		note = *req.Note
-		if !api.Text(note) || utf8.RuneCountInString(note) > noteSize {
-			return refusal.Invalid("note", "at most 200 characters of text")
-		}
-	}
-	res, err := h.Store.Step(c.Request().Context(), id, *req.Step, note, staff(c), h.Now())
+	in := StepInput{Note: req.Note, Checklist: req.Checklist, PaymentMethod: req.PaymentMethod, ReceiptNumber: req.ReceiptNumber}
+	res, err := h.Store.Step(c.Request().Context(), id, *req.Step, in, staff(c), h.Now())
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,17 @@ func (tb *tab) openDesk(user string) {
 	tb.do("connect the live queue", chromedp.WaitReady(chromedp.CSS(`body[data-live="connected"]`)))
 }
 
+// confirmStep presses a step's button sel, answers 确认办理 in the
+// confirmation dialog (which names the step) and waits for waitFor.
+func (tb *tab) confirmStep(sel, waitFor string) {
+	tb.t.Helper()
+	tb.do("press "+sel, chromedp.Click(chromedp.CSS(sel)), chromedp.WaitReady(chromedp.CSS(`dialog#confirm[open]`)))
+	if got := tb.text("#confirm-text"); !strings.HasPrefix(got, "为 ") {
+		tb.t.Errorf("the confirmation says %q", got)
+	}
+	tb.click("#confirm-yes", waitFor)
+}
+
 // TestBrowserDeskSteps: the issuing desk takes a candidate who passed
 // subject 3 today and signed through the call and the three steps with the
 // page's buttons, and the licence number appears on the page.
@@ -46,18 +57,26 @@ func TestBrowserDeskSteps(t *testing.T) {
 	if got := tb.text(row + " .state"); got != "已叫号" {
 		t.Errorf("after the call: state %q", got)
 	}
-	tb.click(row+` button[value="accept"]`, row+` button[value="review_fee"]`)
+	tb.do("tick the checklist", chromedp.Click(chromedp.CSS(row+` input[value="id_card"]`)),
+		chromedp.Click(chromedp.CSS(row+` input[value="photo"]`)), chromedp.Click(chromedp.CSS(row+` input[value="medical"]`)))
+	tb.confirmStep(row+` button[value="accept"]`, row+` button[value="review_fee"]`)
 	if got := tb.text(row + ` button[value="review_fee"]`); got != "审核缴费（10 元）" {
 		t.Errorf("the review button %q, want the fee on it", got)
 	}
-	tb.click(row+` button[value="review_fee"]`, row+` button[value="print"]`)
-	tb.click(row+` button[value="print"]`, "#licence-number")
+	tb.do("give the payment", chromedp.SetValue(chromedp.CSS(row+` select[name="payment_method"]`), "mobile"),
+		chromedp.SendKeys(chromedp.CSS(row+` input[name="receipt_number"]`), "WX-0001"))
+	tb.confirmStep(row+` button[value="review_fee"]`, row+` button[value="print"]`)
+	tb.confirmStep(row+` button[value="print"]`, "#licence-number")
 	if got := tb.text("#licence-number"); got != c.IDNo {
 		t.Errorf("licence number %q, want %s", got, c.IDNo)
 	}
 	if got := tb.text("#announce"); got != "驾驶证已制证，证号和档案编号见下方。" {
 		t.Errorf("after printing: announcement %q", got)
 	}
+	if n := eval[int](tb, `document.querySelectorAll('`+row+`').length`); n != 0 {
+		t.Errorf("the served candidate is still in the queue")
+	}
+	tb.click("#served-toggle", row)
 	if got := tb.text(row + " .state"); got != "已制证" {
 		t.Errorf("after printing: state %q", got)
 	}
@@ -171,7 +190,7 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 				a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", c.ID), token, nil)
 				continue
 			}
-			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, map[string]any{"step": s})
+			a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), token, servertest.StepBody(s))
 		}
 	}
 	done := readyAs(t, h, "王小明", false)

@@ -95,7 +95,15 @@ func TestWebDesk(t *testing.T) {
 	if !strings.Contains(p.Body, `id="my-desk">3号窗口<`) {
 		t.Errorf("the page does not name the issuer's desk")
 	}
-	step := func(s string) url.Values { return url.Values{"step": {s}} }
+	step := func(s string) url.Values {
+		switch s {
+		case "accept":
+			return url.Values{"step": {s}, "checklist": {"id_card", "photo", "medical"}}
+		case "review_fee":
+			return url.Values{"step": {s}, "payment_method": {"card"}, "receipt_number": {"POS-0042"}}
+		}
+		return url.Values{"step": {s}}
+	}
 	stepOf := func() string { t.Helper(); return fmt.Sprint(h.InQueue(t, c)["step"]) }
 
 	t.Run("OrderEnforced", func(t *testing.T) {
@@ -142,12 +150,37 @@ func TestWebDesk(t *testing.T) {
 			!strings.Contains(r, ">重新叫号</button>") {
 			t.Fatalf("call: %d at %s\n%s", p.Status, p.URL, r)
 		}
+		t.Run("ChecklistIncomplete", func(t *testing.T) {
+			p := b.post(fmt.Sprintf("/desk/%d/step", c.ID), url.Values{"step": {"accept"}, "checklist": {"photo"}})
+			r := tableRow(p.Body, row)
+			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(r, `data-code="checklist_incomplete">不能预受理，以下材料未勾选：身份证、体检证明</p>`) {
+				t.Errorf("accept with the photo only: %d\n%s", p.Status, r)
+			}
+			if !strings.Contains(r, `value="photo" checked>`) || strings.Contains(r, `value="id_card" checked>`) {
+				t.Errorf("the form does not keep what was ticked:\n%s", r)
+			}
+			if got := stepOf(); got != "ready" {
+				t.Errorf("after the refusal the candidate is at %s, want ready", got)
+			}
+		})
 		p = b.post(fmt.Sprintf("/desk/%d/step", c.ID), step("accept"))
-		if r := tableRow(p.Body, row); p.URL != "/desk?done=desk_accept" || !strings.Contains(r, "已预受理") || !strings.Contains(r, ">审核缴费（10 元）</button>") {
+		if r := tableRow(p.Body, row); p.URL != fmt.Sprintf("/desk?done=desk_accept&cand=%d", c.ID) || !strings.Contains(r, "已预受理") || !strings.Contains(r, ">审核缴费（10 元）</button>") ||
+			!strings.Contains(p.Body, "已为 A001 王小明 完成预受理") {
 			t.Fatalf("accept: at %s\n%s", p.URL, r)
 		}
+		t.Run("PaymentMissing", func(t *testing.T) {
+			p := b.post(fmt.Sprintf("/desk/%d/step", c.ID), url.Values{"step": {"review_fee"}, "receipt_number": {"bad number!"}})
+			r := tableRow(p.Body, row)
+			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(r, `id="err-pm-`+row+`" role="alert">请选择缴费方式。`) ||
+				!strings.Contains(r, `id="err-rn-`+row+`" role="alert">请填写收据号`) || !strings.Contains(r, `value="bad number!"`) {
+				t.Errorf("review_fee without a method and with a bad number: %d\n%s", p.Status, r)
+			}
+			if got := stepOf(); got != "accepted" {
+				t.Errorf("after the refusal the candidate is at %s, want accepted", got)
+			}
+		})
 		p = b.post(fmt.Sprintf("/desk/%d/step", c.ID), step("review_fee"))
-		if r := tableRow(p.Body, row); !strings.Contains(r, "已审核缴费") || !strings.Contains(r, ">制证</button>") {
+		if r := tableRow(p.Body, row); !strings.Contains(r, "已审核缴费") || !strings.Contains(r, ">制证</button>") || !strings.Contains(p.Body, "已为 A001 王小明 完成审核缴费") {
 			t.Fatalf("review_fee: at %s\n%s", p.URL, r)
 		}
 		p = b.post(fmt.Sprintf("/desk/%d/step", c.ID), step("print"))
@@ -156,8 +189,12 @@ func TestWebDesk(t *testing.T) {
 			!strings.Contains(p.Body, a.Day(0).AddDate(6, 0, 0).Format(time.DateOnly)) || !strings.Contains(p.Body, "驾驶证已制证") {
 			t.Fatalf("print: at %s\n%s", p.URL, p.Body)
 		}
-		if r := tableRow(p.Body, row); !strings.Contains(r, "已制证") || strings.Contains(r, "<button") {
-			t.Errorf("the issued row still offers an action:\n%s", r)
+		if strings.Contains(p.Body, `id="`+row+`"`) || !strings.Contains(p.Body, `id="served-toggle">显示已办结（1 人）</a>`) {
+			t.Errorf("the served candidate is not hidden from the queue:\n%s", p.Body)
+		}
+		p = b.get("/desk?served=1")
+		if r := tableRow(p.Body, row); !strings.Contains(r, "已制证") || strings.Contains(r, "<button") || !strings.Contains(p.Body, `id="served-toggle">隐藏已办结</a>`) {
+			t.Errorf("?served=1: the issued row is missing or still offers an action:\n%s", r)
 		}
 		for _, path := range []string{fmt.Sprintf("/desk/%d/step", c.ID), fmt.Sprintf("/desk/%d/call", c.ID)} {
 			p := b.post(path, step("print"))
@@ -184,7 +221,7 @@ func TestWebDesk(t *testing.T) {
 	})
 
 	t.Run("Fragment", func(t *testing.T) {
-		p := b.get("/desk?part=queue")
+		p := b.get("/desk?part=queue&served=1") // A001 is served by now
 		if p.Status != http.StatusOK || !strings.HasPrefix(strings.TrimSpace(p.Body), `<section id="queue"`) || strings.Contains(p.Body, "<html") ||
 			!strings.Contains(p.Body, "A001") {
 			t.Errorf("the queue's part: %d\n%s", p.Status, p.Body)
@@ -248,7 +285,7 @@ func TestWebDesk(t *testing.T) {
 		}
 		admin := newBrowser(a, t)
 		p := admin.logInTo("admin", servertest.AdminPassword, "/admin/slots")
-		p = admin.get("/desk")
+		p = admin.get("/desk?served=1") // A001 is served by now
 		if p.Status != http.StatusOK || !strings.Contains(p.Body, "A001") || strings.Contains(p.Body, "/call\"") || !strings.Contains(p.Body, "叫号和办理由制证窗口工作人员操作") {
 			t.Errorf("the admin's desk page: %d\n%s", p.Status, p.Body)
 		}

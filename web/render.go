@@ -163,6 +163,7 @@ func navFor(role, current string) []navItem {
 			{Href: "/examiner", Key: "nav.examiner"},
 			{Href: "/desk", Key: "nav.desk"},
 			{Href: "/desk/report", Key: "nav.report"},
+			{Href: "/desk/satisfaction", Key: "nav.satisfaction"},
 		}
 	default:
 		return nil

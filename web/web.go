@@ -93,7 +93,8 @@ func (h Handler) Register(e *echo.Echo) {
 	watchers := []string{auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin}
 	h.registerExaminer(e, signedIn(watchers...),
 		[]echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly, h.requireLogin, auth.Require(watchers...)})
-	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin))
+	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin),
+		signedIn(auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
 	h.registerCounter(e, signedIn(auth.RoleScheduler, auth.RoleAdmin), signedIn(watchers...))
 	h.registerAccounts(e, signedIn(auth.RoleAdmin))

@@ -171,7 +171,7 @@ func TestInstantsInShanghai(t *testing.T) {
 		t.Errorf("roster booked_at %v, want +08:00", entry["booked_at"])
 	}
 	for _, step := range []string{"accept", "review_fee"} {
-		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": step})
+		a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, servertest.StepBody(step))
 	}
 	printed := a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": "print"})
 	if l := printed.Body["licence"].(map[string]any); !inShanghai(l["issued_at"]) {

@@ -41,6 +41,7 @@ var statuses = map[string]int{
 	"too_many_attempts":    http.StatusTooManyRequests,
 	"too_many_connections": http.StatusTooManyRequests,
 	refusal.InvalidField:   http.StatusUnprocessableEntity,
+	"checklist_incomplete": http.StatusUnprocessableEntity,
 	"unknown_rule":         http.StatusUnprocessableEntity,
 	"client_closed":        499, // nginx's "client closed request": nobody reads it
 	"internal":             http.StatusInternalServerError,

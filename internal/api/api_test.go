@@ -14,7 +14,7 @@ import (
 func TestStatus(t *testing.T) {
 	for code, want := range map[string]int{
 		"malformed_json": 400, "unauthorized": 401, "invalid_credentials": 401, "forbidden": 403,
-		"not_found": 404, "body_too_large": 413, "invalid_field": 422, "unknown_rule": 422,
+		"not_found": 404, "body_too_large": 413, "invalid_field": 422, "unknown_rule": 422, "checklist_incomplete": 422,
 		"internal": 500, "unavailable": 503, "feed_unavailable": 503,
 		"slot_full": http.StatusConflict, "already_passed": 409, "slot_not_started": 409, "not_ready": 409,
 	} {

@@ -157,7 +157,10 @@ var authzRows = []authzRow{
 	{want: "login login login ok    403   403   403   403   403   ok    ok    login login", route: "GET /desk/live", path: "/desk/live"},
 	{want: "login login login 403   403   403   403   403   403   ok    403   login login", route: "POST /desk/:id/call", path: "/desk/{issuance}/call"},
 	{want: "login login login 403   403   403   403   403   403   ok    403   login login", route: "POST /desk/:id/step", path: "/desk/{issuance}/step"},
+	{want: "login login login ok    403   403   403   403   403   ok    ok    login login", route: "GET /desk/:id/receipt", path: "/desk/{issuance}/receipt"},
 	{want: "login login login 200   403   403   403   403   200   200   200   login login", route: "GET /desk/report", path: "/desk/report"},
+	{want: "login login login 200   403   403   403   403   200   200   200   login login", route: "GET /desk/report.csv", path: "/desk/report.csv"},
+	{want: "login login login 200   403   403   403   403   403   403   200   login login", route: "GET /desk/satisfaction", path: "/desk/satisfaction"},
 
 	// web: planning
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp

@@ -1,3 +1,63 @@
+// The desk's steps ask for confirmation before they are sent: a step's form
+// (data-confirm) opens the page's <dialog>, which names the ticket, the
+// candidate and the step; 确认办理 sends the form, 取消 or Escape returns
+// to it. A modal dialog keeps the keyboard inside it and gives the focus
+// back to the step's button when it closes. Without the script (or without
+// <dialog>) the form is sent as it is.
+(function () {
+  'use strict';
+
+  var dialog = document.getElementById('confirm');
+  if (!dialog || typeof dialog.showModal !== 'function') {
+    return;
+  }
+  var text = document.getElementById('confirm-text');
+  var yes = document.getElementById('confirm-yes');
+  var no = document.getElementById('confirm-no');
+  var pending = null; // the form waiting for the answer
+  var submitter = null;
+
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (!form.matches('form[data-confirm]') || form.dataset.confirmed === 'yes') {
+      return;
+    }
+    e.preventDefault();
+    pending = form;
+    submitter = e.submitter || form.querySelector('button[type="submit"]');
+    text.textContent = form.dataset.confirm;
+    document.body.dataset.confirming = 'yes';
+    dialog.showModal();
+    yes.focus();
+  });
+
+  yes.addEventListener('click', function () {
+    var form = pending;
+    var by = submitter;
+    pending = null;
+    dialog.close();
+    if (form && form.isConnected) {
+      form.dataset.confirmed = 'yes';
+      if (form.requestSubmit) {
+        form.requestSubmit(by && by.form === form ? by : undefined);
+      } else {
+        form.submit();
+      }
+    }
+  });
+  no.addEventListener('click', function () {
+    dialog.close();
+  });
+  dialog.addEventListener('close', function () {
+    delete document.body.dataset.confirming;
+    if (pending && submitter && submitter.isConnected) {
+      submitter.focus();
+    }
+    pending = null;
+    document.dispatchEvent(new Event('desk:resume'));
+  });
+})();
+
 // The issuing desk's live queue. The page works without this script (forms
 // and the refresh link); with it, the queue follows the issuance feed: on
 // every event (a candidate ready, a call, a step at any desk) it fetches the
@@ -33,6 +93,11 @@
   // shown, keeping the focus on the same control when it is still there.
   // Events that arrive meanwhile ask for one more fetch, not one each.
   function refresh() {
+    // Not under an open confirmation: its form must stay the one sent.
+    if (document.body.dataset.confirming === 'yes') {
+      again = true;
+      return;
+    }
     if (fetching) {
       again = true;
       return;
@@ -53,6 +118,9 @@
         tpl.innerHTML = html.trim();
         var next = tpl.content.querySelector('#queue');
         var cur = document.getElementById('queue');
+        if (next && cur) {
+          keepInput(cur, next);
+        }
         // An unchanged queue stays as it is: a click on a button being
         // replaced would be lost.
         if (!next || !cur || next.innerHTML === cur.innerHTML) {
@@ -80,6 +148,51 @@
         }
       });
   }
+
+  // keepInput carries what the staff member has ticked, chosen or typed in
+  // the steps' forms of the queue shown over to the queue fetched, form by
+  // form (a row's form is known by its action and step).
+  function keepInput(cur, next) {
+    // A row showing a refusal (this page answered a form) stays as it is
+    // while its candidate is at the same step: the refusal is still true.
+    cur.querySelectorAll('tbody tr').forEach(function (tr) {
+      if (!tr.querySelector('.refusal')) {
+        return;
+      }
+      var other = next.querySelector('tr[id="' + tr.id + '"]');
+      if (other && other.className === tr.className) {
+        other.replaceWith(tr.cloneNode(true));
+      }
+    });
+    cur.querySelectorAll('form.step-form').forEach(function (f) {
+      var step = f.querySelector('input[name="step"]');
+      var sel = 'form.step-form[action="' + f.getAttribute('action') + '"]';
+      var g = next.querySelector(sel);
+      var gstep = g && g.querySelector('input[name="step"]');
+      if (!g || !step || !gstep || gstep.value !== step.value) {
+        return;
+      }
+      f.querySelectorAll('input[type="checkbox"]').forEach(function (box) {
+        var other = g.querySelector('input[type="checkbox"][name="' + box.name + '"][value="' + box.value + '"]');
+        if (other) {
+          other.checked = box.checked;
+        }
+      });
+      f.querySelectorAll('select, input[type="text"], input:not([type])').forEach(function (el) {
+        var other = g.querySelector('[name="' + el.name + '"]');
+        if (other) {
+          other.value = el.value;
+        }
+      });
+    });
+  }
+
+  document.addEventListener('desk:resume', function () {
+    if (again) {
+      again = false;
+      refresh();
+    }
+  });
 
   function say(text) {
     if (!announce) {

@@ -242,9 +242,23 @@ func (h *Hall) Ready(t testing.TB) Candidate {
 	return c
 }
 
-// Step asks the desk for one issuing step for c.
+// Step asks the desk for one issuing step for c, with what the step
+// records (StepBody).
 func (h *Hall) Step(c Candidate, step string) testkit.Response {
-	return h.A.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, map[string]any{"step": step})
+	return h.A.Do("POST", fmt.Sprintf("/api/v1/issuance/%d/steps", c.ID), h.Issuer, StepBody(step))
+}
+
+// StepBody is a complete body of POST /issuance/{id}/steps for step: the
+// whole checklist of accept, a payment of review_fee (cash, receipt
+// R-0001).
+func StepBody(step string) map[string]any {
+	switch step {
+	case "accept":
+		return map[string]any{"step": step, "checklist": []string{"id_card", "photo", "medical"}}
+	case "review_fee":
+		return map[string]any{"step": step, "payment_method": "cash", "receipt_number": "R-0001"}
+	}
+	return map[string]any{"step": step}
 }
 
 // Issue takes a ready candidate through the desk's three steps to a licence.
