@@ -114,6 +114,12 @@
         return res.text();
       })
       .then(function (html) {
+        // A confirmation opened while this fetch was under way: its form
+        // must stay the one sent, so the swap waits for desk:resume.
+        if (document.body.dataset.confirming === 'yes') {
+          again = true;
+          return;
+        }
         var tpl = document.createElement('template');
         tpl.innerHTML = html.trim();
         var next = tpl.content.querySelector('#queue');
