@@ -224,10 +224,11 @@ func TestBrowserCombinedBooking(t *testing.T) {
 	if got := tb.text(pair + " button"); got != "预约联考" {
 		t.Errorf("pair button %q", got)
 	}
-	tb.click(pair+" button", `body[data-page="candidate_bookings"]`)
+	tb.click(pair+" button", `body[data-page="candidate_slip"]`)
 	if got := tb.text("#announce"); got != "预约成功。" {
 		t.Errorf("announcement %q", got)
 	}
+	tb.click(`nav a[href="/candidate/bookings"]`, `body[data-page="candidate_bookings"]`)
 	rows := eval[[]string](tb, `[...document.querySelectorAll('#bookings > li .when')].map(e => e.textContent.trim())`)
 	if len(rows) != 2 || !strings.HasPrefix(rows[0], "科目三 联考") || !strings.HasPrefix(rows[1], "科目二 联考") {
 		t.Errorf("bookings list %q, want subject 3 and subject 2, both combined", rows)

@@ -169,7 +169,7 @@ func (h Handler) book(c echo.Context) error {
 	// the same list with the message next to the row.
 	q := parseSlotQuery(req.PostForm)
 	p := auth.Caller(c)
-	_, _, err := h.booker().Book(req.Context(), scheduling.BookRequest{
+	bs, _, err := h.booker().Book(req.Context(), scheduling.BookRequest{
 		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: req.PostFormValue("key"),
 	}, h.Now())
 	if ref, ok := rowRefusalOf(err, rowKey(ids)); ok {
@@ -178,7 +178,11 @@ func (h Handler) book(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
+	if len(bs) == 0 {
+		return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
+	}
+	// The booking lands on its slip (预约凭证).
+	return c.Redirect(http.StatusSeeOther, "/candidate/bookings/"+strconv.FormatInt(bs[0].ID, 10)+"?done=booked")
 }
 
 // booker is the API's Booker, on the pages' store and outcome counter.
@@ -210,8 +214,9 @@ type bookingRow struct {
 	scheduling.Booking
 	Key   string
 	Venue string
-	// Cancellable: the candidate may still cancel it (BK-CANCEL).
+	// Cancellable: the candidate may still cancel it (BK-CANCEL), until Deadline.
 	Cancellable bool
+	Deadline    time.Time
 }
 
 // bookingsView is the data of the bookings page.
@@ -255,6 +260,7 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 		v.Bookings = append(v.Bookings, bookingRow{
 			Booking: b, Key: "booking-" + strconv.FormatInt(b.ID, 10), Venue: names[b.VenueID],
 			Cancellable: scheduling.CheckCancel(b.Status, b.ExamDay, false, now) == nil,
+			Deadline:    scheduling.CancelDeadline(b.ExamDay),
 		})
 	}
 	if ref != nil {

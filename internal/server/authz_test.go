@@ -138,6 +138,9 @@ var authzRows = []authzRow{
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/bookings", path: "/candidate/bookings"},
+	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id", path: "/candidate/bookings/{booking}"},
+	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/calendar.ics", path: "/candidate/bookings/{booking}/calendar.ics"},
+	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
 	{want: "login login login 403   ok    404   403   403   403   403   403   login login", route: "POST /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/priority", path: "/candidate/priority"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/priority", path: "/candidate/priority"},
@@ -182,6 +185,7 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   ok    404   ok    403   ok    login login", route: "POST /admin/slots/:id/close", path: "/admin/slots/{slot}/close"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/cancel", path: "/admin/bookings/{cancel}/cancel"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/move", path: "/admin/bookings/{cancel}/move"},
+	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/bookings/:id/slip", path: "/admin/bookings/{booking}/slip"},
 
 	// web: accounts and hall screens (admin)
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
