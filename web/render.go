@@ -238,6 +238,7 @@ var pagePaths = map[string]string{
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
 	"candidate_cancel":   "/candidate/bookings",
+	"account_password":   "/account/password",
 	"examiner":           "/examiner", "examiner_sheet": "/examiner",
 	"desk": "/desk", "desk_report": "/desk/report",
 	"admin_venues": "/admin/venues", "admin_slots": "/admin/slots", "admin_candidates": "/admin/candidates", "admin_candidate": "/admin/candidates",

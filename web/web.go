@@ -79,6 +79,8 @@ func (h Handler) Register(e *echo.Echo) {
 	e.GET("/login", h.loginPage, open...)
 	e.POST("/login", h.login, open...)
 	e.POST("/logout", h.logout, open...)
+	e.GET("/account/password", h.passwordPage, signedIn()...)
+	e.POST("/account/password", h.changePassword, signedIn()...)
 
 	candidate := signedIn(auth.RoleCandidate)
 	e.GET("/candidate", h.journey, candidate...)

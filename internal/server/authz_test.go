@@ -76,6 +76,7 @@ var authzRows = []authzRow{
 	{want: "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok", route: "POST /api/v1/login", path: "/api/v1/login"},
 	{want: "401   401   401   401   204   204   204   204   204   204   204   401   401", route: "POST /api/v1/logout", path: "/api/v1/logout", spends: true},
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "POST /api/v1/users", path: "/api/v1/users"},
+	{want: "401   401   401   401   422   422   422   422   422   422   422   401   401", route: "POST /api/v1/me/password", path: "/api/v1/me/password"},
 
 	// scheduling
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
@@ -131,6 +132,8 @@ var authzRows = []authzRow{
 	{want: "200   200   200   303   303   303   303   303   303   303   303   200   200", route: "GET /login", path: "/login"},
 	{want: "422   422   422   403   422   422   422   422   422   422   422   422   422", route: "POST /login", path: "/login"},
 	{want: "303   303   303   403   303   303   303   303   303   303   303   303   303", route: "POST /logout", path: "/logout", spends: true},
+	{want: "login login login 200   200   200   200   200   200   200   200   login login", route: "GET /account/password", path: "/account/password"},
+	{want: "login login login 403   422   422   422   422   422   422   422   login login", route: "POST /account/password", path: "/account/password"},
 
 	// web: candidate
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
