@@ -154,6 +154,28 @@ func CheckSubject(c Candidate, subject int, day time.Time) error {
 	return nil
 }
 
+// FirstBookableDay tells whether candidate c can book subject for an exam
+// on some day from first to last (the days a booking page offers): it
+// returns the first day CheckSubject accepts, or, when it accepts none,
+// CheckSubject's refusal for first. Pages use it to offer only the subjects
+// that can be booked now, and to say why the others cannot.
+func FirstBookableDay(c Candidate, subject int, first, last time.Time) (time.Time, error) {
+	var refused error
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		err := CheckSubject(c, subject, d)
+		if err == nil {
+			return d, nil
+		}
+		if refused == nil {
+			refused = err
+		}
+	}
+	if refused == nil {
+		refused = ErrBookingClosed // no day at all
+	}
+	return time.Time{}, refused
+}
+
 // CheckCombined checks that two slots form a combined exam (BK-COMBINED):
 // a subject 2 slot and a subject 3 slot of the same day, subject 2 ending
 // no later than subject 3 starts. It returns them in that order.

@@ -238,6 +238,7 @@ var pagePaths = map[string]string{
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
 	"candidate_cancel":   "/candidate/bookings",
+	"candidate_feedback": "/candidate", // its form's page needs the service's id
 	"account_password":   "/account/password",
 	"examiner":           "/examiner", "examiner_sheet": "/examiner",
 	"desk": "/desk", "desk_report": "/desk/report",

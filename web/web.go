@@ -91,6 +91,8 @@ func (h Handler) Register(e *echo.Echo) {
 	e.GET("/candidate/bookings/:id/calendar.ics", h.bookingCalendar, candidate...)
 	e.GET("/candidate/bookings/:id/cancel", h.cancelPage, candidate...)
 	e.POST("/candidate/bookings/:id/cancel", h.cancel, candidate...)
+	e.GET("/candidate/feedback", h.feedbackPage, candidate...)
+	e.POST("/candidate/feedback", h.rate, candidate...)
 	e.GET("/candidate/priority", h.lane, candidate...)
 	e.POST("/candidate/priority", h.askForLane, candidate...)
 
