@@ -145,6 +145,8 @@ var authzRows = []authzRow{
 	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/calendar.ics", path: "/candidate/bookings/{booking}/calendar.ics"},
 	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
 	{want: "login login login 403   ok    404   403   403   403   403   403   login login", route: "POST /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
+	{want: "login login login 403   409   409   403   403   403   403   403   login login", route: "GET /candidate/feedback", path: "/candidate/feedback?booking_id={cancel}"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/feedback", path: "/candidate/feedback"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/priority", path: "/candidate/priority"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/priority", path: "/candidate/priority"},
 
