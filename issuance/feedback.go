@@ -137,6 +137,42 @@ func (s *Store) Rate(ctx context.Context, r NewRating, now time.Time) (Rating, e
 	return rt, nil
 }
 
+// Service is a completed service of the candidate's that SA-RATE lets them
+// rate once: a licence issued to them (IssuanceID), or a booking of theirs
+// that staff cancelled (BookingID, Subject), done At.
+type Service struct {
+	IssuanceID int64     `db:"issuance_id"`
+	BookingID  int64     `db:"booking_id"`
+	Subject    int       `db:"subject"`
+	At         time.Time `db:"at"`
+	// Rated: the candidate has rated it (once only).
+	Rated bool `db:"rated"`
+}
+
+// Services lists the candidate's rateable services, rated or not, the
+// latest first: the same conditions as Rate's inserts.
+func (s *Store) Services(ctx context.Context, candidateID int64) ([]Service, error) {
+	ss := []Service{}
+	err := s.db.SelectContext(ctx, &ss, `
+		SELECT i.id AS issuance_id, 0::bigint AS booking_id, 0 AS subject, i.issued_at AS at,
+		       EXISTS (SELECT 1 FROM feedback f WHERE f.issuance_id = i.id) AS rated
+		FROM issuances i
+		WHERE i.candidate_id = $1 AND i.step = 'issued' AND i.issued_at IS NOT NULL
+		UNION ALL
+		SELECT 0, b.id, b.subject, b.cancelled_at,
+		       EXISTS (SELECT 1 FROM feedback f WHERE f.booking_id = b.id)
+		FROM bookings b JOIN users u ON u.id = b.cancelled_by
+		WHERE b.candidate_id = $1 AND b.status = 'cancelled' AND u.role <> 'candidate'
+		ORDER BY at DESC, issuance_id DESC, booking_id DESC`, candidateID)
+	if err != nil {
+		return nil, fmt.Errorf("services of candidate %d: %w", candidateID, err)
+	}
+	for i := range ss {
+		ss[i].At = ss[i].At.In(scheduling.Shanghai)
+	}
+	return ss, nil
+}
+
 // ParseMonth parses YYYY-MM, for years 1900 to 2199, to the month's first
 // day (in the form of scheduling.Day).
 func ParseMonth(s string) (time.Time, error) {

@@ -78,6 +78,25 @@ func CheckBooking(c Candidate, s Slot, now time.Time) error {
 	if s.LicenceClass != c.LicenceClass.Code {
 		return ErrClassMismatch
 	}
+	if err := CheckSubject(c, s.Subject, day); err != nil {
+		return err
+	}
+	// PL-ACCESS: step-free venues and adapted cars for those who need them.
+	if c.Priority.Has("step_free") && !s.VenueStepFree {
+		return ErrNotAccessible
+	}
+	if c.Priority.Has("adapted_vehicle") && !s.AdaptedVehicle {
+		return ErrNotAccessible
+	}
+	return nil
+}
+
+// CheckSubject applies the rules of docs/DOMAIN.md §Booking that depend on
+// the candidate, the subject and the exam day, not on a slot: whether the
+// candidate may book subject for day. It returns the first rule refused,
+// or nil. CheckBooking applies it to every slot; pages use it to tell which
+// subjects can be booked now, and why not.
+func CheckSubject(c Candidate, subject int, day time.Time) error {
 	// BK-PERMIT: the permit must still be valid on the exam day.
 	if day.After(c.PermitExpiresOn) {
 		return ErrPermitExpired
@@ -93,30 +112,30 @@ func CheckBooking(c Candidate, s Slot, now time.Time) error {
 	if c.Subject1PassedOn == nil || c.Subject1PassedOn.After(day) {
 		return ErrSubject1Missing
 	}
-	if s.Subject == 4 && !(passed(history, 2) && passed(history, 3)) {
+	if subject == 4 && !(passed(history, 2) && passed(history, 3)) {
 		return ErrRoadTestsMissing
 	}
 	// BK-WAIT: the first exam day comes a class-dependent number of days after the permit's issue.
-	if daysBetween(c.PermitIssuedOn, day) < c.waitDays(s.Subject) {
+	if daysBetween(c.PermitIssuedOn, day) < c.waitDays(subject) {
 		return ErrWaitingPeriod
 	}
 	// BK-ONE: one active booking per subject; a passed subject is not booked again.
 	for _, b := range history {
-		if b.Subject == s.Subject && b.Status == StatusConfirmed {
+		if b.Subject == subject && b.Status == StatusConfirmed {
 			return ErrAlreadyBooked
 		}
 	}
-	if passed(history, s.Subject) {
+	if passed(history, subject) {
 		return ErrAlreadyPassed
 	}
-	if s.Subject == 2 || s.Subject == 3 {
+	if subject == 2 || subject == 3 {
 		// BK-CAP: at most 5 bookings of the subject per permit; a
 		// cancellation in time does not count (cancelled bookings are not in
 		// the history), a no-show does.
 		n := 0
 		var lastFail time.Time
 		for _, b := range history {
-			if b.Subject != s.Subject {
+			if b.Subject != subject {
 				continue
 			}
 			n++
@@ -132,14 +151,29 @@ func CheckBooking(c Candidate, s Slot, now time.Time) error {
 			return ErrCooldown
 		}
 	}
-	// PL-ACCESS: step-free venues and adapted cars for those who need them.
-	if c.Priority.Has("step_free") && !s.VenueStepFree {
-		return ErrNotAccessible
-	}
-	if c.Priority.Has("adapted_vehicle") && !s.AdaptedVehicle {
-		return ErrNotAccessible
-	}
 	return nil
+}
+
+// FirstBookableDay tells whether candidate c can book subject for an exam
+// on some day from first to last (the days a booking page offers): it
+// returns the first day CheckSubject accepts, or, when it accepts none,
+// CheckSubject's refusal for first. Pages use it to offer only the subjects
+// that can be booked now, and to say why the others cannot.
+func FirstBookableDay(c Candidate, subject int, first, last time.Time) (time.Time, error) {
+	var refused error
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		err := CheckSubject(c, subject, d)
+		if err == nil {
+			return d, nil
+		}
+		if refused == nil {
+			refused = err
+		}
+	}
+	if refused == nil {
+		refused = ErrBookingClosed // no day at all
+	}
+	return time.Time{}, refused
 }
 
 // CheckCombined checks that two slots form a combined exam (BK-COMBINED):
@@ -161,7 +195,7 @@ func CheckCancel(status string, examDay time.Time, byStaff bool, now time.Time) 
 	if status != StatusConfirmed {
 		return ErrNotConfirmed
 	}
-	if !byStaff && !now.Before(StartOfDay(examDay)) {
+	if !byStaff && !now.Before(CancelDeadline(examDay)) {
 		return ErrCancelClosed
 	}
 	return nil

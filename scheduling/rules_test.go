@@ -369,3 +369,49 @@ func TestCheckCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstBookableDay: a subject is offered from the first day of the
+// window that CheckSubject accepts; with none, the window's first day says
+// why (subject 4 before the road tests, a waiting period beyond the window,
+// an expired permit).
+func TestFirstBookableDay(t *testing.T) {
+	first, last := date(t, "2026-12-01"), date(t, "2026-12-31")
+	for _, tc := range []struct {
+		name    string
+		c       scheduling.Candidate
+		subject int
+		want    string // the day, or "" when refused
+		err     error
+	}{
+		{"open", candidate(t), 2, "2026-12-01", nil},
+		{"subject 4 before 2 and 3", candidate(t), 4, "", scheduling.ErrRoadTestsMissing},
+		{"waiting period ends in the window", candidate(t, func(c *scheduling.Candidate) {
+			c.PermitIssuedOn = date(t, "2026-11-01") // subject 3 waits 30 days for C1
+		}), 3, "2026-12-01", nil},
+		{"waiting period ends mid-window", candidate(t, func(c *scheduling.Candidate) {
+			c.PermitIssuedOn = date(t, "2026-11-10")
+		}), 3, "2026-12-10", nil},
+		{"waiting period beyond the window", candidate(t, func(c *scheduling.Candidate) {
+			c.PermitIssuedOn = date(t, "2026-12-05")
+		}), 3, "", scheduling.ErrWaitingPeriod},
+		{"cool-down ends mid-window", candidate(t, func(c *scheduling.Candidate) {
+			c.History = []scheduling.PastBooking{{Subject: 2, Status: scheduling.StatusFailed, ExamDay: date(t, "2026-11-28")}}
+		}), 2, "2026-12-08", nil},
+		{"permit lapsed", candidate(t, func(c *scheduling.Candidate) {
+			c.PermitExpiresOn = date(t, "2026-11-30")
+		}), 2, "", scheduling.ErrPermitExpired},
+		{"permit lapses mid-window", candidate(t, func(c *scheduling.Candidate) {
+			c.PermitExpiresOn = date(t, "2026-12-05")
+		}), 2, "2026-12-01", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := scheduling.FirstBookableDay(tc.c, tc.subject, first, last)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("refusal %v, want %v", err, tc.err)
+			}
+			if got := d.Format(time.DateOnly); tc.want != "" && got != tc.want {
+				t.Errorf("first day %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -77,8 +77,9 @@ func TestBrowserWeekOfSlots(t *testing.T) {
 		t.Fatalf("the candidate sees %q, want the 10 slots", slots)
 	}
 	for i, d := range days {
+		day, _ := time.Parse(time.DateOnly, d)
 		for j, session := range []string{"08:00–10:00", "14:00–16:00"} {
-			if got, want := slots[2*i+j], fmt.Sprintf("科目二 · %s %s · 第一考场", d, session); got != want {
+			if got, want := slots[2*i+j], fmt.Sprintf("科目二 · %s %s · 第一考场", longDateZh(day), session); got != want {
 				t.Errorf("slot %d: %q, want %q", 2*i+j, got, want)
 			}
 		}

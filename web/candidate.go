@@ -37,10 +37,38 @@ func (h Handler) me(c echo.Context) (scheduling.CandidateProfile, error) {
 type journeyView struct {
 	Me      scheduling.CandidateProfile
 	Journey issuance.Journey
+	// Offers are subjects 2, 3 and 4: bookable now, or why not.
+	Offers map[int]subjectOffer
+	// NextExam is the next booked exam, nil without one.
+	NextExam *nextExam
+	// Services are the ones the candidate may rate (SA-RATE), rated or not.
+	Services []issuance.Service
+	// LaneRequest is the latest priority-lane request, nil without one.
+	LaneRequest *scheduling.LaneRequest
 }
 
-// NextIsBooking reports whether the next step is to book an exam.
-func (v journeyView) NextIsBooking() bool { return strings.HasPrefix(v.Journey.Next.Code, "book_") }
+// NextIsBooking reports whether the next step is to book an exam and some
+// subject can be booked now.
+func (v journeyView) NextIsBooking() bool {
+	if !strings.HasPrefix(v.Journey.Next.Code, "book_") {
+		return false
+	}
+	for _, o := range v.Offers {
+		if o.Bookable() {
+			return true
+		}
+	}
+	return false
+}
+
+// Offer is subject's offer; nil for subject 1, which is not booked here.
+func (v journeyView) Offer(subject int) *subjectOffer {
+	o, ok := v.Offers[subject]
+	if !ok {
+		return nil
+	}
+	return &o
+}
 
 // journey shows what is passed, what is next and what to bring.
 func (h Handler) journey(c echo.Context) error {
@@ -48,11 +76,16 @@ func (h Handler) journey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	j, err := h.Issuing.Journey(c.Request().Context(), me.ID, h.Now())
+	ctx, now := c.Request().Context(), h.Now()
+	j, err := h.Issuing.Journey(ctx, me.ID, now)
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, "candidate_journey", "journey.title", journeyView{Me: me, Journey: j})
+	v := journeyView{Me: me, Journey: j}
+	if err := h.journeyExtras(ctx, &v, now, language(c) == langEn); err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, "candidate_journey", "journey.title", v)
 }
 
 // slotsView is the data of the slot page.
@@ -133,7 +166,12 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 	for _, b := range booked {
 		mine[b.SlotID] = mine[b.SlotID] || b.Status == scheduling.StatusConfirmed
 	}
+	rules, err := h.Scheduling.RulesCandidate(ctx, me.ID)
+	if err != nil {
+		return err
+	}
 	rows := slotRows(found, names, mine, v.Lane, now)
+	block(rows, rules)
 	if q.Pairs() {
 		var more bool
 		v.Pairs, more = combinedPairs(found, rows)
@@ -169,7 +207,7 @@ func (h Handler) book(c echo.Context) error {
 	// the same list with the message next to the row.
 	q := parseSlotQuery(req.PostForm)
 	p := auth.Caller(c)
-	_, _, err := h.booker().Book(req.Context(), scheduling.BookRequest{
+	bs, _, err := h.booker().Book(req.Context(), scheduling.BookRequest{
 		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: req.PostFormValue("key"),
 	}, h.Now())
 	if ref, ok := rowRefusalOf(err, rowKey(ids)); ok {
@@ -178,7 +216,11 @@ func (h Handler) book(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
+	if len(bs) == 0 {
+		return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
+	}
+	// The booking lands on its slip (预约凭证).
+	return c.Redirect(http.StatusSeeOther, "/candidate/bookings/"+strconv.FormatInt(bs[0].ID, 10)+"?done=booked")
 }
 
 // booker is the API's Booker, on the pages' store and outcome counter.
@@ -210,8 +252,9 @@ type bookingRow struct {
 	scheduling.Booking
 	Key   string
 	Venue string
-	// Cancellable: the candidate may still cancel it (BK-CANCEL).
+	// Cancellable: the candidate may still cancel it (BK-CANCEL), until Deadline.
 	Cancellable bool
+	Deadline    time.Time
 }
 
 // bookingsView is the data of the bookings page.
@@ -255,6 +298,7 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 		v.Bookings = append(v.Bookings, bookingRow{
 			Booking: b, Key: "booking-" + strconv.FormatInt(b.ID, 10), Venue: names[b.VenueID],
 			Cancellable: scheduling.CheckCancel(b.Status, b.ExamDay, false, now) == nil,
+			Deadline:    scheduling.CancelDeadline(b.ExamDay),
 		})
 	}
 	if ref != nil {

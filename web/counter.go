@@ -32,6 +32,7 @@ func (h Handler) registerCounter(e *echo.Echo, m, roster []echo.MiddlewareFunc) 
 	e.POST("/admin/slots/:id/book", h.counterBookSlot, m...)
 	e.POST("/admin/bookings/:id/cancel", h.counterCancel, m...)
 	e.POST("/admin/bookings/:id/move", h.counterMove, m...)
+	e.GET("/admin/bookings/:id/slip", h.staffSlip, m...)
 }
 
 // counterSlot is a slot the counter's forms offer.

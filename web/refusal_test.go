@@ -21,7 +21,7 @@ var pageRefusals = []*refusal.Error{
 	scheduling.ErrNotAccessible, scheduling.ErrCancelClosed, scheduling.ErrNotConfirmed,
 	scheduling.ErrDuplicateCandidate, scheduling.ErrRequestDecided, scheduling.ErrMoveMismatch, scheduling.ErrSlotOverlap,
 	exam.ErrNotSignable, exam.ErrSlotNotStarted,
-	issuance.ErrNotReady, issuance.ErrInvalidStep, issuance.ErrChecklistIncomplete,
+	issuance.ErrNotReady, issuance.ErrInvalidStep, issuance.ErrChecklistIncomplete, issuance.ErrAlreadyRated, issuance.ErrNotRateable,
 	auth.ErrDuplicateUser, auth.ErrTooManyAttempts,
 }
 

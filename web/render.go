@@ -75,6 +75,10 @@ func funcs(cat catalogue) template.FuncMap {
 		// date and clock show an instant's day and time of day in Asia/Shanghai.
 		"date":  func(t time.Time) string { return t.In(scheduling.Shanghai).Format(time.DateOnly) },
 		"clock": func(t time.Time) string { return t.In(scheduling.Shanghai).Format("15:04") },
+		// longDate shows a day with its weekday ("2026年12月9日 星期三"): an
+		// instant's day in Asia/Shanghai, a calendar day (midnight UTC, as
+		// the stores return them) or a YYYY-MM-DD text as it is.
+		"longDate": func(v any) string { return longDate(v, cat["lang.code"] == langEn) },
 		// day shows a calendar day (midnight UTC, as the stores return them).
 		"day": func(t time.Time) string { return t.Format(time.DateOnly) },
 		// pick returns the text of the page's language from a domain pair.
@@ -234,6 +238,9 @@ var pagePaths = map[string]string{
 	"candidate_slots":    "/candidate/slots",
 	"candidate_bookings": "/candidate/bookings",
 	"candidate_lane":     "/candidate/priority",
+	"candidate_cancel":   "/candidate/bookings",
+	"candidate_feedback": "/candidate", // its form's page needs the service's id
+	"account_password":   "/account/password",
 	"examiner":           "/examiner", "examiner_sheet": "/examiner",
 	"desk": "/desk", "desk_report": "/desk/report",
 	"admin_venues": "/admin/venues", "admin_slots": "/admin/slots", "admin_candidates": "/admin/candidates", "admin_candidate": "/admin/candidates",

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"examd/internal/refusal"
 	"examd/scheduling"
 )
 
@@ -93,10 +94,24 @@ type slotRow struct {
 	Adapted, StepFree bool
 	// Mine: the candidate holds a confirmed booking of this slot.
 	Mine bool
+	// Blocked is the refusal of scheduling.CheckSubject for the candidate,
+	// the subject and the slot's day (BlockedKey its message), "" when the
+	// candidate may book it.
+	Blocked, BlockedKey string
 }
 
 // Bookable reports whether the slot's book button is offered.
-func (r slotRow) Bookable() bool { return r.Open && r.SeatsLeft > 0 && !r.Mine }
+func (r slotRow) Bookable() bool { return r.Open && r.SeatsLeft > 0 && !r.Mine && r.Blocked == "" }
+
+// block marks the rows the candidate cannot book, whatever the seats: the
+// rules of the candidate, the subject and the day (scheduling.CheckSubject).
+func block(rows []slotRow, c scheduling.Candidate) {
+	for i, r := range rows {
+		if err, ok := refusal.As(scheduling.CheckSubject(c, r.Subject, scheduling.Day(r.StartsAt))); ok {
+			rows[i].Blocked, rows[i].BlockedKey = err.Code, refusalKey(err.Code)
+		}
+	}
+}
 
 // pairRow is a combined subject 2 + 3 exam the candidate may book in one step.
 type pairRow struct {
@@ -106,6 +121,17 @@ type pairRow struct {
 
 // Bookable reports whether both halves take a booking now.
 func (p pairRow) Bookable() bool { return p.S2.Bookable() && p.S3.Bookable() }
+
+// Blocked is the half that the candidate cannot book, subject 2 first, or nil.
+func (p pairRow) Blocked() *slotRow {
+	switch {
+	case p.S2.Blocked != "":
+		return &p.S2
+	case p.S3.Blocked != "":
+		return &p.S3
+	}
+	return nil
+}
 
 // slotRows shows the slots whose booking window has not closed, for a
 // candidate in the lane or not (PL-RESERVE decides the seats left), marking

@@ -43,6 +43,10 @@ var statuses = map[string]int{
 	refusal.InvalidField:   http.StatusUnprocessableEntity,
 	"checklist_incomplete": http.StatusUnprocessableEntity,
 	"unknown_rule":         http.StatusUnprocessableEntity,
+	"wrong_password":       http.StatusUnprocessableEntity,
+	"password_too_short":   http.StatusUnprocessableEntity,
+	"password_too_long":    http.StatusUnprocessableEntity,
+	"password_mismatch":    http.StatusUnprocessableEntity,
 	"client_closed":        499, // nginx's "client closed request": nobody reads it
 	"internal":             http.StatusInternalServerError,
 	"unavailable":          http.StatusServiceUnavailable,

@@ -26,6 +26,7 @@ func (h Handler) Register(g *echo.Group) {
 	g.POST("/login", h.login)
 	g.POST("/logout", h.logout, h.Authenticate)
 	g.POST("/users", h.createUser, h.Authenticate, Require(RoleAdmin))
+	g.POST("/me/password", h.changePassword, h.Authenticate)
 }
 
 // Authenticate is middleware that resolves the bearer token to a Principal,

@@ -76,6 +76,7 @@ var authzRows = []authzRow{
 	{want: "ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok    ok", route: "POST /api/v1/login", path: "/api/v1/login"},
 	{want: "401   401   401   401   204   204   204   204   204   204   204   401   401", route: "POST /api/v1/logout", path: "/api/v1/logout", spends: true},
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "POST /api/v1/users", path: "/api/v1/users"},
+	{want: "401   401   401   401   422   422   422   422   422   422   422   401   401", route: "POST /api/v1/me/password", path: "/api/v1/me/password"},
 
 	// scheduling
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
@@ -131,6 +132,8 @@ var authzRows = []authzRow{
 	{want: "200   200   200   303   303   303   303   303   303   303   303   200   200", route: "GET /login", path: "/login"},
 	{want: "422   422   422   403   422   422   422   422   422   422   422   422   422", route: "POST /login", path: "/login"},
 	{want: "303   303   303   403   303   303   303   303   303   303   303   303   303", route: "POST /logout", path: "/logout", spends: true},
+	{want: "login login login 200   200   200   200   200   200   200   200   login login", route: "GET /account/password", path: "/account/password"},
+	{want: "login login login 403   422   422   422   422   422   422   422   login login", route: "POST /account/password", path: "/account/password"},
 
 	// web: candidate
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
@@ -138,7 +141,12 @@ var authzRows = []authzRow{
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/bookings", path: "/candidate/bookings"},
+	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id", path: "/candidate/bookings/{booking}"},
+	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/calendar.ics", path: "/candidate/bookings/{booking}/calendar.ics"},
+	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
 	{want: "login login login 403   ok    404   403   403   403   403   403   login login", route: "POST /candidate/bookings/:id/cancel", path: "/candidate/bookings/{cancel}/cancel"},
+	{want: "login login login 403   409   409   403   403   403   403   403   login login", route: "GET /candidate/feedback", path: "/candidate/feedback?booking_id={cancel}"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/feedback", path: "/candidate/feedback"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/priority", path: "/candidate/priority"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/priority", path: "/candidate/priority"},
 
@@ -186,6 +194,7 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   ok    404   ok    403   ok    login login", route: "POST /admin/slots/:id/close", path: "/admin/slots/{slot}/close"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/cancel", path: "/admin/bookings/{cancel}/cancel"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/bookings/:id/move", path: "/admin/bookings/{cancel}/move"},
+	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/bookings/:id/slip", path: "/admin/bookings/{booking}/slip"},
 
 	// web: accounts and hall screens (admin)
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
