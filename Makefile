@@ -39,7 +39,7 @@ test-faults:
 
 ## screenshots: refresh docs/screenshots: every page at desktop and phone width, in headless Chromium
 screenshots:
-	EXAMD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserScreenshots' ./web
+	EXAMD_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBrowserScreenshots|TestBrowserPrintables$$' ./web
 
 ## demo: start examd under ./.examd-demo and play a simulated exam day at it (see README, Demo)
 demo: build

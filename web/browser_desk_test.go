@@ -212,6 +212,14 @@ func TestBrowserScreenshotsDesk(t *testing.T) {
 			tb.open("/desk/report", "desk_report")
 			tb.checkPage()
 			tb.shoot(dir, "desk-report-"+w.name+".png")
+			if w.name == "desktop" {
+				tb.shootPrinted(dir, "report-printed.png", a4)
+				tb.open(fmt.Sprintf("/desk/%d/receipt", done.ID), "desk_receipt")
+				tb.shoot(dir, "receipt-desktop.png")
+				tb.shootPrinted(dir, "receipt-printed.png", receipt)
+				tb.open(fmt.Sprintf("/desk/%d/receipt?kind=fee", done.ID), "desk_receipt")
+				tb.shootPrinted(dir, "fee-printed.png", receipt)
+			}
 		})
 	}
 }

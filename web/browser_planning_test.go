@@ -220,6 +220,10 @@ func TestBrowserScreenshotsPlanning(t *testing.T) {
 				tb.open(p.path, p.page)
 				tb.shoot(dir, p.page+"-"+w.name+".png")
 			}
+			if w.name == "desktop" {
+				tb.open(fmt.Sprintf("/admin/slots/%d", s2), "admin_slot")
+				tb.shootPrinted(dir, "roster-printed.png", a4)
+			}
 		})
 	}
 }

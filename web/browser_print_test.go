@@ -3,6 +3,7 @@ package web_test
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -91,6 +92,9 @@ func TestBrowserPrintables(t *testing.T) {
 	}
 	tb.checkAxe()
 
+	if dir := os.Getenv("EXAMD_SCREENSHOTS"); dir != "" { // make screenshots: the signed sheet as printed
+		tb.shootPrinted(dir, "sheet-printed.png", a4)
+	}
 	sheet := tb.printed(a4, "scoresheet")
 	for _, want := range []string{
 		"成绩单", "科目二", "C1", scheduling.MaskName(name), "本次预约第 1 次考试", "1/5",

@@ -450,7 +450,8 @@ func TestBrowserScreenshots(t *testing.T) {
 	a.NewSlot(sched, venue, 4, 6, 9, nil)
 	a.NewSlot(sched, venue, 2, 8, 8, map[string]any{"capacity": 1})
 	c := a.NewCandidate(sched, map[string]any{"name": "王小明"})
-	a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
+	booked := a.Must(201, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{s2, s3}})
+	slip := fmt.Sprintf("/candidate/bookings/%d", int64(booked.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64)))
 	// A candidate whose permit ran out with subject 2 passed and subject 3
 	// not (BK-PERMIT): the journey shows the pass void and what to do.
 	lapsed := a.NewCandidate(sched, map[string]any{"name": "李娜",
@@ -475,9 +476,15 @@ func TestBrowserScreenshots(t *testing.T) {
 				{"/candidate/slots", "candidate_slots", "slots"},
 				{"/candidate/bookings", "candidate_bookings", "bookings"},
 				{"/candidate/priority", "candidate_lane", "priority"},
+				{slip, "candidate_slip", "slip"},
+				{"/account/password", "account_password", "password"},
 			} {
 				tb.open(p.path, p.page)
 				tb.shoot(dir, p.file+"-"+w.name+".png")
+			}
+			if w.name == "desktop" {
+				tb.open(slip, "candidate_slip")
+				tb.shootPrinted(dir, "slip-printed.png", a4)
 			}
 			tb.click(`form[action="/logout"] button`, `body[data-page="login"]`)
 			tb.logIn(lapsed.IDNo, "candidate-pw", "candidate_journey")

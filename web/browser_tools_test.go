@@ -129,3 +129,31 @@ func (tb *tab) checkAxe() {
 		tb.t.Errorf("%s: axe %s (%s): %s: %s", path, v.ID, v.Impact, v.Help, strings.Join(where, " | "))
 	}
 }
+
+// shootPrinted prints the page to PDF on the paper given and saves its first
+// page as dir/name (a PNG at 96 dpi, by pdftoppm of poppler-utils): the
+// printed slips in the README are what the printer gets.
+func (tb *tab) shootPrinted(dir, name string, p paper) {
+	tb.t.Helper()
+	pdftoppm := "/usr/bin/pdftoppm"
+	if p, err := exec.LookPath("pdftoppm"); err == nil {
+		pdftoppm = p
+	}
+	need(tb.t, "pdftoppm", pdftoppm, "install Debian's poppler-utils")
+	ctx, cancel := context.WithTimeout(tb.ctx, actionTimeout)
+	defer cancel()
+	yes := true
+	res, err := chromedp.Call(ctx, page.PrintToPDF, page.PrintToPDFParams{
+		PaperWidth: p.width, PaperHeight: p.height, PrintBackground: &yes, PreferCSSPageSize: &yes,
+	})
+	if err != nil {
+		tb.t.Fatalf("print %s to PDF: %v", name, err)
+	}
+	out := filepath.Join(dir, strings.TrimSuffix(name, ".png"))
+	var stderr bytes.Buffer
+	cmd := exec.Command(pdftoppm, "-png", "-r", "96", "-f", "1", "-l", "1", "-singlefile", "-", out)
+	cmd.Stdin, cmd.Stderr = bytes.NewReader(res.Data), &stderr
+	if err := cmd.Run(); err != nil {
+		tb.t.Fatalf("pdftoppm %s: %v: %s", name, err, stderr.String())
+	}
+}
