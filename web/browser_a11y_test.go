@@ -60,7 +60,8 @@ func TestBrowserAccessibility(t *testing.T) {
 	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/issuance/%d/call", done.ID), h.Issuer, nil)
 	slot := a.NewSlot(h.Sched, h.Venue, 2, 5, 8, map[string]any{"priority_reserved": 2})
 	c := a.NewCandidate(h.Sched, nil)
-	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	booked := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	booking := int64(booked.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))
 	admin := newBrowser(a, t)
 	admin.logIn("admin", servertest.AdminPassword, "/admin/slots")
 	board, _ := newDisplay(t, admin, h.Venue, "候考大厅 1号屏")
@@ -81,6 +82,10 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"candidate", "/candidate/slots", "candidate_slots", ""},
 		{"candidate", "/candidate/bookings", "candidate_bookings", ""},
 		{"candidate", "/candidate/priority", "candidate_lane", ""},
+		{"candidate", fmt.Sprintf("/candidate/bookings/%d", booking), "candidate_slip", ""},
+		{"candidate", fmt.Sprintf("/candidate/bookings/%d/cancel", booking), "candidate_cancel", ""},
+		{"candidate", fmt.Sprintf("/candidate/feedback?booking_id=%d", booking), "candidate_feedback", ""},
+		{"candidate", "/account/password", "account_password", ""},
 		{"examiner", "/examiner", "examiner", `document.body.textContent.includes('中途停车超过2秒') && document.querySelectorAll('#to-sign li').length > 0`},
 		{"examiner", fmt.Sprintf("/examiner/attempts/%d", attempt), "examiner_sheet", ""},
 		{"examiner", fmt.Sprintf("/examiner/attempts/%d", toSign), "examiner_sheet", ""},
@@ -89,6 +94,9 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"examiner", fmt.Sprintf("/admin/slots/%d", h.Slot), "admin_slot", ""},
 		{"issuer", "/desk", "desk", `document.querySelectorAll('#queue li, #queue tr').length > 0`},
 		{"issuer", "/desk/report", "desk_report", ""},
+		{"issuer", fmt.Sprintf("/desk/%d/receipt", done.ID), "desk_receipt", ""},
+		{"issuer", fmt.Sprintf("/desk/%d/receipt?kind=fee", done.ID), "desk_receipt", ""},
+		{"issuer", "/account/password", "account_password", ""},
 		{"scheduler", "/admin/venues", "admin_venues", ""},
 		{"scheduler", "/admin/slots", "admin_slots", ""},
 		{"scheduler", "/admin/slots/week", "admin_week", ""},
@@ -97,10 +105,12 @@ func TestBrowserAccessibility(t *testing.T) {
 		{"scheduler", fmt.Sprintf("/admin/candidates/%d", c.ID), "admin_candidate", ""},
 		{"scheduler", fmt.Sprintf("/admin/candidates/%d", done.ID), "admin_candidate", ""},
 		{"scheduler", "/admin/candidates/999999999", "error", ""},
+		{"scheduler", fmt.Sprintf("/admin/bookings/%d/slip", booking), "candidate_slip", ""},
 		{"admin", "/admin/users", "admin_users", ""},
 		{"admin", "/admin/devices", "admin_devices", ""},
 		{"admin", "/admin/displays", "admin_displays", ""},
 		{"admin", "/admin/audit", "admin_audit", ""},
+		{"admin", "/desk/satisfaction", "desk_satisfaction", ""},
 		{"admin", "/admin/audit?from=yesterday&subject=booking:1", "admin_audit", ""},
 		{"admin", fmt.Sprintf("/examiner/attempts/%d", attempt), "examiner_sheet", ""},
 	}
