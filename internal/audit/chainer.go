@@ -84,6 +84,11 @@ func step(ctx context.Context, db sqlx.QueryerContext, n int, wait bool, lag *at
 		Lag    *float64 `db:"lag_seconds"`
 	}
 	// One statement, so one transaction: nothing of a batch outlives it.
+	// When its backend dies mid-batch (terminated, or the server restarts),
+	// lib/pq reports the FATAL error as driver.ErrBadConn and database/sql
+	// runs the statement again on a new connection, up to three tries in
+	// all: safe, since the dead try rolled back whole, and the new one is a
+	// new batch that takes the lock afresh. Cancelling ctx ends it at once.
 	if err := sqlx.GetContext(ctx, db, &r, `SELECT got, linked, first_seq, last_seq, lag_seconds
 		FROM audit_chain_batch($1, $2)`, n, wait); err != nil {
 		return Batch{}, fmt.Errorf("chain the audit log: %w", err)
