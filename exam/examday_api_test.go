@@ -220,7 +220,7 @@ func TestTheoryNoShowsAndDevices(t *testing.T) {
 		t.Fatalf("retired device: %d", r.Status)
 	}
 	var actions []string
-	if err := a.DB.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("device:%d", id)); err != nil {
+	if err := a.DB.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY id`, fmt.Sprintf("device:%d", id)); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(actions) != "[device.key_issued device.retired]" {
@@ -324,7 +324,7 @@ func TestCorrections(t *testing.T) {
 		t.Fatalf("booking after a corrected fail: %s", s)
 	}
 	var corrected []string
-	if err := a.DB.Select(&corrected, `SELECT after ->> 'status' FROM audit_log WHERE action = 'attempt.corrected' AND subject = $1 ORDER BY chain_seq`,
+	if err := a.DB.Select(&corrected, `SELECT after ->> 'status' FROM audit_log WHERE action = 'attempt.corrected' AND subject = $1 ORDER BY id`,
 		fmt.Sprintf("attempt:%v", id)); err != nil || fmt.Sprint(corrected) != "[passed failed]" {
 		t.Fatalf("audit of the corrections: %v (%v)", corrected, err)
 	}

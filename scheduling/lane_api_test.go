@@ -76,7 +76,7 @@ func TestPriorityLane(t *testing.T) {
 	// Revoking the lane: the candidate's next view counts only unreserved seats.
 	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/candidates/%d/priority", lane.ID), sched, nil)
 	var actions []string
-	if err := a.DB.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY chain_seq`, fmt.Sprintf("candidate:%d", lane.ID)); err != nil {
+	if err := a.DB.Select(&actions, `SELECT action FROM audit_log WHERE subject = $1 ORDER BY id`, fmt.Sprintf("candidate:%d", lane.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(actions) != "[priority.granted priority.revoked]" {

@@ -50,6 +50,9 @@ func busyLog(t *testing.T, db *sqlx.DB, n int) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	if err := audit.Flush(ctx, db); err != nil { // as examd's chainer would
+		t.Fatal(err)
+	}
 }
 
 // verifyCommand runs examd audit verify with env through run and returns
@@ -102,6 +105,34 @@ func TestAuditVerifyCommand(t *testing.T) {
 	})
 }
 
+// TestAuditVerifyStale: rows committed but left unchained longer than
+// -stale (no examd chains them) fail the check, naming the oldest; fresh
+// ones are only counted.
+func TestAuditVerifyStale(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	env := map[string]string{"DATABASE_URL": url}
+	busyLog(t, db, 3)
+	if _, err := db.Exec(`INSERT INTO audit_log (at, actor_kind, action, subject) VALUES
+		(clock_timestamp() - interval '2 minutes', 'system', 'thing.changed', 'thing:old'),
+		(clock_timestamp(), 'system', 'thing.changed', 'thing:new')`); err != nil {
+		t.Fatal(err)
+	}
+	var old int64
+	if err := db.Get(&old, `SELECT id FROM audit_log WHERE subject = 'thing:old'`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := verifyCommand(env)
+	if err == nil || !strings.Contains(out, "audit log intact: 3 rows") || !strings.Contains(out, "2 rows not chained yet") ||
+		!strings.Contains(out, fmt.Sprintf("audit log stale: 1 rows unchained for more than 1m0s, the oldest id %d", old)) {
+		t.Fatalf("examd audit verify with a row unchained for 2 minutes: %v, output %q; want an error naming row id %d", err, out, old)
+	}
+	out, err = verifyCommand(env, "-stale", "5m")
+	if err != nil || !strings.Contains(out, "2 rows not chained yet") || strings.Contains(out, "stale") {
+		t.Fatalf("examd audit verify -stale 5m: %v, output %q; want no error", err, out)
+	}
+}
+
 func TestAuditVerifyPrivateCluster(t *testing.T) {
 	t.Parallel()
 	// A folder the postgres user can traverse when the tests run as root.
@@ -126,7 +157,7 @@ func TestAuditVerifyPrivateCluster(t *testing.T) {
 func TestAuditVerifyUsage(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"DATABASE_URL": "host=/nonexistent dbname=none"}
-	for _, args := range [][]string{{"audit"}, {"audit", "check"}, {"audit", "verify", "now"}, {"audit", "verify", "-frobnicate"}} {
+	for _, args := range [][]string{{"audit"}, {"audit", "check"}, {"audit", "verify", "now"}, {"audit", "verify", "-frobnicate"}, {"audit", "verify", "-stale", "0"}} {
 		if err := run(context.Background(), args, func(k string) string { return env[k] }, &bytes.Buffer{}); err == nil {
 			t.Errorf("examd %s: no error", strings.Join(args, " "))
 		}

@@ -3,7 +3,9 @@ package audit_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"examd/internal/audit"
 	"examd/internal/server/servertest"
@@ -27,6 +29,19 @@ func TestAuditAPI(t *testing.T) {
 	}
 	if e, _ := entries[0].(map[string]any); e["action"] != "test.recorded" {
 		t.Errorf("entry %v, want action test.recorded", e)
+	}
+	// GET /audit brought the chain up to date: the lag is 0 at the
+	// chainer's next poll.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		m := a.Must(http.StatusOK, "GET", "/metrics", "", nil)
+		if strings.Contains(string(m.Raw), "\nexamd_audit_chain_lag_seconds 0\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics without examd_audit_chain_lag_seconds 0:\n%s", m.Raw)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if r := a.Do("GET", "/api/v1/audit?limit=5000", a.Admin, nil); r.Status != http.StatusUnprocessableEntity || r.Field() != "limit" {
 		t.Errorf("limit=5000: %d %s, want 422 on limit", r.Status, r.Raw)

@@ -4,14 +4,16 @@
 // holds what happened, and only that.
 //
 // The log is append-only (triggers refuse UPDATE, DELETE and TRUNCATE) and
-// hash-chained. An entry is inserted unchained; when its transaction
-// commits, a deferred trigger takes the row lock of the chain's head, gives
-// the entry the next chain_seq (1, 2, 3 ... gap-free, in commit order), the
+// hash-chained, off the commit path: Record only inserts the entry,
+// unchained, and a Chainer (one at a time across replicas, under an
+// advisory lock) links committed entries in batches, giving each the next
+// chain_seq (1, 2, 3 ... gap-free, in the order it saw them committed), the
 // previous entry's hash as prev_hash, and hash = SHA-256(content ||
 // prev_hash), where content is the canonical form of the entry's fields (see
-// content). The lock is held for the commit alone. Verify recomputes the
-// chain in Go: an entry edited, removed or inserted behind the triggers' back
-// (a superuser can disable them) breaks it.
+// content). The triggers let the chain columns of an unchained row be set
+// only to the next link of the chain. Verify recomputes the chain in Go: an
+// entry edited, removed or inserted behind the triggers' back (a superuser
+// can disable them) breaks it; an entry left unchained for long is reported.
 package audit
 
 import (
@@ -102,10 +104,9 @@ type Entry struct {
 	After   any
 }
 
-// Record appends e to the audit log inside the caller's transaction tx; it is
-// chained when tx commits, and vanishes if tx rolls back. tx must run at READ
-// COMMITTED (the default): the chaining trigger reads the head of the chain
-// as the last commit left it.
+// Record appends e to the audit log inside the caller's transaction tx, one
+// INSERT that takes no lock shared with other writers; it vanishes if tx
+// rolls back, and a Chainer links it once tx has committed.
 func Record(ctx context.Context, tx sqlx.ExtContext, e Entry) error {
 	if err := e.Actor.validate(); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
@@ -255,10 +256,27 @@ type Report struct {
 	BrokenAt int64  // chain_seq of the first row that breaks the chain; 0 when intact
 	Reason   string // why it breaks; empty when intact
 	Head     string // hex hash of the last row when intact: record it elsewhere to catch a rewritten tail
+
+	// The committed rows the chainer has not linked yet: how many, and the
+	// age of the oldest. Those older than Verify's staleAfter are stale: no
+	// chainer is linking them (no examd runs, or its chainer fails).
+	Unchained   int64
+	OldestAge   time.Duration
+	Stale       int64
+	OldestStale int64 // id of the oldest stale row; 0 when none
+	StaleAfter  time.Duration
 }
 
 // Intact reports whether the chain holds.
 func (r Report) Intact() bool { return r.Reason == "" }
+
+// Sound reports whether the chain holds and no row waits to be chained
+// longer than the threshold.
+func (r Report) Sound() bool { return r.Intact() && r.Stale == 0 }
+
+// DefaultStaleAfter is the age past which Verify counts an unchained row as
+// stale: the chainers link rows within a second or so.
+const DefaultStaleAfter = time.Minute
 
 // verifyPage is how many rows Verify reads at a time.
 const verifyPage = 256
@@ -269,16 +287,40 @@ var zeroHash = make([]byte, sha256.Size)
 // Verify walks the chain from chain_seq 1 in one snapshot, a page at a time,
 // recomputing every hash in Go, and reports the first row that breaks it: a
 // chain_seq missing, a prev_hash that is not the previous row's hash, a hash
-// that does not match the row's content, a head that does not end the chain,
-// or a row left unchained (inserted with the chaining trigger disabled). An
-// error means the walk could not be done, not that the log is broken.
-func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
+// that does not match the row's content, or a head that does not end the
+// chain. It also counts the committed rows not chained yet, and those of
+// them older than staleAfter (DefaultStaleAfter when 0). It changes nothing.
+// An error means the walk could not be done, not that the log is broken.
+func Verify(ctx context.Context, db *sqlx.DB, staleAfter time.Duration) (Report, error) {
+	if staleAfter <= 0 {
+		staleAfter = DefaultStaleAfter
+	}
 	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
 	if err != nil {
 		return Report{}, fmt.Errorf("verify the audit log: %w", err)
 	}
 	defer tx.Rollback()
-	var rep Report
+	rep := Report{StaleAfter: staleAfter}
+	var pending struct {
+		N           int64    `db:"n"`
+		OldestAge   *float64 `db:"oldest_age"`
+		Stale       int64    `db:"stale"`
+		OldestStale *int64   `db:"oldest_stale"`
+	}
+	if err := tx.GetContext(ctx, &pending, `SELECT count(*) AS n,
+			extract(epoch FROM clock_timestamp() - min(at))::double precision AS oldest_age,
+			count(*) FILTER (WHERE at < clock_timestamp() - $1 * interval '1 microsecond') AS stale,
+			min(id) FILTER (WHERE at < clock_timestamp() - $1 * interval '1 microsecond') AS oldest_stale
+		FROM audit_log WHERE chain_seq IS NULL`, staleAfter.Microseconds()); err != nil {
+		return Report{}, verifyError(err)
+	}
+	rep.Unchained, rep.Stale = pending.N, pending.Stale
+	if pending.OldestAge != nil {
+		rep.OldestAge = max(time.Duration(*pending.OldestAge*float64(time.Second)), 0)
+	}
+	if pending.OldestStale != nil {
+		rep.OldestStale = *pending.OldestStale
+	}
 	broken := func(seq int64, format string, args ...any) (Report, error) {
 		rep.BrokenAt, rep.Reason = seq, fmt.Sprintf(format, args...)
 		return rep, nil
@@ -326,15 +368,6 @@ func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 	case !bytes.Equal(head.Hash, prev):
 		return broken(max(n, 1), "the head's hash is not the hash of row %d", n)
 	}
-	var unchained []int64
-	if err := tx.SelectContext(ctx, &unchained, `SELECT id FROM audit_log
-		WHERE chain_seq IS NULL OR prev_hash IS NULL OR hash IS NULL ORDER BY id LIMIT 1`); err != nil {
-		return Report{}, verifyError(err)
-	}
-	if len(unchained) > 0 {
-		// Only a committed row is visible here, and every commit chains its rows.
-		return broken(rep.Rows+1, "row id %d is committed but not chained: it was inserted with the chaining trigger disabled", unchained[0])
-	}
 	rep.Head = hex.EncodeToString(prev)
 	return rep, nil
 }
@@ -363,9 +396,10 @@ const (
 	MaxLimit     = 1000
 )
 
-// List returns the chained entries that f selects, newest (highest
-// chain_seq) first, at most f.Limit of them, and the cursor of the next page
-// (f.After for the next call), 0 when this page is the last.
+// List returns the chained entries that f selects (Flush first to list every
+// committed one), newest (highest chain_seq) first, at most f.Limit of them,
+// and the cursor of the next page (f.After for the next call), 0 when this
+// page is the last.
 func List(ctx context.Context, db sqlx.QueryerContext, f Filter) ([]Row, int64, error) {
 	limit := f.Limit
 	if limit <= 0 {

@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
 	"examd/internal/pg/pgtest"
@@ -88,8 +91,9 @@ func TestRecord(t *testing.T) {
 	t.Run("CommitOrder", func(t *testing.T) {
 		t.Parallel()
 		db, _ := pgtest.NewDB(t)
-		// A records first and commits last: the chain follows the commits.
-		// B must not wait for A, even on the very first entry of the log.
+		// A records first and commits last: the chain follows the commits
+		// as the chainer sees them, not the ids. B must not wait for A, even
+		// on the very first entry of the log.
 		a, err := db.BeginTxx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -103,12 +107,14 @@ func TestRecord(t *testing.T) {
 		if err := recordTx(bctx, db, audit.Entry{Actor: audit.User(2), Action: "booking.created", Subject: "booking:b"}); err != nil {
 			t.Fatalf("B, committed while A is open: %v (blocked by A?)", err)
 		}
+		flush(t, db) // B is chained, A is not committed yet
 		if err := audit.Record(ctx, a, audit.Entry{Actor: audit.User(1), Action: "booking.cancelled", Subject: "booking:c"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.Commit(); err != nil {
 			t.Fatal(err)
 		}
+		flush(t, db)
 		want := map[string]int64{"booking:b": 1, "booking:a": 2, "booking:c": 3}
 		if got := chainSeqs(t, db); !maps.Equal(got, want) {
 			t.Fatalf("chain_seq by subject %v, want %v", got, want)
@@ -120,6 +126,12 @@ func TestRecord(t *testing.T) {
 		t.Parallel()
 		db, _ := pgtest.NewDB(t)
 		const writers, each = 16, 25
+		// A chainer links rows while they are committed.
+		chainer := audit.NewChainer(db, slog.New(slog.DiscardHandler))
+		chainer.Every, chainer.Batch = 2*time.Millisecond, 7
+		cctx, stop := context.WithCancel(ctx)
+		chained := make(chan struct{})
+		go func() { defer close(chained); chainer.Run(cctx) }()
 		var wg sync.WaitGroup
 		for w := range writers {
 			wg.Go(func() {
@@ -134,6 +146,8 @@ func TestRecord(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		stop()
+		<-chained
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -175,6 +189,7 @@ func TestRecord(t *testing.T) {
 			After: state{Status: "confirmed", Name: "王小明 \"Ming\" <b>", Tags: []string{"c1", "优先"}}})
 		record(t, db, audit.Entry{Actor: audit.System, Action: "booking.cancelled", Subject: "booking:12",
 			Before: json.RawMessage(`{"status": "confirmed"}`), After: json.RawMessage(`null`)})
+		flush(t, db)
 		rows, next, err := audit.List(ctx, db, audit.Filter{})
 		if err != nil || next != 0 || len(rows) != 2 {
 			t.Fatalf("List = %d rows, next %d, %v; want 2 rows and no next page", len(rows), next, err)
@@ -240,11 +255,11 @@ func TestAppendOnly(t *testing.T) {
 	mustIntact(t, db, 3)
 }
 
-// chainSeqs returns the chain_seq of each row by subject.
-func chainSeqs(tb testing.TB, db interface {
-	Select(dest any, query string, args ...any) error
-}) map[string]int64 {
+// chainSeqs chains the committed entries and returns the chain_seq of each
+// row by subject.
+func chainSeqs(tb testing.TB, db *sqlx.DB) map[string]int64 {
 	tb.Helper()
+	flush(tb, db)
 	var rows []struct {
 		Subject  string `db:"subject"`
 		ChainSeq int64  `db:"chain_seq"`

@@ -22,11 +22,15 @@ type Handler struct {
 
 // List serves GET /api/v1/audit?action=&actor=&subject=&from=&to=&after=&limit=:
 // 200 {"entries":[…],"next":<cursor or null>}, newest first; pass next as
-// after for the following page. cmd mounts it behind authentication and the
+// after for the following page. It first brings the chain up to date
+// (Flush), so that it lists every entry committed before the request. cmd mounts it behind authentication and the
 // admin role: this package cannot import auth, which records into it.
 func (h Handler) List(c echo.Context) error {
 	f, err := ParseFilter(c.QueryParams())
 	if err != nil {
+		return err
+	}
+	if err := flushForRead(c.Request().Context(), h.DB); err != nil {
 		return err
 	}
 	rows, next, err := List(c.Request().Context(), h.DB, f)

@@ -84,7 +84,7 @@ func TestHandler(t *testing.T) {
 		record(t, db, en)
 	}
 	var at []time.Time
-	if err := db.Select(&at, `SELECT at FROM audit_log ORDER BY chain_seq`); err != nil {
+	if err := db.Select(&at, `SELECT at FROM audit_log ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < len(at); i++ {

@@ -37,15 +37,30 @@ func recordTx(ctx context.Context, db *sqlx.DB, e audit.Entry) error {
 	return tx.Commit()
 }
 
-// seed commits n entries, one per transaction: the one with chain_seq i
-// (from 1) has subject "thing:i", and actors cycle through a user, a device
-// and the system.
+// seed commits n entries, one per transaction, and chains them: the one
+// with chain_seq i (from 1) has subject "thing:i", and actors cycle through
+// a user, a device and the system.
 func seed(tb testing.TB, db *sqlx.DB, n int) {
+	tb.Helper()
+	seedUnchained(tb, db, n)
+	flush(tb, db)
+}
+
+// seedUnchained is seed without chaining.
+func seedUnchained(tb testing.TB, db *sqlx.DB, n int) {
 	tb.Helper()
 	for i := 1; i <= n; i++ {
 		actor := []audit.Actor{audit.User(int64(i)), audit.Device(5), audit.System}[i%3]
 		record(tb, db, audit.Entry{Actor: actor, Action: "thing.changed", Subject: fmt.Sprintf("thing:%d", i),
 			Before: map[string]any{"n": i - 1}, After: map[string]any{"n": i, "name": "考生 №" + fmt.Sprint(i)}})
+	}
+}
+
+// flush chains every committed entry, as the chainers of examd do.
+func flush(tb testing.TB, db *sqlx.DB) {
+	tb.Helper()
+	if err := audit.Flush(context.Background(), db); err != nil {
+		tb.Fatalf("Flush: %v", err)
 	}
 }
 
@@ -87,17 +102,19 @@ func tamper(tb testing.TB, db *sqlx.DB, stmt string, args ...any) {
 // verify runs audit.Verify, failing the test on an error.
 func verify(tb testing.TB, db *sqlx.DB) audit.Report {
 	tb.Helper()
-	rep, err := audit.Verify(context.Background(), db)
+	rep, err := audit.Verify(context.Background(), db, 0)
 	if err != nil {
 		tb.Fatalf("Verify: %v", err)
 	}
 	return rep
 }
 
-// mustIntact fails the test unless the log verifies with rows rows.
+// mustIntact chains the committed entries and fails the test unless the
+// log then verifies with rows rows, none unchained.
 func mustIntact(tb testing.TB, db *sqlx.DB, rows int64) {
 	tb.Helper()
-	if rep := verify(tb, db); !rep.Intact() || rep.Rows != rows || rep.BrokenAt != 0 || len(rep.Head) != 64 {
+	flush(tb, db)
+	if rep := verify(tb, db); !rep.Intact() || rep.Rows != rows || rep.BrokenAt != 0 || len(rep.Head) != 64 || rep.Unchained != 0 || !rep.Sound() {
 		tb.Fatalf("Verify = %+v, want intact with %d rows", rep, rows)
 	}
 }

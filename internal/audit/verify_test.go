@@ -42,7 +42,9 @@ func TestVerify(t *testing.T) {
 		{"Renumbered", `UPDATE audit_log SET chain_seq = chain_seq + 100 WHERE chain_seq >= 9`, 9},
 		{"HeadBehind", `UPDATE audit_head SET seq = 9`, 10},
 		{"HeadHash", `UPDATE audit_head SET hash = sha256(hash)`, 10},
-		{"InsertedUnchained", `INSERT INTO audit_log (actor_kind, actor_id, action, subject) VALUES ('user', 1, 'thing.forged', 'thing:11')`, 11},
+		// A row slipped in at the end with the head moved on, its hash made up.
+		{"InsertedForged", `INSERT INTO audit_log (actor_kind, actor_id, action, subject, chain_seq, prev_hash, hash)
+			SELECT 'user', 1, 'thing.forged', 'thing:11', 11, hash, sha256('forged') FROM audit_head`, 11},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/exam"
+	"examd/internal/audit"
 	"examd/internal/auth"
 	"examd/internal/pg"
 	"examd/issuance"
@@ -138,8 +139,10 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	defer stopHub()
 	go func() { hubDone <- hub.Run(hubCtx) }()
 
+	chainer := audit.NewChainer(db, log)
 	srv := &http.Server{
-		Handler:           newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, feed: feed, log: log}),
+		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, feed: feed,
+			chainer: chainer, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -156,6 +159,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	go func() {
 		defer close(closerDone)
 		closeEndedDays(hubCtx, exams, cfg.Now, log)
+	}()
+	chainerDone := make(chan struct{})
+	go func() {
+		defer close(chainerDone)
+		chainer.Run(hubCtx) // the audit log's chain: one batch at a time across replicas
 	}()
 	prunerDone := make(chan struct{})
 	go func() {
@@ -184,6 +192,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-hubDone
 	<-closerDone // no day-closing transaction outlives the database
 	<-prunerDone
+	<-chainerDone
 	return nil
 }
 

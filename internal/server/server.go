@@ -38,6 +38,7 @@ type deps struct {
 	issuing  *issuance.Store
 	hub      *realtime.Hub
 	feed     *realtime.Feed
+	chainer  *audit.Chainer
 	log      *slog.Logger
 }
 
@@ -63,7 +64,11 @@ func newServer(d deps) *echo.Echo {
 	websockets := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "examd_websocket_connections", Help: "Live websocket connections (screens) of this process.",
 	}, func() float64 { return float64(d.hub.Conns()) })
-	reg.MustRegister(requests, latency, bookings, websockets)
+	chainLag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "examd_audit_chain_lag_seconds",
+		Help: "Age of the oldest audit log row not chained yet, 0 when none, as this process's chainer last saw it.",
+	}, d.chainer.Lag)
+	reg.MustRegister(requests, latency, bookings, websockets, chainLag)
 
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
