@@ -74,7 +74,7 @@ func (e *Examd) start(ctx context.Context, path, adminPassword string, replicas 
 	e.DBURL = e.Cluster.URL("examd")
 	for range replicas {
 		r := &Replica{}
-		if r.Addr, err = freeAddr(); err != nil {
+		if r.Addr, err = FreeAddr(); err != nil {
 			return err
 		}
 		r.cmd = exec.CommandContext(ctx, path)
@@ -157,7 +157,8 @@ func (e *Examd) Close() {
 	os.RemoveAll(e.Dir)
 }
 
-func freeAddr() (string, error) {
+// FreeAddr returns a free port of 127.0.0.1, as host:port.
+func FreeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
