@@ -54,19 +54,24 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) ./exam
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSince$$' -fuzztime $(FUZZTIME) ./realtime
 
-## bench-rush: the rush-hour booking benchmark (see BENCHMARKS.md)
+## bench-rush: the rush-hour booking benchmark (see BENCHMARKS.md); flags in ARGS, e.g.
+## make bench-rush ARGS=-replicas=2
 bench-rush: build
-	$(GO) run ./bench/rush -examd ./bin/examd
+	$(GO) run ./bench/rush -examd ./bin/examd $(ARGS)
 
-## bench-fanout: the live-feed fan-out benchmark (see BENCHMARKS.md)
+## bench-fanout: the live-feed fan-out benchmark beside Centrifugo (installed into .cache/bin
+## on first use) and a bare broadcast (see BENCHMARKS.md); flags in ARGS, e.g.
+## make bench-fanout ARGS="-replicas=2 -centrifugo=false"
 bench-fanout: build
-	$(GO) run ./bench/fanout -examd ./bin/examd
+	$(GO) run ./bench/fanout -examd ./bin/examd -cache .cache/bin $(ARGS)
 
-## bench-smoke: both benchmarks at tiny sizes (about 30 s), so that they keep up with the API;
-## fails on an overbooked seat or a missed or repeated seq
+## bench-smoke: both benchmarks at tiny sizes (well under a minute), so that they keep up with
+## the API, the fan-out once with two replicas; no Centrifugo (it would need the network);
+## fails on an overbooked seat, a half pair or a missed or repeated seq
 bench-smoke: build
-	$(GO) run ./bench/rush -examd ./bin/examd -candidates 60 -slots 3 -clients 8 -pgbench-time 1s
-	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 2s -ramp=false -posters 8 -bookings 16
+	$(GO) run ./bench/rush -examd ./bin/examd -candidates 60 -slots 3 -clients 8 -pgbench-time 1s -replicas 2
+	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 2s -ramp=false -posters 8 -bookings 16 -centrifugo=false
+	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 1s -ramp=false -posters 8 -bookings 16 -centrifugo=false -replicas 2
 
 clean:
 	rm -rf bin

@@ -102,3 +102,26 @@ func (c *Client) Login(user, password string) (string, error) {
 	err := c.Must(http.StatusOK, "POST", "/api/v1/login", "", map[string]string{"username": user, "password": password}, &s)
 	return s.Token, err
 }
+
+// Raw sends body as JSON with the headers given and hands the answer's
+// status and bytes to check.
+func (c *Client) Raw(method, path string, headers map[string]string, body []byte, check func(status int, answer []byte) error) error {
+	req, err := http.NewRequest(method, c.Base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	return check(res.StatusCode, raw)
+}

@@ -71,8 +71,8 @@ func startBare(tmpl template) (*bare, error) {
 // bareTarget is the bare broadcast at addr as a target, posted to through c.
 func bareTarget(addr string, c *benchkit.Client) target {
 	return target{
-		name:  "bare",
-		wsURL: "ws://" + addr + "/live",
+		name:   "bare",
+		wsURLs: []string{"ws://" + addr + "/live"},
 		post: func(_ int, text string) error {
 			ev := deviceEvent{EventID: testkit.UUID(), BookingID: 1, Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
 			return c.Must(http.StatusCreated, "POST", "/post", "", ev, nil)

@@ -17,25 +17,32 @@ import (
 // target is a server under measure: where its screens connect, and how a
 // poster sends it one event whose text is given.
 type target struct {
-	name     string
-	wsURL    string
-	post     func(poster int, text string) error
-	sessions *sessionSampler // the database's sessions, if it has any
+	name       string
+	wsURLs     []string // screen i connects to wsURLs[i mod len]
+	centrifugo bool     // the screens speak Centrifugo's protocol
+	post       func(poster int, text string) error
+	sessions   *sessionSampler // the database's sessions, if it has any
 }
 
 // examdTarget posts instruction events to examd, each poster cycling
 // through its own share of the bookings so that no two posts wait for the
-// same booking's lock.
-func examdTarget(c *benchkit.Client, db *sqlx.DB, s venueSetup, wsBase string, posters int) target {
+// same booking's lock; with several replicas, poster p posts to replica p
+// mod n and screen i watches replica i mod n.
+func examdTarget(replicas []*benchkit.Replica, db *sqlx.DB, s venueSetup, posters int) target {
 	next := make([]int, posters) // poster p's next booking: p, p+posters, …
 	for p := range next {
 		next[p] = p % len(s.bookings)
 	}
+	var urls []string
+	for _, r := range replicas {
+		urls = append(urls, fmt.Sprintf("ws://%s/api/v1/live?venue_id=%d&access_token=%s", r.Addr, s.venue, s.token))
+	}
 	return target{
 		name:     "examd",
 		sessions: &sessionSampler{db},
-		wsURL:    fmt.Sprintf("%s/api/v1/live?venue_id=%d&access_token=%s", wsBase, s.venue, s.token),
+		wsURLs:   urls,
 		post: func(p int, text string) error {
+			c := replicas[p%len(replicas)].Client
 			i := next[p]
 			next[p] = (i + posters) % len(s.bookings)
 			ev := deviceEvent{EventID: testkit.UUID(), BookingID: s.bookings[i], Type: "instruction", Text: text, At: time.Now().Format(time.RFC3339Nano)}
@@ -186,7 +193,7 @@ func measure(out io.Writer, t target, ss *screens, cpu *cpuMeter, o options) (ta
 			final = final.plus(ss.tally())
 			ss.close()
 			var err error
-			if ss, err = dialScreens(t.wsURL, o.screens); err != nil {
+			if ss, err = dialScreens(t, o.screens); err != nil {
 				return s, fmt.Errorf("replace the dropped screens: %w", err)
 			}
 		}

@@ -16,20 +16,23 @@ import (
 	"examd/bench/benchkit"
 )
 
-// cpuMeter reads the CPU time of the machine, of the server under measure
-// and of this process from /proc, in clock ticks.
+// cpuMeter reads the CPU time of the machine, of the server under measure,
+// of its database (if it has one) and of this process from /proc, in clock
+// ticks.
 type cpuMeter struct {
-	server int // the server's pid: examd's, or the bare broadcast's (maybe this one)
+	server []int        // the server's processes: examd's replicas, Centrifugo, the bare broadcast (maybe this one)
+	db     func() []int // the database's processes now (backends come and go); nil for none
 }
 
 // cpuSample is the CPU time used so far.
 type cpuSample struct {
 	total, idle, server, self uint64
+	db                        map[int]uint64 // per process
 }
 
 // cpuUsage is the cores in use, on average, between two samples.
 type cpuUsage struct {
-	busy, server, self float64
+	busy, server, db, self float64
 }
 
 func (m *cpuMeter) sample() cpuSample {
@@ -46,7 +49,15 @@ func (m *cpuMeter) sample() cpuSample {
 			}
 		}
 	}
-	s.server = procTicks(strconv.Itoa(m.server))
+	for _, pid := range m.server {
+		s.server += procTicks(strconv.Itoa(pid))
+	}
+	if m.db != nil {
+		s.db = map[int]uint64{}
+		for _, pid := range m.db() {
+			s.db[pid] = procTicks(strconv.Itoa(pid))
+		}
+	}
 	s.self = procTicks("self")
 	return s
 }
@@ -57,9 +68,16 @@ func (m *cpuMeter) usage(a, b cpuSample) cpuUsage {
 	if perCore <= 0 {
 		return cpuUsage{}
 	}
+	// A database process that started in between counts from 0; one that
+	// ended in between is lost (examd's pool keeps its connections).
+	var db uint64
+	for pid, t := range b.db {
+		db += t - min(t, a.db[pid])
+	}
 	return cpuUsage{
 		busy:   float64((b.total-a.total)-(b.idle-a.idle)) / perCore,
 		server: float64(b.server-a.server) / perCore,
+		db:     float64(db) / perCore,
 		self:   float64(b.self-a.self) / perCore,
 	}
 }
@@ -88,39 +106,62 @@ type memory struct {
 	goroutines int64 // go_goroutines
 }
 
-// memoryOf reads examd's resident set from /proc and its Go heap and
-// goroutines from GET /metrics.
-func memoryOf(pid int, c *benchkit.Client) (memory, error) {
+// memoryOf adds up the resident sets of the processes pids from /proc and
+// the Go heap and goroutines of the examd processes behind clients (none
+// for another server) from GET /metrics.
+func memoryOf(pids []int, clients []*benchkit.Client) (memory, error) {
 	var m memory
+	for _, pid := range pids {
+		rss, err := rssOf(pid)
+		if err != nil {
+			return m, err
+		}
+		m.rss += rss
+	}
+	for _, c := range clients {
+		if err := m.addMetrics(c); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// rssOf is the VmRSS of pid, in bytes.
+func rssOf(pid int) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return m, err
+		return 0, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			m.rss = kb * 1024
+			return kb * 1024, nil
 		}
 	}
+	return 0, sc.Err()
+}
+
+// addMetrics adds examd's Go heap in use and goroutines to m.
+func (m *memory) addMetrics(c *benchkit.Client) error {
 	res, err := http.Get(c.Base + "/metrics")
 	if err != nil {
-		return m, err
+		return err
 	}
 	defer res.Body.Close()
-	sc = bufio.NewScanner(res.Body)
+	sc := bufio.NewScanner(res.Body)
 	for sc.Scan() {
 		name, v, _ := strings.Cut(sc.Text(), " ")
 		n, _ := strconv.ParseFloat(v, 64)
 		switch name {
 		case "go_memstats_heap_inuse_bytes":
-			m.heapInuse = int64(n)
+			m.heapInuse += int64(n)
 		case "go_goroutines":
-			m.goroutines = int64(n)
+			m.goroutines += int64(n)
 		}
 	}
-	return m, sc.Err()
+	return sc.Err()
 }
 
 // raiseFileLimit lifts this process's open-file limit to its hard limit (at

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -30,23 +31,34 @@ type screen struct {
 
 // screens is a set of screens on one feed.
 type screens struct {
-	list     []*screen
-	closing  atomic.Bool
-	wg       sync.WaitGroup
-	expected int64 // events every screen should have received so far (main goroutine only)
+	centrifugo bool // the screens speak Centrifugo's JSON protocol
+	list       []*screen
+	closing    atomic.Bool
+	wg         sync.WaitGroup
+	expected   int64 // events every screen should have received so far (main goroutine only)
 }
 
-// dialScreens connects n screens to url, 16 at a time, and starts their readers.
-func dialScreens(url string, n int) (*screens, error) {
-	ss := &screens{list: make([]*screen, n)}
+// dialScreens connects n screens to t, 16 at a time (screen i to
+// t.wsURLs[i mod len]: the replicas share them), and starts their readers.
+// Centrifugo's screens send the connect command, then subscribe to the channel.
+func dialScreens(t target, n int) (*screens, error) {
+	ss := &screens{list: make([]*screen, n), centrifugo: t.centrifugo}
 	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second}
 	err := parallel(n, 16, func(i int) error {
-		conn, res, err := d.Dial(url, nil)
+		conn, res, err := d.Dial(t.wsURLs[i%len(t.wsURLs)], nil)
 		if err != nil {
 			if res != nil {
 				return fmt.Errorf("screen %d: %w (HTTP %d)", i, err, res.StatusCode)
 			}
 			return fmt.Errorf("screen %d: %w", i, err)
+		}
+		if t.centrifugo {
+			for _, cmd := range []string{`{"id":1,"connect":{}}`, `{"id":2,"subscribe":{"channel":"` + centrifugoChannel + `"}}`} {
+				if err := conn.WriteMessage(websocket.TextMessage, []byte(cmd)); err != nil {
+					conn.Close()
+					return fmt.Errorf("screen %d: %w", i, err)
+				}
+			}
 		}
 		ss.list[i] = &screen{conn: conn, hist: &histogram{}}
 		return nil
@@ -64,7 +76,8 @@ func dialScreens(url string, n int) (*screens, error) {
 	return ss, ss.waitHellos(30 * time.Second)
 }
 
-// read reads s's messages until the connection ends.
+// read reads s's messages until the connection ends. A Centrifugo frame
+// may hold several replies, one a line.
 func (ss *screens) read(s *screen) {
 	defer ss.wg.Done()
 	var buf bytes.Buffer
@@ -74,37 +87,94 @@ func (ss *screens) read(s *screen) {
 			buf.Reset()
 			_, err = buf.ReadFrom(r)
 		}
+		if err == nil {
+			now := time.Now().UnixNano()
+			if !ss.centrifugo {
+				err = s.feedMessage(now, buf.Bytes())
+			} else {
+				for rest := buf.Bytes(); len(rest) > 0 && err == nil; {
+					var line []byte
+					line, rest, _ = bytes.Cut(rest, []byte("\n"))
+					err = s.centrifugoReply(now, line)
+				}
+			}
+		}
 		if err != nil {
 			s.mu.Lock()
-			s.ended = err
+			s.ended = cmp.Or(s.ended, err)
 			s.mu.Unlock()
 			return
 		}
-		now := time.Now().UnixNano()
-		msg := buf.Bytes()
-		seq, ok := intAfter(msg, []byte(`"seq":`))
-		sent, okT := intAfter(msg, []byte(`"t=`))
-		phase, okP := intAfter(msg, []byte(` p=`))
-		s.mu.Lock()
-		switch {
-		case !ok:
-			s.ended = fmt.Errorf("a message without seq: %.200s", msg)
-		case !s.hello:
-			s.hello, s.last = true, seq
-		default:
-			s.received++
-			switch {
-			case seq <= s.last:
-				s.dup++
-			case seq > s.last+1:
-				s.missed += seq - s.last - 1
-			}
-			s.last = max(s.last, seq)
-			if okT && okP && phase == s.phase {
-				s.hist.add(now - sent)
-			}
+	}
+}
+
+// feedMessage takes a message of examd's feed (or the bare broadcast's):
+// the first is the hello, each names its seq.
+func (s *screen) feedMessage(now int64, msg []byte) error {
+	seq, ok := intAfter(msg, []byte(`"seq":`))
+	if !ok {
+		return fmt.Errorf("a message without seq: %.200s", msg)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.hello {
+		s.hello, s.last = true, seq
+		return nil
+	}
+	s.event(now, seq, msg)
+	return nil
+}
+
+// centrifugoReply takes one reply of Centrifugo's JSON protocol: the
+// connect's (ignored), the subscribe's (the hello: the channel's offset,
+// when Centrifugo gives it), a ping (answered with a pong), or a
+// publication pushed, whose offset is its seq.
+func (s *screen) centrifugoReply(now int64, line []byte) error {
+	switch {
+	case len(bytes.TrimSpace(line)) == 0:
+		return nil
+	case bytes.Equal(bytes.TrimSpace(line), []byte("{}")): // ping
+		return s.conn.WriteMessage(websocket.TextMessage, []byte("{}"))
+	case bytes.Contains(line, []byte(`"push":`)):
+		seq, ok := intAfter(line, []byte(`"offset":`))
+		if !ok {
+			return fmt.Errorf("a publication without offset (is history on?): %.200s", line)
 		}
-		s.mu.Unlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.last < 0 { // the first publication after a hello without offset
+			s.last = seq - 1
+		}
+		s.event(now, seq, line)
+		return nil
+	case bytes.Contains(line, []byte(`"error":`)):
+		return fmt.Errorf("centrifugo refused: %.200s", line)
+	case bytes.Contains(line, []byte(`"subscribe":`)):
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hello, s.last = true, -1
+		if off, ok := intAfter(line, []byte(`"offset":`)); ok {
+			s.last = off
+		}
+		return nil
+	}
+	return nil
+}
+
+// event counts an event of seq received at now, under s.mu.
+func (s *screen) event(now, seq int64, msg []byte) {
+	sent, okT := intAfter(msg, []byte(`"t=`))
+	phase, okP := intAfter(msg, []byte(` p=`))
+	s.received++
+	switch {
+	case seq <= s.last:
+		s.dup++
+	case seq > s.last+1:
+		s.missed += seq - s.last - 1
+	}
+	s.last = max(s.last, seq)
+	if okT && okP && phase == s.phase {
+		s.hist.add(now - sent)
 	}
 }
 

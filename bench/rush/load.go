@@ -114,8 +114,9 @@ type result struct {
 }
 
 // fire books once per candidate from clients concurrent clients, all
-// released at once; candidate i asks for slot i mod slots.
-func fire(c *benchkit.Client, s setup, clients int) result {
+// released at once, client w talking to examd process w mod len(cs) (the
+// bench plays the load balancer); candidate i asks for slot i mod slots.
+func fire(cs []*benchkit.Client, s setup, clients int) result {
 	r := result{outcomes: map[string]int{}}
 	var mu sync.Mutex
 	work := make(chan int, len(s.tokens))
@@ -127,6 +128,7 @@ func fire(c *benchkit.Client, s setup, clients int) result {
 	start := time.Now()
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
+		c := cs[w%len(cs)]
 		go func() {
 			defer wg.Done()
 			for i := range work {
