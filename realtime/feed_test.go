@@ -183,8 +183,8 @@ func TestAppend(t *testing.T) {
 		}
 		select {
 		case n := <-l.Notify:
-			if n == nil || n.Channel != "examd_feed" || n.Extra != "venue:3 1" {
-				t.Fatalf("notification %+v, want venue:3 1 on examd_feed", n)
+			if n == nil || n.Channel != "examd_feed" || n.Extra != "venue:3 1\n"+`{"n": 2, "seq": 1}` {
+				t.Fatalf("notification %+v, want venue:3 1 and the event on examd_feed", n)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("no notification")
