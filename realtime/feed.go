@@ -12,8 +12,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -49,8 +49,8 @@ func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db} }
 // carrying its event when it fits. The lock is held for the
 // commit alone, and seqs are gap-free and follow commit order.
 func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error) {
-	if topic == "" {
-		return 0, errors.New("append to the feed: empty topic")
+	if topic == "" || strings.ContainsRune(topic, '\n') {
+		return 0, fmt.Errorf("append to the feed: topic %q: empty or with a newline", topic)
 	}
 	body, err := json.Marshal(event)
 	if err != nil {

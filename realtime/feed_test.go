@@ -213,6 +213,7 @@ func TestAppend(t *testing.T) {
 			{"NotAnObject", "venue:1", []int{1}},
 			{"Null", "venue:1", nil},
 			{"EmptyTopic", "", event{}},
+			{"NewlineInTopic", "venue:1\n2", event{}}, // would end a notification's header
 		}
 		for _, tt := range tests {
 			if _, err := feed.Append(ctx, tx, tt.topic, tt.event); err == nil {
