@@ -123,9 +123,9 @@ func NewHub(feed *Feed, listenerURL string, log *slog.Logger) *Hub {
 // queued while it was busy go out together, one batch per topic. After a
 // gap in a topic's seqs, for an event too big for its notification, and
 // after the listening connection comes back from a loss, Run reads what it
-// missed from the table, once for all the topic's clients. It returns nil when ctx is done or the hub is
-// closed, having sent every client 1001 going away, and an error when it
-// cannot listen at all.
+// missed from the table, once for all the topic's clients. It returns nil
+// when ctx is done or the hub is closed, having sent every client 1001
+// going away, and an error when it cannot listen at all.
 func (h *Hub) Run(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
