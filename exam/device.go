@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -168,7 +169,11 @@ func (s *Store) RetireDevice(ctx context.Context, id, by int64, now time.Time) e
 		Subject: fmt.Sprintf("device:%d", id), After: map[string]any{"retired_at": now}}); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.keys.forget(id) // other processes learn it from Ingest's check
+	return nil
 }
 
 // ListedDevice is a device as the admin's list shows it: never its key.
@@ -205,6 +210,59 @@ func (s *Store) DeviceByKey(ctx context.Context, key string) (Device, error) {
 	return d, nil
 }
 
+// EventDevice finds the device holding key for a device event, from the
+// keys this process has seen when it can: a device's row never changes but
+// for its retirement, which Ingest checks in the event's own transaction.
+// A retired device's key therefore stops working at once on every replica
+// without a query of its own per event.
+func (s *Store) EventDevice(ctx context.Context, key string) (Device, error) {
+	hash := string(secret.Hash(key))
+	if d, ok := s.keys.get(hash); ok {
+		return d, nil
+	}
+	d, err := s.DeviceByKey(ctx, key)
+	if err == nil {
+		s.keys.put(hash, d)
+	}
+	return d, err
+}
+
+// deviceKeys caches active devices by the hash of their key.
+type deviceKeys struct {
+	mu     sync.Mutex
+	byHash map[string]Device
+}
+
+// maxCachedKeys bounds the cache: far more devices than a province has.
+const maxCachedKeys = 100_000
+
+func (k *deviceKeys) get(hash string) (Device, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	d, ok := k.byHash[hash]
+	return d, ok
+}
+
+func (k *deviceKeys) put(hash string, d Device) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.byHash == nil || len(k.byHash) >= maxCachedKeys {
+		k.byHash = map[string]Device{}
+	}
+	k.byHash[hash] = d
+}
+
+// forget drops the device id's key.
+func (k *deviceKeys) forget(id int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for hash, d := range k.byHash {
+		if d.ID == id {
+			delete(k.byHash, hash)
+		}
+	}
+}
+
 // Rules lists the current catalogue; with subject 2 or 3, that subject's
 // rules and the general ones.
 func (s *Store) Rules(ctx context.Context, subject int) (int, []Rule, error) {
@@ -229,6 +287,7 @@ type Store struct {
 	db       *sqlx.DB
 	pub      Publisher
 	issuance *issuance.Store
+	keys     deviceKeys // for EventDevice
 	// ReleasePairOnSubject2Fail is BK-COMBINED-FAIL's setting: true
 	// ("release") cancels the subject 3 half of a combined booking when its
 	// subject 2 booking ends failed; false ("keep", the default) keeps it.

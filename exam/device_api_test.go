@@ -219,3 +219,32 @@ func TestConcurrentStartsOnOneCar(t *testing.T) {
 		t.Errorf("%d attempts in progress (%v), want 1", running, err)
 	}
 }
+
+// TestRetiredKeyRefusedOnEveryReplica: a replica that has the device's key
+// cached from its earlier events refuses the key's next event once another
+// replica has retired the device, and records nothing.
+func TestRetiredKeyRefusedOnEveryReplica(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t)
+	b := servertest.StartReplica(t, a)
+	d := servertest.NewExamDay(t, a, 2)
+	_, booking := d.Book(t, d.Slot, 2)
+	onB := &servertest.ExamDay{A: b, Sched: d.Sched, Venue: d.Venue, Slot: d.Slot, Device: d.Device}
+	if r := onB.Post(d.Device, booking, "exam_started", nil); r.Status != 201 {
+		t.Fatalf("exam_started on replica B: %d %s", r.Status, r.Raw)
+	}
+	var id int64
+	if err := a.DB.Get(&id, `SELECT max(id) FROM devices`); err != nil {
+		t.Fatal(err)
+	}
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/devices/%d", id), a.Admin, nil)
+	for _, x := range []*servertest.ExamDay{onB, d} {
+		if r := x.Post(d.Device, booking, "item_started", map[string]any{"item": "reverse_parking"}); r.Status != 401 {
+			t.Fatalf("a retired device's event: %d %s", r.Status, r.Raw)
+		}
+	}
+	var n int
+	if err := a.DB.Get(&n, `SELECT count(*) FROM attempt_events e JOIN attempts t ON t.id = e.attempt_id WHERE t.booking_id = $1`, booking); err != nil || n != 1 {
+		t.Fatalf("%d events recorded (%v), want the exam_started alone", n, err)
+	}
+}

@@ -35,9 +35,6 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := ev.Validate(); err != nil {
 		return nil, false, err
 	}
-	if stored, err := s.storedAnswer(ctx, s.db, dev, ev); err == nil || !errors.Is(err, refusal.ErrNotFound) {
-		return stored, false, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("begin: %w", err)
@@ -51,11 +48,21 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err != nil {
 		return nil, false, err
 	}
-	// A retry that waited for the lock finds the first copy's answer now.
-	if stored, err := s.storedAnswer(ctx, tx, dev, ev); err == nil || !errors.Is(err, refusal.ErrNotFound) {
-		return stored, false, err
+	// A retry, even one that waited for the lock, finds the first copy's
+	// answer here.
+	alive, stored, latest, err := eventState(ctx, tx, dev, ev)
+	if err != nil {
+		return nil, false, err
 	}
-	latest, facts, err := load(ctx, tx, dev, b, ev)
+	if !alive { // retired since its key was looked up (a cached key)
+		s.keys.forget(dev.ID)
+		return nil, false, refusal.ErrUnauthorized
+	}
+	if stored != nil {
+		answer, err := stored.answer(dev, ev)
+		return answer, false, err
+	}
+	facts, err := load(ctx, tx, dev, b, latest, ev)
 	if err != nil {
 		return nil, false, err
 	}
@@ -99,17 +106,70 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("commit event: %w", err)
 	}
-	// Committed: a failure to read the answer back is answered by a retry.
-	answer, err := s.storedAnswer(ctx, s.db, dev, ev)
+	// Committed: the event has its seq now. A failure to read it is
+	// answered by a retry, with the answer stored (the same bytes).
+	var seq int64
+	if err := s.db.GetContext(ctx, &seq, `SELECT seq FROM feed_events WHERE id = $1`, feedID); err != nil {
+		return nil, false, fmt.Errorf("seq of the event: %w", err)
+	}
+	answer, err := json.Marshal(Accepted{Seq: seq, Attempt: attempt})
 	return answer, err == nil, err
 }
 
-// load reads what Apply needs besides the locked booking: the booking's
-// latest attempt (the zero Attempt before the first), for an event that
-// starts an attempt whether the device has one in progress, and, for a
-// deduction in an attempt in progress, its rule and whether it deducted
-// before.
-func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForExam, ev Event) (Attempt, Facts, error) {
+// eventState reads in one statement, once the event's booking is locked:
+// whether dev is still active, the answer stored under the event's id
+// (nil when it is new) and the booking's latest attempt (the zero Attempt
+// before the first).
+func eventState(ctx context.Context, tx *sqlx.Tx, dev Device, ev Event) (bool, *storedEvent, Attempt, error) {
+	var row struct {
+		Alive bool `db:"alive"`
+		storedEvent
+		A struct {
+			ID          *int64     `db:"id"`
+			BookingID   *int64     `db:"booking_id"`
+			AttemptNo   *int       `db:"attempt_no"`
+			DeviceID    *int64     `db:"device_id"`
+			RuleVersion *int       `db:"rule_version"`
+			PassMark    *int       `db:"pass_mark"`
+			Score       *int       `db:"score"`
+			Status      *string    `db:"status"`
+			StartedAt   *time.Time `db:"started_at"`
+			FinishedAt  *time.Time `db:"finished_at"`
+		} `db:"a"`
+	}
+	err := tx.GetContext(ctx, &row, `
+		SELECT EXISTS (SELECT 1 FROM devices WHERE id = $3 AND retired_at IS NULL) AS alive,
+		       s.response, s.seq, s.device_id, s.booking_id, s.type,
+		       l.id AS "a.id", l.booking_id AS "a.booking_id", l.attempt_no AS "a.attempt_no",
+		       l.device_id AS "a.device_id", l.rule_version AS "a.rule_version", l.pass_mark AS "a.pass_mark",
+		       l.score AS "a.score", l.status AS "a.status", l.started_at AS "a.started_at",
+		       l.finished_at AS "a.finished_at"
+		FROM (SELECT 1) one
+		LEFT JOIN (`+storedQuery+`) s ON true
+		LEFT JOIN LATERAL (SELECT `+attemptColumns+`
+		    FROM attempts WHERE booking_id = $2 ORDER BY attempt_no DESC LIMIT 1) l ON true`,
+		ev.EventID, ev.BookingID, dev.ID)
+	if err != nil {
+		return false, nil, Attempt{}, fmt.Errorf("state of event %s: %w", ev.EventID, err)
+	}
+	var stored *storedEvent
+	if row.Attempt != nil {
+		stored = &row.storedEvent
+	}
+	var a Attempt
+	if l := row.A; l.ID != nil {
+		a = Attempt{ID: *l.ID, BookingID: *l.BookingID, AttemptNo: *l.AttemptNo, DeviceID: *l.DeviceID,
+			RuleVersion: *l.RuleVersion, PassMark: *l.PassMark, Score: *l.Score, Status: *l.Status,
+			StartedAt: *l.StartedAt, FinishedAt: l.FinishedAt}
+	}
+	return row.Alive, stored, a, nil
+}
+
+// load reads what Apply needs besides the locked booking and its latest
+// attempt: for an event that starts an attempt whether the device has one
+// in progress, and, for a deduction in an attempt in progress, its rule and
+// whether it deducted before.
+func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForExam, latest Attempt, ev Event) (Facts, error) {
 	f := Facts{Device: dev, Booking: b}
 	if ev.Type == ExamStarted || ev.Type == TheoryResult {
 		// A start racing this one on the same device is caught by
@@ -117,17 +177,14 @@ func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForE
 		err := tx.GetContext(ctx, &f.DeviceBusy, `
 			SELECT EXISTS (SELECT 1 FROM attempts WHERE device_id = $1 AND status = 'in_progress')`, dev.ID)
 		if err != nil {
-			return Attempt{}, f, fmt.Errorf("attempts in progress of device %d: %w", dev.ID, err)
+			return f, fmt.Errorf("attempts in progress of device %d: %w", dev.ID, err)
 		}
 	}
-	latest, err := latestAttempt(ctx, tx, b.ID)
-	if err != nil || latest == nil {
-		return Attempt{}, f, err
+	var err error
+	if ev.Type == Deduction && latest.AttemptNo > 0 && latest.Status == InProgress {
+		f.Rule, f.DeductedBefore, err = ruleFor(ctx, tx, latest, ev.Rule)
 	}
-	if ev.Type == Deduction && latest.Status == InProgress {
-		f.Rule, f.DeductedBefore, err = ruleFor(ctx, tx, *latest, ev.Rule)
-	}
-	return *latest, f, err
+	return f, err
 }
 
 // save writes what Apply decided: the attempt opened or changed, its audit,
@@ -196,50 +253,49 @@ func (s *Store) append(ctx context.Context, tx *sqlx.Tx, d Decision) (int64, []b
 	return feedID, attempt, nil
 }
 
-// storedAnswer is the answer already given to the event's id. The id must
-// name the same event: same device, booking and type; another event under
-// a used id is refused rather than answered with someone else's attempt.
-func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Device, ev Event) (json.RawMessage, error) {
-	var stored struct {
-		Attempt   json.RawMessage `db:"response"`
-		Seq       int64           `db:"seq"`
-		DeviceID  int64           `db:"device_id"`
-		BookingID int64           `db:"booking_id"`
-		Type      string          `db:"type"`
+// storedQuery selects the stored answer to event_id $1 and what it
+// answered: device, booking and type.
+const storedQuery = `
+	SELECT e.response, f.seq, e.device_id, a.booking_id, e.type
+	FROM attempt_events e
+	JOIN attempts a ON a.id = e.attempt_id
+	JOIN feed_events f ON f.id = e.feed_event_id
+	WHERE e.event_id = $1`
+
+// storedEvent is an answer given, with the event it answered.
+type storedEvent struct {
+	Attempt   *json.RawMessage `db:"response"`
+	Seq       *int64           `db:"seq"`
+	DeviceID  *int64           `db:"device_id"`
+	BookingID *int64           `db:"booking_id"`
+	Type      *string          `db:"type"`
+}
+
+// answer repeats the stored answer to ev. The id must name the same event:
+// same device, booking and type; another event under a used id is refused
+// rather than answered with someone else's attempt.
+func (st storedEvent) answer(dev Device, ev Event) (json.RawMessage, error) {
+	if *st.DeviceID != dev.ID || *st.BookingID != ev.BookingID || *st.Type != ev.Type {
+		return nil, refusal.Invalid("event_id", "already used for another event")
 	}
-	err := sqlx.GetContext(ctx, q, &stored, `
-		SELECT e.response, f.seq, e.device_id, a.booking_id, e.type
-		FROM attempt_events e
-		JOIN attempts a ON a.id = e.attempt_id
-		JOIN feed_events f ON f.id = e.feed_event_id
-		WHERE e.event_id = $1`, ev.EventID)
+	return json.Marshal(Accepted{Seq: *st.Seq, Attempt: *st.Attempt})
+}
+
+// storedAnswer is the answer already given to the event's id
+// (storedEvent.answer).
+func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Device, ev Event) (json.RawMessage, error) {
+	var stored storedEvent
+	err := sqlx.GetContext(ctx, q, &stored, storedQuery, ev.EventID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, refusal.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stored answer: %w", err)
 	}
-	if stored.DeviceID != dev.ID || stored.BookingID != ev.BookingID || stored.Type != ev.Type {
-		return nil, refusal.Invalid("event_id", "already used for another event")
-	}
-	return json.Marshal(Accepted{Seq: stored.Seq, Attempt: stored.Attempt})
+	return stored.answer(dev, ev)
 }
 
 const attemptColumns = `id, booking_id, attempt_no, device_id, rule_version, pass_mark, score, status, started_at, finished_at`
-
-// latestAttempt is the booking's last attempt, nil before the first.
-func latestAttempt(ctx context.Context, tx *sqlx.Tx, bookingID int64) (*Attempt, error) {
-	var a Attempt
-	err := tx.GetContext(ctx, &a, `SELECT `+attemptColumns+`
-		FROM attempts WHERE booking_id = $1 ORDER BY attempt_no DESC LIMIT 1`, bookingID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("latest attempt of booking %d: %w", bookingID, err)
-	}
-	return &a, nil
-}
 
 // deviceAttempt is the booking's latest attempt that dev ran; latest when
 // none is (the answer then shows where the booking stands).
@@ -281,23 +337,21 @@ func openAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt) error {
 // ruleFor looks rule code up in the attempt's catalogue version (nil when it
 // has none) and says whether it has deducted in this attempt before.
 func ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, code string) (*Rule, bool, error) {
-	var r Rule
+	var r struct {
+		Rule
+		Before bool `db:"before"`
+	}
 	err := tx.GetContext(ctx, &r, `
-		SELECT code, subject, item, text_zh, text_en, points, repeatable
-		FROM rules WHERE version = $1 AND code = $2`, a.RuleVersion, code)
+		SELECT code, subject, item, text_zh, text_en, points, repeatable,
+		       EXISTS (SELECT 1 FROM attempt_events WHERE attempt_id = $3 AND rule = $2 AND points > 0) AS before
+		FROM rules WHERE version = $1 AND code = $2`, a.RuleVersion, code, a.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("rule %s: %w", code, err)
 	}
-	var before bool
-	err = tx.GetContext(ctx, &before, `
-		SELECT EXISTS (SELECT 1 FROM attempt_events WHERE attempt_id = $1 AND rule = $2 AND points > 0)`, a.ID, code)
-	if err != nil {
-		return nil, false, fmt.Errorf("earlier deductions: %w", err)
-	}
-	return &r, before, nil
+	return &r.Rule, r.Before, nil
 }
 
 // saveAttempt writes the attempt's score and status; an attempt moves only

@@ -1,6 +1,7 @@
 package exam
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -33,7 +34,7 @@ func (h Handler) Register(g *echo.Group) {
 	g.POST("/devices", h.createDevice, h.Authn, admin)
 	g.DELETE("/devices/:id", h.retireDevice, h.Authn, admin)
 	g.GET("/rules", h.rules, h.userOrDevice(anyone))
-	g.POST("/exam/events", h.event, h.device)
+	g.POST("/exam/events", h.event, h.deviceBy(h.Store.EventDevice))
 	g.GET("/attempts/:id", h.sheet, h.Authn, anyone)
 	g.GET("/bookings/:id/attempts", h.bookingAttempts, h.Authn, anyone)
 	g.POST("/attempts/:id/signatures", h.sign, h.Authn, auth.Require(auth.RoleExaminer, auth.RoleCandidate))
@@ -43,20 +44,27 @@ func (h Handler) Register(g *echo.Group) {
 
 // device is middleware for judging devices: Authorization: Device <key>.
 func (h Handler) device(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, "Device") || key == "" {
-			return refusal.ErrUnauthorized
+	return h.deviceBy(h.Store.DeviceByKey)(next)
+}
+
+// deviceBy is device's middleware with the key looked up by find.
+func (h Handler) deviceBy(find func(context.Context, string) (Device, error)) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			scheme, key, _ := strings.Cut(c.Request().Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Device") || key == "" {
+				return refusal.ErrUnauthorized
+			}
+			d, err := find(c.Request().Context(), strings.TrimSpace(key))
+			if errors.Is(err, refusal.ErrNotFound) {
+				return refusal.ErrUnauthorized
+			}
+			if err != nil {
+				return err
+			}
+			c.Set(deviceKey, d)
+			return next(c)
 		}
-		d, err := h.Store.DeviceByKey(c.Request().Context(), strings.TrimSpace(key))
-		if errors.Is(err, refusal.ErrNotFound) {
-			return refusal.ErrUnauthorized
-		}
-		if err != nil {
-			return err
-		}
-		c.Set(deviceKey, d)
-		return next(c)
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,7 +21,8 @@ import (
 )
 
 // notifyChannel is the PostgreSQL NOTIFY channel of every feed; the payload
-// is "<topic> <seq>".
+// is "<topic> <seq>\n<event>", the event as stored (its "seq" included), or
+// "<topic> <seq>" for an event too big for a notification (8000 bytes).
 const notifyChannel = "examd_feed"
 
 // Message is one stored event: its seq and its body, the JSON object sent to
@@ -44,11 +45,12 @@ func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db} }
 // event must marshal to a JSON object; its "seq" is added (replacing one the
 // event may have) when tx commits: a deferred trigger then takes the row lock
 // of the topic's counter, numbers the transaction's events in the order they
-// were appended, and announces them with pg_notify. The lock is held for the
+// were appended, and announces them with pg_notify, each notification
+// carrying its event when it fits. The lock is held for the
 // commit alone, and seqs are gap-free and follow commit order.
 func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error) {
-	if topic == "" {
-		return 0, errors.New("append to the feed: empty topic")
+	if topic == "" || strings.ContainsRune(topic, '\n') {
+		return 0, fmt.Errorf("append to the feed: topic %q: empty or with a newline", topic)
 	}
 	body, err := json.Marshal(event)
 	if err != nil {

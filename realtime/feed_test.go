@@ -183,8 +183,8 @@ func TestAppend(t *testing.T) {
 		}
 		select {
 		case n := <-l.Notify:
-			if n == nil || n.Channel != "examd_feed" || n.Extra != "venue:3 1" {
-				t.Fatalf("notification %+v, want venue:3 1 on examd_feed", n)
+			if n == nil || n.Channel != "examd_feed" || n.Extra != "venue:3 1\n"+`{"n": 2, "seq": 1}` {
+				t.Fatalf("notification %+v, want venue:3 1 and the event on examd_feed", n)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("no notification")
@@ -213,6 +213,7 @@ func TestAppend(t *testing.T) {
 			{"NotAnObject", "venue:1", []int{1}},
 			{"Null", "venue:1", nil},
 			{"EmptyTopic", "", event{}},
+			{"NewlineInTopic", "venue:1\n2", event{}}, // would end a notification's header
 		}
 		for _, tt := range tests {
 			if _, err := feed.Append(ctx, tx, tt.topic, tt.event); err == nil {

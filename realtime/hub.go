@@ -22,11 +22,10 @@ const (
 	retryDelay = time.Second
 	// queryTimeout bounds each read of the feed.
 	queryTimeout = 10 * time.Second
-	// coalesce is the least time between two reads of a topic's new events.
-	// A quiet feed's events go out as soon as they are announced; a busy
-	// feed's are read and handed to the writers a few at a time, each
-	// writer sending them to its screen in one system call (corkConn).
-	coalesce = 20 * time.Millisecond
+	// drainMax bounds the notifications Run takes at once before it hands
+	// them out: what queued while it was busy goes out in one batch per
+	// topic.
+	drainMax = 256
 	// The listener reconnects after 100 ms, backing off to 5 s.
 	minReconnect, maxReconnect = 100 * time.Millisecond, 5 * time.Second
 )
@@ -63,19 +62,22 @@ type Hub struct {
 	perUser map[int64]int // live connections by user
 	pumps   sync.WaitGroup
 
-	// topics, retry and flush belong to Run's goroutine.
+	// topics, retry and pending belong to Run's goroutine.
 	topics   map[string]*topic
 	retry    *time.Timer // armed after a failed read, to catch up
 	retrying bool        // retry is armed
-	flush    *time.Timer // armed while a topic waits to be read (coalesce)
-	flushing bool        // flush is armed
+	pending  []*topic    // topics with events taken from notifications, not yet handed out
+
+	// reads counts the hub's reads of new events from the table, batches
+	// the batches it handed out (for the tests).
+	reads, batches atomic.Int64
 }
 
 // topic is a feed with clients in this process.
 type topic struct {
-	last    int64     // the last seq handed to the clients
-	read    time.Time // when its events were last read
-	waiting int64     // the seq announced last, while it waits for its read; else 0
+	name    string
+	last    int64     // the last seq handed to the clients, or pending for them
+	pending []Message // events after those handed out, up to last, taken from notifications
 	clients map[*client]struct{}
 }
 
@@ -117,11 +119,13 @@ func NewHub(feed *Feed, listenerURL string, log *slog.Logger) *Hub {
 }
 
 // Run listens for the feed's notifications and hands each new event to the
-// clients of its topic, reading it from the table once for all of them.
-// After the listening connection comes back from a loss, Run reads what it
-// missed from the table. It returns nil when ctx is done or the hub is
-// closed, having sent every client 1001 going away, and an error when it
-// cannot listen at all.
+// clients of its topic as the notification carries it, at once; events that
+// queued while it was busy go out together, one batch per topic. After a
+// gap in a topic's seqs, for an event too big for its notification, and
+// after the listening connection comes back from a loss, Run reads what it
+// missed from the table, once for all the topic's clients. It returns nil
+// when ctx is done or the hub is closed, having sent every client 1001
+// going away, and an error when it cannot listen at all.
 func (h *Hub) Run(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
@@ -169,9 +173,6 @@ func (h *Hub) loop(ctx context.Context, l *pq.Listener) {
 	h.retry = time.NewTimer(retryDelay)
 	h.retry.Stop()
 	defer h.retry.Stop()
-	h.flush = time.NewTimer(coalesce)
-	h.flush.Stop()
-	defer h.flush.Stop()
 	var pinging atomic.Bool
 	for {
 		select {
@@ -187,21 +188,12 @@ func (h *Hub) loop(ctx context.Context, l *pq.Listener) {
 				}
 			}
 		case n, ok := <-l.Notify:
-			switch {
-			case !ok:
+			if !ok || !h.drain(ctx, l, n) {
 				return
-			case n == nil: // reconnected: notifications may have been lost
-				h.log.Info("feed listener reconnected: catching up")
-				h.catchUp(ctx)
-			default:
-				h.notified(ctx, n.Extra)
 			}
 		case <-h.retry.C:
 			h.retrying = false
 			h.catchUp(ctx)
-		case <-h.flush.C:
-			h.flushing = false
-			h.readWaiting(ctx)
 		case <-ping.C:
 			for _, t := range h.topics {
 				h.deliver(t, pingBatch)
@@ -229,7 +221,7 @@ func (h *Hub) add(ctx context.Context, c *client) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		t = &topic{last: seq, clients: map[*client]struct{}{}}
+		t = &topic{name: c.topic, last: seq, clients: map[*client]struct{}{}}
 		h.topics[c.topic] = t
 	}
 	t.clients[c] = struct{}{}
@@ -272,62 +264,104 @@ func (h *Hub) deliver(t *topic, b *batch) {
 	}
 }
 
-// notified handles the notification payload "<topic> <seq>".
+// drain handles notification n and every one queued behind it (up to
+// drainMax), then hands out the events they carried: at once when the hub
+// was idle, and as one batch per topic for what queued while it was busy.
+// No timer is involved. It returns false when the listener has ended.
+func (h *Hub) drain(ctx context.Context, l *pq.Listener, n *pq.Notification) bool {
+	defer h.flushPending()
+	for i := 0; ; i++ {
+		if n == nil { // reconnected: notifications may have been lost
+			h.flushPending()
+			h.log.Info("feed listener reconnected: catching up")
+			h.catchUp(ctx)
+		} else {
+			h.notified(ctx, n.Extra)
+		}
+		if i+1 >= drainMax {
+			return true
+		}
+		var ok bool
+		select {
+		case n, ok = <-l.Notify:
+			if !ok {
+				return false
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// notified handles the notification payload "<topic> <seq>\n<event>", or
+// "<topic> <seq>" for an event too big for a notification. The next event
+// of a topic with clients, when carried, is kept for flushPending; after a
+// gap in seq, or without the event, the topic's events are read from the
+// table instead, once for all its clients.
 func (h *Hub) notified(ctx context.Context, payload string) {
-	i := strings.LastIndexByte(payload, ' ')
-	seq, err := strconv.ParseInt(payload[i+1:], 10, 64)
-	if i < 0 || err != nil {
-		h.log.Warn("feed notification not understood", "payload", payload)
+	header, body := payload, ""
+	if i := strings.LastIndexByte(payload, '\n'); i >= 0 {
+		header, body = payload[:i], payload[i+1:]
+	}
+	i := strings.LastIndexByte(header, ' ')
+	if i < 0 {
+		h.log.Warn("feed notification not understood", "payload", header)
 		return
 	}
-	name := payload[:i]
+	seq, err := strconv.ParseInt(header[i+1:], 10, 64)
+	if err != nil {
+		h.log.Warn("feed notification not understood", "payload", header)
+		return
+	}
+	name := header[:i]
 	t := h.topics[name]
 	if t == nil || seq <= t.last {
 		return
 	}
-	if wait := time.Until(t.read.Add(coalesce)); wait > 0 {
-		t.waiting = max(t.waiting, seq)
-		if !h.flushing {
-			h.flushing = true
-			h.flush.Reset(wait)
+	if seq == t.last+1 && strings.HasPrefix(body, "{") {
+		if len(t.pending) == 0 {
+			h.pending = append(h.pending, t)
 		}
+		t.pending = append(t.pending, Message{Seq: seq, Data: []byte(body)})
+		t.last = seq
 		return
 	}
-	h.readUpTo(ctx, name, t, seq)
-}
-
-// readWaiting reads the topics whose announced events wait for their read,
-// and arms flush again for those read too recently.
-func (h *Hub) readWaiting(ctx context.Context) {
-	next := time.Duration(0)
-	for name, t := range h.topics {
-		if t.waiting == 0 {
-			continue
-		}
-		if wait := time.Until(t.read.Add(coalesce)); wait > 0 {
-			if next == 0 || wait < next {
-				next = wait
-			}
-			continue
-		}
-		seq := t.waiting
-		t.waiting = 0
-		if seq > t.last {
-			h.readUpTo(ctx, name, t, seq)
-		}
-	}
-	if next > 0 {
-		h.flushing = true
-		h.flush.Reset(next)
-	}
-}
-
-// readUpTo reads topic's events up to at least seq, which was announced.
-func (h *Hub) readUpTo(ctx context.Context, name string, t *topic, seq int64) {
+	// A gap, or an event the notification could not carry: what came
+	// before goes out first, then the table's.
+	h.handOut(t)
 	h.fetch(ctx, name, t)
 	if t.last < seq && len(t.clients) > 0 {
 		h.retryLater() // not visible yet, which PostgreSQL should not allow
 	}
+}
+
+// flushPending hands out the events taken from notifications, one batch per
+// topic.
+func (h *Hub) flushPending() {
+	for _, t := range h.pending {
+		if h.topics[t.name] == t {
+			h.handOut(t)
+		}
+		t.pending = nil // a topic dropped meanwhile
+	}
+	clear(h.pending)
+	h.pending = h.pending[:0]
+}
+
+// handOut delivers t's pending events to its clients in one batch.
+func (h *Hub) handOut(t *topic) {
+	if len(t.pending) == 0 {
+		return
+	}
+	ms := t.pending
+	t.pending = nil
+	b, err := newBatch(ms)
+	if err != nil { // only for a message type gorilla does not know
+		h.log.Error("websocket frames not prepared", "topic", t.name, "err", err.Error())
+		return
+	}
+	h.batches.Add(1)
+	h.deliver(t, b)
 }
 
 // catchUp reads the events that every topic with clients missed.
@@ -358,7 +392,7 @@ func (h *Hub) catchUp(ctx context.Context) {
 // delivers them in order.
 func (h *Hub) fetch(ctx context.Context, name string, t *topic) {
 	for len(t.clients) > 0 {
-		t.read = time.Now()
+		h.reads.Add(1)
 		qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 		ms, err := h.feed.Since(qctx, name, t.last, fetchPage)
 		cancel()
@@ -374,6 +408,7 @@ func (h *Hub) fetch(ctx context.Context, name string, t *topic) {
 				return
 			}
 			t.last = ms[len(ms)-1].Seq
+			h.batches.Add(1)
 			h.deliver(t, b)
 		}
 		if len(ms) < fetchPage {

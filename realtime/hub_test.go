@@ -397,3 +397,33 @@ func silent(t *testing.T, db *sqlx.DB, topic string) {
 		t.Fatal(err)
 	}
 }
+
+// TestEventTooBigToNotify: an event over NOTIFY's 8000 bytes is announced
+// without its body; the hub reads it from the table, and the clients get
+// every event once, in order, the big one whole.
+func TestEventTooBigToNotify(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	s := newServer(t, db, url)
+	c := s.dial(t, "big", -1)
+	if seq := c.hello(); seq != 0 {
+		t.Fatalf("hello at %d", seq)
+	}
+	big := strings.Repeat("考", 3000) // 9,000 bytes
+	for _, ev := range []event{{N: 1}, {N: 2, Pad: big}, {N: 3}} {
+		if err := appendOne(db, s.feed, "big", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for want := 1; want <= 3; want++ {
+		c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, data, err := c.conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m event
+		if err := json.Unmarshal(data, &m); err != nil || m.N != want || (want == 2) != (m.Pad == big) {
+			t.Fatalf("message %d: %.80s (%v)", want, data, err)
+		}
+	}
+}
