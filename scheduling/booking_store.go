@@ -3,6 +3,7 @@ package scheduling
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -55,26 +56,39 @@ const laneOnDay = `CASE WHEN EXISTS (
 const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, ` + laneOnDay + ` AS lane, b.pair_id,
 	s.starts_at, s.ends_at, s.venue_id, b.exam_day, b.created_at`
 
-// Book books the requested slots in one transaction: both or neither. The
-// candidate's row is locked so that their eligibility is judged on a history
-// nobody else is changing; the seat is taken by a conditional update of the
-// slot, made last so that the slot's row lock is held for the commit. It reports
-// whether the bookings were made now (false: an idempotent repeat).
+// Book books the requested slots in one transaction: both or neither. It
+// reports whether the bookings were made now (false: an idempotent repeat).
+//
+// The transaction takes four statements, BEGIN and COMMIT included (it took
+// ten before, eleven for a combined pair, with an idempotency key): one that
+// locks the candidate's row and reads all that eligibility needs
+// (readForBooking), the rules checked in Go, and one that writes the
+// idempotency key, the bookings, the seats and the audit entries
+// (writeBooking).
 func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
 	for try := 1; ; try++ {
 		bs, fresh, err := s.book(ctx, r, now)
 		// Two combined bookings may still deadlock on their slot rows; the
-		// loser was rolled back whole and simply goes again.
-		if pg.Retryable(err) && try < 3 {
+		// loser was rolled back whole and simply goes again. A history read
+		// before a concurrent booking of the same candidate committed goes
+		// again too (it is seen at once the second time).
+		if (pg.Retryable(err) || errors.Is(err, errStaleHistory)) && try < 5 {
 			continue
 		}
 		return bs, fresh, err
 	}
 }
 
+// errStaleHistory says that the candidate's history changed between the read
+// and the write of a booking: the transaction is rolled back and runs again.
+var errStaleHistory = errors.New("the candidate's history changed while booking")
+
 func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
 	if len(r.SlotIDs) != 1 && len(r.SlotIDs) != 2 {
 		return nil, false, invalid("slot_ids", "one slot, or two for the combined exam")
+	}
+	if len(r.SlotIDs) == 2 && r.SlotIDs[0] == r.SlotIDs[1] {
+		return nil, false, ErrCombinedInvalid
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -82,131 +96,307 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	}
 	defer tx.Rollback()
 
-	if r.IdempotencyKey != "" {
-		// The first request inserts the key; a copy arriving at once waits
-		// here on the key's unique index until the first commits (then it
-		// replays) or rolls back (then it books).
-		var ours bool
-		err := tx.GetContext(ctx, &ours, `
-			INSERT INTO idempotency_keys (user_id, key, request) VALUES ($1, $2, $3)
-			ON CONFLICT (user_id, key) DO NOTHING
-			RETURNING true`, r.By, r.IdempotencyKey, r.fingerprint())
-		if errors.Is(err, sql.ErrNoRows) {
-			tx.Rollback()
-			bs, err := s.replay(ctx, r)
-			return bs, false, err
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("claim idempotency key: %w", err)
-		}
-	}
-
-	c, slots, bs, err := placeBookings(ctx, tx, r, now)
+	w, key, err := prepareBooking(ctx, tx, r, now)
 	if err != nil {
 		return nil, false, err
 	}
-	if r.IdempotencyKey != "" {
-		var ids []int64
-		for _, b := range bs {
-			ids = append(ids, b.ID)
-		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE idempotency_keys SET booking_ids = $3 WHERE user_id = $1 AND key = $2`,
-			r.By, r.IdempotencyKey, pq.Array(ids)); err != nil {
-			return nil, false, fmt.Errorf("record idempotency key: %w", err)
-		}
+	if key != nil {
+		tx.Rollback()
+		bs, err := s.replay(ctx, r, *key)
+		return bs, false, err
 	}
-	if err := takeSeats(ctx, tx, c, slots, now); err != nil {
+	claimed, err := writeBooking(ctx, tx, w, r.IdempotencyKey, r.fingerprint(), now)
+	if err != nil {
 		return nil, false, err
+	}
+	if !claimed {
+		// A copy of this request committed the key after our read: it
+		// waited on the key's unique index, and now answers as a repeat.
+		tx.Rollback()
+		bs, err := s.replay(ctx, r, idempotencyKey{})
+		return bs, false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("commit booking: %w", err)
 	}
-	return bs, true, nil
+	return w.bookings, true, nil
 }
 
-// placeBookings checks the request against the candidate's history and the
-// slots (locking the candidate's row) and inserts the bookings, with their
-// audit entries, in tx. The seats are not taken yet: takeSeats does that,
-// last.
-func placeBookings(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Time) (Candidate, []Slot, []Booking, error) {
-	c, err := lockCandidate(ctx, tx, r.CandidateID)
-	if err != nil {
-		return c, nil, nil, err
+// prepareBooking reads what r needs and judges it by the rules, returning
+// the bookings to write, or the request's idempotency key when a request
+// committed it (then nothing is judged).
+func prepareBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
+	st, err := readForBooking(ctx, tx, r)
+	if err != nil || st.key != nil {
+		return booking{}, st.key, err
 	}
-	slots, err := bookableSlots(ctx, tx, r.SlotIDs)
-	if err != nil {
-		return c, nil, nil, err
+	w, err := st.judge(r, now)
+	if _, refused := refusal.As(err); refused {
+		// The history was read under the candidate's lock, but when the lock
+		// had to be waited for, with the statement's older snapshot: a
+		// refusal is judged again on a fresh read (the lock is held now).
+		if st, err = readForBooking(ctx, tx, r); err != nil || st.key != nil {
+			return booking{}, st.key, err
+		}
+		w, err = st.judge(r, now)
 	}
+	return w, nil, err
+}
+
+// bookingState is what readForBooking found.
+type bookingState struct {
+	candidate Candidate
+	slots     []Slot
+	// ids are booking ids drawn for the bookings to make, one per slot.
+	ids []int64
+	// at is the transaction's start, the bookings' created_at.
+	at time.Time
+	// digest sums up the candidate's history, for writeBooking to check that
+	// it has not changed since.
+	digest string
+	// key is the request's idempotency key, when a request committed it.
+	key *idempotencyKey
+}
+
+// idempotencyKey is a committed idempotency key.
+type idempotencyKey struct {
+	Request    string        `db:"request"`
+	BookingIDs pq.Int64Array `db:"booking_ids"`
+}
+
+// historyDigest sums up the history of candidate $1: every booking not
+// cancelled, with its status.
+const historyDigest = `(SELECT md5(coalesce(string_agg(h.id::text || h.status, ',' ORDER BY h.id), ''))
+	FROM bookings h WHERE h.candidate_id = $1 AND h.status <> 'cancelled')`
+
+// readForBooking locks the candidate's row and reads, in one statement, the
+// candidate with class, grant and history, the requested slots, the request's
+// idempotency key and a booking id per slot. An unknown candidate is not
+// found, an unknown slot a bad field.
+func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
+	var row struct {
+		LicenceClass
+		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
+		PermitExpiresOn  time.Time      `db:"permit_expires_on"`
+		Subject1PassedOn *time.Time     `db:"subject1_passed_on"`
+		HoldsCarLicence  bool           `db:"holds_car_licence"`
+		Reason           *string        `db:"reason"`
+		Needs            pq.StringArray `db:"needs"`
+		History          []byte         `db:"history"`
+		Slots            []byte         `db:"slots"`
+		Digest           string         `db:"digest"`
+		IDs              pq.Int64Array  `db:"ids"`
+		At               time.Time      `db:"at"`
+		KeyRequest       *string        `db:"key_request"`
+		KeyBookings      pq.Int64Array  `db:"key_bookings"`
+	}
+	// The slots' JSON keys are Slot's field names, which encoding/json
+	// matches; exam days go as text, read back as the UTC midnights Day gives.
+	err := tx.GetContext(ctx, &row, `
+		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
+		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
+		       g.reason, g.needs,
+		       (SELECT coalesce(json_agg(json_build_object('subject', h.subject, 'status', h.status, 'day', h.exam_day::text)), '[]')
+		        FROM bookings h WHERE h.candidate_id = c.id AND h.status <> 'cancelled') AS history,
+		       (SELECT coalesce(json_agg(json_build_object('ID', s.id, 'VenueID', s.venue_id, 'Subject', s.subject,
+		                'LicenceClass', s.licence_class, 'StartsAt', s.starts_at, 'EndsAt', s.ends_at,
+		                'Capacity', s.capacity, 'PriorityReserved', s.priority_reserved,
+		                'ReserveReleaseAt', s.reserve_release_at, 'BookingOpensAt', s.booking_opens_at,
+		                'BookingClosesAt', s.booking_closes_at, 'AdaptedVehicle', s.adapted_vehicle,
+		                'Booked', s.booked, 'VenueStepFree', v.step_free) ORDER BY s.starts_at), '[]')
+		        FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = ANY($2)) AS slots,
+		       `+historyDigest+` AS digest,
+		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,
+		       now() AS at,
+		       k.request AS key_request, k.booking_ids AS key_bookings
+		FROM candidates c
+		JOIN licence_classes lc ON lc.code = c.licence_class
+		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
+		LEFT JOIN idempotency_keys k ON k.user_id = $3 AND k.key = $4 AND $4 <> ''
+		WHERE c.id = $1
+		FOR UPDATE OF c`, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bookingState{}, refusal.ErrNotFound
+	}
+	if err != nil {
+		return bookingState{}, fmt.Errorf("read for booking of candidate %d: %w", r.CandidateID, err)
+	}
+	st := bookingState{ids: row.IDs, at: row.At, digest: row.Digest}
+	if row.KeyRequest != nil {
+		st.key = &idempotencyKey{Request: *row.KeyRequest, BookingIDs: row.KeyBookings}
+	}
+	c := Candidate{
+		ID: r.CandidateID, LicenceClass: row.LicenceClass,
+		PermitIssuedOn: row.PermitIssuedOn, PermitExpiresOn: row.PermitExpiresOn,
+		Subject1PassedOn: row.Subject1PassedOn, HoldsCarLicence: row.HoldsCarLicence,
+	}
+	if row.Reason != nil {
+		c.Priority = &Grant{Reason: *row.Reason, Needs: []string(row.Needs)}
+	}
+	var history []struct {
+		Subject int    `json:"subject"`
+		Status  string `json:"status"`
+		Day     string `json:"day"`
+	}
+	if err := json.Unmarshal(row.History, &history); err != nil {
+		return bookingState{}, fmt.Errorf("history of candidate %d: %w", r.CandidateID, err)
+	}
+	for _, h := range history {
+		day, err := time.Parse(time.DateOnly, h.Day)
+		if err != nil {
+			return bookingState{}, fmt.Errorf("history of candidate %d: %w", r.CandidateID, err)
+		}
+		c.History = append(c.History, PastBooking{Subject: h.Subject, Status: h.Status, ExamDay: day})
+	}
+	st.candidate = c
+	if err := json.Unmarshal(row.Slots, &st.slots); err != nil {
+		return bookingState{}, fmt.Errorf("load slots: %w", err)
+	}
+	if len(st.slots) != len(r.SlotIDs) {
+		return bookingState{}, invalid("slot_ids", "no such slot")
+	}
+	return st, nil
+}
+
+// booking is a booking about to be written: its rows, its seats and its
+// audit entries.
+type booking struct {
+	candidate Candidate
+	slots     []Slot
+	bookings  []Booking
+	by        int64
+	digest    string
+}
+
+// judge applies the booking rules to what st holds, and returns the
+// bookings to write.
+func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
+	c, slots := st.candidate, st.slots
 	if len(slots) == 2 {
 		a, b, err := CheckCombined(slots[0], slots[1])
 		if err != nil {
-			return c, nil, nil, err
+			return booking{}, err
 		}
 		slots = []Slot{a, b}
 	}
 	for _, sl := range slots {
 		if err := CheckBooking(c, sl, now); err != nil {
-			return c, nil, nil, fmt.Errorf("slot %d: %w", sl.ID, err)
+			return booking{}, fmt.Errorf("slot %d: %w", sl.ID, err)
 		}
 	}
-
-	bs, err := insertBookings(ctx, tx, c, slots, r.By)
-	if err != nil {
-		return c, nil, nil, err
-	}
-	for _, b := range bs {
-		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(r.By), Action: "booking.created",
-			Subject: fmt.Sprintf("booking:%d", b.ID), After: b}); err != nil {
-			return c, nil, nil, err
-		}
-	}
-	return c, slots, bs, nil
-}
-
-// takeSeats takes a seat in each of slots for candidate c, or refuses with
-// ErrSlotFull when one is full.
-func takeSeats(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot, now time.Time) error {
-	ids := make([]int64, len(slots))
+	bs := make([]Booking, len(slots))
 	for i, sl := range slots {
-		ids[i] = sl.ID
+		bs[i] = Booking{
+			ID: st.ids[i], CandidateID: c.ID, SlotID: sl.ID, Subject: sl.Subject,
+			Status: StatusConfirmed, Lane: c.Lane(),
+			StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, VenueID: sl.VenueID,
+			ExamDay: sl.Day(), CreatedAt: st.at,
+		}
 	}
-	// The seats are taken last, so that the slot rows, where every booking
-	// of a slot meets, stay locked for the commit alone (the bookings'
-	// foreign key to the slot is checked at commit, migration 00004).
-	// PL-RESERVE: before the release time a regular candidate may not take
-	// the last priority_reserved seats; the CHECK on booked is the last
-	// guard. The rows are locked in id order, so that two combined bookings
-	// of one pair cannot deadlock.
-	lane := c.Priority != nil
-	var taken []int64
-	err := tx.SelectContext(ctx, &taken, `
-		WITH locked AS (SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)
-		UPDATE slots SET booked = booked + 1
-		FROM locked
-		WHERE slots.id = locked.id
-		  AND booked < capacity - CASE WHEN $2 OR $3 >= reserve_release_at THEN 0 ELSE priority_reserved END
-		RETURNING slots.id`, pq.Array(ids), lane, now)
-	if err != nil {
-		return fmt.Errorf("take seats: %w", err)
+	if len(bs) == 2 { // BK-COMBINED: the halves point at each other
+		bs[0].PairID, bs[1].PairID = &bs[1].ID, &bs[0].ID
 	}
-	if len(taken) != len(slots) {
-		return ErrSlotFull
-	}
-	return nil
+	inShanghai(bs)
+	return booking{candidate: c, slots: slots, bookings: bs, by: r.By, digest: st.digest}, nil
 }
 
-// replay answers a repeated request with the bookings its key made.
-func (s *Store) replay(ctx context.Context, r BookRequest) ([]Booking, error) {
-	var k struct {
-		Request    string        `db:"request"`
-		BookingIDs pq.Int64Array `db:"booking_ids"`
+// writeBooking writes w in one statement: the idempotency key (when key is
+// set), the bookings, a seat in each slot and the audit entries. It reports
+// false when a copy of the request committed the key first, writing
+// nothing; it refuses with ErrSlotFull when a slot has no seat for the
+// candidate, and answers errStaleHistory when the candidate's history is no
+// longer what w was judged on. On any of these the caller rolls back.
+func writeBooking(ctx context.Context, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
+	var ids, slotIDs, subjects, pairs []int64
+	var days []string
+	entries := make([]audit.Entry, len(w.bookings))
+	for i, b := range w.bookings {
+		ids = append(ids, b.ID)
+		slotIDs = append(slotIDs, b.SlotID)
+		subjects = append(subjects, int64(b.Subject))
+		days = append(days, b.ExamDay.Format(time.DateOnly))
+		var pair int64
+		if b.PairID != nil {
+			pair = *b.PairID
+		}
+		pairs = append(pairs, pair)
+		entries[i] = audit.Entry{Actor: audit.User(w.by), Action: "booking.created",
+			Subject: fmt.Sprintf("booking:%d", b.ID), After: b}
 	}
-	err := s.db.GetContext(ctx, &k, `
-		SELECT request, booking_ids FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
-		r.By, r.IdempotencyKey)
+	es, err := audit.NewEntries(entries...)
 	if err != nil {
-		return nil, fmt.Errorf("read idempotency key: %w", err)
+		return false, err
+	}
+	// The key (when there is one) is claimed first: a copy of the request in flight makes this
+	// statement wait on the key's unique index until it commits (then
+	// nothing is written and the request replays) or rolls back. The
+	// bookings are written only with the key claimed and the history as
+	// judged. The seats are taken in slot id order, so that two combined
+	// bookings of one pair cannot deadlock; PL-RESERVE: before the release
+	// time a regular candidate may not take the last priority_reserved
+	// seats; the CHECK on booked is the last guard. The bookings' foreign key
+	// to the slot is checked at commit (migration 00004).
+	audited, auditArgs := es.Insert(11, "EXISTS (SELECT FROM ins)")
+	args := append([]any{w.candidate.ID, pq.Array(ids), pq.Array(slotIDs), pq.Array(subjects), pq.Array(days),
+		pq.Array(pairs), w.candidate.Lane(), w.by, key, fingerprint}, auditArgs...)
+	args = append(args, w.digest, w.candidate.Priority != nil, now)
+	var res struct {
+		Fresh   bool `db:"fresh"`
+		Claimed bool `db:"claimed"`
+		Taken   int  `db:"taken"`
+	}
+	err = tx.GetContext(ctx, &res, `
+		WITH ok AS (SELECT `+historyDigest+` = $17 AS fresh),
+		claim AS (
+			INSERT INTO idempotency_keys (user_id, key, request, booking_ids)
+			SELECT $8, $9, $10, $2 WHERE $9::text <> ''
+			ON CONFLICT (user_id, key) DO NOTHING
+			RETURNING true),
+		claimed AS (SELECT WHERE $9::text = '' UNION ALL SELECT FROM claim),
+		ins AS (
+			INSERT INTO bookings (id, candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
+			SELECT n.id, $1, n.slot_id, n.subject, n.exam_day, $7, $8, nullif(n.pair_id, 0)
+			FROM unnest($2::bigint[], $3::bigint[], $4::smallint[], $5::date[], $6::bigint[])
+			     AS n (id, slot_id, subject, exam_day, pair_id)
+			WHERE (SELECT fresh FROM ok) AND EXISTS (SELECT FROM claimed)
+			RETURNING id),
+		locked AS (
+			SELECT id FROM slots WHERE id = ANY($3) AND EXISTS (SELECT FROM ins)
+			ORDER BY id FOR NO KEY UPDATE),
+		seats AS (
+			UPDATE slots SET booked = booked + 1
+			FROM locked
+			WHERE slots.id = locked.id
+			  AND booked < capacity - CASE WHEN $18 OR $19 >= reserve_release_at THEN 0 ELSE priority_reserved END
+			RETURNING slots.id),
+		audited AS (`+audited+`)
+		SELECT (SELECT fresh FROM ok) AS fresh, EXISTS (SELECT FROM claimed) AS claimed,
+		       (SELECT count(*) FROM seats) AS taken`, args...)
+	if err != nil {
+		// BK-ONE is guarded by the partial unique index bookings_one_active.
+		return false, dbError(err, "write booking")
+	}
+	switch {
+	case !res.Fresh:
+		return false, errStaleHistory
+	case !res.Claimed:
+		return false, nil
+	case res.Taken != len(w.slots):
+		return false, ErrSlotFull
+	}
+	return true, nil
+}
+
+// replay answers a repeated request with the bookings its key made: k as
+// read already, or read now when k is empty.
+func (s *Store) replay(ctx context.Context, r BookRequest, k idempotencyKey) ([]Booking, error) {
+	if k.Request == "" {
+		err := s.db.GetContext(ctx, &k, `
+			SELECT request, booking_ids FROM idempotency_keys WHERE user_id = $1 AND key = $2`,
+			r.By, r.IdempotencyKey)
+		if err != nil {
+			return nil, fmt.Errorf("read idempotency key: %w", err)
+		}
 	}
 	if k.Request != r.fingerprint() {
 		return nil, ErrIdempotencyReused
@@ -214,18 +404,9 @@ func (s *Store) replay(ctx context.Context, r BookRequest) ([]Booking, error) {
 	return bookingsByID(ctx, s.db, k.BookingIDs)
 }
 
-// lockCandidate locks and loads the candidate with class, grant and history.
-func lockCandidate(ctx context.Context, tx *sqlx.Tx, id int64) (Candidate, error) {
-	return loadCandidate(ctx, tx, id, " FOR UPDATE OF c")
-}
-
 // LoadCandidate loads the candidate with class, grant and history, as the
 // booking rules see them, without locking.
 func LoadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64) (Candidate, error) {
-	return loadCandidate(ctx, q, id, "")
-}
-
-func loadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64, lock string) (Candidate, error) {
 	var row struct {
 		LicenceClass
 		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
@@ -242,7 +423,7 @@ func loadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64, lock st
 		FROM candidates c
 		JOIN licence_classes lc ON lc.code = c.licence_class
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
-		WHERE c.id = $1`+lock, id)
+		WHERE c.id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Candidate{}, refusal.ErrNotFound
 	}
@@ -264,71 +445,6 @@ func loadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64, lock st
 		return Candidate{}, fmt.Errorf("history of candidate %d: %w", id, err)
 	}
 	return c, nil
-}
-
-// bookableSlots loads the requested slots; an unknown id is a bad field.
-func bookableSlots(ctx context.Context, tx *sqlx.Tx, ids []int64) ([]Slot, error) {
-	if len(ids) == 2 && ids[0] == ids[1] {
-		return nil, ErrCombinedInvalid
-	}
-	var slots []Slot
-	err := tx.SelectContext(ctx, &slots, `SELECT `+slotColumns+`
-		FROM slots s JOIN venues v ON v.id = s.venue_id
-		WHERE s.id = ANY($1) ORDER BY s.starts_at`, pq.Array(ids))
-	if err != nil {
-		return nil, fmt.Errorf("load slots: %w", err)
-	}
-	if len(slots) != len(ids) {
-		return nil, invalid("slot_ids", "no such slot")
-	}
-	return slots, nil
-}
-
-// insertBookings writes the bookings in one statement, the halves of a
-// combined booking pointing at each other (their ids are drawn first, so
-// that each row can name the other), and returns them as the API shows them.
-func insertBookings(ctx context.Context, tx *sqlx.Tx, c Candidate, slots []Slot, by int64) ([]Booking, error) {
-	var slotIDs, subjects []int64
-	var days []string
-	for _, sl := range slots {
-		slotIDs = append(slotIDs, sl.ID)
-		subjects = append(subjects, int64(sl.Subject))
-		days = append(days, sl.Day().Format(time.DateOnly))
-	}
-	var rows []struct {
-		ID        int64     `db:"id"`
-		SlotID    int64     `db:"slot_id"`
-		PairID    *int64    `db:"pair_id"`
-		CreatedAt time.Time `db:"created_at"`
-	}
-	err := tx.SelectContext(ctx, &rows, `
-		WITH n AS (
-			SELECT nextval('bookings_id_seq') AS id, s.slot_id, s.subject, s.exam_day, s.ord
-			FROM unnest($2::bigint[], $3::smallint[], $4::date[]) WITH ORDINALITY AS s (slot_id, subject, exam_day, ord))
-		INSERT INTO bookings (id, candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
-		SELECT n.id, $1, n.slot_id, n.subject, n.exam_day, $5, $6, (SELECT m.id FROM n m WHERE m.ord <> n.ord)
-		FROM n ORDER BY n.ord
-		RETURNING id, slot_id, pair_id, created_at`,
-		c.ID, pq.Array(slotIDs), pq.Array(subjects), pq.Array(days), c.Lane(), by)
-	if err != nil {
-		// BK-ONE is guarded by the partial unique index bookings_one_active.
-		return nil, dbError(err, "insert bookings")
-	}
-	bs := make([]Booking, 0, len(rows))
-	for _, sl := range slots {
-		for _, r := range rows {
-			if r.SlotID == sl.ID {
-				bs = append(bs, Booking{
-					ID: r.ID, CandidateID: c.ID, SlotID: sl.ID, Subject: sl.Subject,
-					Status: StatusConfirmed, Lane: c.Lane(), PairID: r.PairID,
-					StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, VenueID: sl.VenueID,
-					ExamDay: sl.Day(), CreatedAt: r.CreatedAt,
-				})
-			}
-		}
-	}
-	inShanghai(bs)
-	return bs, nil
 }
 
 func bookingsByID(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]Booking, error) {

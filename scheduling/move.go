@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -54,7 +55,7 @@ func (s *Store) Move(ctx context.Context, r MoveRequest, now time.Time) (cancell
 		cancelled, booked, err = s.move(ctx, r, now)
 		// Like two combined bookings, a move may deadlock with a booking
 		// of the same slots; the loser was rolled back whole.
-		if pg.Retryable(err) && try < 3 {
+		if (pg.Retryable(err) || errors.Is(err, errStaleHistory)) && try < 5 {
 			continue
 		}
 		return cancelled, booked, err
@@ -75,20 +76,20 @@ func (s *Store) move(ctx context.Context, r MoveRequest, now time.Time) ([]Booki
 	if len(cancelled) == 0 {
 		return nil, nil, ErrNotConfirmed
 	}
-	c, slots, booked, err := placeBookings(ctx, tx, BookRequest{CandidateID: cancelled[0].CandidateID, SlotIDs: r.SlotIDs, By: r.By}, now)
+	w, _, err := prepareBooking(ctx, tx, BookRequest{CandidateID: cancelled[0].CandidateID, SlotIDs: r.SlotIDs, By: r.By}, now)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !slices.Equal(subjectsOf(cancelled), subjectsOf(booked)) {
+	if !slices.Equal(subjectsOf(cancelled), subjectsOf(w.bookings)) {
 		return nil, nil, ErrMoveMismatch
 	}
-	if err := takeSeats(ctx, tx, c, slots, now); err != nil {
+	if _, err := writeBooking(ctx, tx, w, "", "", now); err != nil {
 		return nil, nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("commit move: %w", err)
 	}
-	return cancelled, booked, nil
+	return cancelled, w.bookings, nil
 }
 
 // subjectsOf is the sorted subjects of bs.

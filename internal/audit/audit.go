@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Kinds of actor.
@@ -108,33 +109,75 @@ type Entry struct {
 // INSERT that takes no lock shared with other writers; it vanishes if tx
 // rolls back, and a Chainer links it once tx has committed.
 func Record(ctx context.Context, tx sqlx.ExtContext, e Entry) error {
-	if err := e.Actor.validate(); err != nil {
-		return fmt.Errorf("audit %s: %w", e.Action, err)
-	}
-	if strings.TrimSpace(e.Action) == "" || strings.TrimSpace(e.Subject) == "" {
-		return fmt.Errorf("audit %q of %q: the action and the subject are required", e.Action, e.Subject)
-	}
-	before, err := jsonText(e.Before)
+	b, err := NewEntries(e)
 	if err != nil {
-		return fmt.Errorf("audit %s of %s: before: %w", e.Action, e.Subject, err)
+		return err
 	}
-	after, err := jsonText(e.After)
-	if err != nil {
-		return fmt.Errorf("audit %s of %s: after: %w", e.Action, e.Subject, err)
-	}
-	var actorID *int64
-	if e.Actor.Kind != KindSystem {
-		actorID = &e.Actor.ID
-	}
-	// JSON goes as strings: lib/pq sends []byte parameters in binary, which
-	// jsonb would refuse.
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO audit_log (actor_kind, actor_id, action, subject, before, after)
-		VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
-		e.Actor.Kind, actorID, e.Action, e.Subject, before, after); err != nil {
+	q, args := b.Insert(1, "true")
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("audit %s of %s: %w", e.Action, e.Subject, err)
 	}
 	return nil
+}
+
+// Entries is entries made ready for an INSERT that a caller puts in a
+// statement of its own (a data-modifying CTE beside the change it records),
+// so that the change and its entries take one round trip.
+type Entries struct {
+	kinds, actions, subjects []string
+	actorIDs                 []sql.NullInt64
+	befores, afters          []sql.NullString
+}
+
+// NewEntries checks and encodes es as Record would.
+func NewEntries(es ...Entry) (Entries, error) {
+	var b Entries
+	for _, e := range es {
+		if err := e.Actor.validate(); err != nil {
+			return Entries{}, fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+		if strings.TrimSpace(e.Action) == "" || strings.TrimSpace(e.Subject) == "" {
+			return Entries{}, fmt.Errorf("audit %q of %q: the action and the subject are required", e.Action, e.Subject)
+		}
+		before, err := jsonText(e.Before)
+		if err != nil {
+			return Entries{}, fmt.Errorf("audit %s of %s: before: %w", e.Action, e.Subject, err)
+		}
+		after, err := jsonText(e.After)
+		if err != nil {
+			return Entries{}, fmt.Errorf("audit %s of %s: after: %w", e.Action, e.Subject, err)
+		}
+		b.kinds = append(b.kinds, e.Actor.Kind)
+		b.actorIDs = append(b.actorIDs, sql.NullInt64{Int64: e.Actor.ID, Valid: e.Actor.Kind != KindSystem})
+		b.actions = append(b.actions, e.Action)
+		b.subjects = append(b.subjects, e.Subject)
+		b.befores = append(b.befores, nullString(before))
+		b.afters = append(b.afters, nullString(after))
+	}
+	return b, nil
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+// Insert returns the INSERT of b's entries, inserted only where the SQL
+// condition where holds ("true" for always), with its parameters numbered
+// from $first, and their arguments.
+func (b Entries) Insert(first int, where string) (string, []any) {
+	n := func(i int) string { return "$" + strconv.Itoa(first+i) }
+	// JSON goes as text: lib/pq sends []byte parameters in binary, which
+	// jsonb would refuse.
+	q := `INSERT INTO audit_log (actor_kind, actor_id, action, subject, before, after)
+		SELECT e.kind, e.actor_id, e.action, e.subject, e.before::jsonb, e.after::jsonb
+		FROM unnest(` + n(0) + `::text[], ` + n(1) + `::bigint[], ` + n(2) + `::text[], ` + n(3) + `::text[], ` +
+		n(4) + `::text[], ` + n(5) + `::text[]) AS e (kind, actor_id, action, subject, before, after)
+		WHERE ` + where
+	return q, []any{pq.Array(b.kinds), pq.Array(b.actorIDs), pq.Array(b.actions), pq.Array(b.subjects),
+		pq.Array(b.befores), pq.Array(b.afters)}
 }
 
 // jsonText marshals v, returning nil for nil or JSON null.

@@ -34,6 +34,8 @@ type Store struct {
 	dummy []byte
 	// Throttle is the login throttle's rule; NewStore sets the defaults.
 	Throttle Throttle
+	// cache answers Lookup from memory while ListenRevocations runs.
+	cache *sessionCache
 }
 
 // NewStore returns a store hashing with bcrypt cost (bcrypt.DefaultCost in
@@ -44,7 +46,8 @@ func NewStore(db *sqlx.DB, cost int, ttl time.Duration, now func() time.Time) (*
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
 	}
-	s := &Store{db: db, hash: &hasher{cost: cost}, ttl: ttl, now: now, dummy: dummy, Throttle: DefaultThrottle()}
+	s := &Store{db: db, hash: &hasher{cost: cost}, ttl: ttl, now: now, dummy: dummy, Throttle: DefaultThrottle(),
+		cache: newSessionCache(CacheTTL, CacheSize)}
 	s.SetHashWorkers(runtime.NumCPU())
 	return s, nil
 }
@@ -158,26 +161,41 @@ func (s *Store) EnsureAdmin(ctx context.Context, password string) (bool, error) 
 	return created == 1, nil
 }
 
-// Lookup finds the caller behind a token that has neither expired nor been revoked.
+// Lookup finds the caller behind a token that has neither expired nor been
+// revoked: from the session cache when it holds the token (no query), else
+// from the database.
 func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
-	var p Principal
-	err := s.db.GetContext(ctx, &p, `
-		SELECT u.id, u.role, u.venue_id, coalesce(u.desk, '') AS desk
+	key := [32]byte(secret.Hash(token))
+	now := s.now()
+	if p, ok := s.cache.get(key, now); ok {
+		return p, nil
+	}
+	gen := s.cache.generation()
+	var row struct {
+		Principal
+		ExpiresAt time.Time `db:"expires_at"`
+	}
+	err := s.db.GetContext(ctx, &row, `
+		SELECT u.id, u.role, u.venue_id, coalesce(u.desk, '') AS desk, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND s.expires_at > $2`, secret.Hash(token), s.now())
+		WHERE s.token_hash = $1 AND s.expires_at > $2`, key[:], now)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, refusal.ErrUnauthorized
 	}
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up session: %w", err)
 	}
-	return p, nil
+	s.cache.put(key, gen, row.Principal, row.ExpiresAt)
+	return row.Principal, nil
 }
 
-// Logout revokes a token.
+// Logout revokes a token. Migration 00020's trigger announces it to every
+// replica's cache; this one's forgets it at once.
 func (s *Store) Logout(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, secret.Hash(token)); err != nil {
+	key := [32]byte(secret.Hash(token))
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, key[:]); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
+	s.cache.dropToken(key)
 	return nil
 }

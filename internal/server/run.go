@@ -170,6 +170,15 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(prunerDone)
 		pruneThrottle(hubCtx, accounts, cfg.Now, log)
 	}()
+	revocationsDone := make(chan struct{})
+	go func() {
+		defer close(revocationsDone)
+		// The session cache works while this listens; without it every
+		// request looks its token up.
+		if err := accounts.ListenRevocations(hubCtx, dbURL, log); err != nil {
+			log.Error("session cache off", "err", err.Error())
+		}
+	}()
 	select {
 	case err := <-errc:
 		hub.Close()
@@ -192,6 +201,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-hubDone
 	<-closerDone // no day-closing transaction outlives the database
 	<-prunerDone
+	<-revocationsDone
 	<-chainerDone
 	return nil
 }
