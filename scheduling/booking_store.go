@@ -90,13 +90,16 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	if len(r.SlotIDs) == 2 && r.SlotIDs[0] == r.SlotIDs[1] {
 		return nil, false, ErrCombinedInvalid
 	}
+	if err := s.prep.warm(ctx); err != nil {
+		return nil, false, err
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
-	w, key, err := prepareBooking(ctx, tx, r, now)
+	w, key, err := prepareBooking(ctx, s.prep, tx, r, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -105,7 +108,7 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		bs, err := s.replay(ctx, r, *key)
 		return bs, false, err
 	}
-	claimed, err := writeBooking(ctx, tx, w, r.IdempotencyKey, r.fingerprint(), now)
+	claimed, err := writeBooking(ctx, s.prep, tx, w, r.IdempotencyKey, r.fingerprint(), now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -125,8 +128,8 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 // prepareBooking reads what r needs and judges it by the rules, returning
 // the bookings to write, or the request's idempotency key when a request
 // committed it (then nothing is judged).
-func prepareBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
-	st, err := readForBooking(ctx, tx, r)
+func prepareBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
+	st, err := readForBooking(ctx, p, tx, r)
 	if err != nil || st.key != nil {
 		return booking{}, st.key, err
 	}
@@ -135,7 +138,7 @@ func prepareBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Ti
 		// The history was read under the candidate's lock, but when the lock
 		// had to be waited for, with the statement's older snapshot: a
 		// refusal is judged again on a fresh read (the lock is held now).
-		if st, err = readForBooking(ctx, tx, r); err != nil || st.key != nil {
+		if st, err = readForBooking(ctx, p, tx, r); err != nil || st.key != nil {
 			return booking{}, st.key, err
 		}
 		w, err = st.judge(r, now)
@@ -173,7 +176,7 @@ const historyDigest = `(SELECT md5(coalesce(string_agg(h.id::text || h.status, '
 // candidate with class, grant and history, the requested slots, the request's
 // idempotency key and a booking id per slot. An unknown candidate is not
 // found, an unknown slot a bad field.
-func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
+func readForBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
 	var row struct {
 		LicenceClass
 		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
@@ -192,29 +195,7 @@ func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingSta
 	}
 	// The slots' JSON keys are Slot's field names, which encoding/json
 	// matches; exam days go as text, read back as the UTC midnights Day gives.
-	err := tx.GetContext(ctx, &row, `
-		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
-		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
-		       g.reason, g.needs,
-		       (SELECT coalesce(json_agg(json_build_object('subject', h.subject, 'status', h.status, 'day', h.exam_day::text)), '[]')
-		        FROM bookings h WHERE h.candidate_id = c.id AND h.status <> 'cancelled') AS history,
-		       (SELECT coalesce(json_agg(json_build_object('ID', s.id, 'VenueID', s.venue_id, 'Subject', s.subject,
-		                'LicenceClass', s.licence_class, 'StartsAt', s.starts_at, 'EndsAt', s.ends_at,
-		                'Capacity', s.capacity, 'PriorityReserved', s.priority_reserved,
-		                'ReserveReleaseAt', s.reserve_release_at, 'BookingOpensAt', s.booking_opens_at,
-		                'BookingClosesAt', s.booking_closes_at, 'AdaptedVehicle', s.adapted_vehicle,
-		                'Booked', s.booked, 'VenueStepFree', v.step_free) ORDER BY s.starts_at), '[]')
-		        FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = ANY($2)) AS slots,
-		       `+historyDigest+` AS digest,
-		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,
-		       now() AS at,
-		       k.request AS key_request, k.booking_ids AS key_bookings
-		FROM candidates c
-		JOIN licence_classes lc ON lc.code = c.licence_class
-		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
-		LEFT JOIN idempotency_keys k ON k.user_id = $3 AND k.key = $4 AND $4 <> ''
-		WHERE c.id = $1
-		FOR UPDATE OF c`, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
+	err := p.get(ctx, tx, &row, readBookingQuery, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bookingState{}, refusal.ErrNotFound
 	}
@@ -306,7 +287,7 @@ func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 // nothing; it refuses with ErrSlotFull when a slot has no seat for the
 // candidate, and answers errStaleHistory when the candidate's history is no
 // longer what w was judged on. On any of these the caller rolls back.
-func writeBooking(ctx context.Context, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
+func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
 	var ids, slotIDs, subjects, pairs []int64
 	var days []string
 	entries := make([]audit.Entry, len(w.bookings))
@@ -336,7 +317,7 @@ func writeBooking(ctx context.Context, tx *sqlx.Tx, w booking, key, fingerprint 
 	// time a regular candidate may not take the last priority_reserved
 	// seats; the CHECK on booked is the last guard. The bookings' foreign key
 	// to the slot is checked at commit (migration 00004).
-	audited, auditArgs := es.Insert(11, "EXISTS (SELECT FROM ins)")
+	audited, auditArgs := es.Insert(11, writeAuditedWhere)
 	args := append([]any{w.candidate.ID, pq.Array(ids), pq.Array(slotIDs), pq.Array(subjects), pq.Array(days),
 		pq.Array(pairs), w.candidate.Lane(), w.by, key, fingerprint}, auditArgs...)
 	args = append(args, w.digest, w.candidate.Priority != nil, now)
@@ -345,33 +326,7 @@ func writeBooking(ctx context.Context, tx *sqlx.Tx, w booking, key, fingerprint 
 		Claimed bool `db:"claimed"`
 		Taken   int  `db:"taken"`
 	}
-	err = tx.GetContext(ctx, &res, `
-		WITH ok AS (SELECT `+historyDigest+` = $17 AS fresh),
-		claim AS (
-			INSERT INTO idempotency_keys (user_id, key, request, booking_ids)
-			SELECT $8, $9, $10, $2 WHERE $9::text <> ''
-			ON CONFLICT (user_id, key) DO NOTHING
-			RETURNING true),
-		claimed AS (SELECT WHERE $9::text = '' UNION ALL SELECT FROM claim),
-		ins AS (
-			INSERT INTO bookings (id, candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
-			SELECT n.id, $1, n.slot_id, n.subject, n.exam_day, $7, $8, nullif(n.pair_id, 0)
-			FROM unnest($2::bigint[], $3::bigint[], $4::smallint[], $5::date[], $6::bigint[])
-			     AS n (id, slot_id, subject, exam_day, pair_id)
-			WHERE (SELECT fresh FROM ok) AND EXISTS (SELECT FROM claimed)
-			RETURNING id),
-		locked AS (
-			SELECT id FROM slots WHERE id = ANY($3) AND EXISTS (SELECT FROM ins)
-			ORDER BY id FOR NO KEY UPDATE),
-		seats AS (
-			UPDATE slots SET booked = booked + 1
-			FROM locked
-			WHERE slots.id = locked.id
-			  AND booked < capacity - CASE WHEN $18 OR $19 >= reserve_release_at THEN 0 ELSE priority_reserved END
-			RETURNING slots.id),
-		audited AS (`+audited+`)
-		SELECT (SELECT fresh FROM ok) AS fresh, EXISTS (SELECT FROM claimed) AS claimed,
-		       (SELECT count(*) FROM seats) AS taken`, args...)
+	err = p.get(ctx, tx, &res, writeBookingQuery(audited), args...)
 	if err != nil {
 		// BK-ONE is guarded by the partial unique index bookings_one_active.
 		return false, dbError(err, "write booking")
@@ -579,4 +534,79 @@ func cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now time.Time) 
 		}
 	}
 	return bs, nil
+}
+
+// writeAuditedWhere is when the write inserts its audit rows: when it
+// inserted the bookings.
+const writeAuditedWhere = "EXISTS (SELECT FROM ins)"
+
+// readBookingQuery is readForBooking's statement: $1 the candidate, $2 the
+// slots, $3 and $4 the idempotency key's user and key.
+const readBookingQuery = `
+		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
+		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
+		       g.reason, g.needs,
+		       (SELECT coalesce(json_agg(json_build_object('subject', h.subject, 'status', h.status, 'day', h.exam_day::text)), '[]')
+		        FROM bookings h WHERE h.candidate_id = c.id AND h.status <> 'cancelled') AS history,
+		       (SELECT coalesce(json_agg(json_build_object('ID', s.id, 'VenueID', s.venue_id, 'Subject', s.subject,
+		                'LicenceClass', s.licence_class, 'StartsAt', s.starts_at, 'EndsAt', s.ends_at,
+		                'Capacity', s.capacity, 'PriorityReserved', s.priority_reserved,
+		                'ReserveReleaseAt', s.reserve_release_at, 'BookingOpensAt', s.booking_opens_at,
+		                'BookingClosesAt', s.booking_closes_at, 'AdaptedVehicle', s.adapted_vehicle,
+		                'Booked', s.booked, 'VenueStepFree', v.step_free) ORDER BY s.starts_at), '[]')
+		        FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = ANY($2)) AS slots,
+		       ` + historyDigest + ` AS digest,
+		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,
+		       now() AS at,
+		       k.request AS key_request, k.booking_ids AS key_bookings
+		FROM candidates c
+		JOIN licence_classes lc ON lc.code = c.licence_class
+		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
+		LEFT JOIN idempotency_keys k ON k.user_id = $3 AND k.key = $4 AND $4 <> ''
+		WHERE c.id = $1
+		FOR UPDATE OF c`
+
+// writeBookingQuery is writeBooking's statement, with audited the INSERT of
+// its audit rows (audit.Entries.Insert from $11).
+func writeBookingQuery(audited string) string {
+	return `
+		WITH ok AS (SELECT ` + historyDigest + ` = $17 AS fresh),
+		claim AS (
+			INSERT INTO idempotency_keys (user_id, key, request, booking_ids)
+			SELECT $8, $9, $10, $2 WHERE $9::text <> ''
+			ON CONFLICT (user_id, key) DO NOTHING
+			RETURNING true),
+		claimed AS (SELECT WHERE $9::text = '' UNION ALL SELECT FROM claim),
+		ins AS (
+			INSERT INTO bookings (id, candidate_id, slot_id, subject, exam_day, lane, booked_by, pair_id)
+			SELECT n.id, $1, n.slot_id, n.subject, n.exam_day, $7, $8, nullif(n.pair_id, 0)
+			FROM unnest($2::bigint[], $3::bigint[], $4::smallint[], $5::date[], $6::bigint[])
+			     AS n (id, slot_id, subject, exam_day, pair_id)
+			WHERE (SELECT fresh FROM ok) AND EXISTS (SELECT FROM claimed)
+			RETURNING id),
+		locked AS (
+			SELECT id FROM slots WHERE id = ANY($3) AND EXISTS (SELECT FROM ins)
+			ORDER BY id FOR NO KEY UPDATE),
+		seats AS (
+			UPDATE slots SET booked = booked + 1
+			FROM locked
+			WHERE slots.id = locked.id
+			  AND booked < capacity - CASE WHEN $18 OR $19 >= reserve_release_at THEN 0 ELSE priority_reserved END
+			RETURNING slots.id),
+		audited AS (` + audited + `)
+		SELECT (SELECT fresh FROM ok) AS fresh, EXISTS (SELECT FROM claimed) AS claimed,
+		       (SELECT count(*) FROM seats) AS taken`
+}
+
+// warm prepares the booking's statements before a transaction needs them:
+// preparing takes a connection of the pool, which a transaction holding one
+// must not wait for.
+func (p *prepared) warm(ctx context.Context) error {
+	audited, _ := audit.Entries{}.Insert(11, writeAuditedWhere)
+	for _, q := range []string{readBookingQuery, writeBookingQuery(audited)} {
+		if _, err := p.stmt(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -56,6 +56,32 @@ func (c countingConn) ExecContext(ctx context.Context, q string, args []driver.N
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, q, args)
 }
 
+// PrepareContext counts the prepare (one round trip: parse, describe) and
+// wraps the statement so that each execution counts too.
+func (c countingConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	c.n.Add(1)
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return countingStmt{st, c.n}, nil
+}
+
+type countingStmt struct {
+	driver.Stmt
+	n *atomic.Int64
+}
+
+func (s countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.n.Add(1)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
+}
+
+func (s countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.n.Add(1)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
 type countingTx struct {
 	driver.Tx
 	n *atomic.Int64
@@ -67,7 +93,8 @@ func (t countingTx) Rollback() error { t.n.Add(1); return t.Tx.Rollback() }
 // TestBookStatements counts the statements of a booking: BEGIN, the read
 // that locks the candidate, the write, COMMIT (ten before, with an
 // idempotency key; eleven for a combined pair). A refusal for a full slot
-// and a replay take four too.
+// and a replay take four too. The read and the write are prepared once per
+// connection: the first booking on a connection takes two more round trips.
 func TestBookStatements(t *testing.T) {
 	f := newMoveFixture(t)
 	var n atomic.Int64
@@ -76,6 +103,7 @@ func TestBookStatements(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := sqlx.NewDb(sql.OpenDB(counting{conn, &n}), "postgres")
+	db.SetMaxOpenConns(1) // one connection: its statements are prepared once
 	t.Cleanup(func() { db.Close() })
 	s := scheduling.NewStore(db)
 	ctx := context.Background()
@@ -94,6 +122,8 @@ func TestBookStatements(t *testing.T) {
 			t.Errorf("%s: %d statements, want %d", name, got, want)
 		}
 	}
+	first := registeredIn(t, f, "110101199001010023")
+	count("first booking on the connection", 6, scheduling.BookRequest{CandidateID: first, SlotIDs: []int64{s2}, By: f.staff}, nil)
 	r := scheduling.BookRequest{CandidateID: f.cid, SlotIDs: []int64{single}, By: f.staff, IdempotencyKey: "k1"}
 	count("booking with a key", 4, r, nil)
 	count("replay", 4, r, nil)

@@ -20,10 +20,12 @@ import (
 // exported method owns its transaction.
 type Store struct {
 	db *sqlx.DB
+	// prep holds the booking's statements, prepared.
+	prep *prepared
 }
 
 // NewStore returns a store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db, prep: &prepared{db: db}} }
 
 // constraintErrors maps the constraints that guard this package's tables
 // to the refusals they stand for: the one place where PostgreSQL's errors
