@@ -194,13 +194,14 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 				}
 			}
 			c.send.done(size)
-			clear(bs) // the batches are let go
-			if spare = bs[:0]; cap(spare) > spareBatches {
-				spare = nil
-			}
 			if err != nil || c.code.Load() != 0 {
 				return err
 			}
+		}
+		// The slice taken is the next spare (the queue holds the last).
+		clear(bs) // the batches are let go
+		if spare = bs[:0]; cap(spare) > spareBatches {
+			spare = nil
 		}
 		if closed {
 			return nil
