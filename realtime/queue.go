@@ -32,16 +32,17 @@ type sendQueue struct {
 
 func newSendQueue() sendQueue { return sendQueue{wake: make(chan struct{}, 1)} }
 
-// push queues b unless the client would then be more than limit bytes
-// behind; a client with nothing queued or being written always takes one
-// batch, however big. It reports false when b was refused.
+// push queues b unless the client is more than limit bytes behind already.
+// A batch is taken whole however big it is: one read of the table after a
+// gap may hold hundreds of events at once, and a client that keeps up must
+// not be dropped for it. It reports false when b was refused.
 func (q *sendQueue) push(b *batch, limit int) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return true
 	}
-	if q.bytes > 0 && q.bytes+b.size > limit {
+	if q.bytes > limit {
 		q.mu.Unlock()
 		return false
 	}
