@@ -28,19 +28,15 @@ const (
 	// maxMessageSize bounds what a client may send: clients only answer
 	// pings and close frames.
 	maxMessageSize = 512
-	// sendBuffer is how many batches of events a client may fall behind
-	// before it is dropped. A batch is what the hub read at once, shared by
-	// all clients: a transaction that appends many events at once fills one
-	// entry, not many.
-	sendBuffer = 64
 	// replayPage bounds one read of a replay.
 	replayPage = 500
 )
 
 // Close codes, besides websocket.CloseGoingAway (1001) when the hub closes.
 const (
-	// CloseTooSlow (4008) closes a client that fell sendBuffer batches
-	// behind; the reason says from where to resume: "too slow: reconnect
+	// CloseTooSlow (4008) closes a client that fell more than
+	// Hub.QueueBytes behind, or whose write took longer than Hub.WriteWait;
+	// the reason says from where to resume: "too slow: reconnect
 	// with since=<the last seq sent>".
 	CloseTooSlow = 4008
 	// CloseFeedUnavailable (1011) closes a client whose events could not be
@@ -53,6 +49,7 @@ const (
 type batch struct {
 	msgs   []Message
 	frames []*websocket.PreparedMessage
+	size   int // bytes of the events, counted against Hub.QueueBytes
 }
 
 // newBatch prepares the frames of msgs.
@@ -64,6 +61,7 @@ func newBatch(msgs []Message) (*batch, error) {
 			return nil, err
 		}
 		b.frames[i] = pm
+		b.size += len(m.Data)
 	}
 	return b, nil
 }
@@ -77,7 +75,7 @@ type client struct {
 	conn  *websocket.Conn
 	topic string
 	since int64         // -1: live events only
-	send  chan *batch   // closed by the hub
+	send  sendQueue     // closed by the hub
 	code  atomic.Int32  // the close code, set by the hub before it closes send
 	wait  time.Duration // the write deadline of a message (Hub.WriteWait)
 	user  int64         // whose connection it is (Serve's caller), 0 for nobody's
@@ -171,25 +169,42 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 	if err != nil {
 		return err
 	}
-	for b := range c.send {
-		// What is queued leaves in one system call when the connection
-		// can be corked.
-		if cork != nil {
-			cork.cork()
-		}
-		err := c.sendBatch(h, b, last)
-		for more := true; err == nil && more && len(c.send) > 0; {
-			if b, more = <-c.send; more {
-				err = c.sendBatch(h, b, last)
+	// Woken, the writer takes everything queued since it last looked: one
+	// event when it keeps up, what queued meanwhile when it was busy.
+	var spare []*batch
+	for range c.send.wake {
+		bs, closed := c.send.take(spare)
+		if len(bs) > 0 {
+			// What is taken leaves in one system call when the connection
+			// can be corked.
+			if cork != nil {
+				cork.cork()
+			}
+			var err error
+			size := 0
+			for _, b := range bs {
+				size += b.size
+				if err == nil {
+					err = c.sendBatch(h, b, last)
+				}
+			}
+			if cork != nil {
+				if uerr := cork.uncork(); err == nil {
+					err = uerr
+				}
+			}
+			c.send.done(size)
+			if err != nil || c.code.Load() != 0 {
+				return err
 			}
 		}
-		if cork != nil {
-			if uerr := cork.uncork(); err == nil {
-				err = uerr
-			}
+		// The slice taken is the next spare (the queue holds the last).
+		clear(bs) // the batches are let go
+		if spare = bs[:0]; cap(spare) > spareBatches {
+			spare = nil
 		}
-		if err != nil || c.code.Load() != 0 {
-			return err
+		if closed {
+			return nil
 		}
 	}
 	return nil

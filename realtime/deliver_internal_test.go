@@ -58,7 +58,7 @@ func runHub(t *testing.T, db *sqlx.DB, url string) *Hub {
 // fakeClient is a client without a connection: the test reads what the hub
 // queues for it. leave must be called before the hub closes.
 func fakeClient(topic string) *client {
-	return &client{topic: topic, since: -1, send: make(chan *batch, sendBuffer)}
+	return &client{topic: topic, since: -1, send: newSendQueue()}
 }
 
 // receive reads batches queued for c until it has n events, and returns the
@@ -68,17 +68,20 @@ func receive(t *testing.T, c *client, n int) (seqs []int64, batches int) {
 	timeout := time.After(10 * time.Second)
 	for len(seqs) < n {
 		select {
-		case b := <-c.send:
-			if b == pingBatch {
-				continue
-			}
-			batches++
-			for _, m := range b.msgs {
-				var body struct{ Seq int64 }
-				if err := json.Unmarshal(m.Data, &body); err != nil || body.Seq != m.Seq {
-					t.Fatalf("event %d: %s (%v)", m.Seq, m.Data, err)
+		case <-c.send.wake:
+			bs, _ := c.send.take(nil)
+			for _, b := range bs {
+				if b == pingBatch {
+					continue
 				}
-				seqs = append(seqs, m.Seq)
+				batches++
+				for _, m := range b.msgs {
+					var body struct{ Seq int64 }
+					if err := json.Unmarshal(m.Data, &body); err != nil || body.Seq != m.Seq {
+						t.Fatalf("event %d: %s (%v)", m.Seq, m.Data, err)
+					}
+					seqs = append(seqs, m.Seq)
+				}
 			}
 		case <-timeout:
 			t.Fatalf("received %v, want %d events", seqs, n)
@@ -195,9 +198,7 @@ func TestNotificationGapReadsTheTable(t *testing.T) {
 	if batches != 3 || h.reads.Load() != 2 {
 		t.Errorf("%d batches and %d reads, want 3 ([1] [2 3] [4 5]) and 2", batches, h.reads.Load())
 	}
-	select {
-	case b := <-c.send:
-		t.Fatalf("another batch: %v", b.msgs)
-	default:
+	if bs, _ := c.send.take(nil); len(bs) > 0 {
+		t.Fatalf("another batch: %v", bs[0].msgs)
 	}
 }

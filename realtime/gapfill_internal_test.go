@@ -52,9 +52,9 @@ func TestClientFillsGaps(t *testing.T) {
 		if err != nil {
 			return
 		}
-		c := &client{conn: conn, topic: "gap", since: 0, send: make(chan *batch, 1)}
-		c.send <- gapped // seqs 2 to 4 never come from the hub
-		close(c.send)
+		c := &client{conn: conn, topic: "gap", since: 0, send: newSendQueue()}
+		c.send.push(gapped, defaultQueueBytes) // seqs 2 to 4 never come from the hub
+		c.send.close()
 		h.pumps.Add(1)
 		c.writePump(h, 1) // hello at seq 1: the replay sends 1, then the batch
 	}))

@@ -33,12 +33,17 @@ const (
 // Hub fans the stored events out to the websocket clients of this process.
 // Run listens for the feed's notifications; Serve adds clients; Close ends
 // them. One goroutine, Run's, owns the topics and their clients, and never
-// waits for a client: a client whose buffer is full is dropped.
+// waits for a client: a client more than QueueBytes behind is dropped.
 type Hub struct {
 	// WriteWait bounds the write of a message to a screen: one that reads
 	// no faster is closed with 4008, its close frame sent after what it was
 	// sent already. NewHub sets 10 s.
 	WriteWait time.Duration
+	// QueueBytes bounds how far behind a screen may fall, in bytes of
+	// events queued for it and not yet written: the next event beyond
+	// closes it with 4008, its close frame sent after what it was sent
+	// already. NewHub sets 1 MiB; set it before the hub serves.
+	QueueBytes int
 	// MaxPerUser and MaxConns cap the live connections of one user and of
 	// the hub (0: no cap); set them before the hub serves.
 	MaxPerUser, MaxConns int
@@ -103,6 +108,7 @@ func NewHub(feed *Feed, listenerURL string, log *slog.Logger) *Hub {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
 		WriteWait:   writeWait,
+		QueueBytes:  defaultQueueBytes,
 		perUser:     map[int64]int{},
 		feed:        feed,
 		listenerURL: listenerURL,
@@ -233,7 +239,7 @@ func (h *Hub) add(ctx context.Context, c *client) (int64, error) {
 func (h *Hub) drop(t *topic, c *client, code int) {
 	c.code.Store(int32(code))
 	delete(t.clients, c)
-	close(c.send)
+	c.send.close()
 	if len(t.clients) == 0 {
 		delete(h.topics, c.topic)
 	}
@@ -251,14 +257,12 @@ func (h *Hub) dropAll(code int) {
 	}
 }
 
-// deliver queues b for every client of t, dropping the clients that have
-// no room left: a slow screen never delays the others.
+// deliver queues b for every client of t, dropping the clients that would
+// fall more than QueueBytes behind: a slow screen never delays the others.
 func (h *Hub) deliver(t *topic, b *batch) {
 	for c := range t.clients {
-		select {
-		case c.send <- b:
-		default:
-			h.log.Warn("websocket client too slow: closing", "topic", c.topic, "remote", c.conn.RemoteAddr().String())
+		if !c.send.push(b, h.QueueBytes) {
+			h.log.Warn("websocket client too slow: closing", "topic", c.topic, "remote", c.conn.RemoteAddr().String(), "queue_bytes", h.QueueBytes)
 			h.drop(t, c, CloseTooSlow)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -134,6 +135,12 @@ type server struct {
 // before it runs.
 func newServer(tb testing.TB, db *sqlx.DB, url string, configure ...func(*realtime.Hub)) *server {
 	tb.Helper()
+	return newServerOn(tb, db, url, nil, configure...)
+}
+
+// newServerOn is newServer whose listener is wrap's, when wrap is not nil.
+func newServerOn(tb testing.TB, db *sqlx.DB, url string, wrap func(net.Listener) net.Listener, configure ...func(*realtime.Hub)) *server {
+	tb.Helper()
 	s := &server{feed: realtime.NewFeed(db), log: &logTap{}}
 	s.hub = realtime.NewHub(s.feed, url, slog.New(s.log))
 	for _, f := range configure {
@@ -160,6 +167,9 @@ func newServer(tb testing.TB, db *sqlx.DB, url string, configure ...func(*realti
 		return s.hub.Serve(c, c.Param("topic"), since)
 	})
 	s.http = httptest.NewUnstartedServer(e)
+	if wrap != nil {
+		s.http.Listener = wrap(s.http.Listener)
+	}
 	s.http.Listener = realtime.Listener(s.http.Listener)
 	s.http.Start()
 	s.url = "ws" + strings.TrimPrefix(s.http.URL, "http")

@@ -56,6 +56,10 @@ type Config struct {
 	// WSPerUser and WSMax cap the live websockets of one user and of this
 	// process (EXAMD_WS_PER_USER, EXAMD_WS_MAX).
 	WSPerUser, WSMax int
+	// WSQueueBytes is how far behind, in bytes of events not yet written,
+	// a screen may fall before it is closed with 4008
+	// (EXAMD_WS_QUEUE_BYTES).
+	WSQueueBytes int
 	// Now is examd's clock: every rule and job asks it the time. run sets
 	// it to time.Now; no variable or flag sets it, only tests (Run).
 	Now func() time.Time
@@ -82,6 +86,7 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		HashWorkers:            runtime.NumCPU(),
 		WSPerUser:              20,
 		WSMax:                  10000,
+		WSQueueBytes:           1 << 20,
 		Now:                    time.Now,
 	}
 	var errs []error
@@ -111,6 +116,7 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	parse("EXAMD_HASH_WORKERS", func(v string) (err error) { cfg.HashWorkers, err = strconv.Atoi(v); return })
 	parse("EXAMD_WS_PER_USER", func(v string) (err error) { cfg.WSPerUser, err = strconv.Atoi(v); return })
 	parse("EXAMD_WS_MAX", func(v string) (err error) { cfg.WSMax, err = strconv.Atoi(v); return })
+	parse("EXAMD_WS_QUEUE_BYTES", func(v string) (err error) { cfg.WSQueueBytes, err = strconv.Atoi(v); return })
 	if len(errs) > 0 {
 		return cfg, errs[0]
 	}
@@ -159,6 +165,8 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("EXAMD_HASH_WORKERS must be between 1 and 256")
 	case cfg.WSPerUser < 1 || cfg.WSMax < cfg.WSPerUser:
 		return cfg, fmt.Errorf("EXAMD_WS_PER_USER must be at least 1, EXAMD_WS_MAX at least EXAMD_WS_PER_USER")
+	case cfg.WSQueueBytes < 64<<10 || cfg.WSQueueBytes > 1<<30:
+		return cfg, fmt.Errorf("EXAMD_WS_QUEUE_BYTES must be between 65536 (64 KiB) and 1073741824 (1 GiB)")
 	}
 	return cfg, nil
 }

@@ -130,6 +130,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	feed := realtime.NewFeed(db)
 	hub := realtime.NewHub(feed, dbURL, log)
 	hub.MaxPerUser, hub.MaxConns = cfg.WSPerUser, cfg.WSMax
+	hub.QueueBytes = cfg.WSQueueBytes
 	issuing := issuance.NewStore(db, feed)
 	issuing.FeeYuan = cfg.LicenceFeeYuan
 	exams := exam.NewStore(db, feed, issuing)
