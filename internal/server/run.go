@@ -165,6 +165,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(chainerDone)
 		chainer.Run(hubCtx) // the audit log's chain: one batch at a time across replicas
 	}()
+	numbererDone := make(chan struct{})
+	go func() {
+		defer close(numbererDone)
+		feed.RunNumbering(hubCtx, realtime.DefaultPoll, log) // the feeds' seqs: one batch at a time across replicas
+	}()
 	prunerDone := make(chan struct{})
 	go func() {
 		defer close(prunerDone)
@@ -193,6 +198,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-closerDone // no day-closing transaction outlives the database
 	<-prunerDone
 	<-chainerDone
+	<-numbererDone
 	return nil
 }
 

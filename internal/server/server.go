@@ -74,6 +74,7 @@ func newServer(d deps) *echo.Echo {
 	e.Use(observe(log, requests, latency))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(readBody(bodyLimit, d.cfg.BodyTimeout))
+	e.Use(wakeNumbering(d.feed))
 	e.IPExtractor = clientIP(d.cfg.TrustedProxies)
 
 	e.GET("/healthz", func(c echo.Context) error {
@@ -222,4 +223,23 @@ func fromEcho(he *echo.HTTPError) *refusal.Error {
 		return api.ErrInternal
 	}
 	return api.ErrBadRequest
+}
+
+// wakeNumbering wakes the feeds' numberer after each request that may have
+// appended events (any but GET and HEAD), once its transactions have
+// committed: the screens get its events at once, without the commit taking
+// a lock (the numberer's poll finds the events of other replicas).
+func wakeNumbering(feed *realtime.Feed) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if feed == nil { // a server built for its routes alone
+			return next
+		}
+		return func(c echo.Context) error {
+			err := next(c)
+			if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+				feed.Wake()
+			}
+			return err
+		}
+	}
 }
