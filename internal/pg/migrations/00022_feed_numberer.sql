@@ -44,8 +44,7 @@ CREATE FUNCTION feed_number_batch(max_rows int, wait boolean,
 LANGUAGE plpgsql AS $$
 DECLARE
     r       record;
-    next    bigint;
-    msg     text;
+    want    bigint := 0;
     payload text;
 BEGIN
     numbered := 0;
@@ -56,24 +55,42 @@ BEGIN
         got := pg_try_advisory_xact_lock(feed_number_lock());
     END IF;
     IF got THEN
-        -- A snapshot taken now, after the lock: every batch committed before
-        -- is seen.
-        FOR r IN SELECT id, topic FROM feed_events WHERE seq IS NULL ORDER BY id LIMIT max_rows LOOP
-            UPDATE feed_topics SET seq = seq + 1 WHERE topic = r.topic RETURNING seq INTO next;
-            UPDATE feed_events SET seq = next, body = body || jsonb_build_object('seq', next)
-            WHERE id = r.id AND seq IS NULL
-            RETURNING body::text INTO msg;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'feed_events row % was numbered by someone else', r.id
-                    USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-            payload := r.topic || ' ' || next;
-            IF octet_length(payload) + 1 + octet_length(msg) < 8000 THEN
-                payload := payload || E'\n' || msg;
+        -- One statement, its snapshot taken after the lock (every batch
+        -- committed before is seen): each topic's counter moves once by the
+        -- number of its events in the batch, which take the seqs after the
+        -- old value in id order.
+        FOR r IN
+            WITH todo AS (
+                SELECT id, topic FROM feed_events WHERE seq IS NULL ORDER BY id LIMIT max_rows
+            ), ranked AS (
+                SELECT id, topic, row_number() OVER (PARTITION BY topic ORDER BY id) AS n,
+                       count(*) OVER (PARTITION BY topic) AS c
+                FROM todo
+            ), bumped AS (
+                UPDATE feed_topics t SET seq = t.seq + k.c
+                FROM (SELECT DISTINCT topic, c FROM ranked) k
+                WHERE t.topic = k.topic
+                RETURNING t.topic, t.seq - k.c AS base
+            ), done AS (
+                UPDATE feed_events e SET seq = b.base + x.n, body = e.body || jsonb_build_object('seq', b.base + x.n)
+                FROM ranked x JOIN bumped b ON b.topic = x.topic
+                WHERE e.id = x.id AND e.seq IS NULL
+                RETURNING e.topic, e.seq, e.body::text AS msg
+            )
+            SELECT topic, seq, msg, (SELECT count(*) FROM todo) AS want FROM done ORDER BY topic, seq
+        LOOP
+            payload := r.topic || ' ' || r.seq;
+            IF octet_length(payload) + 1 + octet_length(r.msg) < 8000 THEN
+                payload := payload || E'\n' || r.msg;
             END IF;
             PERFORM pg_notify('examd_feed', payload);
             numbered := numbered + 1;
+            want := r.want;
         END LOOP;
+        IF numbered <> want THEN
+            RAISE EXCEPTION 'feed events were numbered by someone else during a batch'
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
     END IF;
     SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::double precision INTO lag_seconds
     FROM feed_events WHERE seq IS NULL;
