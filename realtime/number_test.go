@@ -166,7 +166,8 @@ func TestNumbererKilledMidBatch(t *testing.T) {
 	ctx := context.Background()
 	feed := realtime.NewFeed(db)
 	appendEvents(t, db, feed, "venue:8", 3) // numbered 1..3
-	for i := range 4 {                      // committed, and the process dies before it wakes its numberer
+	// Committed, and the process dies before it wakes its numberer.
+	for i := range 4 {
 		tx, err := db.BeginTxx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
