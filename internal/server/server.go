@@ -69,6 +69,12 @@ func newServer(d deps) *echo.Echo {
 		Help: "Age of the oldest audit log row not chained yet, 0 when none, as this process's chainer last saw it.",
 	}, d.chainer.Lag)
 	reg.MustRegister(requests, latency, bookings, websockets, chainLag)
+	if d.feed != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "examd_feed_numbering_lag_seconds",
+			Help: "Age of the oldest feed event not numbered yet, 0 when none, as this process's numberer last saw it.",
+		}, d.feed.NumberingLag))
+	}
 
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
