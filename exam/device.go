@@ -296,9 +296,12 @@ type Store struct {
 
 // Publisher appends an event to a live feed inside the caller's
 // transaction, and returns the stored event's id (feed_events.id); the event
-// is numbered in its topic when the transaction commits.
+// is numbered in its topic after the transaction commits, by a numberer of
+// its own (realtime.Feed): Number waits until every event committed before
+// the call is numbered.
 type Publisher interface {
 	Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error)
+	Number(ctx context.Context) error
 }
 
 // NewStore returns a store that announces events through pub and makes

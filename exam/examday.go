@@ -58,6 +58,13 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		s.keys.forget(dev.ID)
 		return nil, false, refusal.ErrUnauthorized
 	}
+	if stored != nil && stored.Seq == nil {
+		// Its first copy committed, and the numberer has not numbered its
+		// event yet: answer once it has.
+		tx.Rollback()
+		answer, err := s.storedAnswer(ctx, s.db, dev, ev)
+		return answer, false, err
+	}
 	if stored != nil {
 		answer, err := stored.answer(dev, ev)
 		return answer, false, err
@@ -106,8 +113,13 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := tx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("commit event: %w", err)
 	}
-	// Committed: the event has its seq now. A failure to read it is
-	// answered by a retry, with the answer stored (the same bytes).
+	// Committed: the answer shows the event's seq, which the numberer gives
+	// it in a short transaction of its own (no lock held at the commit
+	// above). A failure to number or read it is answered by a retry, with
+	// the answer stored (the same bytes).
+	if err := s.pub.Number(ctx); err != nil {
+		return nil, false, fmt.Errorf("seq of the event: %w", err)
+	}
 	var seq int64
 	if err := s.db.GetContext(ctx, &seq, `SELECT seq FROM feed_events WHERE id = $1`, feedID); err != nil {
 		return nil, false, fmt.Errorf("seq of the event: %w", err)
@@ -282,17 +294,28 @@ func (st storedEvent) answer(dev Device, ev Event) (json.RawMessage, error) {
 }
 
 // storedAnswer is the answer already given to the event's id
-// (storedEvent.answer).
+// (storedEvent.answer), once its event is numbered (committed events are
+// numbered first when it is not).
 func (s *Store) storedAnswer(ctx context.Context, q sqlx.QueryerContext, dev Device, ev Event) (json.RawMessage, error) {
 	var stored storedEvent
-	err := sqlx.GetContext(ctx, q, &stored, storedQuery, ev.EventID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, refusal.ErrNotFound
+	for numbered := false; ; numbered = true {
+		err := sqlx.GetContext(ctx, q, &stored, storedQuery, ev.EventID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, refusal.ErrNotFound
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stored answer: %w", err)
+		}
+		if stored.Seq != nil {
+			return stored.answer(dev, ev)
+		}
+		if numbered {
+			return nil, fmt.Errorf("stored answer: event %s is not numbered", ev.EventID)
+		}
+		if err := s.pub.Number(ctx); err != nil {
+			return nil, fmt.Errorf("stored answer: %w", err)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("stored answer: %w", err)
-	}
-	return stored.answer(dev, ev)
 }
 
 const attemptColumns = `id, booking_id, attempt_no, device_id, rule_version, pass_mark, score, status, started_at, finished_at`
@@ -448,7 +471,8 @@ func recordAttempt(ctx context.Context, tx *sqlx.Tx, dev Device, typ string, a A
 // recordedQuery selects the events of attempt $1 as the score sheet shows
 // them: with the rule's text in catalogue version $2, and their feed seq.
 const recordedQuery = `
-	SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at, f.seq
+	SELECT e.type, e.item, e.rule, r.text_zh AS rule_text, e.points, e.score, e.text, e.at, e.received_at,
+	       coalesce(f.seq, 0) AS seq -- 0 until the numberer numbers it (realtime.Feed.Number)
 	FROM attempt_events e
 	JOIN feed_events f ON f.id = e.feed_event_id
 	LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule

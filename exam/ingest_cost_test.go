@@ -125,6 +125,9 @@ func countingDB(t *testing.T, url string, s *statements) *sqlx.DB {
 // PostgreSQL. The bounds guard against new ones; the test logs them all.
 // Before issue 13: 12 for an item_started, 14 for a deduction (the key
 // looked up, and the stored answer, twice, besides what is below).
+// Since the feed's numbering left the commit (migration 00022) one more: the
+// numberer's batch after the commit, which the answer waits for (its seq)
+// and which concurrent events share (realtime.Feed.Number).
 func TestIngestStatements(t *testing.T) {
 	t.Parallel()
 	a := servertest.Start(t)
@@ -162,8 +165,8 @@ func TestIngestStatements(t *testing.T) {
 		set  func(*exam.Event)
 		most int
 	}{
-		{"item_started", func(e *exam.Event) { e.Item = "reverse_parking" }, 9},
-		{"deduction", func(e *exam.Event) { e.Rule = "RP.STOP" }, 10},
+		{"item_started", func(e *exam.Event) { e.Item = "reverse_parking" }, 10},
+		{"deduction", func(e *exam.Event) { e.Rule = "RP.STOP" }, 11},
 	} {
 		sent := post(c.typ, c.set)
 		t.Logf("%s: %d statements:\n\t%s", c.typ, len(sent), strings.Join(sent, "\n\t"))

@@ -30,6 +30,9 @@ func commit(t *testing.T, db *sqlx.DB, feed *Feed, topic string, ns ...int) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	if err := feed.Number(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // runHub runs a hub on db until the test ends, and returns it once it

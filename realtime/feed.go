@@ -1,7 +1,7 @@
 // Package realtime carries live events to websocket screens. Every event is
-// stored first, numbered per topic (1, 2, 3 ... gap-free, in commit order)
-// in the transaction of the change it describes, and announced with
-// pg_notify; a Hub in each examd process listens and fans the stored events
+// stored first, in the transaction of the change it describes, then numbered
+// per topic (1, 2, 3 ... gap-free, in commit order) by the numberer in a
+// transaction of its own, and announced with pg_notify; a Hub in each examd process listens and fans the stored events
 // out to its websocket clients, one reader and one writer per connection.
 // A client that reconnects with since=N gets every event after N from the
 // table, then the live ones. The package knows topics ("venue:12",
@@ -34,20 +34,21 @@ type Message struct {
 
 // Feed appends events to the stored feeds and reads them back.
 type Feed struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	num numberer
 }
 
 // NewFeed returns the feeds stored in db.
-func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db} }
+func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db, num: numberer{db: db}} }
 
 // Append stores event under topic inside the caller's transaction tx and
-// returns the event's id (feed_events.id), whose seq is set when tx commits. The
-// event must marshal to a JSON object; its "seq" is added (replacing one the
-// event may have) when tx commits: a deferred trigger then takes the row lock
-// of the topic's counter, numbers the transaction's events in the order they
-// were appended, and announces them with pg_notify, each notification
-// carrying its event when it fits. The lock is held for the
-// commit alone, and seqs are gap-free and follow commit order.
+// returns the event's id (feed_events.id). The event must marshal to a JSON
+// object. It is stored unnumbered: once tx has committed, the numberer
+// (number.go) gives it its seq (in its "seq", replacing one the event may
+// have), after the events committed before and in the order tx appended its
+// own, and announces it with pg_notify, the notification carrying the event
+// when it fits. Nothing is locked at tx's commit. Call Wake after the commit
+// for the screens to get the event at once, Number for its seq.
 func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error) {
 	if topic == "" || strings.ContainsRune(topic, '\n') {
 		return 0, fmt.Errorf("append to the feed: topic %q: empty or with a newline", topic)
@@ -61,11 +62,14 @@ func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, eve
 	}
 	// The body goes as a string: lib/pq sends []byte parameters in binary,
 	// which jsonb would refuse. A new topic's counter row is created here;
-	// an existing one is not locked until the commit.
+	// an existing one is only read (ON CONFLICT alone would wait for a
+	// numbering batch that is updating it).
 	var id int64
 	err = sqlx.GetContext(ctx, tx, &id, `
 		WITH topic AS (
-			INSERT INTO feed_topics (topic) VALUES ($1) ON CONFLICT (topic) DO NOTHING
+			INSERT INTO feed_topics (topic)
+			SELECT $1 WHERE NOT EXISTS (SELECT FROM feed_topics WHERE topic = $1)
+			ON CONFLICT (topic) DO NOTHING
 		)
 		INSERT INTO feed_events (topic, body) VALUES ($1, $2::jsonb - 'seq')
 		RETURNING id`,
@@ -73,6 +77,7 @@ func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, eve
 	if err != nil {
 		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
 	}
+	f.num.appended.Add(1)
 	return id, nil
 }
 

@@ -94,10 +94,14 @@ func TestAppend(t *testing.T) {
 						t.Errorf("commit: %v", err)
 						return
 					}
+					feed.Wake()
 				}
 			})
 		}
 		wg.Wait()
+		if err := feed.Number(ctx); err != nil {
+			t.Fatalf("Number: %v", err)
+		}
 		ms, err := feed.Since(ctx, "venue:7", 0, 1000)
 		if err != nil {
 			t.Fatalf("Since: %v", err)
@@ -119,7 +123,7 @@ func TestAppend(t *testing.T) {
 		}
 	})
 
-	t.Run("NumberedAtCommitInCommitOrder", func(t *testing.T) {
+	t.Run("NumberedInCommitOrder", func(t *testing.T) {
 		t.Parallel()
 		db, _ := pgtest.NewDB(t)
 		feed := realtime.NewFeed(db)
@@ -143,6 +147,9 @@ func TestAppend(t *testing.T) {
 		}
 		if err := first.Commit(); err != nil {
 			t.Fatalf("commit: %v", err)
+		}
+		if err := feed.Number(ctx); err != nil {
+			t.Fatalf("Number: %v", err)
 		}
 		ms, err := feed.Since(ctx, "venue:5", 0, 10)
 		if err != nil {

@@ -36,6 +36,9 @@ func TestClientFillsGaps(t *testing.T) {
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
 		}
+		if err := feed.Number(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fifth, err := feed.Since(ctx, "gap", 4, 1)
 	if err != nil || len(fifth) != 1 || fifth[0].Seq != 5 {

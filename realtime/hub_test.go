@@ -166,6 +166,9 @@ func TestServe(t *testing.T) {
 			if err := tx.Commit(); err != nil {
 				t.Fatalf("commit: %v", err)
 			}
+			if err := s.feed.Number(ctx); err != nil {
+				t.Fatalf("Number: %v", err)
+			}
 			waitFor(t, func() bool { return s.log.count("reconnected") == r+1 })
 			c1.expect(int64(r*each+1), int64((r+1)*each))
 			c2.expect(int64(r*each+1), int64((r+1)*each))

@@ -39,7 +39,8 @@ type received struct {
 	N    int    `json:"n"`
 }
 
-// appendEvents appends n events to topic, each in its own transaction.
+// appendEvents appends n events to topic, each in its own transaction, and
+// returns once they are numbered.
 func appendEvents(tb testing.TB, db *sqlx.DB, feed *realtime.Feed, topic string, n int) {
 	tb.Helper()
 	for i := 0; i < n; i++ {
@@ -47,10 +48,14 @@ func appendEvents(tb testing.TB, db *sqlx.DB, feed *realtime.Feed, topic string,
 			tb.Fatal(err)
 		}
 	}
+	if err := feed.Number(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 }
 
-// appendOne appends ev to topic in its own transaction; goroutines other
-// than the test's may call it.
+// appendOne appends ev to topic in its own transaction and wakes the
+// numberer, as examd does after a request; goroutines other than the test's
+// may call it.
 func appendOne(db *sqlx.DB, feed *realtime.Feed, topic string, ev event) error {
 	ctx := context.Background()
 	tx, err := db.BeginTxx(ctx, nil)
@@ -61,7 +66,11 @@ func appendOne(db *sqlx.DB, feed *realtime.Feed, topic string, ev event) error {
 	if _, err := feed.Append(ctx, tx, topic, ev); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	feed.Wake()
+	return nil
 }
 
 // appendBatch appends n copies of ev to topic in one transaction and returns
@@ -82,6 +91,9 @@ func appendBatch(tb testing.TB, db *sqlx.DB, feed *realtime.Feed, topic string, 
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatalf("commit: %v", err)
+	}
+	if err := feed.Number(ctx); err != nil {
+		tb.Fatalf("Number: %v", err)
 	}
 	var seq int64
 	if err := db.GetContext(ctx, &seq, `SELECT seq FROM feed_events WHERE id = $1`, id); err != nil {

@@ -166,6 +166,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(chainerDone)
 		chainer.Run(hubCtx) // the audit log's chain: one batch at a time across replicas
 	}()
+	numbererDone := make(chan struct{})
+	go func() {
+		defer close(numbererDone)
+		feed.RunNumbering(hubCtx, realtime.DefaultPoll, log) // the feeds' seqs: one batch at a time across replicas
+	}()
 	prunerDone := make(chan struct{})
 	go func() {
 		defer close(prunerDone)
@@ -204,6 +209,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-prunerDone
 	<-revocationsDone
 	<-chainerDone
+	<-numbererDone
 	return nil
 }
 

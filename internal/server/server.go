@@ -69,11 +69,18 @@ func newServer(d deps) *echo.Echo {
 		Help: "Age of the oldest audit log row not chained yet, 0 when none, as this process's chainer last saw it.",
 	}, d.chainer.Lag)
 	reg.MustRegister(requests, latency, bookings, websockets, chainLag)
+	if d.feed != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "examd_feed_numbering_lag_seconds",
+			Help: "Age of the oldest feed event not numbered yet, 0 when none, as this process's numberer last saw it.",
+		}, d.feed.NumberingLag))
+	}
 
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(readBody(bodyLimit, d.cfg.BodyTimeout))
+	e.Use(wakeNumbering(d.feed))
 	e.IPExtractor = clientIP(d.cfg.TrustedProxies)
 
 	e.GET("/healthz", func(c echo.Context) error {
@@ -222,4 +229,23 @@ func fromEcho(he *echo.HTTPError) *refusal.Error {
 		return api.ErrInternal
 	}
 	return api.ErrBadRequest
+}
+
+// wakeNumbering wakes the feeds' numberer after each request that may have
+// appended events (any but GET and HEAD), once its transactions have
+// committed: the screens get its events at once, without the commit taking
+// a lock (the numberer's poll finds the events of other replicas).
+func wakeNumbering(feed *realtime.Feed) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		if feed == nil { // a server built for its routes alone
+			return next
+		}
+		return func(c echo.Context) error {
+			err := next(c)
+			if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+				feed.Wake()
+			}
+			return err
+		}
+	}
 }

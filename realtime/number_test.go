@@ -1,0 +1,225 @@
+package realtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"examd/internal/pg/pgtest"
+	"examd/realtime"
+)
+
+// numbered returns the events of topic as stored, numbered or not, in seq
+// order (unnumbered last), and how many are unnumbered.
+func numbered(tb testing.TB, db *sqlx.DB, topic string) ([]realtime.Message, int) {
+	tb.Helper()
+	var ms []struct {
+		Seq  *int64 `db:"seq"`
+		Body []byte `db:"body"`
+	}
+	if err := db.Select(&ms, `SELECT seq, body FROM feed_events WHERE topic = $1 ORDER BY seq NULLS LAST, id`, topic); err != nil {
+		tb.Fatal(err)
+	}
+	var out []realtime.Message
+	left := 0
+	for _, m := range ms {
+		if m.Seq == nil {
+			left++
+			continue
+		}
+		out = append(out, realtime.Message{Seq: *m.Seq, Data: m.Body})
+	}
+	return out, left
+}
+
+// checkGapFree fails unless ms are seqs 1..want, each body carrying its own
+// seq, and each writer's events (n = w*1000 + i) in the order it committed
+// them.
+func checkGapFree(tb testing.TB, ms []realtime.Message, want int) {
+	tb.Helper()
+	if len(ms) != want {
+		tb.Fatalf("%d numbered events, want %d", len(ms), want)
+	}
+	last := map[int]int{}
+	for i, m := range ms {
+		var e struct {
+			Seq int64 `json:"seq"`
+			N   int   `json:"n"`
+		}
+		if err := json.Unmarshal(m.Data, &e); err != nil {
+			tb.Fatal(err)
+		}
+		if m.Seq != int64(i+1) || e.Seq != m.Seq {
+			tb.Fatalf("event %d: seq %d, body's %d; want %d", i, m.Seq, e.Seq, i+1)
+		}
+		w, n := e.N/1000, e.N%1000
+		if prev, ok := last[w]; ok && n <= prev {
+			tb.Fatalf("writer %d: event %d numbered after its event %d", w, n, prev)
+		}
+		last[w] = n
+	}
+}
+
+// TestNumberingTwoWritersTwoReplicas: two writers append to one topic, each
+// event in its own transaction, while two numberers (two replicas: two
+// Feeds on the same database) poll and are woken: every event is numbered
+// exactly once, 1..N without a gap, each writer's in its commit order.
+func TestNumberingTwoWritersTwoReplicas(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+	feeds := []*realtime.Feed{realtime.NewFeed(db), realtime.NewFeed(db)}
+	for _, f := range feeds {
+		go f.RunNumbering(ctx, 5*time.Millisecond, log)
+	}
+	const each = 150
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for i := range each {
+				if err := appendOne(db, feeds[w], "venue:9", event{N: w*1000 + i}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := feeds[0].Number(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ms, left := numbered(t, db, "venue:9")
+	if left != 0 {
+		t.Fatalf("%d events left unnumbered", left)
+	}
+	checkGapFree(t, ms, 2*each)
+	if got, err := feeds[1].Current(ctx, "venue:9"); err != nil || got != 2*each {
+		t.Fatalf("Current = %d, %v; want %d", got, err, 2*each)
+	}
+}
+
+// TestNumberingOneAtATime: while one numberer holds the lock (another
+// replica mid-batch), no other numbers anything: a try gets nothing, and
+// Number waits; once the holder is done, Number numbers what is left.
+func TestNumberingOneAtATime(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	feed := realtime.NewFeed(db)
+	ctx := context.Background()
+	appendEvents(t, db, feed, "venue:3", 2)
+	holder, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	if _, err := holder.Exec(`SELECT pg_advisory_xact_lock(feed_number_lock())`); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendOne(db, feed, "venue:3", event{N: 2}); err != nil { // wakes the numberer, which waits
+		t.Fatal(err)
+	}
+	var got bool
+	var n int
+	if err := db.QueryRow(`SELECT got, numbered FROM feed_number_batch(1000, false)`).Scan(&got, &n); err != nil {
+		t.Fatal(err)
+	}
+	if got || n != 0 {
+		t.Fatalf("a try while another numberer holds the lock: got %v, numbered %d; want false, 0", got, n)
+	}
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if err := feed.Number(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Number while another numberer holds the lock: %v, want it to wait", err)
+	}
+	if _, left := numbered(t, db, "venue:3"); left != 1 {
+		t.Fatalf("%d unnumbered while the lock is held, want 1", left)
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.Number(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ms, left := numbered(t, db, "venue:3")
+	if left != 0 {
+		t.Fatalf("%d left unnumbered", left)
+	}
+	checkGapFree(t, ms, 3)
+}
+
+// TestNumbererKilledMidBatch: a numberer whose backend dies in the middle
+// of a batch (after numbering, before its commit) leaves nothing numbered
+// and nothing announced; the next numberer numbers every event once. Events
+// committed unnumbered before a restart are numbered by a new process's
+// poll, and replay from any since sees them in order.
+func TestNumbererKilledMidBatch(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	ctx := context.Background()
+	feed := realtime.NewFeed(db)
+	appendEvents(t, db, feed, "venue:8", 3) // numbered 1..3
+	// Committed, and the process dies before it wakes its numberer.
+	for i := range 4 {
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := feed.Append(ctx, tx, "venue:8", event{N: 10 + i}); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Replay sees the numbered events only, and the topic's seq stays.
+	if ms, err := feed.Since(ctx, "venue:8", 1, 10); err != nil || len(ms) != 2 || ms[1].Seq != 3 {
+		t.Fatalf("Since(1) before numbering = %v, %v; want seqs 2, 3", ms, err)
+	}
+
+	batch, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer batch.Rollback()
+	var n int
+	if err := batch.Get(&n, `SELECT numbered FROM feed_number_batch(1000, true)`); err != nil || n != 4 {
+		t.Fatalf("the doomed batch numbered %d, %v; want 4", n, err)
+	}
+	var pid int
+	if err := batch.Get(&pid, `SELECT pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`SELECT pg_terminate_backend($1)`, pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.Commit(); err == nil {
+		t.Fatal("the killed batch committed")
+	}
+	if _, left := numbered(t, db, "venue:8"); left != 4 {
+		t.Fatalf("%d unnumbered after the kill, want 4", left)
+	}
+
+	// A new process: its poll numbers them without anyone waking it.
+	restarted := realtime.NewFeed(db)
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go restarted.RunNumbering(pctx, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+	waitFor(t, func() bool { _, left := numbered(t, db, "venue:8"); return left == 0 })
+	ms, _ := numbered(t, db, "venue:8")
+	checkGapFree(t, ms, 7)
+	replay, err := restarted.Since(ctx, "venue:8", 3, 10)
+	if err != nil || len(replay) != 4 || replay[0].Seq != 4 || replay[3].Seq != 7 {
+		t.Fatalf("Since(3) after numbering = %v, %v; want seqs 4..7", replay, err)
+	}
+	if lag := restarted.NumberingLag(); lag != 0 {
+		t.Errorf("lag %v with nothing left, want 0", lag)
+	}
+}
