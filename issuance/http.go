@@ -32,13 +32,9 @@ func (h Handler) Register(g *echo.Group) {
 
 func (h Handler) queue(c echo.Context) error {
 	now := h.Now()
-	day := scheduling.Day(now)
-	if q := c.QueryParam("date"); q != "" {
-		d, err := scheduling.ParseDate(q)
-		if err != nil {
-			return refusal.Invalid("date", "a day as YYYY-MM-DD")
-		}
-		day = d
+	day, err := scheduling.DayParam(c.QueryParam("date"), now)
+	if err != nil {
+		return err
 	}
 	items, err := h.Store.Queue(c.Request().Context(), day, now)
 	if err != nil {

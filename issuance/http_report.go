@@ -20,13 +20,9 @@ func (h Handler) registerReports(g *echo.Group) {
 }
 
 func (h Handler) dailyReport(c echo.Context) error {
-	day := scheduling.Day(h.Now())
-	if q := c.QueryParam("date"); q != "" {
-		d, err := scheduling.ParseDate(q)
-		if err != nil {
-			return refusal.Invalid("date", "a day as YYYY-MM-DD")
-		}
-		day = d
+	day, err := scheduling.DayParam(c.QueryParam("date"), h.Now())
+	if err != nil {
+		return err
 	}
 	r, err := h.Store.DailyReport(c.Request().Context(), day)
 	if err != nil {

@@ -31,6 +31,19 @@ func ParseDate(s string) (time.Time, error) {
 	return d, err
 }
 
+// DayParam is the day a request's ?date= names (YYYY-MM-DD), or the day of
+// now in Asia/Shanghai when q is empty; a bad date is an invalid field.
+func DayParam(q string, now time.Time) (time.Time, error) {
+	if q == "" {
+		return Day(now), nil
+	}
+	d, err := ParseDate(q)
+	if err != nil {
+		return d, invalid("date", "a day as YYYY-MM-DD")
+	}
+	return d, nil
+}
+
 // ParseInstant parses an RFC 3339 instant between the years 2000 and 2199,
 // truncated to the microsecond, as PostgreSQL keeps it: compared in Go to
 // the nanosecond, two instants could differ here and be equal there.

@@ -45,17 +45,10 @@ var (
 	receipt = paper{"80mm", 3.15, 11.69} // an 80 mm thermal roll; a page as long as A4
 )
 
-// printed prints the page to PDF on the paper given (the page's own @page
-// size wins where it sets one), keeps the PDF in the test's artifact
-// directory as name.pdf, and returns its text with runs of white space
-// folded into one space.
-func (tb *tab) printed(p paper, name string) string {
+// pdf prints the page to PDF on the paper given (the page's own @page size
+// wins where it sets one), with its backgrounds.
+func (tb *tab) pdf(p paper, name string) []byte {
 	tb.t.Helper()
-	pdftotext := "/usr/bin/pdftotext"
-	if p, err := exec.LookPath("pdftotext"); err == nil {
-		pdftotext = p
-	}
-	need(tb.t, "pdftotext", pdftotext, "install Debian's poppler-utils")
 	ctx, cancel := context.WithTimeout(tb.ctx, actionTimeout)
 	defer cancel()
 	yes := true
@@ -66,17 +59,42 @@ func (tb *tab) printed(p paper, name string) string {
 	if err != nil {
 		tb.t.Fatalf("print %s to PDF: %v", name, err)
 	}
-	path := filepath.Join(tb.t.ArtifactDir(), name+".pdf")
-	if err := os.WriteFile(path, res.Data, 0o644); err != nil {
+	return res.Data
+}
+
+// poppler is the path of one of poppler-utils' commands (a skip, or a
+// failure under CI, without it).
+func poppler(t *testing.T, command string) string {
+	t.Helper()
+	if p, err := exec.LookPath(command); err == nil {
+		return p
+	}
+	return need(t, command, "/usr/bin/"+command, "install Debian's poppler-utils")
+}
+
+// runPoppler runs a poppler-utils command with the PDF on its stdin.
+func runPoppler(t *testing.T, pdf []byte, command string, args ...string) []byte {
+	t.Helper()
+	var out, stderr bytes.Buffer
+	cmd := exec.Command(poppler(t, command), args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(pdf), &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v: %s", command, err, stderr.String())
+	}
+	return out.Bytes()
+}
+
+// printed prints the page to PDF on paper p, keeps the PDF in the test's
+// artifact directory as name.pdf, and returns its text with runs of white
+// space folded into one space.
+func (tb *tab) printed(p paper, name string) string {
+	tb.t.Helper()
+	poppler(tb.t, "pdftotext")
+	data := tb.pdf(p, name)
+	if err := os.WriteFile(filepath.Join(tb.t.ArtifactDir(), name+".pdf"), data, 0o644); err != nil {
 		tb.t.Fatal(err)
 	}
-	var out, stderr bytes.Buffer
-	cmd := exec.Command(pdftotext, "-enc", "UTF-8", "-", "-")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(res.Data), &out, &stderr
-	if err := cmd.Run(); err != nil {
-		tb.t.Fatalf("pdftotext %s: %v: %s", path, err, stderr.String())
-	}
-	return strings.Join(strings.Fields(out.String()), " ")
+	return strings.Join(strings.Fields(string(runPoppler(tb.t, data, "pdftotext", "-enc", "UTF-8", "-", "-"))), " ")
 }
 
 // axeScript is where `make test` installs axe-core; $EXAMD_AXE overrides it.
@@ -130,30 +148,12 @@ func (tb *tab) checkAxe() {
 	}
 }
 
-// shootPrinted prints the page to PDF on the paper given and saves its first
-// page as dir/name (a PNG at 96 dpi, by pdftoppm of poppler-utils): the
-// printed slips in the README are what the printer gets.
+// shootPrinted prints the page to PDF on paper p and saves its first page
+// as dir/name (a PNG at 96 dpi, by pdftoppm): the printed slips in the
+// README are what the printer gets.
 func (tb *tab) shootPrinted(dir, name string, p paper) {
 	tb.t.Helper()
-	pdftoppm := "/usr/bin/pdftoppm"
-	if p, err := exec.LookPath("pdftoppm"); err == nil {
-		pdftoppm = p
-	}
-	need(tb.t, "pdftoppm", pdftoppm, "install Debian's poppler-utils")
-	ctx, cancel := context.WithTimeout(tb.ctx, actionTimeout)
-	defer cancel()
-	yes := true
-	res, err := chromedp.Call(ctx, page.PrintToPDF, page.PrintToPDFParams{
-		PaperWidth: p.width, PaperHeight: p.height, PrintBackground: &yes, PreferCSSPageSize: &yes,
-	})
-	if err != nil {
-		tb.t.Fatalf("print %s to PDF: %v", name, err)
-	}
+	poppler(tb.t, "pdftoppm")
 	out := filepath.Join(dir, strings.TrimSuffix(name, ".png"))
-	var stderr bytes.Buffer
-	cmd := exec.Command(pdftoppm, "-png", "-r", "96", "-f", "1", "-l", "1", "-singlefile", "-", out)
-	cmd.Stdin, cmd.Stderr = bytes.NewReader(res.Data), &stderr
-	if err := cmd.Run(); err != nil {
-		tb.t.Fatalf("pdftoppm %s: %v: %s", name, err, stderr.String())
-	}
+	runPoppler(tb.t, tb.pdf(p, name), "pdftoppm", "-png", "-r", "96", "-f", "1", "-l", "1", "-singlefile", "-", out)
 }

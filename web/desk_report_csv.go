@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"examd/internal/refusal"
 	"examd/issuance"
 	"examd/scheduling"
 )
@@ -23,13 +22,9 @@ const utf8BOM = "\ufeff"
 // figures as 指标,数值 rows. The headers are Chinese, whatever the page's
 // language: the office's spreadsheets are.
 func (h Handler) deskReportCSV(c echo.Context) error {
-	day := scheduling.Day(h.Now())
-	if q := c.QueryParam("date"); q != "" {
-		d, err := scheduling.ParseDate(q)
-		if err != nil {
-			return refusal.Invalid("date", "a day as YYYY-MM-DD")
-		}
-		day = d
+	day, err := scheduling.DayParam(c.QueryParam("date"), h.Now())
+	if err != nil {
+		return err
 	}
 	r, err := h.Issuing.DailyReport(c.Request().Context(), day)
 	if err != nil {

@@ -91,17 +91,23 @@ func (h Handler) slip(ctx context.Context, id, owner int64, now time.Time) (slip
 	return v, nil
 }
 
+// mySlip is the slip of the signed-in candidate's booking of the path's id.
+func (h Handler) mySlip(c echo.Context) (int64, slipView, error) {
+	id, err := api.PathID(c)
+	if err != nil {
+		return 0, slipView{}, err
+	}
+	if _, err := h.me(c); err != nil {
+		return 0, slipView{}, err
+	}
+	v, err := h.slip(c.Request().Context(), id, auth.Caller(c).UserID, h.Now())
+	return id, v, err
+}
+
 // bookingSlip shows the candidate their booking's slip: the page a booking
 // lands on.
 func (h Handler) bookingSlip(c echo.Context) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	if _, err := h.me(c); err != nil {
-		return err
-	}
-	v, err := h.slip(c.Request().Context(), id, auth.Caller(c).UserID, h.Now())
+	_, v, err := h.mySlip(c)
 	if err != nil {
 		return err
 	}
