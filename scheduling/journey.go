@@ -161,11 +161,30 @@ func nextStep(j Journey, today, permitExpires time.Time) NextStep {
 func bookStep(code, zh, en string, subjects ...SubjectState) NextStep {
 	for _, s := range subjects {
 		if s.CooldownUntil != "" {
-			zh += "（科目" + subjectZh(s.Subject) + "最早可约 " + s.CooldownUntil + " 的考试）"
-			en += " (subject " + subjectEn(s.Subject) + " from " + s.CooldownUntil + ")"
+			zh += "（科目" + subjectZh(s.Subject) + "最早可约 " + s.CooldownUntil + weekdayZh(s.CooldownUntil) + " 的考试）"
+			en += " (subject " + subjectEn(s.Subject) + " from " + s.CooldownUntil + weekdayEn(s.CooldownUntil) + ")"
 		}
 	}
 	return NextStep{code, zh, en}
+}
+
+// weekdayZh is the weekday of a day written YYYY-MM-DD, as "（星期三）"
+// ("" for a day it cannot read): dates shown to candidates carry it.
+func weekdayZh(day string) string {
+	d, err := ParseDate(day)
+	if err != nil {
+		return ""
+	}
+	return "（" + [...]string{"星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"}[d.Weekday()] + "）"
+}
+
+// weekdayEn is weekdayZh in English, as " (Wed)".
+func weekdayEn(day string) string {
+	d, err := ParseDate(day)
+	if err != nil {
+		return ""
+	}
+	return " (" + d.Weekday().String()[:3] + ")"
 }
 
 func subjectZh(n int) string { return [...]string{"", "一", "二", "三", "四"}[n] }
