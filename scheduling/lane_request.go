@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -29,6 +31,9 @@ type LaneRequest struct {
 	Note        string         `db:"note"`
 	RequestedAt time.Time      `db:"requested_at"`
 	Status      string         `db:"status"` // pending, granted, declined
+	// DeclineReason is what the staff member who declined it wrote ("" for
+	// nothing).
+	DeclineReason string `db:"decline_reason"`
 	// OnLane reports that the candidate already holds an active grant.
 	OnLane bool `db:"on_lane"`
 }
@@ -61,7 +66,7 @@ func (s *Store) RequestLane(ctx context.Context, candidateID int64, g NewGrant, 
 func (s *Store) LatestLaneRequest(ctx context.Context, candidateID int64) (LaneRequest, error) {
 	var r LaneRequest
 	err := s.db.GetContext(ctx, &r, `
-		SELECT id, candidate_id, reason, needs, note, status, requested_at FROM priority_requests
+		SELECT id, candidate_id, reason, needs, note, status, requested_at, coalesce(decline_reason, '') AS decline_reason FROM priority_requests
 		WHERE candidate_id = $1 ORDER BY requested_at DESC, id DESC LIMIT 1`, candidateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, refusal.ErrNotFound
@@ -132,8 +137,17 @@ func (s *Store) GrantLaneRequest(ctx context.Context, requestID, by int64) (int6
 	return r.CandidateID, grant, tx.Commit()
 }
 
-// DeclineLaneRequest declines a pending request and returns its candidate.
-func (s *Store) DeclineLaneRequest(ctx context.Context, requestID, by int64) (int64, error) {
+// MaxDeclineReason bounds the reason a decline gives, in characters.
+const MaxDeclineReason = 500
+
+// DeclineLaneRequest declines a pending request with the staff member's
+// reason (optional, trimmed, at most MaxDeclineReason characters), shown to
+// the candidate, and returns its candidate.
+func (s *Store) DeclineLaneRequest(ctx context.Context, requestID, by int64, reason string) (int64, error) {
+	reason = strings.TrimSpace(reason)
+	if utf8.RuneCountInString(reason) > MaxDeclineReason {
+		return 0, invalid("decline_reason", fmt.Sprintf("at most %d characters", MaxDeclineReason))
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -141,9 +155,10 @@ func (s *Store) DeclineLaneRequest(ctx context.Context, requestID, by int64) (in
 	defer tx.Rollback()
 	var candidateID int64
 	err = tx.GetContext(ctx, &candidateID, `
-		UPDATE priority_requests SET status = 'declined', decided_by = $2, decided_at = now()
+		UPDATE priority_requests SET status = 'declined', decided_by = $2, decided_at = now(),
+		       decline_reason = nullif($3, '')
 		WHERE id = $1 AND status = 'pending'
-		RETURNING candidate_id`, requestID, by)
+		RETURNING candidate_id`, requestID, by, reason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, undecidable(ctx, tx, requestID)
 	}
@@ -151,7 +166,7 @@ func (s *Store) DeclineLaneRequest(ctx context.Context, requestID, by int64) (in
 		return 0, fmt.Errorf("decline lane request %d: %w", requestID, err)
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "priority.declined",
-		Subject: fmt.Sprintf("candidate:%d", candidateID), After: map[string]any{"request_id": requestID}}); err != nil {
+		Subject: fmt.Sprintf("candidate:%d", candidateID), After: map[string]any{"request_id": requestID, "reason": reason}}); err != nil {
 		return 0, err
 	}
 	return candidateID, tx.Commit()

@@ -112,7 +112,7 @@ func TestLaneRequestDecisions(t *testing.T) {
 		if _, _, err := s.GrantLaneRequest(ctx, req, staff); !errors.Is(err, scheduling.ErrRequestDecided) {
 			t.Errorf("granting twice: %v, want ErrRequestDecided", err)
 		}
-		if _, err := s.DeclineLaneRequest(ctx, req, staff); !errors.Is(err, scheduling.ErrRequestDecided) {
+		if _, err := s.DeclineLaneRequest(ctx, req, staff, ""); !errors.Is(err, scheduling.ErrRequestDecided) {
 			t.Errorf("declining a granted request: %v, want ErrRequestDecided", err)
 		}
 		if _, _, err := s.GrantLaneRequest(ctx, 999999, staff); !errors.Is(err, refusal.ErrNotFound) {
@@ -123,7 +123,7 @@ func TestLaneRequestDecisions(t *testing.T) {
 	t.Run("Decline", func(t *testing.T) {
 		cid := registered(t, s, staff, "110105194912310054")
 		req := ask(cid, "elderly", "{}")
-		if got, err := s.DeclineLaneRequest(ctx, req, staff); err != nil || got != cid {
+		if got, err := s.DeclineLaneRequest(ctx, req, staff, ""); err != nil || got != cid {
 			t.Fatalf("decline: %d %v", got, err)
 		}
 		if ok, _ := s.HasPriority(ctx, cid); ok {
@@ -146,7 +146,7 @@ func TestLaneRequestDecisions(t *testing.T) {
 				if i%2 == 0 {
 					_, _, errs[i] = s.GrantLaneRequest(ctx, req, staff)
 				} else {
-					_, errs[i] = s.DeclineLaneRequest(ctx, req, staff)
+					_, errs[i] = s.DeclineLaneRequest(ctx, req, staff, "")
 				}
 			}()
 		}

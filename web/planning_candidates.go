@@ -329,7 +329,7 @@ func (h Handler) planGrantRequest(c echo.Context) error {
 // planDeclineRequest declines a pending lane request.
 func (h Handler) planDeclineRequest(c echo.Context) error {
 	return h.decideRequest(c, "request_declined", func(id, by int64) (int64, error) {
-		return h.Scheduling.DeclineLaneRequest(c.Request().Context(), id, by)
+		return h.Scheduling.DeclineLaneRequest(c.Request().Context(), id, by, c.Request().PostFormValue("decline_reason"))
 	})
 }
 

@@ -448,12 +448,26 @@ func TestWebPlanningLaneRequests(t *testing.T) {
 	if !strings.Contains(p.Body, fmt.Sprintf(`action="/admin/lane-requests/%d/decline"`, r2)) || !strings.Contains(p.Body, `id="reason-pregnancy" name="reason" value="pregnancy" required checked`) {
 		t.Errorf("the candidate page lacks the request:\n%s", p.Body)
 	}
-	p = b.post(fmt.Sprintf("/admin/lane-requests/%d/decline", r2), url.Values{"back": {fmt.Sprint(c2.ID)}})
+	if !strings.Contains(p.Body, fmt.Sprintf(`id="decline-reason-%d" name="decline_reason"`, r2)) {
+		t.Errorf("the decline form asks no reason")
+	}
+	if p := b.post(fmt.Sprintf("/admin/lane-requests/%d/decline", r2), url.Values{"back": {fmt.Sprint(c2.ID)}, "decline_reason": {strings.Repeat("理", 501)}}); p.Status != http.StatusUnprocessableEntity ||
+		planningCount(a, t, "priority_requests", "id = $1 AND status = 'pending'", r2) != 1 {
+		t.Errorf("a 501-character reason: %d, or the request was decided", p.Status)
+	}
+	const why = "  请携带<b>残疾人证</b>到窗口办理  "
+	p = b.post(fmt.Sprintf("/admin/lane-requests/%d/decline", r2), url.Values{"back": {fmt.Sprint(c2.ID)}, "decline_reason": {why}})
 	if p.URL != fmt.Sprintf("/admin/candidates/%d?done=request_declined", c2.ID) || !strings.Contains(p.Body, "已驳回该申请。") {
 		t.Errorf("decline: at %s", p.URL)
 	}
-	if planningCount(a, t, "priority_requests", "id = $1 AND status = 'declined'", r2) != 1 || planningCount(a, t, "priority_grants", "candidate_id = $1", c2.ID) != 0 {
-		t.Errorf("decline did not decline, or granted")
+	if planningCount(a, t, "priority_requests", "id = $1 AND status = 'declined' AND decline_reason = '请携带<b>残疾人证</b>到窗口办理'", r2) != 1 || planningCount(a, t, "priority_grants", "candidate_id = $1", c2.ID) != 0 {
+		t.Errorf("decline did not decline with its reason trimmed, or granted")
+	}
+	// The candidate reads the outcome and the reason, escaped, on the journey.
+	cb := newBrowser(a, t)
+	if j := cb.logInTo(c2.IDNo, "candidate-pw", "/candidate"); !strings.Contains(j.Body, `data-status="declined"`) ||
+		!strings.Contains(j.Body, "理由：请携带&lt;b&gt;残疾人证&lt;/b&gt;到窗口办理") {
+		t.Errorf("the journey does not show the declined request's reason:\n%s", j.Body)
 	}
 	if p := b.post("/admin/lane-requests/999999/grant", nil); p.Status != http.StatusNotFound {
 		t.Errorf("unknown request: %d", p.Status)
