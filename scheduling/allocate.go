@@ -250,7 +250,7 @@ func place(a *Application, seats map[int64]*SlotSeats) Placement {
 			}
 		}
 		return Placement{Status: StatusConfirmed, Preference: i + 1, Slots: slices.Clone(opt),
-			Reason: ReasonAllocated,
+			Reason:   ReasonAllocated,
 			ReasonZH: fmt.Sprintf("已按第%d志愿分配", i+1),
 			ReasonEN: fmt.Sprintf("allocated to preference %d", i+1)}
 	}
