@@ -347,3 +347,36 @@ func checkAllocation(t *testing.T, c allocCase, ps []scheduling.Placement) {
 		}
 	}
 }
+
+// BenchmarkAllocate allocates 100,000 applications over 200 slots with
+// 20,000 seats, the size of bench/allocate, in Go only.
+func BenchmarkAllocate(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var slots []scheduling.SlotSeats
+	for i := range 200 {
+		slots = append(slots, scheduling.SlotSeats{SlotID: int64(i + 1), Left: 100, ReserveLeft: 5, StepFree: i%4 == 0, AdaptedVehicle: i%10 == 0})
+	}
+	apps := make([]scheduling.Application, 100_000)
+	for i := range apps {
+		a := scheduling.Application{
+			CandidateID: int64(i + 1), PriorityLane: r.IntN(50) == 0,
+			PermitExpiresOn: allocToday.AddDate(0, 0, r.IntN(1000)),
+			SortTime:        sortAt(0).Add(time.Duration(r.IntN(90*24)) * time.Hour),
+			StepFree:        r.IntN(100) == 0,
+		}
+		for range 1 + r.IntN(3) {
+			if r.IntN(4) == 0 {
+				// A combined pair: a subject 2 slot (odd) and a subject 3 slot (even).
+				a.Preferences = append(a.Preferences, []int64{int64(2*r.IntN(100) + 1), int64(2*r.IntN(100) + 2)})
+			} else {
+				a.Preferences = append(a.Preferences, []int64{int64(1 + r.IntN(200))})
+			}
+		}
+		apps[i] = a
+	}
+	for b.Loop() {
+		if _, err := scheduling.Allocate(7, apps, slots, allocToday); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
