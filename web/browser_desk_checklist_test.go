@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -64,6 +65,15 @@ func TestBrowserDeskChecklist(t *testing.T) {
 		t.Errorf("Escape sent the step: at %s", got)
 	}
 	tb.do("press accept again", chromedp.KeyEvent(kb.Enter), chromedp.WaitReady(chromedp.CSS(`dialog#confirm[open]`)))
+	// A dialog closed and opened again within one task (a quick Escape,
+	// Enter): the first closing's close event comes after the reopening and
+	// must not cancel the confirmation now open (it did, under load).
+	eval[bool](tb, `(() => { const d = document.getElementById('confirm'); d.close();
+		document.querySelector('`+row+` button[value="accept"]').click(); return d.open; })()`)
+	tb.do("let the close event come", chromedp.Sleep(100*time.Millisecond))
+	if !eval[bool](tb, `document.getElementById('confirm').open && document.body.dataset.confirming === 'yes'`) {
+		t.Errorf("the late close event cancelled the confirmation open again")
+	}
 	tb.click("#confirm-yes", "#done")
 	if got := tb.text("#done-h"); got != "已为 A001 孙建国 完成预受理（身份证、照片、体检证明已核验）" {
 		t.Errorf("the page says %q", got)

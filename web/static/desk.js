@@ -49,6 +49,12 @@
     dialog.close();
   });
   dialog.addEventListener('close', function () {
+    // The close event comes as a task after the closing: when the dialog
+    // was opened again meanwhile (Escape, then Enter at once), this event
+    // is the earlier closing's, and the new confirmation stands.
+    if (dialog.open) {
+      return;
+    }
     delete document.body.dataset.confirming;
     if (pending && submitter && submitter.isConnected) {
       submitter.focus();
