@@ -99,11 +99,7 @@ func counterRefusal(err error, row string) (*rowRefusal, bool) {
 // counterBookCandidate books the candidate of the path into the slot (or the
 // combined pair) the form chose.
 func (h Handler) counterBookCandidate(c echo.Context) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := postForm(c)
+	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}
@@ -127,11 +123,7 @@ func (h Handler) counterBookCandidate(c echo.Context) error {
 // counterBookSlot books the candidate of the ID number the form names into
 // the slot of the path.
 func (h Handler) counterBookSlot(c echo.Context) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := postForm(c)
+	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}
@@ -210,11 +202,7 @@ func (b counterBack) done(c echo.Context, done string) error {
 // counterCancel cancels a booking for staff, with the reason the form gives
 // (BK-CANCEL), and its pair when the box is ticked.
 func (h Handler) counterCancel(c echo.Context) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := postForm(c)
+	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}
@@ -229,11 +217,7 @@ func (h Handler) counterCancel(c echo.Context) error {
 // counterMove moves a booking to the slot (or pair) the form chose, in one
 // transaction (Booker.Move): on a refusal the booking stays as it was.
 func (h Handler) counterMove(c echo.Context) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := postForm(c)
+	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}

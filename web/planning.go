@@ -106,6 +106,16 @@ func postForm(c echo.Context) (url.Values, error) {
 	return c.Request().PostForm, nil
 }
 
+// pathForm is the id of the path (/…/:id/…) and the posted form.
+func pathForm(c echo.Context) (int64, url.Values, error) {
+	id, err := api.PathID(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, err := postForm(c)
+	return id, f, err
+}
+
 // venueNames maps each venue's id to its name.
 func venueNames(vs []scheduling.Venue) map[int64]string {
 	names := make(map[int64]string, len(vs))

@@ -275,11 +275,7 @@ func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduli
 // planGrant puts the candidate on the priority lane (PL-GRANT), as POST
 // /candidates/:id/priority does.
 func (h Handler) planGrant(c echo.Context) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := postForm(c)
+	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}
@@ -337,11 +333,7 @@ func (h Handler) planDeclineRequest(c echo.Context) error {
 // the page that asked: the candidate's (back=<candidate id>) or the list.
 // A request decided meanwhile shows its refusal there.
 func (h Handler) decideRequest(c echo.Context, done string, decide func(id, by int64) (int64, error)) error {
-	id, err := api.PathID(c)
-	if err != nil {
-		return err
-	}
-	f, err := postForm(c)
+	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}
