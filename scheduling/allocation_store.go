@@ -99,7 +99,7 @@ func allocateRound(ctx context.Context, tx *sqlx.Tx, slotID int64, actor audit.A
 	var apps []roundApp
 	read := map[int64]bool{} // applications read
 	next, err := markSlots(ctx, tx, `allocation = 'ranked' AND allocated_at IS NULL AND
-		CASE WHEN $2::bigint = 0 THEN booking_closes_at <= $1 ELSE id = $2 END`, now, slotID, nil)
+		CASE WHEN $2::bigint = 0 THEN booking_closes_at <= $1 ELSE id = $2 END`, now, slotID)
 	for err == nil && len(next) > 0 {
 		var ids []int64
 		for _, sl := range next {
@@ -123,7 +123,7 @@ func allocateRound(ctx context.Context, tx *sqlx.Tx, slotID int64, actor audit.A
 		}
 		next = nil
 		if len(missing) > 0 {
-			next, err = markSlots(ctx, tx, `allocation = 'ranked' AND allocated_at IS NULL AND id = ANY($2)`, now, 0, missing)
+			next, err = markSlots(ctx, tx, `allocation = 'ranked' AND allocated_at IS NULL AND id = ANY($2)`, now, pq.Array(missing))
 		}
 	}
 	if err != nil || len(slots) == 0 {
@@ -213,9 +213,9 @@ type roundApp struct {
 	numbers   []int   // the preference number of each option given to Allocate
 }
 
-// markSlots marks allocated the slots where holds ($1 now, $2 a slot id,
-// $3 slot ids), returning them as they were before.
-func markSlots(ctx context.Context, tx *sqlx.Tx, where string, now time.Time, id int64, ids []int64) ([]Slot, error) {
+// markSlots marks allocated the slots where holds ($1 now, $2 arg),
+// returning them, their windows closed.
+func markSlots(ctx context.Context, tx *sqlx.Tx, where string, now time.Time, arg any) ([]Slot, error) {
 	var out []Slot
 	err := tx.SelectContext(ctx, &out, `
 		WITH m AS (
@@ -223,7 +223,7 @@ func markSlots(ctx context.Context, tx *sqlx.Tx, where string, now time.Time, id
 			       booking_closes_at = least(booking_closes_at, $1), booking_opens_at = least(booking_opens_at, $1)
 			WHERE `+where+`
 			RETURNING *)
-		SELECT `+slotColumns+` FROM m s JOIN venues v ON v.id = s.venue_id`, now, id, pq.Array(ids))
+		SELECT `+slotColumns+` FROM m s JOIN venues v ON v.id = s.venue_id`, now, arg)
 	if err != nil {
 		return nil, fmt.Errorf("mark slots allocated: %w", err)
 	}
