@@ -97,6 +97,9 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   ok    404   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/bookings/:id", path: "/api/v1/bookings/{cancel}"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings/:id/move", path: "/api/v1/bookings/{cancel}/move"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
+	{want: "401   401   401   401   ok    ok    403   403   ok    403   ok    401   401", route: "DELETE /api/v1/applications/:id", path: "/api/v1/applications/999999"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/slots/:id/allocate", path: "/api/v1/slots/{slot}/allocate"},
+	{want: "401   401   401   401   403   403   403   403   200   403   200   401   401", route: "GET /api/v1/slots/:id/applications", path: "/api/v1/slots/{slot}/applications"},
 
 	// exam
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
