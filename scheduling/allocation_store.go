@@ -384,7 +384,19 @@ func (w *roundWrite) write(ctx context.Context, tx *sqlx.Tx, r Round) error {
 		Booked  int `db:"booked"`
 		Decided int `db:"decided"`
 	}
-	err = tx.GetContext(ctx, &res, `
+	err = tx.GetContext(ctx, &res, writeRoundQuery(roundAudit), args...)
+	if err != nil {
+		return dbError(err, "write allocation")
+	}
+	if res.Booked != len(w.bApp) || res.Decided != len(w.aID) {
+		return errRoundChanged
+	}
+	return nil
+}
+
+// writeRoundQuery is write's statement, with roundAudit the round's audit INSERT (from $16).
+func writeRoundQuery(roundAudit string) string {
+	return `
 		WITH n AS (
 			SELECT nextval('bookings_id_seq') AS id, n.*
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::smallint[], $5::date[], $6::text[], $7::bigint[])
@@ -414,13 +426,6 @@ func (w *roundWrite) write(ctx context.Context, tx *sqlx.Tx, r Round) error {
 			       jsonb_build_object('id', i.id, 'candidate_id', i.candidate_id, 'slot_id', i.slot_id,
 			                          'subject', i.subject, 'pair_id', i.pair_id, 'status', 'confirmed', 'allocated', true)
 			FROM ins i),
-		round_audit AS (`+roundAudit+`)
-		SELECT (SELECT count(*) FROM ins) AS booked, (SELECT count(*) FROM decided) AS decided`, args...)
-	if err != nil {
-		return dbError(err, "write allocation")
-	}
-	if res.Booked != len(w.bApp) || res.Decided != len(w.aID) {
-		return errRoundChanged
-	}
-	return nil
+		round_audit AS (` + roundAudit + `)
+		SELECT (SELECT count(*) FROM ins) AS booked, (SELECT count(*) FROM decided) AS decided`
 }
