@@ -150,6 +150,14 @@ type applicationRow struct {
 	Withdrawable bool
 }
 
+// RankN is the application's rank, 0 before allocation.
+func (r applicationRow) RankN() int {
+	if r.Rank == nil {
+		return 0
+	}
+	return *r.Rank
+}
+
 // applications lists the candidate's applications for the bookings page.
 func (h Handler) applications(c echo.Context, candidateID int64, now time.Time) ([]applicationRow, error) {
 	ctx := c.Request().Context()

@@ -83,15 +83,15 @@ func (s slotQuery) filter(class string, today time.Time) scheduling.SlotFilter {
 
 // slotRow is a slot as the candidate sees it.
 type slotRow struct {
-	Key               string
-	ID                int64
-	Subject           int
-	Venue             string
-	StartsAt, EndsAt  time.Time
-	SeatsLeft         int
-	Open              bool // taking bookings now (BK-WINDOW)
+	Key              string
+	ID               int64
+	Subject          int
+	Venue            string
+	StartsAt, EndsAt time.Time
+	SeatsLeft        int
+	Open             bool // taking bookings now (BK-WINDOW)
 	// Ranked: the slot takes applications (RA-*), offered as 申请.
-	Ranked bool
+	Ranked            bool
 	OpensAt           time.Time
 	Adapted, StepFree bool
 	// Mine: the candidate holds a confirmed booking of this slot.
