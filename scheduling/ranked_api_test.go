@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/notify"
 	"examd/internal/server/servertest"
 	"examd/internal/testkit"
+	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -137,6 +139,13 @@ func TestRankedAllocationByEndpoint(t *testing.T) {
 	if app["status"] != "confirmed" || app["rank"] != 1.0 || app["basis"] != "priority_lane" || app["reason_zh"] != "已按第1志愿分配" || len(bs) != 1 {
 		t.Errorf("lane: %v %v", app, bs)
 	}
+	var notes []string
+	if err := a.DB.Select(&notes, `SELECT kind FROM notifications WHERE candidate_id = $1`, lane.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 1 || notes[0] != "application.allocated" {
+		t.Errorf("the lane candidate's notes: %v, want one application.allocated", notes)
+	}
 	app, _ = mine(switched)
 	if app["status"] != "not_allocated" || app["reason"] != "already_booked" || app["reason_en"] == "" {
 		t.Errorf("booked elsewhere meanwhile: %v", app)
@@ -199,7 +208,7 @@ func TestAllocateDueExactlyOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			store := scheduling.NewStore(a.DB)
+			store := scheduling.NewStore(a.DB, notify.New(realtime.NewFeed(a.DB)))
 			for {
 				r, ran, err := store.AllocateDue(context.Background(), after)
 				if err != nil || ran {
@@ -235,7 +244,7 @@ func TestAllocateDueExactlyOnce(t *testing.T) {
 	if booked != 3 || bookings != 3 || decided != 6 {
 		t.Errorf("booked %d, bookings %d, decided %d; want 3, 3, 6", booked, bookings, decided)
 	}
-	r, ran, err := scheduling.NewStore(a.DB).AllocateDue(context.Background(), after.Add(time.Minute))
+	r, ran, err := scheduling.NewStore(a.DB, notify.New(realtime.NewFeed(a.DB))).AllocateDue(context.Background(), after.Add(time.Minute))
 	if err != nil || !ran || len(r.Slots) != 0 {
 		t.Errorf("a later run: %v %v %v, want nothing to allocate", r, ran, err)
 	}

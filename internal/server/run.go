@@ -177,7 +177,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	allocatorDone := make(chan struct{})
 	go func() {
 		defer close(allocatorDone)
-		allocateDue(hubCtx, scheduling.NewStore(db), cfg.Now, log)
+		allocateDue(hubCtx, scheduling.NewStore(db, notes), cfg.Now, log)
 	}()
 	prunerDone := make(chan struct{})
 	go func() {
