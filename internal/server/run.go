@@ -144,8 +144,9 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	go func() { hubDone <- hub.Run(hubCtx) }()
 
 	chainer := audit.NewChainer(db, log)
+	sched := scheduling.NewStore(db, notes)
 	srv := &http.Server{
-		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: scheduling.NewStore(db, notes), issuing: issuing, hub: hub, feed: feed,
+		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: sched, issuing: issuing, hub: hub, feed: feed,
 			chainer: chainer, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -173,6 +174,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	go func() {
 		defer close(numbererDone)
 		feed.RunNumbering(hubCtx, realtime.DefaultPoll, log) // the feeds' seqs: one batch at a time across replicas
+	}()
+	releaserDone := make(chan struct{})
+	go func() {
+		defer close(releaserDone)
+		releaseReserves(hubCtx, sched, cfg.Now, log)
 	}()
 	prunerDone := make(chan struct{})
 	go func() {
@@ -210,6 +216,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-hubDone
 	<-closerDone // no day-closing transaction outlives the database
 	<-prunerDone
+	<-releaserDone
 	<-revocationsDone
 	<-chainerDone
 	<-numbererDone
@@ -229,6 +236,35 @@ func pruneThrottle(ctx context.Context, accounts *auth.Store, now func() time.Ti
 		}
 		if _, err := accounts.PruneThrottle(ctx, now()); err != nil && ctx.Err() == nil {
 			log.Error("prune the login throttle", "err", err.Error())
+		}
+	}
+}
+
+// releaseReserves releases the priority reserves whose time has come
+// (PL-RESERVE), offering the seats to the waitlists first, every second
+// until ctx is done: a reserve is held until this job releases it.
+func releaseReserves(ctx context.Context, sched *scheduling.Store, now func() time.Time, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := sched.ReleaseReserves(ctx, now())
+			switch {
+			case err != nil && pg.Unavailable(err):
+				log.Warn("release priority reserves: database unavailable", "err", err.Error())
+			case err != nil && ctx.Err() == nil:
+				log.Error("release priority reserves", "err", err.Error())
+			case n > 0:
+				log.Info("released priority reserves", "slots", n)
+			}
+			if err != nil || n < scheduling.ReleaseBatch {
+				break // else more are due: go again at once
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }
