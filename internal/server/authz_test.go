@@ -92,11 +92,16 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   ok    ok    ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/slots", path: "/api/v1/slots"},
 	{want: "401   401   401   401   ok    ok    ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/slots/:id", path: "/api/v1/slots/{slot}"},
 	{want: "401   401   401   401   403   403   ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/slots/:id/roster", path: "/api/v1/slots/{slot}/roster"},
+	{want: "401   401   401   401   ok    ok    403   403   ok    403   ok    401   401", route: "POST /api/v1/slots/:id/waitlist", path: "/api/v1/slots/{slot}/waitlist"},
+	{want: "401   401   401   401   ok    ok    403   403   ok    403   ok    401   401", route: "DELETE /api/v1/slots/:id/waitlist", path: "/api/v1/slots/{slot}/waitlist"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "GET /api/v1/slots/:id/waitlist", path: "/api/v1/slots/{slot}/waitlist"},
 	{want: "401   401   401   401   ok    ok    403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings", path: "/api/v1/bookings"},
 	{want: "401   401   401   401   200   404   ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/bookings/:id", path: "/api/v1/bookings/{booking}"},
 	{want: "401   401   401   401   ok    404   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/bookings/:id", path: "/api/v1/bookings/{cancel}"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings/:id/move", path: "/api/v1/bookings/{cancel}/move"},
+	{want: "401   401   401   401   409   404   403   403   403   403   403   401   401", route: "POST /api/v1/bookings/:id/decline", path: "/api/v1/bookings/{cancel}/decline"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
+	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/waitlist", path: "/api/v1/me/waitlist"},
 
 	// exam
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
