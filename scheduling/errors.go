@@ -31,7 +31,7 @@ var (
 	ErrMoveMismatch = refusal.New("move_mismatch", "改约的新场次须与原预约的科目相同；联考预约须整对改约，请同时选择同一天的科目二和科目三场次")
 )
 
-// Waitlist refusals (docs/DOMAIN.md §Waitlist).
+// Waitlist refusals (RA-WAIT).
 var (
 	// ErrSlotNotFull refuses to put on the waitlist a candidate who can
 	// book a seat of the slot now.

@@ -16,7 +16,7 @@ import (
 	"examd/internal/refusal"
 )
 
-// Waitlist entry states (docs/DOMAIN.md §Waitlist).
+// Waitlist entry states (RA-WAIT).
 const (
 	WaitWaiting  = "waiting"
 	WaitOffered  = "offered"
