@@ -1,6 +1,7 @@
 package scheduling_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -8,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/notify"
 	"examd/internal/server/servertest"
 	"examd/internal/testkit"
+	"examd/realtime"
+	"examd/scheduling"
 )
 
 // bookingOf books slot for c and returns the booking's id.
@@ -273,5 +277,44 @@ func TestWaitlistTakesTheReleasedReserve(t *testing.T) {
 	}
 	if released != 1 {
 		t.Fatalf("slot not marked released at the release time")
+	}
+}
+
+// TestSeatFreedRefillsInTheCallersTransaction: another package's release
+// (BK-COMBINED-FAIL, package exam) frees a seat with ReleaseBooking and
+// hands it on with SeatFreed in its own transaction: before that
+// transaction commits the seat is already the waiting candidate's, so the
+// slot is never seen with a free seat.
+func TestSeatFreedRefillsInTheCallersTransaction(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 3, 5, 9, map[string]any{"capacity": 1})
+	holder, w := a.NewCandidate(sched, nil), a.NewCandidate(sched, nil)
+	held := bookingOf(t, a, holder, slot)
+	join(t, a, w, slot)
+
+	ctx := context.Background()
+	tx, err := a.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if ok, err := scheduling.ReleaseBooking(ctx, tx, held, "BK-COMBINED-FAIL: subject 2 failed", time.Now()); err != nil || !ok {
+		t.Fatalf("release: %v %v", ok, err)
+	}
+	if err := scheduling.SeatFreed(ctx, tx, notify.New(realtime.NewFeed(a.DB)), held, slot, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var booked int
+	if err := tx.Get(&booked, `SELECT booked FROM slots WHERE id = $1`, slot); err != nil || booked != 1 {
+		t.Fatalf("before commit: %d booked (%v), want the seat taken again", booked, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if h := holders(t, a, slot); len(h) != 1 || h[0] != w.ID {
+		t.Fatalf("seat holders %v, want the waiting candidate %d", h, w.ID)
 	}
 }
