@@ -399,8 +399,8 @@ func saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now time.Time) er
 
 // releasePair applies BK-COMBINED-FAIL when it is set to release: the
 // subject 3 half of a combined booking whose subject 2 half ended failed
-// (a no-show included) is cancelled on the office's behalf, its seat freed,
-// and the feed of its venue told ("released").
+// (a no-show included) is cancelled on the office's behalf, its seat freed
+// and offered to the waitlist, and the feed of its venue told ("released").
 func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, now time.Time) error {
 	if b.Subject != 2 || b.PairID == nil || !s.ReleasePairOnSubject2Fail {
 		return nil
@@ -413,6 +413,10 @@ func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.Booki
 	const reason = "BK-COMBINED-FAIL: subject 2 failed"
 	released, err := scheduling.ReleaseBooking(ctx, tx, p.ID, reason, now)
 	if err != nil || !released {
+		return err
+	}
+	// The freed seat goes to the slot's waitlist in this transaction.
+	if err := scheduling.SeatFreed(ctx, tx, s.notes, p.ID, p.SlotID, now); err != nil {
 		return err
 	}
 	feed := bookingEvent(p, Released, now)

@@ -319,9 +319,10 @@ func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key,
 	// nothing is written and the request replays) or rolls back. The
 	// bookings are written only with the key claimed and the history as
 	// judged. The seats are taken in slot id order, so that two combined
-	// bookings of one pair cannot deadlock; PL-RESERVE: before the release
-	// time a regular candidate may not take the last priority_reserved
-	// seats; the CHECK on booked is the last guard. The bookings' foreign key
+	// bookings of one pair cannot deadlock; PL-RESERVE: until the release
+	// job marked the reserve released (reserve_released_at, after offering
+	// the seats to the waitlist) a regular candidate may not take the last
+	// priority_reserved seats; the CHECK on booked is the last guard. The bookings' foreign key
 	// to the slot is checked at commit (migration 00004).
 	audited, auditArgs := es.Insert(11, writeAuditedWhere)
 	args := append([]any{w.candidate.ID, pq.Array(ids), pq.Array(slotIDs), pq.Array(subjects), pq.Array(days),
@@ -463,15 +464,30 @@ type CancelRequest struct {
 }
 
 // Cancel cancels a booking (and its pair when asked) and gives the seats
-// back at once. It returns the bookings it cancelled.
+// back at once, to the waitlist first. It returns the bookings it cancelled.
 func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]Booking, error) {
+	for try := 1; ; try++ {
+		bs, err := s.cancel(ctx, r, now)
+		// The refill books waiting candidates while holding the slot: it
+		// may deadlock with one of them booking; the loser goes again.
+		if pg.Retryable(err) && try < 5 {
+			continue
+		}
+		return bs, err
+	}
+}
+
+func (s *Store) cancel(ctx context.Context, r CancelRequest, now time.Time) ([]Booking, error) {
+	if err := s.prep.warm(ctx); err != nil {
+		return nil, err
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
-	bs, err := cancelIn(ctx, tx, r, now)
+	bs, err := s.cancelIn(ctx, tx, r, now)
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +499,7 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 
 // cancelIn cancels, in tx, the booking of r (and its pair when asked), frees
 // their seats and records the cancellation: Cancel's work, that Move shares.
-func cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now time.Time) ([]Booking, error) {
+func (s *Store) cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now time.Time) ([]Booking, error) {
 	var b Booking
 	err := tx.GetContext(ctx, &b, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
@@ -538,6 +554,10 @@ func cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now time.Time) 
 			After: map[string]any{"status": after.Status, "reason": r.Reason}}); err != nil {
 			return nil, err
 		}
+	}
+	// The freed seats go to the waitlist in this transaction.
+	if err := s.seatsFreed(ctx, tx, bs, now); err != nil {
+		return nil, err
 	}
 	return bs, nil
 }
@@ -597,7 +617,7 @@ func writeBookingQuery(audited string) string {
 			UPDATE slots SET booked = booked + 1
 			FROM locked
 			WHERE slots.id = locked.id
-			  AND booked < capacity - CASE WHEN $18 OR $19 >= reserve_release_at THEN 0 ELSE priority_reserved END
+			  AND booked < capacity - CASE WHEN $18 OR reserve_released_at <= $19 THEN 0 ELSE priority_reserved END
 			RETURNING slots.id),
 		audited AS (` + audited + `)
 		SELECT (SELECT fresh FROM ok) AS fresh, EXISTS (SELECT FROM claimed) AS claimed,

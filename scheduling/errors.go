@@ -31,4 +31,15 @@ var (
 	ErrMoveMismatch = refusal.New("move_mismatch", "改约的新场次须与原预约的科目相同；联考预约须整对改约，请同时选择同一天的科目二和科目三场次")
 )
 
+// Waitlist refusals (RA-WAIT).
+var (
+	// ErrSlotNotFull refuses to put on the waitlist a candidate who can
+	// book a seat of the slot now.
+	ErrSlotNotFull = refusal.New("slot_not_full", "该场次尚有名额，请直接预约")
+	// ErrWaitlistJoined refuses a second live waitlist entry of a candidate for one slot.
+	ErrWaitlistJoined = refusal.New("waitlist_joined", "您已在该场次的候补队列中")
+	// ErrNotAnOffer refuses to decline a booking the waitlist did not offer.
+	ErrNotAnOffer = refusal.New("not_waitlist_offer", "该预约不是候补补位的名额，如需取消请使用取消预约")
+)
+
 func invalid(field, message string) error { return refusal.Invalid(field, message) }

@@ -47,15 +47,20 @@ func (h Handler) Register(g *echo.Group) {
 	r.GET("/slots", h.listSlots, anyone)
 	r.GET("/slots/:id", h.getSlot, anyone)
 	r.GET("/slots/:id/roster", h.roster, staff)
+	r.POST("/slots/:id/waitlist", h.joinWaitlist, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
+	r.DELETE("/slots/:id/waitlist", h.leaveWaitlist, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
+	r.GET("/slots/:id/waitlist", h.slotWaitlist, planners)
 
 	r.POST("/bookings", h.book, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.GET("/bookings/:id", h.getBooking, anyone)
 	r.DELETE("/bookings/:id", h.cancel, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.POST("/bookings/:id/move", h.move, planners)
+	r.POST("/bookings/:id/decline", h.decline, auth.Require(auth.RoleCandidate))
 	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
 	r.DELETE("/applications/:id", h.withdraw, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.POST("/slots/:id/allocate", h.allocateSlot, planners)
 	r.GET("/slots/:id/applications", h.rankedList, planners)
+	r.GET("/me/waitlist", h.myWaitlist, auth.Require(auth.RoleCandidate))
 }
 
 // required returns the value of a required body field, or a 422 naming it.

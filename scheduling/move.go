@@ -72,7 +72,7 @@ func (s *Store) move(ctx context.Context, r MoveRequest, now time.Time) ([]Booki
 	}
 	defer tx.Rollback()
 
-	cancelled, err := cancelIn(ctx, tx, CancelRequest{BookingID: r.BookingID, By: r.By, WithPair: true, Reason: r.Reason}, now)
+	cancelled, err := s.cancelIn(ctx, tx, CancelRequest{BookingID: r.BookingID, By: r.By, WithPair: true, Reason: r.Reason}, now)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -44,10 +44,14 @@ type Slot struct {
 	Capacity         int       `db:"capacity"`
 	PriorityReserved int       `db:"priority_reserved"`
 	ReserveReleaseAt time.Time `db:"reserve_release_at"`
-	BookingOpensAt   time.Time `db:"booking_opens_at"`
-	BookingClosesAt  time.Time `db:"booking_closes_at"`
-	AdaptedVehicle   bool      `db:"adapted_vehicle"`
-	Booked           int       `db:"booked"`
+	// ReserveReleasedAt is when the release job released the reserve
+	// (PL-RESERVE), nil until then: the reserve is held until this mark,
+	// not merely until ReserveReleaseAt.
+	ReserveReleasedAt *time.Time `db:"reserve_released_at"`
+	BookingOpensAt    time.Time  `db:"booking_opens_at"`
+	BookingClosesAt   time.Time  `db:"booking_closes_at"`
+	AdaptedVehicle    bool       `db:"adapted_vehicle"`
+	Booked            int        `db:"booked"`
 	// VenueStepFree is the venue's step-free flag, needed by PL-ACCESS.
 	VenueStepFree bool `db:"venue_step_free"`
 	// Allocation is AllocationInstant (also when empty) or AllocationRanked.
@@ -151,6 +155,11 @@ func (n NewSlot) Slot(now time.Time) (Slot, error) {
 		}
 		s.ReserveReleaseAt = *n.ReserveReleaseAt
 	}
+	if !s.ReserveReleaseAt.After(now) {
+		// A slot published after its release time is released from the
+		// start: no seat was ever held, nobody waits for it yet.
+		s.ReserveReleasedAt = &now
+	}
 	// BK-WINDOW: subjects 2 and 3 close at the end of the day before the
 	// exam; subject 4 stays open until it starts, so that a candidate who
 	// passes the road tests in the morning can sit it the same afternoon.
@@ -188,12 +197,18 @@ func (s Slot) Free() int { return s.Capacity - s.Booked }
 
 // HeldForLane is the number of unbooked seats that only priority-lane
 // candidates may take now. PL-RESERVE: the last priority_reserved unbooked
-// seats are the lane's until the release time, then everyone's.
+// seats are the lane's until the release job released them (at the release
+// time, after offering them to the waitlist), then everyone's.
 func (s Slot) HeldForLane(now time.Time) int {
-	if !now.Before(s.ReserveReleaseAt) {
+	if s.Released(now) {
 		return 0
 	}
 	return min(s.PriorityReserved, s.Free())
+}
+
+// Released reports whether the reserve was released at now.
+func (s Slot) Released(now time.Time) bool {
+	return s.ReserveReleasedAt != nil && !now.Before(*s.ReserveReleasedAt)
 }
 
 // SeatsLeft is the number of seats a caller may still book: every unbooked

@@ -199,6 +199,7 @@ func TestSlotSeatsLeft(t *testing.T) {
 		capacity, reserved  int
 		booked              int
 		now                 time.Time
+		released            bool // the release job marked the reserve released at release
 		regular, lane, held int
 	}{
 		{name: "PL-RESERVE/before release 7 of 10 booked", capacity: 10, reserved: 2, booked: 7, now: before, regular: 1, lane: 3, held: 2},
@@ -206,11 +207,17 @@ func TestSlotSeatsLeft(t *testing.T) {
 		{name: "PL-RESERVE/before release full", capacity: 10, reserved: 2, booked: 10, now: before, regular: 0, lane: 0, held: 0},
 		{name: "PL-RESERVE/before release none booked", capacity: 10, reserved: 2, booked: 0, now: before, regular: 8, lane: 10, held: 2},
 		{name: "PL-RESERVE/no reserve", capacity: 10, reserved: 0, booked: 7, now: before, regular: 3, lane: 3, held: 0},
-		{name: "PL-RESERVE/at release 7 of 10 booked", capacity: 10, reserved: 2, booked: 7, now: release, regular: 3, lane: 3, held: 0},
-		{name: "PL-RESERVE/after release 9 of 10 booked", capacity: 10, reserved: 2, booked: 9, now: release.Add(time.Hour), regular: 1, lane: 1, held: 0},
+		{name: "PL-RESERVE/at release 7 of 10 booked", capacity: 10, reserved: 2, booked: 7, now: release, released: true, regular: 3, lane: 3, held: 0},
+		{name: "PL-RESERVE/after release 9 of 10 booked", capacity: 10, reserved: 2, booked: 9, now: release.Add(time.Hour), released: true, regular: 1, lane: 1, held: 0},
+		// Held until the job released it, whatever the clock says.
+		{name: "PL-RESERVE/at release time not yet released", capacity: 10, reserved: 2, booked: 7, now: release, regular: 1, lane: 3, held: 2},
+		{name: "PL-RESERVE/a second before the job's mark", capacity: 10, reserved: 2, booked: 7, now: release.Add(-time.Second), released: true, regular: 1, lane: 3, held: 2},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := scheduling.Slot{Capacity: tt.capacity, PriorityReserved: tt.reserved, Booked: tt.booked, ReserveReleaseAt: release}
+			if tt.released {
+				s.ReserveReleasedAt = &release
+			}
 			if got := s.SeatsLeft(false, tt.now); got != tt.regular {
 				t.Errorf("SeatsLeft(regular): got %d, want %d", got, tt.regular)
 			}

@@ -170,7 +170,11 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 	if err != nil {
 		return err
 	}
-	rows := slotRows(found, names, mine, v.Lane, now)
+	waits, err := h.Scheduling.MyWaitlist(ctx, me.ID, now)
+	if err != nil {
+		return err
+	}
+	rows := slotRows(found, names, mine, waitlistPlaces(waits), v.Lane, now)
 	block(rows, rules)
 	if q.Pairs() {
 		var more bool
@@ -255,6 +259,8 @@ type bookingRow struct {
 	// Cancellable: the candidate may still cancel it (BK-CANCEL), until Deadline.
 	Cancellable bool
 	Deadline    time.Time
+	// Offer: the waitlist booked it for the candidate, who may decline it.
+	Offer bool
 }
 
 // bookingsView is the data of the bookings page.
@@ -262,7 +268,10 @@ type bookingsView struct {
 	Bookings []bookingRow
 	// Applications are the candidate's applications to ranked slots (RA-*).
 	Applications []applicationRow
-	Refusal      *rowRefusal
+	// Waitlist holds the candidate's waitlist entries still waiting, and
+	// those passed over.
+	Waitlist []waitRow
+	Refusal  *rowRefusal
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
@@ -295,12 +304,26 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 	for _, v := range venues {
 		names[v.ID] = v.Name
 	}
-	v := bookingsView{Bookings: []bookingRow{}, Refusal: ref}
+	waits, err := h.Scheduling.MyWaitlist(ctx, me.ID, now)
+	if err != nil {
+		return err
+	}
+	offers := map[int64]bool{}
+	v := bookingsView{Bookings: []bookingRow{}, Waitlist: []waitRow{}, Refusal: ref}
+	for _, e := range waits {
+		switch e.State {
+		case scheduling.WaitOffered:
+			offers[*e.BookingID] = true
+		case scheduling.WaitWaiting, scheduling.WaitSkipped:
+			v.Waitlist = append(v.Waitlist, waitRow{WaitlistEntry: e, Key: "wait-" + strconv.FormatInt(e.ID, 10), Venue: names[e.VenueID]})
+		}
+	}
 	for _, b := range bs {
+		cancellable := scheduling.CheckCancel(b.Status, b.ExamDay, false, now) == nil
 		v.Bookings = append(v.Bookings, bookingRow{
 			Booking: b, Key: "booking-" + strconv.FormatInt(b.ID, 10), Venue: names[b.VenueID],
-			Cancellable: scheduling.CheckCancel(b.Status, b.ExamDay, false, now) == nil,
-			Deadline:    scheduling.CancelDeadline(b.ExamDay),
+			Cancellable: cancellable, Deadline: scheduling.CancelDeadline(b.ExamDay),
+			Offer: offers[b.ID] && cancellable,
 		})
 	}
 	if v.Applications, err = h.applications(c, me.ID, now); err != nil {

@@ -224,6 +224,8 @@ type rosterView struct {
 	Counter bool
 	// PrintedAt is when the page was made, on the printed roster.
 	PrintedAt time.Time
+	// Waitlist is the slot's waitlist, ranked, names and ID numbers masked.
+	Waitlist []scheduling.WaitlistEntry
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
@@ -269,6 +271,9 @@ func (h Handler) rosterPage(c echo.Context, status int, id int64, ref *rowRefusa
 	row := planSlotRow{Slot: s, Venue: venueNames(venues)[s.VenueID], Free: s.Free(), Held: s.HeldForLane(now), Status: slotStatus(s, now)}
 	v := rosterView{Slot: row, Roster: roster, Key: newIdempotencyKey(), Refusal: ref, Counter: examinerVenue(c) == 0, PrintedAt: now}
 	if v.Slots, err = h.counterSlots(ctx, s.LicenceClass); err != nil {
+		return err
+	}
+	if v.Waitlist, err = h.Scheduling.SlotWaitlist(ctx, id, now); err != nil {
 		return err
 	}
 	if ref != nil {

@@ -20,6 +20,7 @@ var pageRefusals = []*refusal.Error{
 	scheduling.ErrClassMismatch, scheduling.ErrBookingClosed, scheduling.ErrCombinedInvalid,
 	scheduling.ErrNotAccessible, scheduling.ErrCancelClosed, scheduling.ErrNotConfirmed,
 	scheduling.ErrDuplicateCandidate, scheduling.ErrRequestDecided, scheduling.ErrMoveMismatch, scheduling.ErrSlotOverlap,
+	scheduling.ErrSlotNotFull, scheduling.ErrWaitlistJoined, scheduling.ErrNotAnOffer,
 	exam.ErrNotSignable, exam.ErrSlotNotStarted,
 	issuance.ErrNotReady, issuance.ErrInvalidStep, issuance.ErrChecklistIncomplete, issuance.ErrAlreadyRated, issuance.ErrNotRateable,
 	auth.ErrDuplicateUser, auth.ErrTooManyAttempts,

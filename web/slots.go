@@ -96,6 +96,8 @@ type slotRow struct {
 	Adapted, StepFree bool
 	// Mine: the candidate holds a confirmed booking of this slot.
 	Mine bool
+	// Waiting is the candidate's place on the slot's waitlist, 0 when not on it.
+	Waiting int
 	// Blocked is the refusal of scheduling.CheckSubject for the candidate,
 	// the subject and the slot's day (BlockedKey its message), "" when the
 	// candidate may book it.
@@ -138,7 +140,7 @@ func (p pairRow) Blocked() *slotRow {
 // slotRows shows the slots whose booking window has not closed, for a
 // candidate in the lane or not (PL-RESERVE decides the seats left), marking
 // the slots the candidate has booked.
-func slotRows(slots []scheduling.Slot, venues map[int64]string, mine map[int64]bool, lane bool, now time.Time) []slotRow {
+func slotRows(slots []scheduling.Slot, venues map[int64]string, mine map[int64]bool, waiting map[int64]int, lane bool, now time.Time) []slotRow {
 	rows := []slotRow{}
 	for _, s := range slots {
 		if !now.Before(s.BookingClosesAt) {
@@ -148,7 +150,7 @@ func slotRows(slots []scheduling.Slot, venues map[int64]string, mine map[int64]b
 			Key: fmt.Sprintf("slot-%d", s.ID), ID: s.ID, Subject: s.Subject, Venue: venues[s.VenueID],
 			StartsAt: s.StartsAt, EndsAt: s.EndsAt, SeatsLeft: max(0, s.SeatsLeft(lane, now)),
 			Open: s.Open(now), OpensAt: s.BookingOpensAt,
-			Adapted: s.AdaptedVehicle, StepFree: s.VenueStepFree, Mine: mine[s.ID], Ranked: s.Ranked(),
+			Adapted: s.AdaptedVehicle, StepFree: s.VenueStepFree, Mine: mine[s.ID], Ranked: s.Ranked(), Waiting: waiting[s.ID],
 		})
 	}
 	return rows

@@ -148,7 +148,7 @@ func TestCombinedPairs(t *testing.T) {
 		slot(8, 1, 2, 12, 8, 10),
 		closed,
 	}
-	rows := slotRows(slots, map[int64]string{1: "一", 2: "二"}, map[int64]bool{}, false, now)
+	rows := slotRows(slots, map[int64]string{1: "一", 2: "二"}, map[int64]bool{}, nil, false, now)
 	pairs, truncated := combinedPairs(slots, rows)
 	var got []string
 	for _, p := range pairs {

@@ -144,8 +144,9 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	go func() { hubDone <- hub.Run(hubCtx) }()
 
 	chainer := audit.NewChainer(db, log)
+	sched := scheduling.NewStore(db, notes)
 	srv := &http.Server{
-		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: scheduling.NewStore(db, notes), issuing: issuing, hub: hub, feed: feed,
+		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: sched, issuing: issuing, hub: hub, feed: feed,
 			chainer: chainer, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -177,7 +178,12 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	allocatorDone := make(chan struct{})
 	go func() {
 		defer close(allocatorDone)
-		allocateDue(hubCtx, scheduling.NewStore(db, notes), cfg.Now, log)
+		allocateDue(hubCtx, sched, cfg.Now, log)
+	}()
+	releaserDone := make(chan struct{})
+	go func() {
+		defer close(releaserDone)
+		releaseReserves(hubCtx, sched, cfg.Now, log)
 	}()
 	prunerDone := make(chan struct{})
 	go func() {
@@ -216,6 +222,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-closerDone // no day-closing transaction outlives the database
 	<-prunerDone
 	<-allocatorDone // no allocating transaction outlives the database
+	<-releaserDone
 	<-revocationsDone
 	<-chainerDone
 	<-numbererDone
@@ -263,6 +270,35 @@ func allocateDue(ctx context.Context, slots *scheduling.Store, now func() time.T
 				continue // another round may be due
 			}
 			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// releaseReserves releases the priority reserves whose time has come
+// (PL-RESERVE), offering the seats to the waitlists first, every second
+// until ctx is done: a reserve is held until this job releases it.
+func releaseReserves(ctx context.Context, sched *scheduling.Store, now func() time.Time, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := sched.ReleaseReserves(ctx, now())
+			switch {
+			case err != nil && pg.Unavailable(err):
+				log.Warn("release priority reserves: database unavailable", "err", err.Error())
+			case err != nil && ctx.Err() == nil:
+				log.Error("release priority reserves", "err", err.Error())
+			case n > 0:
+				log.Info("released priority reserves", "slots", n)
+			}
+			if err != nil || n < scheduling.ReleaseBatch {
+				break // else more are due: go again at once
+			}
 		}
 		select {
 		case <-ctx.Done():
