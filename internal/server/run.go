@@ -179,6 +179,13 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(prunerDone)
 		pruneThrottle(hubCtx, accounts, cfg.Now, log)
 	}()
+	sender := notify.NewSender(db, cfg.NotifyWebhook, log)
+	sender.Client.Timeout, sender.Now = cfg.NotifyTimeout, cfg.Now
+	senderDone := make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		sender.Run(hubCtx, notify.DefaultSendPoll) // the outbox: batches under FOR UPDATE SKIP LOCKED across replicas
+	}()
 	revocationsDone := make(chan struct{})
 	go func() {
 		defer close(revocationsDone)
@@ -213,6 +220,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-revocationsDone
 	<-chainerDone
 	<-numbererDone
+	<-senderDone
 	return nil
 }
 
