@@ -49,6 +49,9 @@ type Slot struct {
 	Booked           int       `db:"booked"`
 	// VenueStepFree is the venue's step-free flag, needed by PL-ACCESS.
 	VenueStepFree bool `db:"venue_step_free"`
+	// VenueName is the venue's name, for the candidate's notes; only the
+	// booking's read fills it.
+	VenueName string `db:"-"`
 }
 
 // NewSlot is a slot a scheduler wants to publish. The optional times are nil
