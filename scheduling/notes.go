@@ -66,7 +66,7 @@ func cancelledNote(candidate, by int64, bs []Booking, venues map[int64]string, r
 	if by != candidate {
 		who, whoEn = "由考务人员取消", "cancelled by the exam office"
 	}
-	if reason = strings.TrimSpace(reason); reason != "" {
+	if reason = clip(reason); reason != "" {
 		who += "，原因：" + reason
 		whoEn += ", reason: " + reason
 	}
@@ -87,9 +87,19 @@ func laneGrantedNote(candidate int64) notify.Note {
 // declined, with the staff's reason when given.
 func laneDeclinedNote(candidate int64, reason string) notify.Note {
 	zh, en := "优先通道申请未获批准。", "Priority lane request declined."
-	if reason != "" {
+	if reason = clip(reason); reason != "" {
 		zh, en = "优先通道申请未获批准，原因："+reason+"。", "Priority lane request declined, reason: "+reason+"."
 	}
 	return notify.Note{CandidateID: candidate, Kind: notify.KindLaneDecided, Link: "/candidate/priority",
 		ZH: zh + "如有疑问请咨询车管所窗口。", EN: en + " Ask at the office if in doubt."}
+}
+
+// clip trims a staff member's reason to what a note holds (notes have at
+// most 500 characters; the full reason stays in the audit log).
+func clip(reason string) string {
+	r := []rune(strings.TrimSpace(reason))
+	if len(r) > 200 {
+		return string(r[:199]) + "…"
+	}
+	return string(r)
 }
