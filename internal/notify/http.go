@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/labstack/echo/v4"
 
 	"examd/internal/api"
@@ -22,7 +21,7 @@ type Follower interface {
 // Handler serves a candidate's notifications: their list, marking them
 // read, and their live channel.
 type Handler struct {
-	DB    *sqlx.DB
+	Inbox *Inbox
 	Live  Follower
 	Authn echo.MiddlewareFunc
 	// LiveAuthn authenticates the websocket, whose browser clients pass
@@ -53,11 +52,11 @@ func (h Handler) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, err := List(c.Request().Context(), h.DB, auth.Caller(c).UserID, since)
+	items, err := h.Inbox.List(c.Request().Context(), auth.Caller(c).UserID, since)
 	if err != nil {
 		return err
 	}
-	unread, err := Unread(c.Request().Context(), h.DB, auth.Caller(c).UserID)
+	unread, _, err := h.Inbox.Summary(c.Request().Context(), auth.Caller(c).UserID)
 	if err != nil {
 		return err
 	}
@@ -84,7 +83,7 @@ func (h Handler) markRead(c echo.Context) error {
 	case req.UpTo != nil:
 		upTo = *req.UpTo
 	}
-	marked, unread, err := MarkRead(c.Request().Context(), h.DB, auth.Caller(c).UserID, upTo, req.IDs, h.Now())
+	marked, unread, err := h.Inbox.MarkRead(c.Request().Context(), auth.Caller(c).UserID, upTo, req.IDs, h.Now())
 	if err != nil {
 		return err
 	}

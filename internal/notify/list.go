@@ -23,6 +23,14 @@ type Item struct {
 	Read bool      `json:"read" db:"read"`
 }
 
+// Inbox is the candidates' notifications as they read them.
+type Inbox struct {
+	db *sqlx.DB
+}
+
+// NewInbox returns the notifications stored in db.
+func NewInbox(db *sqlx.DB) *Inbox { return &Inbox{db: db} }
+
 // MaxList is the most notifications one list returns.
 const MaxList = 200
 
@@ -40,7 +48,8 @@ const (
 // List returns candidate's notifications: with since, those after seq
 // *since of their feed topic, oldest first (what a client missed); without,
 // the newest MaxList, newest first.
-func List(ctx context.Context, db sqlx.QueryerContext, candidate int64, since *int64) ([]Item, error) {
+func (in *Inbox) List(ctx context.Context, candidate int64, since *int64) ([]Item, error) {
+	db := in.db
 	items := []Item{}
 	var err error
 	if since != nil {
@@ -76,7 +85,8 @@ var shanghai = func() *time.Location {
 // upTo of their feed (0: none by seq), at now, and returns how many it
 // marked and how many are left unread. Others' notifications are left as
 // they are.
-func MarkRead(ctx context.Context, db sqlx.ExtContext, candidate int64, upTo int64, ids []int64, now time.Time) (marked, unread int, err error) {
+func (in *Inbox) MarkRead(ctx context.Context, candidate int64, upTo int64, ids []int64, now time.Time) (marked, unread int, err error) {
+	db := in.db
 	var res struct {
 		Marked int `db:"marked"`
 		Unread int `db:"unread"`
@@ -98,13 +108,19 @@ func MarkRead(ctx context.Context, db sqlx.ExtContext, candidate int64, upTo int
 	return res.Marked, res.Unread, nil
 }
 
-// Unread returns how many of candidate's notifications are unread.
-func Unread(ctx context.Context, db sqlx.QueryerContext, candidate int64) (int, error) {
-	var n int
-	err := sqlx.GetContext(ctx, db, &n, `
-		SELECT count(*) FROM notifications WHERE candidate_id = $1 AND read_at IS NULL`, candidate)
-	if err != nil {
-		return 0, fmt.Errorf("count the unread notifications of %d: %w", candidate, err)
+// Summary returns how many of candidate's notifications are unread, and
+// the current seq of their feed topic (0 before their first note): a page
+// shows the count and follows the feed from that seq.
+func (in *Inbox) Summary(ctx context.Context, candidate int64) (unread int, seq int64, err error) {
+	var res struct {
+		Unread int   `db:"unread"`
+		Seq    int64 `db:"seq"`
 	}
-	return n, nil
+	err = in.db.GetContext(ctx, &res, `
+		SELECT (SELECT count(*) FROM notifications WHERE candidate_id = $1 AND read_at IS NULL) AS unread,
+		       coalesce((SELECT seq FROM feed_topics WHERE topic = $2), 0) AS seq`, candidate, Topic(candidate))
+	if err != nil {
+		return 0, 0, fmt.Errorf("count the unread notifications of %d: %w", candidate, err)
+	}
+	return res.Unread, res.Seq, nil
 }

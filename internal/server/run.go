@@ -146,7 +146,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	chainer := audit.NewChainer(db, log)
 	srv := &http.Server{
 		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: scheduling.NewStore(db, notes), issuing: issuing, hub: hub, feed: feed,
-			chainer: chainer, log: log}),
+			chainer: chainer, inbox: notify.NewInbox(db), log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

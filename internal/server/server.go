@@ -41,6 +41,7 @@ type deps struct {
 	hub      *realtime.Hub
 	feed     *realtime.Feed
 	chainer  *audit.Chainer
+	inbox    *notify.Inbox
 	log      *slog.Logger
 }
 
@@ -115,7 +116,7 @@ func newServer(d deps) *echo.Echo {
 	}.Register(v1)
 	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: d.cfg.Now}.Register(v1)
 	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: d.cfg.Now}.Register(v1)
-	notify.Handler{DB: db, Live: d.hub, Authn: accountsAPI.Authenticate, Now: d.cfg.Now,
+	notify.Handler{Inbox: d.inbox, Live: d.hub, Authn: accountsAPI.Authenticate, Now: d.cfg.Now,
 		LiveAuthn: []echo.MiddlewareFunc{tokenFromQuery, accountsAPI.Authenticate}}.Register(v1)
 	v1.GET("/audit", audit.Handler{DB: db}.List, accountsAPI.Authenticate, auth.Require(auth.RoleAdmin))
 	v1.GET("/live", exam.LiveVenue(d.hub), tokenFromQuery, accountsAPI.Authenticate,
@@ -127,7 +128,7 @@ func newServer(d deps) *echo.Echo {
 	web.Handler{
 		Accounts: d.accounts, Scheduling: d.sched, Issuing: d.issuing, Audit: audit.NewLog(db),
 		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: d.cfg.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
-		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
+		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan, Notifications: d.inbox,
 	}.Register(e)
 	// --- end web pages ---
 	return e
