@@ -2,7 +2,7 @@
 // theirs: a websocket on /candidate/notifications/live from the seq the
 // page was rendered at (body data-notify-seq). Each new note raises the
 // unread count of the navigation; on the 通知 page it is also added to the
-// top of the list. After a drop it reconnects with a growing delay and
+// top of the list (and to what 全部标为已读 marks). After a drop it reconnects with a growing delay and
 // resumes from the last seq seen, each note shown once.
 (function () {
   'use strict';
@@ -55,6 +55,13 @@
     var empty = document.getElementById('notifications-empty');
     if (empty) {
       empty.hidden = true;
+    }
+    // 全部标为已读 marks what the page shows, this note included.
+    var form = document.getElementById('mark-all-form');
+    if (form) {
+      var ids = form.querySelector('input[name="ids"]');
+      ids.value = ids.value ? ids.value + ',' + m.id : String(m.id);
+      form.hidden = false;
     }
   }
 
