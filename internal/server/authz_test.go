@@ -98,6 +98,12 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings/:id/move", path: "/api/v1/bookings/{cancel}/move"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
 
+	// internal/notify
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
+	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/notifications", path: "/api/v1/me/notifications"},
+	{want: "401   401   401   401   ok    ok    403   403   403   403   403   401   401", route: "POST /api/v1/me/notifications/read", path: "/api/v1/me/notifications/read"},
+	{want: "401   401   401   401   ok    ok    403   403   403   403   403   401   401", route: "GET /api/v1/me/notifications/live", path: "/api/v1/me/notifications/live"},
+
 	// exam
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "POST /api/v1/devices", path: "/api/v1/devices"},
@@ -149,6 +155,9 @@ var authzRows = []authzRow{
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/feedback", path: "/candidate/feedback"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/priority", path: "/candidate/priority"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/priority", path: "/candidate/priority"},
+	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/notifications", path: "/candidate/notifications"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/notifications/read", path: "/candidate/notifications/read"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "GET /candidate/notifications/live", path: "/candidate/notifications/live"},
 
 	// web: examiner
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
