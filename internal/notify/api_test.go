@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"examd/internal/notify"
+	"examd/internal/pg/pgtest"
 	"examd/internal/server/servertest"
 	"examd/realtime"
 	"examd/scheduling"
@@ -143,6 +145,11 @@ func TestNotificationsAPI(t *testing.T) {
 	}
 	if r := a.Do("GET", "/api/v1/me/notifications", sched, nil); r.Status != http.StatusForbidden {
 		t.Errorf("staff listing: %d", r.Status)
+	}
+	// No gateway is set: nothing is sent, the outbox keeps all three.
+	if m := a.Do("GET", "/metrics", "", nil); !strings.Contains(string(m.Raw), "\nexamd_notify_outbox 3\n") ||
+		!strings.Contains(string(m.Raw), "\nexamd_notify_outbox_oldest_seconds ") {
+		t.Errorf("/metrics lacks the outbox of 3")
 	}
 }
 
@@ -280,5 +287,40 @@ func TestDecisionNotes(t *testing.T) {
 		if len(ns) != 1 || ns[0].Kind != notify.KindLaneDecided || !strings.Contains(ns[0].ZH, tc.want) {
 			t.Errorf("candidate %d: %+v, want one note saying %q", tc.c.ID, ns, tc.want)
 		}
+	}
+}
+
+// TestNotificationsWebhook: with EXAMD_NOTIFY_WEBHOOK set, examd sends a
+// booking's note to the gateway by itself, with the candidate's full phone
+// and the Chinese text, and marks it sent.
+func TestNotificationsWebhook(t *testing.T) {
+	t.Parallel()
+	gw := newGateway(func(string, int) string { return "ok" }, 0)
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	db, dbURL := pgtest.NewDB(t)
+	a := servertest.StartOn(t, db, dbURL, "EXAMD_NOTIFY_WEBHOOK", srv.URL)
+	sched := a.Staff("scheduler")
+	slot := a.NewSlot(sched, a.NewVenue(sched, true), 2, 5, 9, nil)
+	c := a.NewCandidate(sched, nil)
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var unsent int
+		if err := db.Get(&unsent, `SELECT count(*) FROM notifications WHERE sent_at IS NULL`); err != nil {
+			t.Fatal(err)
+		}
+		if unsent == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the booking's note was not sent within 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	if len(gw.delivered) != 1 || len(gw.bad) != 0 {
+		t.Errorf("gateway: delivered %v, bad %q", gw.delivered, gw.bad)
 	}
 }
