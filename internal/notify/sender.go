@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -22,7 +23,7 @@ const (
 	DefaultSendTimeout = 5 * time.Second
 	DefaultBackoff     = 5 * time.Second
 	DefaultMaxBackoff  = time.Hour
-	DefaultSendBatch   = 50
+	DefaultSendBatch   = 20
 	DefaultSendPoll    = 2 * time.Second
 )
 
@@ -78,7 +79,8 @@ type outboxRow struct {
 // SendDue sends one batch of the notifications due now, and reports how
 // many it tried. The batch's rows stay locked while they are posted, and
 // their outcomes are written in one statement: a crash before it commits
-// leaves them unsent, to be sent again with the same key.
+// leaves them unsent, to be sent again with the same key. The batch's POSTs
+// go concurrently.
 func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	if s.URL == "" {
 		return 0, nil
@@ -107,17 +109,23 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	sent := make([]bool, len(rows))
 	next := make([]time.Time, len(rows))
 	errs := make([]string, len(rows))
+	// The batch's posts go at once: the rows stay locked for one client
+	// timeout at most, not one per row.
+	var wg sync.WaitGroup
 	for i, r := range rows {
 		ids[i] = r.ID
-		if err := s.post(ctx, r); err != nil {
-			next[i] = now.Add(s.backoff(r.Attempts + 1))
-			errs[i] = err.Error()
-			s.Log.Warn("notification not delivered", "notification", r.ID, "phone", maskPhone(r.Phone),
-				"attempts", r.Attempts+1, "retry_at", next[i], "err", errs[i])
-			continue
-		}
-		sent[i], next[i] = true, now
+		wg.Go(func() {
+			if err := s.post(ctx, r); err != nil {
+				next[i] = now.Add(s.backoff(r.Attempts + 1))
+				errs[i] = err.Error()
+				s.Log.Warn("notification not delivered", "notification", r.ID, "phone", maskPhone(r.Phone),
+					"attempts", r.Attempts+1, "retry_at", next[i], "err", errs[i])
+				return
+			}
+			sent[i], next[i] = true, now
+		})
 	}
+	wg.Wait()
 	_, err = tx.ExecContext(ctx, `
 		UPDATE notifications n
 		SET attempts = n.attempts + 1,
