@@ -132,6 +132,9 @@ func (s *Store) signCorrection(ctx context.Context, tx *sqlx.Tx, a lockedAttempt
 			Subject: fmt.Sprintf("attempt:%d", a.ID), After: map[string]any{"correction": c.ID, "score": c.Score, "status": c.Status}}); err != nil {
 			return false, err
 		}
+		if err := s.notes.Add(ctx, tx, resultNote(a, c.Score, c.Status, true)); err != nil {
+			return false, err
+		}
 	}
 	feed := a.feedEvent("signature", now)
 	feed.Score, feed.Status, feed.Text = c.Score, c.Status, r.Signer

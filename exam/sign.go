@@ -126,6 +126,9 @@ func (s *Store) Sign(ctx context.Context, r SignRequest, now time.Time) error {
 			Subject: fmt.Sprintf("attempt:%d", a.ID), After: map[string]any{"score": a.Score, "status": a.Status}}); err != nil {
 			return err
 		}
+		if err := s.notes.Add(ctx, tx, resultNote(a, a.Score, a.Status, false)); err != nil {
+			return err
+		}
 	}
 	feed := a.feedEvent("signature", now)
 	feed.Text = r.Signer

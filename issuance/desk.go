@@ -84,6 +84,9 @@ func (s *Store) Call(ctx context.Context, candidateID int64, by Staff, now time.
 	if _, err := s.pub.Append(ctx, tx, Topic, q.event(eff.Event, now, q.Ticket, next.Step, by.Desk)); err != nil {
 		return QueueItem{}, err
 	}
+	if err := s.notes.Add(ctx, tx, calledNote(q.ID, q.Ticket, by.Desk)); err != nil {
+		return QueueItem{}, err
+	}
 	if err := tx.Commit(); err != nil {
 		return QueueItem{}, fmt.Errorf("commit: %w", err)
 	}
@@ -167,6 +170,11 @@ func (s *Store) Step(ctx context.Context, candidateID int64, step string, in Ste
 	}
 	if _, err := s.pub.Append(ctx, tx, Topic, q.event(eff.Event, now, q.Ticket, next.Step, by.Desk)); err != nil {
 		return StepResult{}, err
+	}
+	if step == StepPrint {
+		if err := s.notes.Add(ctx, tx, issuedNote(q.ID, res.Licence)); err != nil {
+			return StepResult{}, err
+		}
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by.UserID), Action: eff.Audit,
 		Subject: fmt.Sprintf("candidate:%d", q.ID), Before: map[string]string{"step": q.Step},

@@ -186,6 +186,9 @@ func (s *Store) MakeReadyIfDue(ctx context.Context, tx *sqlx.Tx, candidateID int
 		Subject: fmt.Sprintf("candidate:%d", c.ID), After: map[string]any{"ticket": ticket, "priority_lane": c.PriorityLane}}); err != nil {
 		return false, err
 	}
+	if err := s.notes.Add(ctx, tx, readyNote(c.ID, ticket)); err != nil {
+		return false, err
+	}
 	ev := c.event(EventReady, now, ticket, StateReady, "")
 	ev.Notice = notice
 	if _, err := s.pub.Append(ctx, tx, Topic, ev); err != nil {

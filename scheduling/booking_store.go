@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/notify"
 	"examd/internal/pg"
 	"examd/internal/refusal"
 
@@ -314,6 +315,14 @@ func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key,
 	if err != nil {
 		return false, err
 	}
+	venues := map[int64]string{}
+	for _, sl := range w.slots {
+		venues[sl.VenueID] = sl.VenueName
+	}
+	notes, err := notify.NewBatch(bookedNote(w.candidate.ID, w.by, w.bookings, venues))
+	if err != nil {
+		return false, err
+	}
 	// The key (when there is one) is claimed first: a copy of the request in flight makes this
 	// statement wait on the key's unique index until it commits (then
 	// nothing is written and the request replays) or rolls back. The
@@ -328,12 +337,16 @@ func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key,
 	args := append([]any{w.candidate.ID, pq.Array(ids), pq.Array(slotIDs), pq.Array(subjects), pq.Array(days),
 		pq.Array(pairs), w.candidate.Lane(), w.by, key, fingerprint}, auditArgs...)
 	args = append(args, w.digest, w.candidate.Priority != nil, now)
+	// The note is written by the same statement, when the bookings are: no
+	// round trip more on the booking's measured path.
+	noted, noteArgs := notes.Insert("noted", 20, writeAuditedWhere)
+	args = append(args, noteArgs...)
 	var res struct {
 		Fresh   bool `db:"fresh"`
 		Claimed bool `db:"claimed"`
 		Taken   int  `db:"taken"`
 	}
-	err = p.get(ctx, tx, &res, writeBookingQuery(audited), args...)
+	err = p.get(ctx, tx, &res, writeBookingQuery(audited, noted), args...)
 	if err != nil {
 		// BK-ONE is guarded by the partial unique index bookings_one_active.
 		return false, dbError(err, "write booking")
@@ -491,10 +504,46 @@ func (s *Store) cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 	if err != nil {
 		return nil, err
 	}
+	if err := s.noteCancelled(ctx, tx, r, bs); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit cancellation: %w", err)
 	}
 	return bs, nil
+}
+
+// noteCancelled tells the candidate of the cancellation of bs, in tx: who
+// cancelled, and the staff's reason.
+func (s *Store) noteCancelled(ctx context.Context, tx *sqlx.Tx, r CancelRequest, bs []Booking) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	venues, err := venueNames(ctx, tx, bs)
+	if err != nil {
+		return err
+	}
+	return s.notes.Add(ctx, tx, cancelledNote(bs[0].CandidateID, r.By, bs, venues, r.Reason))
+}
+
+// venueNames returns the names of the venues of bs.
+func venueNames(ctx context.Context, q sqlx.QueryerContext, bs []Booking) (map[int64]string, error) {
+	ids := make([]int64, len(bs))
+	for i, b := range bs {
+		ids[i] = b.VenueID
+	}
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, name FROM venues WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("venues of %d bookings: %w", len(bs), err)
+	}
+	names := make(map[int64]string, len(rows))
+	for _, r := range rows {
+		names[r.ID] = r.Name
+	}
+	return names, nil
 }
 
 // cancelIn cancels, in tx, the booking of r (and its pair when asked), frees
@@ -579,7 +628,7 @@ const readBookingQuery = `
 		                'Capacity', s.capacity, 'PriorityReserved', s.priority_reserved,
 		                'ReserveReleaseAt', s.reserve_release_at, 'BookingOpensAt', s.booking_opens_at,
 		                'BookingClosesAt', s.booking_closes_at, 'AdaptedVehicle', s.adapted_vehicle,
-		                'Booked', s.booked, 'VenueStepFree', v.step_free, 'Allocation', s.allocation) ORDER BY s.starts_at), '[]')
+		                'Booked', s.booked, 'VenueStepFree', v.step_free, 'Allocation', s.allocation, 'VenueName', v.name) ORDER BY s.starts_at), '[]')
 		        FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = ANY($2)) AS slots,
 		       ` + historyDigest + ` AS digest,
 		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,
@@ -593,8 +642,9 @@ const readBookingQuery = `
 		FOR UPDATE OF c`
 
 // writeBookingQuery is writeBooking's statement, with audited the INSERT of
-// its audit rows (audit.Entries.Insert from $11).
-func writeBookingQuery(audited string) string {
+// its audit rows (audit.Entries.Insert from $11) and noted the CTEs of the
+// candidate's note (notify.Batch.Insert from $20).
+func writeBookingQuery(audited, noted string) string {
 	return `
 		WITH ok AS (SELECT ` + historyDigest + ` = $17 AS fresh),
 		claim AS (
@@ -619,7 +669,7 @@ func writeBookingQuery(audited string) string {
 			WHERE slots.id = locked.id
 			  AND booked < capacity - CASE WHEN $18 OR reserve_released_at <= $19 THEN 0 ELSE priority_reserved END
 			RETURNING slots.id),
-		audited AS (` + audited + `)
+		audited AS (` + audited + `)` + noted + `
 		SELECT (SELECT fresh FROM ok) AS fresh, EXISTS (SELECT FROM claimed) AS claimed,
 		       (SELECT count(*) FROM seats) AS taken`
 }
@@ -629,7 +679,8 @@ func writeBookingQuery(audited string) string {
 // must not wait for.
 func (p *prepared) warm(ctx context.Context) error {
 	audited, _ := audit.Entries{}.Insert(11, writeAuditedWhere)
-	for _, q := range []string{readBookingQuery, writeBookingQuery(audited)} {
+	noted, _ := notify.Batch{}.Insert("noted", 20, writeAuditedWhere)
+	for _, q := range []string{readBookingQuery, writeBookingQuery(audited, noted)} {
 		if _, err := p.stmt(ctx, q); err != nil {
 			return err
 		}

@@ -134,6 +134,9 @@ func (s *Store) GrantLaneRequest(ctx context.Context, requestID, by int64) (int6
 	if err != nil {
 		return 0, nil, err
 	}
+	if err := s.notes.Add(ctx, tx, laneGrantedNote(r.CandidateID)); err != nil {
+		return 0, nil, err
+	}
 	return r.CandidateID, grant, tx.Commit()
 }
 
@@ -167,6 +170,9 @@ func (s *Store) DeclineLaneRequest(ctx context.Context, requestID, by int64, rea
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "priority.declined",
 		Subject: fmt.Sprintf("candidate:%d", candidateID), After: map[string]any{"request_id": requestID, "reason": reason}}); err != nil {
+		return 0, err
+	}
+	if err := s.notes.Add(ctx, tx, laneDeclinedNote(candidateID, reason)); err != nil {
 		return 0, err
 	}
 	return candidateID, tx.Commit()

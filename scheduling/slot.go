@@ -58,6 +58,9 @@ type Slot struct {
 	Allocation string `db:"allocation"`
 	// AllocatedAt is when a ranked slot was allocated, nil before.
 	AllocatedAt *time.Time `db:"allocated_at"`
+	// VenueName is the venue's name, for the candidate's notes; only the
+	// booking's read fills it.
+	VenueName string `db:"-"`
 }
 
 // How a slot gives its seats: to whoever books first, or by ranking the

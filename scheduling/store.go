@@ -211,6 +211,9 @@ func (s *Store) GrantPriority(ctx context.Context, candidateID int64, g NewGrant
 	if err != nil {
 		return nil, err
 	}
+	if err := s.notes.Add(ctx, tx, laneGrantedNote(candidateID)); err != nil {
+		return nil, err
+	}
 	return grant, tx.Commit()
 }
 

@@ -124,12 +124,18 @@ type view struct {
 	// Flash is the catalogue key of a result to announce (role=status).
 	Flash string
 	Data  any
+	// NotifySeq is a candidate's notifications feed seq at rendering,
+	// from which the layout's script follows it; nil for others.
+	NotifySeq *int64
 }
 
 // navItem is a link of the main navigation.
 type navItem struct {
 	Href, Key string
 	Current   bool
+	// Badge shows Count, the candidate's unread notifications, live.
+	Badge bool
+	Count int
 }
 
 // navFor lists the pages of a role.
@@ -142,6 +148,7 @@ func navFor(role, current string) []navItem {
 			{Href: "/candidate/slots", Key: "nav.slots"},
 			{Href: "/candidate/bookings", Key: "nav.bookings"},
 			{Href: "/candidate/priority", Key: "nav.priority"},
+			{Href: "/candidate/notifications", Key: "nav.notifications", Badge: true},
 		}
 	case auth.RoleExaminer:
 		items = []navItem{{Href: "/examiner", Key: "nav.examiner"}}
@@ -208,6 +215,18 @@ func (h Handler) render(c echo.Context, status int, page, title string, data any
 		}
 	}
 	v.Nav = navFor(v.Caller.Role, u.Path)
+	if v.Caller.Role == auth.RoleCandidate && h.Notifications != nil {
+		unread, seq, err := h.Notifications.Summary(c.Request().Context(), v.Caller.UserID)
+		if err != nil {
+			return err
+		}
+		for i := range v.Nav {
+			if v.Nav[i].Badge {
+				v.Nav[i].Count = unread
+			}
+		}
+		v.NotifySeq = &seq
+	}
 	other := langEn
 	if v.Lang == langEn {
 		other = langZh
@@ -233,15 +252,16 @@ func (h Handler) renderPart(c echo.Context, page, part string, data any) error {
 
 // pagePaths is where each page is read with GET.
 var pagePaths = map[string]string{
-	"login":              "/login",
-	"candidate_journey":  "/candidate",
-	"candidate_slots":    "/candidate/slots",
-	"candidate_bookings": "/candidate/bookings",
-	"candidate_lane":     "/candidate/priority",
-	"candidate_cancel":   "/candidate/bookings",
-	"candidate_feedback": "/candidate", // its form's page needs the service's id
-	"account_password":   "/account/password",
-	"examiner":           "/examiner", "examiner_sheet": "/examiner",
+	"login":                   "/login",
+	"candidate_journey":       "/candidate",
+	"candidate_slots":         "/candidate/slots",
+	"candidate_bookings":      "/candidate/bookings",
+	"candidate_lane":          "/candidate/priority",
+	"candidate_notifications": "/candidate/notifications",
+	"candidate_cancel":        "/candidate/bookings",
+	"candidate_feedback":      "/candidate", // its form's page needs the service's id
+	"account_password":        "/account/password",
+	"examiner":                "/examiner", "examiner_sheet": "/examiner",
 	"desk": "/desk", "desk_report": "/desk/report",
 	"admin_venues": "/admin/venues", "admin_slots": "/admin/slots", "admin_candidates": "/admin/candidates", "admin_candidate": "/admin/candidates",
 	"admin_users":    "/admin/users",

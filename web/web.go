@@ -18,6 +18,7 @@ import (
 	"examd/exam"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/notify"
 	"examd/issuance"
 	"examd/realtime"
 	"examd/scheduling"
@@ -48,6 +49,9 @@ type Handler struct {
 	Outcomes *prometheus.CounterVec
 	// LicenceFeeYuan is the production fee the desk charges at review.
 	LicenceFeeYuan int
+	// Notifications are the candidates' notes: the 通知 page and the unread
+	// count of their navigation.
+	Notifications *notify.Inbox
 }
 
 // Register mounts every page route on e and makes the pages' renderer e's.
@@ -98,6 +102,9 @@ func (h Handler) Register(e *echo.Echo) {
 	e.POST("/candidate/feedback", h.rate, candidate...)
 	e.GET("/candidate/priority", h.lane, candidate...)
 	e.POST("/candidate/priority", h.askForLane, candidate...)
+	e.GET("/candidate/notifications", h.notifications, candidate...)
+	e.POST("/candidate/notifications/read", h.readNotifications, candidate...)
+	e.GET("/candidate/notifications/live", notify.Live(h.Hub), candidate...) // /api/v1/me/notifications/live's door, by cookie
 
 	// The staff's pages, one area each.
 	watchers := []string{auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin}

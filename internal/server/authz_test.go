@@ -106,6 +106,12 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   403   403   200   403   200   401   401", route: "GET /api/v1/slots/:id/applications", path: "/api/v1/slots/{slot}/applications"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/waitlist", path: "/api/v1/me/waitlist"},
 
+	// internal/notify
+	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
+	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/notifications", path: "/api/v1/me/notifications"},
+	{want: "401   401   401   401   ok    ok    403   403   403   403   403   401   401", route: "POST /api/v1/me/notifications/read", path: "/api/v1/me/notifications/read"},
+	{want: "401   401   401   401   ok    ok    403   403   403   403   403   401   401", route: "GET /api/v1/me/notifications/live", path: "/api/v1/me/notifications/live"},
+
 	// exam
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
 	{want: "401   401   401   401   403   403   403   403   403   403   ok    401   401", route: "POST /api/v1/devices", path: "/api/v1/devices"},
@@ -163,6 +169,9 @@ var authzRows = []authzRow{
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/feedback", path: "/candidate/feedback"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/priority", path: "/candidate/priority"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/priority", path: "/candidate/priority"},
+	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/notifications", path: "/candidate/notifications"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/notifications/read", path: "/candidate/notifications/read"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "GET /candidate/notifications/live", path: "/candidate/notifications/live"},
 
 	// web: examiner
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp

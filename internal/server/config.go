@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"examd/internal/auth"
+	"examd/internal/notify"
 	"examd/issuance"
 )
 
@@ -60,6 +62,12 @@ type Config struct {
 	// a screen may fall before it is closed with 4008
 	// (EXAMD_WS_QUEUE_BYTES).
 	WSQueueBytes int
+	// NotifyWebhook is the office's SMS gateway endpoint, to which the
+	// notifications' outbox is posted (EXAMD_NOTIFY_WEBHOOK); empty: nothing
+	// is sent and the outbox is kept.
+	NotifyWebhook string
+	// NotifyTimeout bounds one POST to the gateway (EXAMD_NOTIFY_TIMEOUT).
+	NotifyTimeout time.Duration
 	// Now is examd's clock: every rule and job asks it the time. run sets
 	// it to time.Now; no variable or flag sets it, only tests (Run).
 	Now func() time.Time
@@ -73,6 +81,8 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		DatabaseURL:   getenv("DATABASE_URL"),
 		DataDir:       or(getenv("EXAMD_DATA_DIR"), ".examd"),
 		AdminPassword: getenv("EXAMD_ADMIN_PASSWORD"),
+		NotifyWebhook: getenv("EXAMD_NOTIFY_WEBHOOK"),
+		NotifyTimeout: notify.DefaultSendTimeout,
 		TokenTTL:      12 * time.Hour,
 		BcryptCost:    bcrypt.DefaultCost,
 		// A few connections per core keep PostgreSQL busy without making its
@@ -116,6 +126,7 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	parse("EXAMD_HASH_WORKERS", func(v string) (err error) { cfg.HashWorkers, err = strconv.Atoi(v); return })
 	parse("EXAMD_WS_PER_USER", func(v string) (err error) { cfg.WSPerUser, err = strconv.Atoi(v); return })
 	parse("EXAMD_WS_MAX", func(v string) (err error) { cfg.WSMax, err = strconv.Atoi(v); return })
+	parse("EXAMD_NOTIFY_TIMEOUT", func(v string) (err error) { cfg.NotifyTimeout, err = time.ParseDuration(v); return })
 	parse("EXAMD_WS_QUEUE_BYTES", func(v string) (err error) { cfg.WSQueueBytes, err = strconv.Atoi(v); return })
 	if len(errs) > 0 {
 		return cfg, errs[0]
@@ -165,10 +176,20 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return cfg, fmt.Errorf("EXAMD_HASH_WORKERS must be between 1 and 256")
 	case cfg.WSPerUser < 1 || cfg.WSMax < cfg.WSPerUser:
 		return cfg, fmt.Errorf("EXAMD_WS_PER_USER must be at least 1, EXAMD_WS_MAX at least EXAMD_WS_PER_USER")
+	case cfg.NotifyWebhook != "" && !validWebhook(cfg.NotifyWebhook):
+		return cfg, fmt.Errorf("EXAMD_NOTIFY_WEBHOOK must be an http or https URL")
+	case cfg.NotifyTimeout < 100*time.Millisecond || cfg.NotifyTimeout > time.Minute:
+		return cfg, fmt.Errorf("EXAMD_NOTIFY_TIMEOUT must be between 100ms and 1m")
 	case cfg.WSQueueBytes < 64<<10 || cfg.WSQueueBytes > 1<<30:
 		return cfg, fmt.Errorf("EXAMD_WS_QUEUE_BYTES must be between 65536 (64 KiB) and 1073741824 (1 GiB)")
 	}
 	return cfg, nil
+}
+
+// validWebhook reports whether s is an absolute http or https URL.
+func validWebhook(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // parseCIDRs reads addresses and networks separated by commas: a bare

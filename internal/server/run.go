@@ -147,7 +147,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	sched := scheduling.NewStore(db, notes)
 	srv := &http.Server{
 		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: sched, issuing: issuing, hub: hub, feed: feed,
-			chainer: chainer, log: log}),
+			chainer: chainer, inbox: notify.NewInbox(db), log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -190,6 +190,13 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(prunerDone)
 		pruneThrottle(hubCtx, accounts, cfg.Now, log)
 	}()
+	sender := notify.NewSender(db, cfg.NotifyWebhook, log)
+	sender.Client.Timeout, sender.Now = cfg.NotifyTimeout, cfg.Now
+	senderDone := make(chan struct{})
+	go func() {
+		defer close(senderDone)
+		sender.Run(hubCtx, notify.DefaultSendPoll) // the outbox: batches under FOR UPDATE SKIP LOCKED across replicas
+	}()
 	revocationsDone := make(chan struct{})
 	go func() {
 		defer close(revocationsDone)
@@ -226,6 +233,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-revocationsDone
 	<-chainerDone
 	<-numbererDone
+	<-senderDone
 	return nil
 }
 

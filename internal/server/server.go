@@ -21,6 +21,7 @@ import (
 	"examd/internal/api"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/notify"
 	"examd/internal/pg"
 	"examd/internal/refusal"
 	"examd/issuance"
@@ -40,6 +41,7 @@ type deps struct {
 	hub      *realtime.Hub
 	feed     *realtime.Feed
 	chainer  *audit.Chainer
+	inbox    *notify.Inbox
 	log      *slog.Logger
 }
 
@@ -77,6 +79,8 @@ func newServer(d deps) *echo.Echo {
 		}, d.feed.NumberingLag))
 	}
 
+	reg.MustRegister(outboxCollector{db: db, now: d.cfg.Now})
+
 	e.Use(middleware.RequestID())
 	e.Use(observe(log, requests, latency))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
@@ -112,6 +116,8 @@ func newServer(d deps) *echo.Echo {
 	}.Register(v1)
 	exam.Handler{Store: d.exams, Authn: accountsAPI.Authenticate, Now: d.cfg.Now}.Register(v1)
 	issuance.Handler{Store: d.issuing, Authn: accountsAPI.Authenticate, Now: d.cfg.Now}.Register(v1)
+	notify.Handler{Inbox: d.inbox, Live: d.hub, Authn: accountsAPI.Authenticate, Now: d.cfg.Now,
+		LiveAuthn: []echo.MiddlewareFunc{tokenFromQuery, accountsAPI.Authenticate}}.Register(v1)
 	v1.GET("/audit", audit.Handler{DB: db}.List, accountsAPI.Authenticate, auth.Require(auth.RoleAdmin))
 	v1.GET("/live", exam.LiveVenue(d.hub), tokenFromQuery, accountsAPI.Authenticate,
 		auth.Require(auth.RoleExaminer, auth.RoleScheduler, auth.RoleAdmin))
@@ -122,7 +128,7 @@ func newServer(d deps) *echo.Echo {
 	web.Handler{
 		Accounts: d.accounts, Scheduling: d.sched, Issuing: d.issuing, Audit: audit.NewLog(db),
 		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: d.cfg.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
-		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
+		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan, Notifications: d.inbox,
 	}.Register(e)
 	// --- end web pages ---
 	return e
@@ -249,4 +255,36 @@ func wakeNumbering(feed *realtime.Feed) echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// outboxCollector reports the notifications' outbox at each scrape: the
+// unsent rows, and the age of the oldest. With no gateway set they grow.
+type outboxCollector struct {
+	db  *sqlx.DB
+	now func() time.Time
+}
+
+var (
+	outboxDesc = prometheus.NewDesc("examd_notify_outbox",
+		"Notifications not yet delivered to the SMS gateway.", nil, nil)
+	outboxAgeDesc = prometheus.NewDesc("examd_notify_outbox_oldest_seconds",
+		"Age of the oldest notification not yet delivered, 0 when none.", nil, nil)
+)
+
+func (o outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDesc; ch <- outboxAgeDesc }
+
+func (o outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
+	n, age, err := notify.Outbox(ctx, o.db, now())
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxDesc, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
 }
