@@ -416,7 +416,7 @@ func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.Booki
 		return err
 	}
 	// The freed seat goes to the slot's waitlist in this transaction.
-	if err := scheduling.SeatFreed(ctx, tx, s.notes, p.ID, p.SlotID, now); err != nil {
+	if err := scheduling.SeatFreed(ctx, tx, p.ID, p.SlotID, now); err != nil {
 		return err
 	}
 	feed := bookingEvent(p, Released, now)

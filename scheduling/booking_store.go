@@ -248,6 +248,9 @@ type booking struct {
 	bookings  []Booking
 	by        int64
 	digest    string
+	// note, when set, is the candidate's note instead of the booking
+	// confirmed one (a waitlist's offer).
+	note *notify.Note
 }
 
 // judge applies the booking rules to what st holds, and returns the
@@ -319,7 +322,11 @@ func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key,
 	for _, sl := range w.slots {
 		venues[sl.VenueID] = sl.VenueName
 	}
-	notes, err := notify.NewBatch(bookedNote(w.candidate.ID, w.by, w.bookings, venues))
+	note := bookedNote(w.candidate.ID, w.by, w.bookings, venues)
+	if w.note != nil {
+		note = *w.note
+	}
+	notes, err := notify.NewBatch(note)
 	if err != nil {
 		return false, err
 	}

@@ -140,7 +140,7 @@ func TestRankedAllocationByEndpoint(t *testing.T) {
 		t.Errorf("lane: %v %v", app, bs)
 	}
 	var notes []string
-	if err := a.DB.Select(&notes, `SELECT kind FROM notifications WHERE candidate_id = $1`, lane.ID); err != nil {
+	if err := a.DB.Select(&notes, `SELECT kind FROM notifications WHERE candidate_id = $1 AND kind LIKE 'application.%'`, lane.ID); err != nil {
 		t.Fatal(err)
 	}
 	if len(notes) != 1 || notes[0] != "application.allocated" {

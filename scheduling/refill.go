@@ -18,16 +18,16 @@ import (
 // cancellation of the bookings bs: an offer among them ends declined, and
 // each freed seat goes to the waitlist (refill).
 func (s *Store) seatsFreed(ctx context.Context, tx *sqlx.Tx, bs []Booking, now time.Time) error {
-	return seatsFreed(ctx, tx, s.prep, s.notes, bs, now)
+	return seatsFreed(ctx, tx, s.prep, bs, now)
 }
 
 // SeatFreed is seatsFreed for the other packages (BK-COMBINED-FAIL's
 // release, package exam): booking was cancelled in tx, its seat freed.
-func SeatFreed(ctx context.Context, tx *sqlx.Tx, notes *notify.Notes, booking, slotID int64, now time.Time) error {
-	return seatsFreed(ctx, tx, &prepared{}, notes, []Booking{{ID: booking, SlotID: slotID}}, now)
+func SeatFreed(ctx context.Context, tx *sqlx.Tx, booking, slotID int64, now time.Time) error {
+	return seatsFreed(ctx, tx, &prepared{}, []Booking{{ID: booking, SlotID: slotID}}, now)
 }
 
-func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, bs []Booking, now time.Time) error {
+func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, bs []Booking, now time.Time) error {
 	ids, slotIDs := make([]int64, len(bs)), make([]int64, 0, len(bs))
 	for i, b := range bs {
 		ids[i] = b.ID
@@ -42,7 +42,7 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Not
 	}
 	slices.Sort(slotIDs)
 	for _, id := range slotIDs {
-		if err := refill(ctx, tx, p, notes, id, now); err != nil {
+		if err := refill(ctx, tx, p, id, now); err != nil {
 			return err
 		}
 	}
@@ -56,7 +56,7 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Not
 // The caller holds the slot's row (it freed the seat), so nobody books the
 // seat between. A slot that no longer takes bookings (BK-WINDOW) keeps its
 // waitlist as it is.
-func refill(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, slotID int64, now time.Time) error {
+func refill(ctx context.Context, tx *sqlx.Tx, p *prepared, slotID int64, now time.Time) error {
 	var sl Slot
 	err := tx.GetContext(ctx, &sl, `SELECT `+slotColumns+`
 		FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = $1`, slotID)
@@ -78,7 +78,7 @@ func refill(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, 
 		if sl.SeatsLeft(e.Lane, now) <= 0 {
 			continue
 		}
-		booked, err := offer(ctx, tx, p, notes, e, sl, now)
+		booked, err := offer(ctx, tx, p, e, sl, now)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func refill(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, 
 // offer books e's slot for e's candidate, in a savepoint of tx, and tells
 // them; an ineligible candidate's entry is skipped with the reason. It
 // reports whether the seat was booked.
-func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, e WaitlistEntry, sl Slot, now time.Time) (bool, error) {
+func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, e WaitlistEntry, sl Slot, now time.Time) (bool, error) {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT waitlist_offer`); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
@@ -100,6 +100,9 @@ func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, e
 	r := BookRequest{CandidateID: e.CandidateID, SlotIDs: []int64{sl.ID}, By: e.CandidateID}
 	w, _, err := prepareBooking(ctx, p, tx, r, now)
 	if err == nil {
+		// The booking's note is the offer, in the booking's statement.
+		note := offerNote(e.CandidateID, w.bookings[0])
+		w.note = &note
 		_, err = writeBooking(ctx, p, tx, w, "", "", now)
 	}
 	if err != nil {
@@ -128,13 +131,19 @@ func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, notes *notify.Notes, e
 		UPDATE waitlist SET state = 'offered', booking_id = $2, ended_at = $3 WHERE id = $1`, e.ID, b.ID, now); err != nil {
 		return false, fmt.Errorf("offer waitlist entry %d: %w", e.ID, err)
 	}
+	return true, nil
+}
+
+// offerNote tells candidate that the waitlist booked them b, which they may
+// decline.
+func offerNote(candidate int64, b Booking) notify.Note {
 	at := b.StartsAt.In(Shanghai)
-	return true, notes.Add(ctx, tx, notify.Note{CandidateID: e.CandidateID, Kind: notify.KindWaitlistOffer,
+	return notify.Note{CandidateID: candidate, Kind: notify.KindWaitlistOffer,
 		ZH: fmt.Sprintf("候补成功：已为您预约%s科目%s考试。如不能参加，请在“我的预约”中放弃，名额将转给下一位候补考生。",
 			at.Format("1月2日 15:04"), subjectZH(b.Subject)),
 		EN: fmt.Sprintf("Waitlist: you have a seat in the subject %d exam on %s. If you cannot come, decline it under My bookings so that the next candidate gets it.",
 			b.Subject, at.Format("2 Jan 15:04")),
-		Link: "/candidate/bookings"})
+		Link: "/candidate/bookings"}
 }
 
 // subjectZH is a subject's number as Chinese writes it.
@@ -178,7 +187,7 @@ func (s *Store) ReleaseReserves(ctx context.Context, now time.Time) (int, error)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		if err := refill(ctx, tx, s.prep, s.notes, id, now); err != nil {
+		if err := refill(ctx, tx, s.prep, id, now); err != nil {
 			return 0, err
 		}
 	}

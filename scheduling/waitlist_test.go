@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"examd/internal/notify"
 	"examd/internal/server/servertest"
 	"examd/internal/testkit"
-	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -304,7 +302,7 @@ func TestSeatFreedRefillsInTheCallersTransaction(t *testing.T) {
 	if ok, err := scheduling.ReleaseBooking(ctx, tx, held, "BK-COMBINED-FAIL: subject 2 failed", time.Now()); err != nil || !ok {
 		t.Fatalf("release: %v %v", ok, err)
 	}
-	if err := scheduling.SeatFreed(ctx, tx, notify.New(realtime.NewFeed(a.DB)), held, slot, time.Now()); err != nil {
+	if err := scheduling.SeatFreed(ctx, tx, held, slot, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var booked int
