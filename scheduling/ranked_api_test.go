@@ -57,6 +57,10 @@ func TestRankedApplyAtTheWindowEdges(t *testing.T) {
 	if r := apply(a, cs[0].Token, []int64{s2}); r.Status != 409 || r.Code() != "already_applied" {
 		t.Errorf("second application of the subject: got %d %s, want 409 already_applied", r.Status, r.Raw)
 	}
+	// A ranked slot has no waitlist: its seats go by the ranking.
+	if r := a.Do("POST", fmt.Sprintf("/api/v1/slots/%d/waitlist", s1), cs[2].Token, nil); r.Status != 409 || r.Code() != "ranked_slot" {
+		t.Errorf("joining a ranked slot's waitlist: got %d %s, want 409 ranked_slot", r.Status, r.Raw)
+	}
 	if r := apply(a, cs[1].Token, []int64{s1}, []int64{instant}); r.Status != 409 || r.Code() != "not_ranked" {
 		t.Errorf("instant slot as an option: got %d %s, want 409 not_ranked", r.Status, r.Raw)
 	}

@@ -115,6 +115,11 @@ func (s *Store) JoinWaitlist(ctx context.Context, candidateID, slotID, by int64,
 	if err != nil {
 		return WaitlistEntry{}, err
 	}
+	// A ranked slot's seats go by the ranking of its applications (RA-*):
+	// it has no waitlist.
+	if sl.Ranked() {
+		return WaitlistEntry{}, ErrRankedSlot
+	}
 	// The same rules as a booking (BK-*, PL-ACCESS), BK-ONE included: a
 	// candidate holding a booking of the subject does not wait for another.
 	if err := CheckBooking(c, sl, now); err != nil {
