@@ -41,6 +41,12 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	}
 	defer tx.Rollback()
 
+	if ev.Type == ExamStarted || ev.Type == TheoryResult {
+		// An attempt may open and make someone next (tellNext).
+		if err := turnLock(ctx, tx, dev.VenueID); err != nil {
+			return nil, false, err
+		}
+	}
 	b, err := scheduling.LockBookingForExam(ctx, tx, ev.BookingID)
 	if errors.Is(err, refusal.ErrNotFound) {
 		return nil, false, refusal.Invalid("booking_id", "no such booking")
@@ -87,6 +93,11 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	}
 	if err := s.save(ctx, tx, dev, &d, now); err != nil {
 		return nil, false, err
+	}
+	if d.Open {
+		if err := s.tellNext(ctx, tx, b, now); err != nil {
+			return nil, false, err
+		}
 	}
 	feedID, attempt, err := s.append(ctx, tx, d)
 	if err != nil {
