@@ -41,12 +41,6 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	}
 	defer tx.Rollback()
 
-	if ev.Type == ExamStarted || ev.Type == TheoryResult {
-		// An attempt may open and make someone next (tellNext).
-		if err := turnLock(ctx, tx, dev.VenueID); err != nil {
-			return nil, false, err
-		}
-	}
 	b, err := scheduling.LockBookingForExam(ctx, tx, ev.BookingID)
 	if errors.Is(err, refusal.ErrNotFound) {
 		return nil, false, refusal.Invalid("booking_id", "no such booking")

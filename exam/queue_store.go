@@ -139,10 +139,16 @@ func dayQueue(ctx context.Context, q sqlx.QueryerContext, venueID int64, subject
 	return bs, PaceOf(subject, measured, devices, inExam), nil
 }
 
-// turnLock serializes, at a venue, the transactions that open attempts, so
-// that each reads the queue as the one before left it: two attempts
-// starting at once do not both find the same candidate next, nor miss one.
-// It is taken before the booking's row lock (always in that order).
+// turnLock serializes, at a venue, the transactions that have opened an
+// attempt, from the attempt's insert to their commit, so that each reads the
+// queue as the ones before left it: of two attempts starting at once, the
+// second to take it sees both and tells the candidate after them (without
+// it, each would find the other's candidate next, and nobody would tell the
+// third). Taken after the attempt's insert, it leaves the starts racing up to
+// there, as before (attempts_device_in_progress settles two on one car).
+// Nothing waits for a row lock while holding it: turn_notices has no foreign
+// key, whose share lock on the told booking would wait for that booking's own
+// start, itself waiting here.
 func turnLock(ctx context.Context, tx *sqlx.Tx, venueID int64) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('examd.exam.queue', $1))`, venueID); err != nil {
 		return fmt.Errorf("queue lock of venue %d: %w", venueID, err)
@@ -154,6 +160,9 @@ func turnLock(ctx context.Context, tx *sqlx.Tx, venueID int64) error {
 // next in the queue (TurnNext) that their turn is next, in the transaction
 // that opens it, once per booking (turn_notices).
 func (s *Store) tellNext(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, now time.Time) error {
+	if err := turnLock(ctx, tx, b.VenueID); err != nil {
+		return err
+	}
 	bs, pace, err := dayQueue(ctx, tx, b.VenueID, b.Subject, b.ExamDay)
 	if err != nil {
 		return err
