@@ -88,6 +88,11 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	if err := s.save(ctx, tx, dev, &d, now); err != nil {
 		return nil, false, err
 	}
+	if d.Open {
+		if err := s.tellNext(ctx, tx, b, now); err != nil {
+			return nil, false, err
+		}
+	}
 	feedID, attempt, err := s.append(ctx, tx, d)
 	if err != nil {
 		return nil, false, err

@@ -40,6 +40,17 @@ func (h Handler) Register(g *echo.Group) {
 	g.POST("/attempts/:id/signatures", h.sign, h.Authn, auth.Require(auth.RoleExaminer, auth.RoleCandidate))
 	g.POST("/attempts/:id/corrections", h.correct, h.Authn, auth.Require(auth.RoleExaminer, auth.RoleAdmin))
 	g.POST("/slots/:id/close", h.closeSlot, h.Authn, auth.Require(auth.RoleScheduler, auth.RoleAdmin, auth.RoleExaminer))
+	g.GET("/me/queue", h.myQueue, h.Authn, auth.Require(auth.RoleCandidate))
+}
+
+// myQueue is the caller's place in today's queue and when they are
+// expected to be called.
+func (h Handler) myQueue(c echo.Context) error {
+	q, err := h.Store.MyQueue(c.Request().Context(), auth.Caller(c).UserID, h.Now())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, q)
 }
 
 // device is middleware for judging devices: Authorization: Device <key>.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"examd/exam"
 	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/refusal"
@@ -45,6 +46,9 @@ type journeyView struct {
 	Services []issuance.Service
 	// LaneRequest is the latest priority-lane request, nil without one.
 	LaneRequest *scheduling.LaneRequest
+	// Queue is the candidate's place in today's queue, nil without an exam
+	// today still to sit.
+	Queue *exam.MyQueue
 }
 
 // NextIsBooking reports whether the next step is to book an exam and some
@@ -77,6 +81,15 @@ func (h Handler) journey(c echo.Context) error {
 		return err
 	}
 	ctx, now := c.Request().Context(), h.Now()
+	if c.QueryParam("part") == "queue" {
+		// The queue's section alone, which the page's script fetches again
+		// every 30 seconds (queue.js).
+		q, err := h.queueOf(ctx, me.ID, now)
+		if err != nil {
+			return err
+		}
+		return h.renderPart(c, "candidate_journey", "queue", journeyView{Me: me, Queue: q})
+	}
 	j, err := h.Issuing.Journey(ctx, me.ID, now)
 	if err != nil {
 		return err

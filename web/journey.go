@@ -104,7 +104,8 @@ func (h Handler) latestLaneRequest(ctx context.Context, candidateID int64) (*sch
 }
 
 // journeyExtras loads what the journey shows beyond issuance.Journey: the
-// subjects offered, the next exam, the services to rate and the lane request.
+// subjects offered, the next exam, today's queue, the services to rate and
+// the lane request.
 func (h Handler) journeyExtras(ctx context.Context, v *journeyView, now time.Time, en bool) error {
 	c, err := h.Scheduling.RulesCandidate(ctx, v.Me.ID)
 	if err != nil {
@@ -119,6 +120,9 @@ func (h Handler) journeyExtras(ctx context.Context, v *journeyView, now time.Tim
 		return err
 	}
 	if v.Services, err = h.Issuing.Services(ctx, v.Me.ID); err != nil {
+		return err
+	}
+	if v.Queue, err = h.queueOf(ctx, v.Me.ID, now); err != nil {
 		return err
 	}
 	v.LaneRequest, err = h.latestLaneRequest(ctx, v.Me.ID)

@@ -123,6 +123,7 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   ok    404   ok    404   403   403   403   401   401", route: "POST /api/v1/attempts/:id/signatures", path: "/api/v1/attempts/{attempt}/signatures", body: `{"signer":"candidate"}`},
 	{want: "401   401   401   401   403   403   ok    404   403   403   ok    401   401", route: "POST /api/v1/attempts/:id/corrections", path: "/api/v1/attempts/{attempt}/corrections", body: `{"score":90,"reason":"复核更正"}`},
 	{want: "401   401   401   401   403   403   ok    404   ok    403   ok    401   401", route: "POST /api/v1/slots/:id/close", path: "/api/v1/slots/{slot}/close"},
+	{want: "401   401   401   401   ok    ok    403   403   403   403   403   401   401", route: "GET /api/v1/me/queue", path: "/api/v1/me/queue"},
 
 	// issuance
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
