@@ -51,7 +51,11 @@ func TestBrowserQueue(t *testing.T) {
 	if r := d.Post(second, b2, "exam_started", nil); r.Status != 201 {
 		t.Fatalf("exam_started: %d %s", r.Status, r.Raw)
 	}
-	refresh("0")
+	// No refresh asked: the candidate's note "your turn is next", arriving
+	// on their live channel (notifications.js), refreshes the queue at once,
+	// well before the 30-second round.
+	tb.do("the queue follows the turn.next note",
+		chromedp.WaitReady(chromedp.CSS(`#queue-live #queue[data-ahead="0"]`)))
 	if got, want := tb.text("#queue-text"), `^下一位就是您，预计 \d\d:\d\d 叫号，请在候考区等候。$`; !regexp.MustCompile(want).MatchString(got) {
 		t.Errorf("next: queue says %q, want %s", got, want)
 	}

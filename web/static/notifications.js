@@ -93,6 +93,9 @@
       if (m.type === 'notification') {
         bump();
         add(m);
+        // Other scripts of the page follow the candidate's notes too (the
+        // exam-day queue refreshes on "your turn is next").
+        document.dispatchEvent(new CustomEvent('examd:notification', { detail: m }));
       }
     };
     ws.onclose = function () {

@@ -2,10 +2,12 @@
 // home page: every 30 seconds, and at once when the page comes back into
 // view (a phone woken from its sleep), it fetches the queue's section again
 // (/candidate?part=queue, the same domain function as GET /api/v1/me/queue)
-// and puts it in place. Polling, not the live feed: the candidate has no
-// channel of their own to listen to here, and the estimate moves with every
-// attempt of the venue (starts, finishes, withdrawals), which a 30-second
-// refresh follows closely enough for a time given to the minute.
+// and puts it in place; and at once when the candidate's own notes bring
+// news of the day (notifications.js: "your turn is next", a ticket called).
+// Polling besides: the estimate moves with every attempt of the venue
+// (starts, finishes, withdrawals), which are not the candidate's notes, and
+// a 30-second refresh follows them closely enough for a time given to the
+// minute.
 (function () {
   'use strict';
   var box = document.getElementById('queue-live');
@@ -52,6 +54,12 @@
     timer = setTimeout(refresh, every);
   }
 
+  document.addEventListener('examd:notification', function (e) {
+    var kind = e.detail && e.detail.kind;
+    if (kind === 'turn.next' || kind === 'result.final' || kind === 'booking.cancelled') {
+      refresh();
+    }
+  });
   document.addEventListener('visibilitychange', function () {
     if (document.visibilityState === 'visible') {
       refresh();
