@@ -86,6 +86,8 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   403   403   ok    ok    ok    401   401", route: "GET /api/v1/candidates/:id", path: "/api/v1/candidates/{candidate}"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/candidates/:id/priority", path: "/api/v1/candidates/{candidate}/priority"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/candidates/:id/priority", path: "/api/v1/candidates/{candidate}/priority"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/candidates/:id/package", path: "/api/v1/candidates/{candidate}/package"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/candidates/:id/package", path: "/api/v1/candidates/{candidate}/package"},
 	{want: "401   401   401   401   403   403   ok    ok    ok    ok    ok    401   401", route: "GET /api/v1/candidates/:id/bookings", path: "/api/v1/candidates/{candidate}/bookings"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/slots", path: "/api/v1/slots"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/slots/week", path: "/api/v1/slots/week"},
@@ -97,6 +99,7 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   ok    404   403   403   ok    403   ok    401   401", route: "DELETE /api/v1/bookings/:id", path: "/api/v1/bookings/{cancel}"},
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings/:id/move", path: "/api/v1/bookings/{cancel}/move"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
+	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/package", path: "/api/v1/me/package"},
 
 	// exam
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
