@@ -445,6 +445,17 @@ func (s *Store) Booking(ctx context.Context, id, owner int64) (Booking, error) {
 	return b, nil
 }
 
+// BookedWith returns the bookings booked in one request with b (BookedWith):
+// none, the other half of a combined exam, or the two others of an
+// all-subjects day, in subject order.
+func (s *Store) BookedWith(ctx context.Context, b Booking) ([]Booking, error) {
+	ids, err := pairedWith(ctx, s.db, b)
+	if err != nil || len(ids) == 0 {
+		return []Booking{}, err
+	}
+	return bookingsByID(ctx, s.db, ids)
+}
+
 // Bookings lists a candidate's bookings, newest exam first.
 func (s *Store) Bookings(ctx context.Context, candidateID int64) ([]Booking, error) {
 	bs := []Booking{}
