@@ -187,6 +187,8 @@ var authzRows = []authzRow{
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/candidates/:id", path: "/admin/candidates/{candidate}"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/priority", path: "/admin/candidates/{candidate}/priority"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/priority/revoke", path: "/admin/candidates/{candidate}/priority/revoke"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/package", path: "/admin/candidates/{candidate}/package"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/candidates/:id/package/revoke", path: "/admin/candidates/{candidate}/package/revoke"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/grant", path: "/admin/lane-requests/{lanerequest}/grant"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/lane-requests/:id/decline", path: "/admin/lane-requests/{lanerequest}/decline"},
 
