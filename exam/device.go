@@ -18,6 +18,7 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/audit"
+	"examd/internal/notify"
 	"examd/internal/pg"
 	"examd/internal/refusal"
 	"examd/internal/secret"
@@ -287,7 +288,9 @@ type Store struct {
 	db       *sqlx.DB
 	pub      Publisher
 	issuance *issuance.Store
-	keys     deviceKeys // for EventDevice
+	// notes tells candidates of their results.
+	notes *notify.Notes
+	keys  deviceKeys // for EventDevice
 	// ReleasePairOnSubject2Fail is BK-COMBINED-FAIL's setting: true
 	// ("release") cancels the subject 3 half of a combined booking when its
 	// subject 2 booking ends failed; false ("keep", the default) keeps it.
@@ -305,7 +308,8 @@ type Publisher interface {
 }
 
 // NewStore returns a store that announces events through pub and makes
-// candidates ready for issuance in iss when their last result is final.
-func NewStore(db *sqlx.DB, pub Publisher, iss *issuance.Store) *Store {
-	return &Store{db: db, pub: pub, issuance: iss}
+// candidates ready for issuance in iss when their last result is final,
+// telling them through notes.
+func NewStore(db *sqlx.DB, pub Publisher, iss *issuance.Store, notes *notify.Notes) *Store {
+	return &Store{db: db, pub: pub, issuance: iss, notes: notes}
 }

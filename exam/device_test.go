@@ -19,7 +19,7 @@ import (
 func TestDevices(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := context.Background()
-	s := exam.NewStore(db, nil, nil)
+	s := exam.NewStore(db, nil, nil, nil)
 	var v1, v2, admin int64
 	if err := db.Get(&v1, `INSERT INTO venues (name) VALUES ('第一考场') RETURNING id`); err != nil {
 		t.Fatal(err)

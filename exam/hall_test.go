@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/exam"
+	"examd/internal/notify"
 	"examd/internal/pg/pgtest"
 	"examd/internal/testkit"
 	"examd/issuance"
@@ -31,7 +32,7 @@ type hallFixture struct {
 func newHallFixture(t *testing.T, db *sqlx.DB, now time.Time) *hallFixture {
 	t.Helper()
 	feed := realtime.NewFeed(db)
-	f := &hallFixture{db: db, store: exam.NewStore(db, feed, issuance.NewStore(db, feed))}
+	f := &hallFixture{db: db, store: exam.NewStore(db, feed, issuance.NewStore(db, feed, notify.New(feed)), notify.New(feed))}
 	mustGet(t, db, &f.user, `INSERT INTO users (username, password_hash, role) VALUES ('admin', 'x', 'admin') RETURNING id`)
 	mustGet(t, db, &f.venue, `INSERT INTO venues (name) VALUES ('第一考场') RETURNING id`)
 	f.slot = f.newSlot(t, f.venue, now)

@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"examd/exam"
+	"examd/internal/notify"
 	"examd/internal/server/servertest"
 	"examd/internal/testkit"
 	"examd/issuance"
@@ -139,7 +140,7 @@ func TestIngestStatements(t *testing.T) {
 	var s statements
 	db := countingDB(t, a.DBURL, &s)
 	feed := realtime.NewFeed(db)
-	store := exam.NewStore(db, feed, issuance.NewStore(db, feed))
+	store := exam.NewStore(db, feed, issuance.NewStore(db, feed, notify.New(feed)), notify.New(feed))
 	ctx := context.Background()
 	if _, err := store.EventDevice(ctx, d.Device); err != nil { // its key cached, as after its first event
 		t.Fatal(err)

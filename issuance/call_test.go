@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/notify"
 	"examd/internal/pg/pgtest"
 	"examd/issuance"
 	"examd/realtime"
@@ -18,7 +19,7 @@ import (
 func TestCallAnswersTheRow(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := context.Background()
-	store := issuance.NewStore(db, realtime.NewFeed(db))
+	store := issuance.NewStore(db, realtime.NewFeed(db), notify.New(realtime.NewFeed(db)))
 	readyAt := time.Date(2026, 6, 15, 9, 0, 0, 123456000, time.UTC)
 	now := readyAt.Add(25*time.Minute + 10*time.Second)
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"examd/internal/notify"
 	"examd/internal/pg/pgtest"
 	"examd/issuance"
 	"examd/realtime"
@@ -18,7 +19,7 @@ import (
 func TestCalled(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx := context.Background()
-	store := issuance.NewStore(db, realtime.NewFeed(db))
+	store := issuance.NewStore(db, realtime.NewFeed(db), notify.New(realtime.NewFeed(db)))
 	now := time.Now()
 	today := scheduling.Day(now)
 

@@ -17,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/notify"
 	"examd/internal/refusal"
 
 	"examd/scheduling"
@@ -67,13 +68,16 @@ type Publisher interface {
 type Store struct {
 	db  *sqlx.DB
 	pub Publisher
+	// notes tells candidates of the desk's decisions.
+	notes *notify.Notes
 	// FeeYuan is the production fee paid at review_fee.
 	FeeYuan int
 }
 
-// NewStore returns a store that announces its events through pub.
-func NewStore(db *sqlx.DB, pub Publisher) *Store {
-	return &Store{db: db, pub: pub, FeeYuan: DefaultFeeYuan}
+// NewStore returns a store that announces its events through pub and tells
+// candidates of its decisions through notes.
+func NewStore(db *sqlx.DB, pub Publisher, notes *notify.Notes) *Store {
+	return &Store{db: db, pub: pub, notes: notes, FeeYuan: DefaultFeeYuan}
 }
 
 // Refusals.

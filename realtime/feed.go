@@ -144,3 +144,48 @@ func (f *Feed) currents(ctx context.Context, topics []string) (map[string]int64,
 	}
 	return seqs, nil
 }
+
+// AppendAll stores events[i] under topics[i], as Append does each, in one
+// statement whatever their number (the notes of an allocation go to a
+// hundred thousand candidates' topics at once).
+func (f *Feed) AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []string, events []any) error {
+	if len(topics) != len(events) {
+		return fmt.Errorf("append to the feeds: %d topics for %d events", len(topics), len(events))
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	bodies := make([]string, len(events))
+	for i, ev := range events {
+		if topics[i] == "" || strings.ContainsRune(topics[i], '\n') {
+			return fmt.Errorf("append to the feeds: topic %q: empty or with a newline", topics[i])
+		}
+		body, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("append to feed %s: %w", topics[i], err)
+		}
+		if !bytes.HasPrefix(body, []byte("{")) {
+			return fmt.Errorf("append to feed %s: the event must be a JSON object, not %.20s", topics[i], body)
+		}
+		bodies[i] = string(body)
+	}
+	// New topics' counter rows first (in a sorted order, so that two
+	// transactions creating the same topics do not deadlock), as Append.
+	_, err := tx.ExecContext(ctx, `
+		WITH topic AS (
+			INSERT INTO feed_topics (topic)
+			SELECT DISTINCT t.topic FROM unnest($1::text[]) AS t (topic)
+			WHERE NOT EXISTS (SELECT FROM feed_topics ft WHERE ft.topic = t.topic)
+			ORDER BY 1
+			ON CONFLICT (topic) DO NOTHING
+		)
+		INSERT INTO feed_events (topic, body)
+		SELECT e.topic, e.body::jsonb - 'seq' FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e (topic, body, ord)
+		ORDER BY e.ord`,
+		pq.Array(topics), pq.Array(bodies))
+	if err != nil {
+		return fmt.Errorf("append %d events to the feeds: %w", len(events), err)
+	}
+	f.num.appended.Add(uint64(len(events)))
+	return nil
+}

@@ -12,7 +12,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"examd/internal/notify"
 	"examd/internal/pg/pgtest"
+	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -106,7 +108,7 @@ func TestBookStatements(t *testing.T) {
 	db := sqlx.NewDb(sql.OpenDB(counting{conn, &n}), "postgres")
 	db.SetMaxOpenConns(1) // one connection: its statements are prepared once
 	t.Cleanup(func() { db.Close() })
-	s := scheduling.NewStore(db)
+	s := scheduling.NewStore(db, notify.New(realtime.NewFeed(db)))
 	ctx := context.Background()
 
 	single := f.slot(t, 2, 14, 8, 1)

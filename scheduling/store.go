@@ -14,6 +14,7 @@ import (
 	"examd/internal/refusal"
 
 	"examd/internal/auth"
+	"examd/internal/notify"
 )
 
 // Store keeps venues, candidates, slots and bookings in PostgreSQL. Each
@@ -22,10 +23,15 @@ type Store struct {
 	db *sqlx.DB
 	// prep holds the booking's statements, prepared.
 	prep *prepared
+	// notes tells candidates of the decisions made here.
+	notes *notify.Notes
 }
 
-// NewStore returns a store on db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, prep: &prepared{db: db}} }
+// NewStore returns a store on db that tells candidates of its decisions
+// through notes.
+func NewStore(db *sqlx.DB, notes *notify.Notes) *Store {
+	return &Store{db: db, prep: &prepared{db: db}, notes: notes}
+}
 
 // constraintErrors maps the constraints that guard this package's tables
 // to the refusals they stand for: the one place where PostgreSQL's errors

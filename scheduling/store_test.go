@@ -11,8 +11,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/auth"
+	"examd/internal/notify"
 	"examd/internal/pg/pgtest"
 	"examd/internal/refusal"
+	"examd/realtime"
 	"examd/scheduling"
 )
 
@@ -26,7 +28,7 @@ func storeWithStaff(t *testing.T) (*scheduling.Store, *sqlx.DB, int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return scheduling.NewStore(db), db, staff
+	return scheduling.NewStore(db, notify.New(realtime.NewFeed(db))), db, staff
 }
 
 // registered registers a C1 candidate with the ID number id.

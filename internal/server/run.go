@@ -19,9 +19,11 @@ import (
 	"examd/exam"
 	"examd/internal/audit"
 	"examd/internal/auth"
+	"examd/internal/notify"
 	"examd/internal/pg"
 	"examd/issuance"
 	"examd/realtime"
+	"examd/scheduling"
 )
 
 // Run starts examd on the clock now and serves until ctx is done, then shuts
@@ -131,9 +133,10 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	hub := realtime.NewHub(feed, dbURL, log)
 	hub.MaxPerUser, hub.MaxConns = cfg.WSPerUser, cfg.WSMax
 	hub.QueueBytes = cfg.WSQueueBytes
-	issuing := issuance.NewStore(db, feed)
+	notes := notify.New(feed)
+	issuing := issuance.NewStore(db, feed, notes)
 	issuing.FeeYuan = cfg.LicenceFeeYuan
-	exams := exam.NewStore(db, feed, issuing)
+	exams := exam.NewStore(db, feed, issuing, notes)
 	exams.ReleasePairOnSubject2Fail = cfg.CombinedOnSubject2Fail == "release"
 	hubDone := make(chan error, 1)
 	hubCtx, stopHub := context.WithCancel(context.Background())
@@ -142,7 +145,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 
 	chainer := audit.NewChainer(db, log)
 	srv := &http.Server{
-		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, issuing: issuing, hub: hub, feed: feed,
+		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: scheduling.NewStore(db, notes), issuing: issuing, hub: hub, feed: feed,
 			chainer: chainer, log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,

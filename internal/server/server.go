@@ -35,6 +35,7 @@ type deps struct {
 	cfg      Config
 	accounts *auth.Store
 	exams    *exam.Store
+	sched    *scheduling.Store
 	issuing  *issuance.Store
 	hub      *realtime.Hub
 	feed     *realtime.Feed
@@ -101,7 +102,7 @@ func newServer(d deps) *echo.Echo {
 	v1.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", docs.OpenAPI) })
 	accountsAPI.Register(v1)
 	scheduling.Handler{
-		Store:    scheduling.NewStore(db),
+		Store:    d.sched,
 		Accounts: d.accounts,
 		Authn:    accountsAPI.Authenticate,
 		Now:      d.cfg.Now,
@@ -119,7 +120,7 @@ func newServer(d deps) *echo.Echo {
 
 	// --- web pages (package web): HTML for browsers, cookie sessions, CSRF on forms ---
 	web.Handler{
-		Accounts: d.accounts, Scheduling: scheduling.NewStore(db), Issuing: d.issuing, Audit: audit.NewLog(db),
+		Accounts: d.accounts, Scheduling: d.sched, Issuing: d.issuing, Audit: audit.NewLog(db),
 		Exams: d.exams, Hub: d.hub, Feed: d.feed, Now: d.cfg.Now, Log: log, SecureCookies: d.cfg.CookieSecure,
 		Outcomes: bookings, LicenceFeeYuan: d.cfg.LicenceFeeYuan,
 	}.Register(e)

@@ -1,0 +1,117 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"examd/internal/notify"
+	"examd/internal/pg/pgtest"
+	"examd/realtime"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// candidate inserts a candidate numbered n and returns its id.
+func candidate(t *testing.T, db *sqlx.DB, n int) int64 {
+	t.Helper()
+	var id int64
+	if err := db.Get(&id, `INSERT INTO users (username, password_hash, role) VALUES ($1, 'x', 'candidate') RETURNING id`, fmt.Sprintf("c%d", n)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`
+		INSERT INTO candidates (id, id_number, name, phone, licence_class, permit_issued_on, permit_expires_on)
+		VALUES ($1, $2, '张三', '13800138000', 'C1', '2020-01-01', '2099-01-01')`, id, fmt.Sprintf("11010119900101%04d", n)); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestAdd: notes added in a transaction exist, and go out on each
+// candidate's feed in the order they were added, only when it commits.
+func TestAdd(t *testing.T) {
+	ctx := context.Background()
+	db, _ := pgtest.NewDB(t)
+	feed := realtime.NewFeed(db)
+	notes := notify.New(feed)
+	a, b := candidate(t, db, 1), candidate(t, db, 2)
+
+	add := func(commit bool, ns ...notify.Note) error {
+		t.Helper()
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if err := notes.Add(ctx, tx, ns...); err != nil {
+			return err
+		}
+		if commit {
+			return tx.Commit()
+		}
+		return nil
+	}
+	note := func(c int64, n int) notify.Note {
+		return notify.Note{CandidateID: c, Kind: notify.KindBookingConfirmed,
+			ZH: fmt.Sprintf("预约成功 %d", n), EN: fmt.Sprintf("Booked %d", n), Link: "/candidate"}
+	}
+	if err := add(false, note(a, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := add(true, note(a, 1), note(b, 2), note(a, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := add(true, note(b, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := add(true, notify.Note{CandidateID: a, Kind: notify.KindBookingConfirmed}); err == nil {
+		t.Error("a note without text was added")
+	}
+	if err := feed.Number(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	var stored int
+	if err := db.Get(&stored, `SELECT count(*) FROM notifications`); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 4 {
+		t.Errorf("stored notifications: got %d, want 4 (the rolled-back one gone)", stored)
+	}
+	for _, tc := range []struct {
+		cand int64
+		want []string
+	}{{a, []string{"预约成功 1", "预约成功 3"}}, {b, []string{"预约成功 2", "预约成功 4"}}} {
+		ms, err := feed.Since(ctx, notify.Topic(tc.cand), 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i, m := range ms {
+			var ev struct {
+				notify.Event
+				Seq int64 `json:"seq"`
+			}
+			if err := json.Unmarshal(m.Data, &ev); err != nil {
+				t.Fatal(err)
+			}
+			if ev.Seq != int64(i+1) || ev.Type != "notification" || ev.ID == 0 || ev.Link != "/candidate" {
+				t.Errorf("candidate %d event %d: %s", tc.cand, i, m.Data)
+			}
+			var text string
+			if err := db.Get(&text, `SELECT text_zh FROM notifications WHERE id = $1 AND candidate_id = $2`, ev.ID, tc.cand); err != nil {
+				t.Fatalf("event %s: its notification: %v", m.Data, err)
+			}
+			if text != ev.ZH {
+				t.Errorf("event %s: stored text %q", m.Data, text)
+			}
+			got = append(got, ev.ZH)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("candidate %d's feed: got %q, want %q", tc.cand, got, tc.want)
+		}
+	}
+}
