@@ -13,12 +13,38 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"examd/internal/audit"
+	"examd/internal/notify"
 	"examd/internal/refusal"
 )
 
 // PackageReasons are the reasons staff grant the all-subjects day for
 // (BK-PACKAGE, 套餐定制).
 var PackageReasons = []string{"permit_expiring", "military_service", "school_term", "other"}
+
+// packageReasonNames name PackageReasons in the candidate's notes, Chinese
+// then English.
+var packageReasonNames = map[string][2]string{
+	"permit_expiring":  {"学习驾驶证明即将到期", "learning permit about to expire"},
+	"military_service": {"入伍", "military service"},
+	"school_term":      {"返校在即", "school term"},
+	"other":            {"其他", "other"},
+}
+
+// packageNote tells the candidate that the package was granted (g) or
+// revoked (g nil).
+func packageNote(candidateID int64, g *PackageGrant) notify.Note {
+	n := notify.Note{CandidateID: candidateID, Kind: notify.KindPackageDecided, Link: "/candidate/slots?subject=234"}
+	if g == nil {
+		n.ZH = "您的全科考试套餐已取消，已预约的场次不受影响。"
+		n.EN = "Your all-subjects day package was revoked; the bookings you made stay as they are."
+		n.Link = "/candidate/bookings"
+		return n
+	}
+	name := packageReasonNames[g.Reason]
+	n.ZH = fmt.Sprintf("考场已为您办理全科考试套餐（%s），可一次预约同一天的科目二、科目三和科目四。", name[0])
+	n.EN = fmt.Sprintf("The exam hall granted you the all-subjects day package (%s): you may book subject 2, subject 3 and subject 4 of one day in one step.", name[1])
+	return n
+}
 
 // PackageGrant is a candidate's grant of the all-subjects day (BK-PACKAGE):
 // who granted it, when and why, and, once revoked, by whom and when.
@@ -129,6 +155,9 @@ func (s *Store) GrantPackage(ctx context.Context, candidateID int64, g NewPackag
 		Subject: fmt.Sprintf("candidate:%d", candidateID), After: grant}); err != nil {
 		return nil, err
 	}
+	if err := s.notes.Add(ctx, tx, packageNote(candidateID, &grant)); err != nil {
+		return nil, err
+	}
 	return &grant, tx.Commit()
 }
 
@@ -153,6 +182,11 @@ func (s *Store) RevokePackage(ctx context.Context, candidateID int64, by int64) 
 	for _, g := range revoked {
 		if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(by), Action: "package.revoked",
 			Subject: fmt.Sprintf("candidate:%d", candidateID), Before: g.inShanghai()}); err != nil {
+			return err
+		}
+	}
+	if len(revoked) > 0 {
+		if err := s.notes.Add(ctx, tx, packageNote(candidateID, nil)); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package scheduling_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"examd/internal/server/servertest"
@@ -93,6 +94,15 @@ func TestPackageGrant(t *testing.T) {
 	}
 	if fmt.Sprint(actions) != "[package.granted package.granted package.revoked]" {
 		t.Fatalf("audit: %v", actions)
+	}
+	// Each decision is a note to the candidate (§4), a revoke of nothing none.
+	a.Must(http.StatusOK, "DELETE", path, sched, nil)
+	var notes []string
+	if err := a.DB.Select(&notes, `SELECT text_zh FROM notifications WHERE candidate_id = $1 AND kind = 'package.decided' ORDER BY id`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 3 || !strings.Contains(notes[0], "学习驾驶证明即将到期") || !strings.Contains(notes[1], "（其他）") || !strings.Contains(notes[2], "已取消") {
+		t.Fatalf("notes: %q", notes)
 	}
 }
 
