@@ -183,6 +183,23 @@ func PackageSubject4(ctx context.Context, q sqlx.QueryerContext, b BookingForExa
 	return ids[0], true, nil
 }
 
+// PackageRoadTestsPending reports whether b is the subject 4 booking of an
+// all-subjects day (BK-PACKAGE) whose subject 2 or 3 booking is still
+// confirmed: its result, which decides whether subject 4 may be sat, is
+// not known yet.
+func PackageRoadTestsPending(ctx context.Context, q sqlx.QueryerContext, b BookingForExam) (bool, error) {
+	if b.Subject != 4 || b.PairID == nil {
+		return false, nil
+	}
+	var pending bool
+	if err := sqlx.GetContext(ctx, q, &pending, `
+		SELECT EXISTS (SELECT 1 FROM bookings
+		               WHERE (id = $1 OR (pair_id = $1 AND subject = 3)) AND status = 'confirmed')`, *b.PairID); err != nil {
+		return false, fmt.Errorf("road tests of the package of booking %d: %w", b.ID, err)
+	}
+	return pending, nil
+}
+
 // BookingVisible reports whether a booking exists and is the owner's to see
 // (owner 0: anyone's).
 func BookingVisible(ctx context.Context, q sqlx.QueryerContext, id, owner int64) (bool, error) {
