@@ -1,7 +1,7 @@
 # examd: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run build test axe test-faults vet fuzz bench-rush bench-fanout bench-smoke demo screenshots clean
+.PHONY: run build test axe test-faults vet fuzz bench-rush bench-fanout bench-allocate bench-smoke demo screenshots clean
 
 ## run: build examd and start it with its private PostgreSQL under ./.examd (Ctrl-C stops both)
 run: build
@@ -65,6 +65,11 @@ bench-rush: build
 bench-fanout: build
 	$(GO) run ./bench/fanout -examd ./bin/examd -cache .cache/bin $(ARGS)
 
+## bench-allocate: the ranked-allocation benchmark: 100,000 applications over 200 ranked slots
+## with 20,000 seats, allocated by examd through POST /api/v1/slots/{id}/allocate
+bench-allocate: build
+	$(GO) run ./bench/allocate -examd ./bin/examd $(ARGS)
+
 ## bench-smoke: both benchmarks at tiny sizes (well under a minute), so that they keep up with
 ## the API, the fan-out once with two replicas; no Centrifugo (it would need the network);
 ## fails on an overbooked seat, a half pair or a missed or repeated seq
@@ -72,6 +77,7 @@ bench-smoke: build
 	$(GO) run ./bench/rush -examd ./bin/examd -candidates 60 -slots 3 -clients 8 -pgbench-time 1s -replicas 2
 	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 2s -ramp=false -posters 8 -bookings 16 -centrifugo=false
 	$(GO) run ./bench/fanout -examd ./bin/examd -screens 20 -rate 50 -duration 1s -ramp=false -posters 8 -bookings 16 -centrifugo=false -replicas 2
+	$(GO) run ./bench/allocate -examd ./bin/examd -applications 500 -days 2 -seats 20
 
 clean:
 	rm -rf bin

@@ -88,6 +88,9 @@ func (b Booker) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		err = invalid("candidate_id", "no such candidate")
 	}
 	switch {
+	case errors.Is(err, ErrRankedSlot):
+		// Not a booking: the caller records an application (and counts nothing here).
+		return nil, false, err
 	case err != nil:
 		return nil, false, b.Refused(err)
 	case fresh:

@@ -253,6 +253,12 @@ type booking struct {
 // bookings to write.
 func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 	c, slots := st.candidate, st.slots
+	for _, sl := range slots {
+		if sl.Ranked() {
+			// RA-*: a ranked slot takes applications (Store.Apply), not bookings.
+			return booking{}, ErrRankedSlot
+		}
+	}
 	switch len(slots) {
 	case 2:
 		a, b, err := CheckCombined(slots[0], slots[1])
@@ -602,7 +608,7 @@ const readBookingQuery = `
 		                'Capacity', s.capacity, 'PriorityReserved', s.priority_reserved,
 		                'ReserveReleaseAt', s.reserve_release_at, 'BookingOpensAt', s.booking_opens_at,
 		                'BookingClosesAt', s.booking_closes_at, 'AdaptedVehicle', s.adapted_vehicle,
-		                'Booked', s.booked, 'VenueStepFree', v.step_free) ORDER BY s.starts_at), '[]')
+		                'Booked', s.booked, 'VenueStepFree', v.step_free, 'Allocation', s.allocation) ORDER BY s.starts_at), '[]')
 		        FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = ANY($2)) AS slots,
 		       ` + historyDigest + ` AS digest,
 		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,

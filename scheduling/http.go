@@ -56,6 +56,9 @@ func (h Handler) Register(g *echo.Group) {
 	r.POST("/bookings/:id/move", h.move, planners)
 	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
 	r.GET("/me/package", h.myPackage, auth.Require(auth.RoleCandidate))
+	r.DELETE("/applications/:id", h.withdraw, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
+	r.POST("/slots/:id/allocate", h.allocateSlot, planners)
+	r.GET("/slots/:id/applications", h.rankedList, planners)
 }
 
 // required returns the value of a required body field, or a 422 naming it.

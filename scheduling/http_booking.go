@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -28,11 +29,22 @@ func (h Handler) book(c echo.Context) error {
 	if err != nil {
 		return h.booker().Refused(err)
 	}
+	// RA-*: a body with preferences is an application to ranked slots.
+	if ar, ok, err := decodeApplyRequest(body, auth.Caller(c)); ok {
+		if err != nil {
+			return err
+		}
+		return h.apply(c, ar)
+	}
 	r, err := DecodeBookRequest(body, auth.Caller(c), c.Request().Header.Get("Idempotency-Key"))
 	if err != nil {
 		return h.booker().Refused(err)
 	}
 	bs, fresh, err := h.booker().Book(c.Request().Context(), r, h.Now())
+	if errors.Is(err, ErrRankedSlot) {
+		// A ranked slot named by slot_ids: the application of that one option.
+		return h.apply(c, ApplyRequest{CandidateID: r.CandidateID, Preferences: [][]int64{r.SlotIDs}, By: r.By})
+	}
 	if err != nil {
 		return err
 	}
@@ -134,12 +146,20 @@ func (h Handler) move(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"cancelled": cancelled, "bookings": booked})
 }
 
+// myBookings lists the candidate's bookings and, beside them, their
+// applications to ranked slots (RA-*) with status, rank and reason.
 func (h Handler) myBookings(c echo.Context) error {
 	bs, err := h.Store.Bookings(c.Request().Context(), auth.Caller(c).UserID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, present(bs))
+	apps, err := h.Store.Applications(c.Request().Context(), auth.Caller(c).UserID)
+	if err != nil {
+		return err
+	}
+	answer := present(bs)
+	answer["applications"] = apps
+	return c.JSON(http.StatusOK, answer)
 }
 
 func (h Handler) candidateBookings(c echo.Context) error {

@@ -33,6 +33,10 @@ type slotJSON struct {
 	SeatsLeft         int       `json:"seats_left"`
 	PrioritySeatsLeft int       `json:"priority_seats_left"`
 	BookingOpen       bool      `json:"booking_open"`
+	// Allocation is "instant" or "ranked" (RA-*); AllocatedAt is when a
+	// ranked slot was allocated.
+	Allocation  string     `json:"allocation"`
+	AllocatedAt *time.Time `json:"allocated_at,omitempty"`
 }
 
 // presentSlot shows s to a caller who books in the lane (or is staff) or not.
@@ -46,7 +50,7 @@ func presentSlot(s Slot, lane bool, now time.Time) slotJSON {
 		BookingOpensAt:   s.BookingOpensAt.In(Shanghai), BookingClosesAt: s.BookingClosesAt.In(Shanghai),
 		AdaptedVehicle: s.AdaptedVehicle, StepFree: s.VenueStepFree, Booked: s.Booked,
 		SeatsLeft: s.SeatsLeft(lane, now), PrioritySeatsLeft: s.HeldForLane(now),
-		BookingOpen: s.Open(now),
+		BookingOpen: s.Open(now), Allocation: s.allocation(), AllocatedAt: s.AllocatedAt,
 	}
 }
 
@@ -63,6 +67,7 @@ func (h Handler) createSlot(c echo.Context) error {
 		BookingOpensAt   *string `json:"booking_opens_at"`
 		BookingClosesAt  *string `json:"booking_closes_at"`
 		AdaptedVehicle   *bool   `json:"adapted_vehicle"`
+		Allocation       *string `json:"allocation"`
 	}
 	if err := api.Bind(c, &req); err != nil {
 		return err
@@ -104,6 +109,12 @@ func (h Handler) createSlot(c echo.Context) error {
 	}
 	if req.AdaptedVehicle != nil {
 		n.AdaptedVehicle = *req.AdaptedVehicle
+	}
+	if req.Allocation != nil {
+		n.Allocation = *req.Allocation
+		if n.Allocation == "" {
+			return refusal.Invalid("allocation", `"instant" or "ranked"`)
+		}
 	}
 	now := h.Now()
 	s, err := n.Slot(now)

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"examd/internal/refusal"
 	"fmt"
 	"strconv"
 	"strings"
@@ -31,19 +32,34 @@ func Notice(ctx context.Context, q sqlx.QueryerContext, class string, feeYuan in
 	if err != nil {
 		return nil, fmt.Errorf("notice for class %s: %w", class, err)
 	}
+	withFee(items, feeYuan)
+	return items, nil
+}
+
+// CandidateNotice is Notice for the licence class of the candidate, in one
+// statement (it follows every booking).
+func (s *Store) CandidateNotice(ctx context.Context, candidateID int64, feeYuan int) ([]NoticeItem, error) {
+	items := []NoticeItem{}
+	err := s.db.SelectContext(ctx, &items, `
+		SELECT n.code, n.text_zh, n.text_en, n.for_issuance
+		FROM candidates c JOIN notice_items n ON n.classes IS NULL OR c.licence_class = ANY(n.classes)
+		WHERE c.id = $1
+		ORDER BY n.ord`, candidateID)
+	if err != nil {
+		return nil, fmt.Errorf("notice for candidate %d: %w", candidateID, err)
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("notice for candidate %d: %w", candidateID, refusal.ErrNotFound)
+	}
+	withFee(items, feeYuan)
+	return items, nil
+}
+
+// withFee puts the licence fee in place of {fee} in the items' texts.
+func withFee(items []NoticeItem, feeYuan int) {
 	fee := strconv.Itoa(feeYuan)
 	for i := range items {
 		items[i].TextZh = strings.ReplaceAll(items[i].TextZh, "{fee}", fee)
 		items[i].TextEn = strings.ReplaceAll(items[i].TextEn, "{fee}", fee)
 	}
-	return items, nil
-}
-
-// CandidateNotice is Notice for the licence class of the candidate.
-func (s *Store) CandidateNotice(ctx context.Context, candidateID int64, feeYuan int) ([]NoticeItem, error) {
-	var class string
-	if err := s.db.GetContext(ctx, &class, `SELECT licence_class FROM candidates WHERE id = $1`, candidateID); err != nil {
-		return nil, fmt.Errorf("licence class of candidate %d: %w", candidateID, err)
-	}
-	return Notice(ctx, s.db, class, feeYuan)
 }

@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -49,6 +50,27 @@ type Slot struct {
 	Booked           int       `db:"booked"`
 	// VenueStepFree is the venue's step-free flag, needed by PL-ACCESS.
 	VenueStepFree bool `db:"venue_step_free"`
+	// Allocation is AllocationInstant (also when empty) or AllocationRanked.
+	Allocation string `db:"allocation"`
+	// AllocatedAt is when a ranked slot was allocated, nil before.
+	AllocatedAt *time.Time `db:"allocated_at"`
+}
+
+// How a slot gives its seats: to whoever books first, or by ranking the
+// applications of its window (RA-*).
+const (
+	AllocationInstant = "instant"
+	AllocationRanked  = "ranked"
+)
+
+// Ranked reports whether the slot collects applications (RA-*).
+func (s Slot) Ranked() bool { return s.Allocation == AllocationRanked }
+
+func (s Slot) allocation() string {
+	if s.Allocation == "" {
+		return AllocationInstant
+	}
+	return s.Allocation
 }
 
 // NewSlot is a slot a scheduler wants to publish. The optional times are nil
@@ -65,6 +87,8 @@ type NewSlot struct {
 	BookingOpensAt   *time.Time
 	BookingClosesAt  *time.Time
 	AdaptedVehicle   bool
+	// Allocation is "instant" (the default, when empty) or "ranked".
+	Allocation string
 }
 
 // Slot validates the request and fills in the defaults as of now. Every
@@ -87,9 +111,13 @@ func (n NewSlot) Slot(now time.Time) (Slot, error) {
 		VenueID: n.VenueID, Subject: n.Subject, LicenceClass: n.LicenceClass,
 		StartsAt: n.StartsAt, EndsAt: n.EndsAt, Capacity: n.Capacity,
 		PriorityReserved: n.PriorityReserved, AdaptedVehicle: n.AdaptedVehicle,
+		Allocation: cmp.Or(n.Allocation, AllocationInstant),
 	}
 	var bad refusal.List
 	refuse := func(field, message string) { bad = append(bad, refusal.Invalid(field, message)) }
+	if s.Allocation != AllocationInstant && s.Allocation != AllocationRanked {
+		refuse("allocation", `"instant" or "ranked"`)
+	}
 	if n.VenueID <= 0 {
 		refuse("venue_id", "required")
 	}

@@ -38,6 +38,9 @@ func NewStore(db *sqlx.DB, notes *notify.Notes) *Store {
 // become domain errors.
 var constraintErrors = map[string]error{
 	"bookings_one_active":           ErrAlreadyBooked, // BK-ONE
+	"applications_one_live_2":       ErrAlreadyApplied,
+	"applications_one_live_3":       ErrAlreadyApplied,
+	"applications_one_live_4":       ErrAlreadyApplied,
 	"candidates_licence_class_fkey": invalid("licence_class", "unknown licence class"),
 	"slots_licence_class_fkey":      invalid("licence_class", "unknown licence class"),
 	"slots_venue_id_fkey":           invalid("venue_id", "no such venue"),
@@ -280,7 +283,7 @@ func (s *Store) RevokePriority(ctx context.Context, candidateID int64, by int64)
 
 const slotColumns = `s.id, s.venue_id, s.subject, s.licence_class, s.starts_at, s.ends_at, s.capacity,
 	s.priority_reserved, s.reserve_release_at, s.booking_opens_at, s.booking_closes_at,
-	s.adapted_vehicle, s.booked, v.step_free AS venue_step_free`
+	s.adapted_vehicle, s.booked, v.step_free AS venue_step_free, s.allocation, s.allocated_at`
 
 // CreateSlot publishes a slot.
 func (s *Store) CreateSlot(ctx context.Context, sl Slot, by int64) (Slot, error) {
@@ -293,15 +296,15 @@ func insertSlot(ctx context.Context, q sqlx.QueryerContext, sl Slot, by int64) (
 		WITH s AS (
 			INSERT INTO slots (venue_id, subject, licence_class, starts_at, ends_at, capacity,
 			                   priority_reserved, reserve_release_at, booking_opens_at,
-			                   booking_closes_at, adapted_vehicle, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			                   booking_closes_at, adapted_vehicle, created_by, allocation)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			RETURNING id, venue_id, subject, licence_class, starts_at, ends_at, capacity,
 			          priority_reserved, reserve_release_at, booking_opens_at,
-			          booking_closes_at, adapted_vehicle, booked)
+			          booking_closes_at, adapted_vehicle, booked, allocation, allocated_at)
 		SELECT `+slotColumns+` FROM s JOIN venues v ON v.id = s.venue_id`,
 		sl.VenueID, sl.Subject, sl.LicenceClass, sl.StartsAt, sl.EndsAt, sl.Capacity,
 		sl.PriorityReserved, sl.ReserveReleaseAt, sl.BookingOpensAt, sl.BookingClosesAt,
-		sl.AdaptedVehicle, by)
+		sl.AdaptedVehicle, by, sl.allocation())
 	if err != nil {
 		return sl, dbError(err, "insert slot")
 	}

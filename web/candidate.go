@@ -282,7 +282,9 @@ type bookingRow struct {
 // bookingsView is the data of the bookings page.
 type bookingsView struct {
 	Bookings []bookingRow
-	Refusal  *rowRefusal
+	// Applications are the candidate's applications to ranked slots (RA-*).
+	Applications []applicationRow
+	Refusal      *rowRefusal
 }
 
 // RefusalFor is the refusal to show next to the row key, if any.
@@ -323,8 +325,12 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 			Deadline:    scheduling.CancelDeadline(b.ExamDay),
 		})
 	}
+	if v.Applications, err = h.applications(c, me.ID, now); err != nil {
+		return err
+	}
 	if ref != nil {
-		ref.Placed = slices.ContainsFunc(v.Bookings, func(b bookingRow) bool { return b.Key == ref.Row })
+		ref.Placed = slices.ContainsFunc(v.Bookings, func(b bookingRow) bool { return b.Key == ref.Row }) ||
+			slices.ContainsFunc(v.Applications, func(a applicationRow) bool { return a.Key == ref.Row })
 	}
 	return h.render(c, status, "candidate_bookings", "bookings.title", v)
 }

@@ -168,6 +168,7 @@ func newSlotOf(f url.Values) (n scheduling.NewSlot, unread refusal.List) {
 		}
 	}
 	n.AdaptedVehicle = f.Get("adapted_vehicle") == "1"
+	n.Allocation = f.Get("allocation")
 	return n, unread
 }
 

@@ -86,13 +86,15 @@ func (s slotQuery) filter(class string, today time.Time) scheduling.SlotFilter {
 
 // slotRow is a slot as the candidate sees it.
 type slotRow struct {
-	Key               string
-	ID                int64
-	Subject           int
-	Venue             string
-	StartsAt, EndsAt  time.Time
-	SeatsLeft         int
-	Open              bool // taking bookings now (BK-WINDOW)
+	Key              string
+	ID               int64
+	Subject          int
+	Venue            string
+	StartsAt, EndsAt time.Time
+	SeatsLeft        int
+	Open             bool // taking bookings now (BK-WINDOW)
+	// Ranked: the slot takes applications (RA-*), offered as 申请.
+	Ranked            bool
 	OpensAt           time.Time
 	Adapted, StepFree bool
 	// Mine: the candidate holds a confirmed booking of this slot.
@@ -149,7 +151,7 @@ func slotRows(slots []scheduling.Slot, venues map[int64]string, mine map[int64]b
 			Key: fmt.Sprintf("slot-%d", s.ID), ID: s.ID, Subject: s.Subject, Venue: venues[s.VenueID],
 			StartsAt: s.StartsAt, EndsAt: s.EndsAt, SeatsLeft: max(0, s.SeatsLeft(lane, now)),
 			Open: s.Open(now), OpensAt: s.BookingOpensAt,
-			Adapted: s.AdaptedVehicle, StepFree: s.VenueStepFree, Mine: mine[s.ID],
+			Adapted: s.AdaptedVehicle, StepFree: s.VenueStepFree, Mine: mine[s.ID], Ranked: s.Ranked(),
 		})
 	}
 	return rows
@@ -168,7 +170,8 @@ func combinedPairs(slots []scheduling.Slot, rows []slotRow) (pairs []pairRow, tr
 	pairs = []pairRow{}
 	for _, a := range slots {
 		for _, b := range slots {
-			if a.Subject != 2 || b.Subject != 3 || a.VenueID != b.VenueID {
+			// Ranked slots are applied for one by one (RA-*), not booked as a pair here.
+			if a.Subject != 2 || b.Subject != 3 || a.VenueID != b.VenueID || a.Ranked() || b.Ranked() {
 				continue
 			}
 			if _, _, err := scheduling.CheckCombined(a, b); err != nil {

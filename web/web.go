@@ -103,6 +103,7 @@ func (h Handler) Register(e *echo.Echo) {
 	h.registerDesk(e, signedIn(auth.RoleIssuer, auth.RoleAdmin), signedIn(auth.RoleIssuer), signedIn(auth.RoleIssuer, auth.RoleScheduler, auth.RoleAdmin),
 		signedIn(auth.RoleAdmin))
 	h.registerPlanning(e, signedIn(auth.RoleScheduler, auth.RoleAdmin))
+	h.registerRanked(e, signedIn(auth.RoleCandidate), signedIn(auth.RoleScheduler, auth.RoleAdmin))
 	h.registerCounter(e, signedIn(auth.RoleScheduler, auth.RoleAdmin), signedIn(watchers...))
 	h.registerAccounts(e, signedIn(auth.RoleAdmin))
 	h.registerHall(e, []echo.MiddlewareFunc{h.prefs, h.pageErrors, textOnly}) // no forms, no CSRF

@@ -100,6 +100,9 @@ var authzRows = []authzRow{
 	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/bookings/:id/move", path: "/api/v1/bookings/{cancel}/move"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/bookings", path: "/api/v1/me/bookings"},
 	{want: "401   401   401   401   200   200   403   403   403   403   403   401   401", route: "GET /api/v1/me/package", path: "/api/v1/me/package"},
+	{want: "401   401   401   401   ok    ok    403   403   ok    403   ok    401   401", route: "DELETE /api/v1/applications/:id", path: "/api/v1/applications/999999"},
+	{want: "401   401   401   401   403   403   403   403   ok    403   ok    401   401", route: "POST /api/v1/slots/:id/allocate", path: "/api/v1/slots/{slot}/allocate"},
+	{want: "401   401   401   401   403   403   403   403   200   403   200   401   401", route: "GET /api/v1/slots/:id/applications", path: "/api/v1/slots/{slot}/applications"},
 
 	// exam
 	//      none  expd  out   nocsr cand  other exmnr strgr sched issr  admin dev   disp
@@ -143,6 +146,9 @@ var authzRows = []authzRow{
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate", path: "/candidate"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots", path: "/candidate/slots"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "GET /candidate/apply", path: "/candidate/apply?slot={slot}"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/apply", path: "/candidate/apply"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/applications/:id/withdraw", path: "/candidate/applications/999999/withdraw"},
 	{want: "login login login 403   200   200   403   403   403   403   403   login login", route: "GET /candidate/bookings", path: "/candidate/bookings"},
 	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id", path: "/candidate/bookings/{booking}"},
 	{want: "login login login 403   200   404   403   403   403   403   403   login login", route: "GET /candidate/bookings/:id/calendar.ics", path: "/candidate/bookings/{booking}/calendar.ics"},
@@ -179,6 +185,8 @@ var authzRows = []authzRow{
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/venues", path: "/admin/venues"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots", path: "/admin/slots"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots", path: "/admin/slots"},
+	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots/:id/applications", path: "/admin/slots/{slot}/applications"},
+	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/:id/allocate", path: "/admin/slots/{slot}/allocate"},
 	{want: "login login login 200   403   403   403   403   200   403   200   login login", route: "GET /admin/slots/week", path: "/admin/slots/week"},
 	{want: "login login login 403   403   403   403   403   ok    403   ok    login login", route: "POST /admin/slots/week", path: "/admin/slots/week"},
 	{want: "login login login 200   403   403   200   404   200   403   200   login login", route: "GET /admin/slots/:id", path: "/admin/slots/{slot}"},

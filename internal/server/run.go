@@ -174,6 +174,11 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 		defer close(numbererDone)
 		feed.RunNumbering(hubCtx, realtime.DefaultPoll, log) // the feeds' seqs: one batch at a time across replicas
 	}()
+	allocatorDone := make(chan struct{})
+	go func() {
+		defer close(allocatorDone)
+		allocateDue(hubCtx, scheduling.NewStore(db, notes), cfg.Now, log)
+	}()
 	prunerDone := make(chan struct{})
 	go func() {
 		defer close(prunerDone)
@@ -210,6 +215,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	<-hubDone
 	<-closerDone // no day-closing transaction outlives the database
 	<-prunerDone
+	<-allocatorDone // no allocating transaction outlives the database
 	<-revocationsDone
 	<-chainerDone
 	<-numbererDone
@@ -229,6 +235,39 @@ func pruneThrottle(ctx context.Context, accounts *auth.Store, now func() time.Ti
 		}
 		if _, err := accounts.PruneThrottle(ctx, now()); err != nil && ctx.Err() == nil {
 			log.Error("prune the login throttle", "err", err.Error())
+		}
+	}
+}
+
+// AllocatePoll is how often examd looks for ranked slots whose window has
+// closed (RA-*).
+const AllocatePoll = 2 * time.Second
+
+// allocateDue allocates the ranked slots whose window has closed, at start
+// and then every AllocatePoll, until ctx is done. The state is the slots
+// table (allocated_at), so a restart picks up what is due; with several
+// replicas the advisory lock lets one allocate each round.
+func allocateDue(ctx context.Context, slots *scheduling.Store, now func() time.Time, log *slog.Logger) {
+	tick := time.NewTicker(AllocatePoll)
+	defer tick.Stop()
+	for {
+		for {
+			r, _, err := slots.AllocateDue(ctx, now())
+			switch {
+			case err != nil && pg.Unavailable(err):
+				log.Warn("allocate ranked slots: database unavailable", "err", err.Error())
+			case err != nil && ctx.Err() == nil:
+				log.Error("allocate ranked slots", "err", err.Error())
+			case len(r.Slots) > 0:
+				log.Info("allocated ranked slots", "slots", len(r.Slots), "applications", r.Applications, "confirmed", r.Confirmed)
+				continue // another round may be due
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }
