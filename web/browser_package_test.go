@@ -23,7 +23,8 @@ func TestBrowserPackage(t *testing.T) {
 	s3 := a.NewSlot(sched, venue, 3, 5, 10, nil) // 10:00–12:00
 	s4 := a.NewSlot(sched, venue, 4, 5, 13, nil) // 13:00–15:00
 	early4 := a.NewSlot(sched, venue, 4, 5, 11, nil)
-	a.NewSlot(sched, venue, 4, 6, 13, nil) // another day: no combination
+	a.NewSlot(sched, venue, 4, 6, 13, nil)                                    // another day: no combination
+	a.NewSlot(sched, venue, 4, 5, 15, map[string]any{"allocation": "ranked"}) // applied for, not booked (RA-*)
 	c := a.NewCandidate(sched, map[string]any{"name": "钱多多"})
 	user := planningUser(a, "scheduler")
 
@@ -70,7 +71,7 @@ func TestBrowserPackage(t *testing.T) {
 	tb.click("#package-days a", "#packages")
 	rows := eval[[]string](tb, `[...document.querySelectorAll('#packages > li')].map(l => l.id)`)
 	if want := fmt.Sprintf("package-%d-%d-%d", s2, s3, s4); len(rows) != 1 || rows[0] != want {
-		t.Errorf("combinations %q, want only %s (subject 4 at 11:00 overlaps subject 3: slot %d)", rows, want, early4)
+		t.Errorf("combinations %q, want only %s (subject 4 at 11:00 overlaps subject 3: slot %d; the one at 15:00 is ranked)", rows, want, early4)
 	}
 	tb.checkPage()
 	tb.checkAxe()

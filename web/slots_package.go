@@ -54,7 +54,8 @@ func packageRows(slots []scheduling.Slot, rows []slotRow, c scheduling.Candidate
 	}
 	bySubject := map[int][]scheduling.Slot{}
 	for _, s := range slots {
-		if r, ok := byID[s.ID]; ok && r.Open {
+		// Ranked slots are applied for one by one (RA-*), not booked here.
+		if r, ok := byID[s.ID]; ok && r.Open && !s.Ranked() {
 			bySubject[s.Subject] = append(bySubject[s.Subject], s)
 		}
 	}
