@@ -100,7 +100,14 @@ func (s *Store) CloseSlot(ctx context.Context, slotID, venueID int64, now time.T
 // BK-COMBINED-FAIL set to release, the subject 3 half of a combined booking
 // waits for its subject 2 half's result, which releases it when it fails
 // (a no-show included), whichever slot is closed first.
+//
+// Likewise the subject 4 booking of an all-subjects day (BK-PACKAGE) waits
+// while its subject 2 or 3 is still confirmed: one of them failing
+// releases it (releasePackage) rather than leaving it a no-show.
 func (s *Store) awaitsSubject2(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam) (bool, error) {
+	if b.Subject == 4 {
+		return scheduling.PackageRoadTestsPending(ctx, tx, b)
+	}
 	if !s.ReleasePairOnSubject2Fail || b.Subject != 3 || b.PairID == nil {
 		return false, nil
 	}

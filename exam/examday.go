@@ -406,7 +406,14 @@ func saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now time.Time) er
 // subject 3 half of a combined booking whose subject 2 half ended failed
 // (a no-show included) is cancelled on the office's behalf, its seat freed
 // and offered to the waitlist, and the feed of its venue told ("released").
+//
+// Whatever the setting, the subject 4 booking of an all-subjects day
+// (BK-PACKAGE) whose subject 2 or 3 ended failed is released the same way:
+// subject 4 cannot be sat without both road tests passed.
 func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, now time.Time) error {
+	if err := s.releasePackage(ctx, tx, b, now); err != nil {
+		return err
+	}
 	if b.Subject != 2 || b.PairID == nil || !s.ReleasePairOnSubject2Fail {
 		return nil
 	}
@@ -415,7 +422,28 @@ func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.Booki
 	if err != nil {
 		return err
 	}
-	const reason = "BK-COMBINED-FAIL: subject 2 failed"
+	return s.release(ctx, tx, p, "BK-COMBINED-FAIL: subject 2 failed", now)
+}
+
+// releasePackage releases the subject 4 booking of the all-subjects day
+// (BK-PACKAGE) of b, a subject 2 or 3 booking that ended failed (a no-show
+// included): cancelled on the office's behalf, not counted, its seat freed.
+func (s *Store) releasePackage(ctx context.Context, tx *sqlx.Tx, b scheduling.BookingForExam, now time.Time) error {
+	id, ok, err := scheduling.PackageSubject4(ctx, tx, b)
+	if err != nil || !ok {
+		return err
+	}
+	// Locked after the road test that failed, as every transaction does.
+	p, err := scheduling.LockBookingForExam(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return s.release(ctx, tx, p, fmt.Sprintf("BK-PACKAGE: subject %d failed", b.Subject), now)
+}
+
+// release cancels booking p for reason, frees its seat and tells the feed
+// of its venue ("released"), when p is still confirmed.
+func (s *Store) release(ctx context.Context, tx *sqlx.Tx, p scheduling.BookingForExam, reason string, now time.Time) error {
 	released, err := scheduling.ReleaseBooking(ctx, tx, p.ID, reason, now)
 	if err != nil || !released {
 		return err

@@ -3,6 +3,7 @@ package scheduling
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,16 +16,23 @@ import (
 const MaxIdempotencyKey = 200
 
 // Validate checks a booking request as both front doors (the API and the
-// pages) receive it: one slot, or two for the combined exam (BK-COMBINED),
-// by positive ids; a candidate; an Idempotency-Key, when given, of at most
+// pages) receive it: one slot, two for the combined exam (BK-COMBINED), or
+// three for the all-subjects day (BK-PACKAGE), by distinct positive ids; a candidate; an Idempotency-Key, when given, of at most
 // MaxIdempotencyKey printable ASCII characters. A refusal is an invalid_field refusal.
 func (r BookRequest) Validate() error {
-	if len(r.SlotIDs) != 1 && len(r.SlotIDs) != 2 {
-		return invalid("slot_ids", "one slot id, or two for the combined exam")
+	if len(r.SlotIDs) < 1 || len(r.SlotIDs) > 3 {
+		return invalid("slot_ids", "one slot id, two for the combined exam, or three for the all-subjects day")
 	}
-	for _, id := range r.SlotIDs {
+	for i, id := range r.SlotIDs {
 		if id <= 0 {
 			return invalid("slot_ids", "positive slot ids")
+		}
+		if slices.Contains(r.SlotIDs[:i], id) {
+			// One slot twice is no combination of subjects.
+			if len(r.SlotIDs) == 3 {
+				return ErrPackageInvalid
+			}
+			return ErrCombinedInvalid
 		}
 	}
 	if r.CandidateID <= 0 {

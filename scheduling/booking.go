@@ -33,6 +33,18 @@ type Booking struct {
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
 }
 
+// BookedWith reports whether bookings a and b were booked in one request:
+// the halves of a combined exam (BK-COMBINED) point at each other, and the
+// subject 4 booking of an all-subjects day (BK-PACKAGE) points at its
+// subject 2 one, whose subject 3 points there too.
+func BookedWith(a, b Booking) bool {
+	if a.ID == b.ID || a.PairID == nil && b.PairID == nil {
+		return false
+	}
+	return a.PairID != nil && *a.PairID == b.ID || b.PairID != nil && *b.PairID == a.ID ||
+		a.PairID != nil && b.PairID != nil && *a.PairID == *b.PairID
+}
+
 // inShanghai returns b with its instants in Asia/Shanghai, as answers, feeds
 // and the audit log show them; the database gives them in its own zone.
 // ExamDay, a date, stays as it is.

@@ -21,8 +21,9 @@ import (
 	"github.com/lib/pq"
 )
 
-// BookRequest asks for one slot, or a subject 2 and a subject 3 slot of one
-// day (BK-COMBINED), for a candidate.
+// BookRequest asks for one slot, a subject 2 and a subject 3 slot of one
+// day (BK-COMBINED), or a subject 2, 3 and 4 slot of one day (BK-PACKAGE),
+// for a candidate.
 type BookRequest struct {
 	CandidateID int64
 	SlotIDs     []int64
@@ -85,11 +86,8 @@ func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 var errStaleHistory = errors.New("the candidate's history changed while booking")
 
 func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
-	if len(r.SlotIDs) != 1 && len(r.SlotIDs) != 2 {
-		return nil, false, invalid("slot_ids", "one slot, or two for the combined exam")
-	}
-	if len(r.SlotIDs) == 2 && r.SlotIDs[0] == r.SlotIDs[1] {
-		return nil, false, ErrCombinedInvalid
+	if err := r.Validate(); err != nil {
+		return nil, false, err
 	}
 	if err := s.prep.warm(ctx); err != nil {
 		return nil, false, err
@@ -186,6 +184,7 @@ func readForBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest
 		HoldsCarLicence  bool           `db:"holds_car_licence"`
 		Reason           *string        `db:"reason"`
 		Needs            pq.StringArray `db:"needs"`
+		HoldsPackage     bool           `db:"holds_package"`
 		History          []byte         `db:"history"`
 		Slots            []byte         `db:"slots"`
 		Digest           string         `db:"digest"`
@@ -211,6 +210,7 @@ func readForBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest
 		ID: r.CandidateID, LicenceClass: row.LicenceClass,
 		PermitIssuedOn: row.PermitIssuedOn, PermitExpiresOn: row.PermitExpiresOn,
 		Subject1PassedOn: row.Subject1PassedOn, HoldsCarLicence: row.HoldsCarLicence,
+		HoldsPackage: row.HoldsPackage,
 	}
 	if row.Reason != nil {
 		c.Priority = &Grant{Reason: *row.Reason, Needs: []string(row.Needs)}
@@ -263,16 +263,24 @@ func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 			return booking{}, ErrRankedSlot
 		}
 	}
-	if len(slots) == 2 {
+	switch len(slots) {
+	case 2:
 		a, b, err := CheckCombined(slots[0], slots[1])
 		if err != nil {
 			return booking{}, err
 		}
 		slots = []Slot{a, b}
+	case 3:
+		var err error
+		if slots, err = CheckPackage(c, slots, now); err != nil {
+			return booking{}, err
+		}
 	}
-	for _, sl := range slots {
-		if err := CheckBooking(c, sl, now); err != nil {
-			return booking{}, fmt.Errorf("slot %d: %w", sl.ID, err)
+	if len(slots) != 3 {
+		for _, sl := range slots {
+			if err := CheckBooking(c, sl, now); err != nil {
+				return booking{}, fmt.Errorf("slot %d: %w", sl.ID, err)
+			}
 		}
 	}
 	bs := make([]Booking, len(slots))
@@ -284,8 +292,11 @@ func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 			ExamDay: sl.Day(), CreatedAt: st.at,
 		}
 	}
-	if len(bs) == 2 { // BK-COMBINED: the halves point at each other
+	if len(bs) >= 2 { // BK-COMBINED: the halves point at each other
 		bs[0].PairID, bs[1].PairID = &bs[1].ID, &bs[0].ID
+	}
+	if len(bs) == 3 { // BK-PACKAGE: subject 4 points at the pair's subject 2
+		bs[2].PairID = &bs[0].ID
 	}
 	inShanghai(bs)
 	return booking{candidate: c, slots: slots, bookings: bs, by: r.By, digest: st.digest}, nil
@@ -397,11 +408,13 @@ func LoadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64) (Candid
 		HoldsCarLicence  bool           `db:"holds_car_licence"`
 		Reason           *string        `db:"reason"`
 		Needs            pq.StringArray `db:"needs"`
+		HoldsPackage     bool           `db:"holds_package"`
 	}
 	err := sqlx.GetContext(ctx, q, &row, `
 		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
 		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
-		       g.reason, g.needs
+		       g.reason, g.needs,
+		       EXISTS (SELECT FROM package_grants p WHERE p.candidate_id = c.id AND p.revoked_at IS NULL) AS holds_package
 		FROM candidates c
 		JOIN licence_classes lc ON lc.code = c.licence_class
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
@@ -416,6 +429,7 @@ func LoadCandidate(ctx context.Context, q sqlx.QueryerContext, id int64) (Candid
 		ID: id, LicenceClass: row.LicenceClass,
 		PermitIssuedOn: row.PermitIssuedOn, PermitExpiresOn: row.PermitExpiresOn,
 		Subject1PassedOn: row.Subject1PassedOn, HoldsCarLicence: row.HoldsCarLicence,
+		HoldsPackage: row.HoldsPackage,
 	}
 	if row.Reason != nil {
 		c.Priority = &Grant{Reason: *row.Reason, Needs: []string(row.Needs)}
@@ -456,6 +470,17 @@ func (s *Store) Booking(ctx context.Context, id, owner int64) (Booking, error) {
 	}
 	b = b.inShanghai()
 	return b, nil
+}
+
+// BookedWith returns the bookings booked in one request with b (BookedWith):
+// none, the other half of a combined exam, or the two others of an
+// all-subjects day, in subject order.
+func (s *Store) BookedWith(ctx context.Context, b Booking) ([]Booking, error) {
+	ids, err := pairedWith(ctx, s.db, b)
+	if err != nil || len(ids) == 0 {
+		return []Booking{}, err
+	}
+	return bookingsByID(ctx, s.db, ids)
 }
 
 // Bookings lists a candidate's bookings, newest exam first.
@@ -573,7 +598,11 @@ func (s *Store) cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now 
 	}
 	ids := []int64{b.ID}
 	if r.WithPair && b.PairID != nil {
-		ids = append(ids, *b.PairID)
+		group, err := pairedWith(ctx, tx, b)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, group...)
 	}
 	// The status condition makes the transition once: a pair half that is no
 	// longer confirmed (already cancelled or sat) is left as it is.
@@ -618,6 +647,25 @@ func (s *Store) cancelIn(ctx context.Context, tx *sqlx.Tx, r CancelRequest, now 
 	return bs, nil
 }
 
+// pairedWith returns the other bookings booked in one request with b: the
+// other half of a combined pair (BK-COMBINED), or the two others of an
+// all-subjects day (BK-PACKAGE), whose subject 2 and 3 point at each other
+// and whose subject 4 points at the subject 2.
+func pairedWith(ctx context.Context, q sqlx.QueryerContext, b Booking) ([]int64, error) {
+	ids := []int64{}
+	if b.PairID == nil {
+		return ids, nil
+	}
+	err := sqlx.SelectContext(ctx, q, &ids, `
+		SELECT id FROM bookings
+		WHERE id <> $1 AND (id = $2 OR pair_id = $1 OR pair_id = $2)
+		ORDER BY subject, id`, b.ID, *b.PairID)
+	if err != nil {
+		return nil, fmt.Errorf("bookings paired with %d: %w", b.ID, err)
+	}
+	return ids, nil
+}
+
 // writeAuditedWhere is when the write inserts its audit rows: when it
 // inserted the bookings.
 const writeAuditedWhere = "EXISTS (SELECT FROM ins)"
@@ -628,6 +676,7 @@ const readBookingQuery = `
 		SELECT lc.code, lc.subject2_wait_days, lc.subject3_wait_days, lc.subject3_wait_days_licensed,
 		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
 		       g.reason, g.needs,
+		       EXISTS (SELECT FROM package_grants p WHERE p.candidate_id = c.id AND p.revoked_at IS NULL) AS holds_package,
 		       (SELECT coalesce(json_agg(json_build_object('subject', h.subject, 'status', h.status, 'day', h.exam_day::text)), '[]')
 		        FROM bookings h WHERE h.candidate_id = c.id AND h.status <> 'cancelled') AS history,
 		       (SELECT coalesce(json_agg(json_build_object('ID', s.id, 'VenueID', s.venue_id, 'Subject', s.subject,

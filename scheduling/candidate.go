@@ -21,6 +21,8 @@ type CandidateProfile struct {
 	Subject1PassedOn *time.Time `db:"subject1_passed_on" json:"-"`
 	HoldsCarLicence  bool       `db:"holds_car_licence" json:"holds_car_licence"`
 	Priority         *Grant     `db:"-" json:"priority"`
+	// Package is the package grant in force (BK-PACKAGE), nil without one.
+	Package *PackageGrant `db:"-" json:"package"`
 }
 
 // NewCandidate is a candidate to register, with the password of their account.

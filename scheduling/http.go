@@ -40,6 +40,8 @@ func (h Handler) Register(g *echo.Group) {
 	r.GET("/candidates/:id", h.getCandidate, deskStaff)
 	r.POST("/candidates/:id/priority", h.grantPriority, planners)
 	r.DELETE("/candidates/:id/priority", h.revokePriority, planners)
+	r.POST("/candidates/:id/package", h.grantPackage, planners)
+	r.DELETE("/candidates/:id/package", h.revokePackage, planners)
 	r.GET("/candidates/:id/bookings", h.candidateBookings, staff)
 
 	r.POST("/slots", h.createSlot, planners)
@@ -57,6 +59,7 @@ func (h Handler) Register(g *echo.Group) {
 	r.POST("/bookings/:id/move", h.move, planners)
 	r.POST("/bookings/:id/decline", h.decline, auth.Require(auth.RoleCandidate))
 	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
+	r.GET("/me/package", h.myPackage, auth.Require(auth.RoleCandidate))
 	r.DELETE("/applications/:id", h.withdraw, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.POST("/slots/:id/allocate", h.allocateSlot, planners)
 	r.GET("/slots/:id/applications", h.rankedList, planners)

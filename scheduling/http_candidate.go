@@ -22,6 +22,8 @@ type candidateJSON struct {
 	Subject1PassedOn *string `json:"subject1_passed_on"`
 	HoldsCarLicence  bool    `json:"holds_car_licence"`
 	Priority         *Grant  `json:"priority"`
+	// Package is the package grant in force (BK-PACKAGE), null without one.
+	Package *PackageGrant `json:"package"`
 }
 
 func presentCandidate(p CandidateProfile) candidateJSON {
@@ -30,6 +32,7 @@ func presentCandidate(p CandidateProfile) candidateJSON {
 		PermitIssuedOn:  p.PermitIssuedOn.Format(time.DateOnly),
 		PermitExpiresOn: p.PermitExpiresOn.Format(time.DateOnly),
 		HoldsCarLicence: p.HoldsCarLicence, Priority: p.Priority,
+		Package: p.Package,
 	}
 	if p.Subject1PassedOn != nil {
 		s := p.Subject1PassedOn.Format(time.DateOnly)
@@ -158,4 +161,57 @@ func (h Handler) revokePriority(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "priority": nil})
+}
+
+// grantPackage serves POST /candidates/{id}/package {"reason","note"}: the
+// all-subjects day (BK-PACKAGE), granted as the priority lane is.
+func (h Handler) grantPackage(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Reason *string `json:"reason"`
+		Note   *string `json:"note"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	var g NewPackageGrant
+	if g.Reason, err = required(req.Reason, "reason"); err != nil {
+		return err
+	}
+	if req.Note != nil {
+		g.Note = *req.Note
+	}
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	grant, err := h.Store.GrantPackage(c.Request().Context(), id, g, auth.Caller(c).UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "package": grant})
+}
+
+func (h Handler) revokePackage(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.Store.RevokePackage(c.Request().Context(), id, auth.Caller(c).UserID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "package": nil})
+}
+
+// myPackage serves GET /me/package: whether the candidate holds the
+// all-subjects day, and why.
+func (h Handler) myPackage(c echo.Context) error {
+	id := auth.Caller(c).UserID
+	g, err := h.Store.ActivePackage(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"candidate_id": id, "package": g})
 }

@@ -17,17 +17,18 @@ import (
 type MoveRequest struct {
 	BookingID int64
 	// SlotIDs are the new slots: one for a single booking, a subject 2 and
-	// a subject 3 slot of one day for a combined booking.
+	// a subject 3 slot of one day for a combined booking, a subject 2, 3 and
+	// 4 slot of one day for an all-subjects day (BK-PACKAGE).
 	SlotIDs []int64
 	By      int64
 	Reason  string
 }
 
-// Validate checks a move as both front doors receive it: one or two positive
-// slot ids, and the reason of the cancellation (CancelRequest.Validate).
+// Validate checks a move as both front doors receive it: one to three
+// positive slot ids, and the reason of the cancellation (CancelRequest.Validate).
 func (r MoveRequest) Validate() error {
-	if len(r.SlotIDs) != 1 && len(r.SlotIDs) != 2 {
-		return invalid("slot_ids", "one slot id, or two for a combined booking")
+	if len(r.SlotIDs) < 1 || len(r.SlotIDs) > 3 {
+		return invalid("slot_ids", "one slot id, two for a combined booking, three for an all-subjects day")
 	}
 	for _, id := range r.SlotIDs {
 		if id <= 0 {

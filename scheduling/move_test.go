@@ -217,7 +217,7 @@ func TestMoveBooking(t *testing.T) {
 		for _, r := range []scheduling.MoveRequest{
 			{BookingID: 1, SlotIDs: []int64{2}},
 			{BookingID: 1, SlotIDs: nil, Reason: "x"},
-			{BookingID: 1, SlotIDs: []int64{1, 2, 3}, Reason: "x"},
+			{BookingID: 1, SlotIDs: []int64{1, 2, 3, 4}, Reason: "x"},
 			{BookingID: 1, SlotIDs: []int64{0}, Reason: "x"},
 		} {
 			if err := r.Validate(); !refusalOf(err, refusal.InvalidField) {

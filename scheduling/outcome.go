@@ -160,6 +160,46 @@ func BookingStatus(ctx context.Context, q sqlx.QueryerContext, id int64) (string
 	return status, nil
 }
 
+// PackageSubject4 returns the subject 4 booking of the all-subjects day
+// (BK-PACKAGE) that the road-test booking b belongs to, while it is still
+// confirmed: it points at the day's subject 2 booking (b itself, or b's
+// pair). ok is false when there is none.
+func PackageSubject4(ctx context.Context, q sqlx.QueryerContext, b BookingForExam) (id int64, ok bool, err error) {
+	if (b.Subject != 2 && b.Subject != 3) || b.PairID == nil {
+		return 0, false, nil
+	}
+	subject2 := b.ID
+	if b.Subject == 3 {
+		subject2 = *b.PairID
+	}
+	var ids []int64
+	if err := sqlx.SelectContext(ctx, q, &ids, `
+		SELECT id FROM bookings WHERE pair_id = $1 AND subject = 4 AND status = 'confirmed'`, subject2); err != nil {
+		return 0, false, fmt.Errorf("subject 4 of the package of booking %d: %w", b.ID, err)
+	}
+	if len(ids) == 0 {
+		return 0, false, nil
+	}
+	return ids[0], true, nil
+}
+
+// PackageRoadTestsPending reports whether b is the subject 4 booking of an
+// all-subjects day (BK-PACKAGE) whose subject 2 or 3 booking is still
+// confirmed: its result, which decides whether subject 4 may be sat, is
+// not known yet.
+func PackageRoadTestsPending(ctx context.Context, q sqlx.QueryerContext, b BookingForExam) (bool, error) {
+	if b.Subject != 4 || b.PairID == nil {
+		return false, nil
+	}
+	var pending bool
+	if err := sqlx.GetContext(ctx, q, &pending, `
+		SELECT EXISTS (SELECT 1 FROM bookings
+		               WHERE (id = $1 OR (pair_id = $1 AND subject = 3)) AND status = 'confirmed')`, *b.PairID); err != nil {
+		return false, fmt.Errorf("road tests of the package of booking %d: %w", b.ID, err)
+	}
+	return pending, nil
+}
+
 // BookingVisible reports whether a booking exists and is the owner's to see
 // (owner 0: anyone's).
 func BookingVisible(ctx context.Context, q sqlx.QueryerContext, id, owner int64) (bool, error) {

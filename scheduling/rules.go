@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -52,6 +53,9 @@ type Candidate struct {
 	HoldsCarLicence  bool
 	// Priority is the active priority-lane grant, nil without one.
 	Priority *Grant
+	// HoldsPackage says the candidate holds a package grant in force
+	// (BK-PACKAGE).
+	HoldsPackage bool
 	// History holds the candidate's bookings that were not cancelled.
 	History []PastBooking
 }
@@ -68,6 +72,13 @@ func (c Candidate) Lane() string {
 // PL-ACCESS to one slot at now. Seats (PL-RESERVE) are checked by the
 // booking transaction itself. It returns the first rule refused, or nil.
 func CheckBooking(c Candidate, s Slot, now time.Time) error {
+	return checkBooking(c, s, now, false)
+}
+
+// checkBooking is CheckBooking; roadTestsBooked says that subjects 2 and 3
+// are booked for the slot's day in the same request (BK-PACKAGE), which
+// BK-SUBJ1 takes as enough for subject 4.
+func checkBooking(c Candidate, s Slot, now time.Time, roadTestsBooked bool) error {
 	day := s.Day()
 	// BK-WINDOW: the slot takes bookings between its opening and closing.
 	if !s.Open(now) {
@@ -78,7 +89,7 @@ func CheckBooking(c Candidate, s Slot, now time.Time) error {
 	if s.LicenceClass != c.LicenceClass.Code {
 		return ErrClassMismatch
 	}
-	if err := CheckSubject(c, s.Subject, day); err != nil {
+	if err := checkSubject(c, s.Subject, day, roadTestsBooked); err != nil {
 		return err
 	}
 	// PL-ACCESS: step-free venues and adapted cars for those who need them.
@@ -97,6 +108,10 @@ func CheckBooking(c Candidate, s Slot, now time.Time) error {
 // or nil. CheckBooking applies it to every slot; pages use it to tell which
 // subjects can be booked now, and why not.
 func CheckSubject(c Candidate, subject int, day time.Time) error {
+	return checkSubject(c, subject, day, false)
+}
+
+func checkSubject(c Candidate, subject int, day time.Time, roadTestsBooked bool) error {
 	// BK-PERMIT: the permit must still be valid on the exam day.
 	if day.After(c.PermitExpiresOn) {
 		return ErrPermitExpired
@@ -112,7 +127,10 @@ func CheckSubject(c Candidate, subject int, day time.Time) error {
 	if c.Subject1PassedOn == nil || c.Subject1PassedOn.After(day) {
 		return ErrSubject1Missing
 	}
-	if subject == 4 && !(passed(history, 2) && passed(history, 3)) {
+	// BK-PACKAGE: with the package, subject 4 is booked with the road tests
+	// of its day, which must be passed before it is sat (else it is
+	// released, exam's releasePackage).
+	if subject == 4 && !roadTestsBooked && !(passed(history, 2) && passed(history, 3)) {
 		return ErrRoadTestsMissing
 	}
 	// BK-WAIT: the first exam day comes a class-dependent number of days after the permit's issue.
@@ -187,6 +205,35 @@ func CheckCombined(a, b Slot) (Slot, Slot, error) {
 		return a, b, ErrCombinedInvalid
 	}
 	return a, b, nil
+}
+
+// CheckPackage checks that slots form an all-subjects day (BK-PACKAGE,
+// BK-COMBINED extended) for candidate c: c holds a package, and the slots
+// are a subject 2, a subject 3 and a subject 4 slot of one day, each over
+// no later than the next begins. Then each slot is judged by CheckBooking,
+// subject 4 as if the road tests booked with it were passed (BK-SUBJ1
+// accepts them passed earlier the same day). It returns the slots in
+// subject order, or the first rule refused.
+func CheckPackage(c Candidate, slots []Slot, now time.Time) ([]Slot, error) {
+	if !c.HoldsPackage {
+		return slots, ErrPackageRequired
+	}
+	ordered := slices.Clone(slots)
+	slices.SortFunc(ordered, func(a, b Slot) int { return a.Subject - b.Subject })
+	for i, sl := range ordered {
+		if sl.Subject != i+2 || !sl.Day().Equal(ordered[0].Day()) {
+			return slots, ErrPackageInvalid
+		}
+		if i > 0 && ordered[i-1].EndsAt.After(sl.StartsAt) {
+			return slots, ErrPackageInvalid
+		}
+	}
+	for _, sl := range ordered {
+		if err := checkBooking(c, sl, now, true); err != nil {
+			return ordered, fmt.Errorf("slot %d: %w", sl.ID, err)
+		}
+	}
+	return ordered, nil
 }
 
 // CheckCancel applies BK-CANCEL: a candidate may cancel until the end of the

@@ -94,7 +94,8 @@ func (t countingTx) Rollback() error { t.n.Add(1); return t.Tx.Rollback() }
 
 // TestBookStatements counts the statements of a booking: BEGIN, the read
 // that locks the candidate, the write, COMMIT (ten before, with an
-// idempotency key; eleven for a combined pair). A refusal for a full slot
+// idempotency key; eleven for a combined pair), three slots of a package
+// included. A refusal for a full slot
 // and a replay take four too. The read and the write are prepared once per
 // connection: the first booking on a connection takes two more round trips.
 func TestBookStatements(t *testing.T) {
@@ -132,6 +133,13 @@ func TestBookStatements(t *testing.T) {
 	other := registeredIn(t, f, "110101199001010015")
 	count("full slot", 4, scheduling.BookRequest{CandidateID: other, SlotIDs: []int64{single}, By: f.staff}, scheduling.ErrSlotFull)
 	count("combined pair", 4, scheduling.BookRequest{CandidateID: other, SlotIDs: []int64{s2, s3}, By: f.staff, IdempotencyKey: "k2"}, nil)
+	// BK-PACKAGE: three slots take the same four statements.
+	third := registeredIn(t, f, "110101199001010031")
+	if _, err := f.s.GrantPackage(ctx, third, scheduling.NewPackageGrant{Reason: "school_term"}, f.staff); err != nil {
+		t.Fatal(err)
+	}
+	s4 := f.slot(t, 4, 21, 12, 5)
+	count("package", 4, scheduling.BookRequest{CandidateID: third, SlotIDs: []int64{s4, s3, s2}, By: f.staff, IdempotencyKey: "k3"}, nil)
 }
 
 // fixtureURL is a connection string for f's database.

@@ -164,7 +164,10 @@ func (s *Store) Candidate(ctx context.Context, id int64) (CandidateProfile, erro
 	if err != nil {
 		return c, fmt.Errorf("get candidate %d: %w", id, err)
 	}
-	c.Priority, err = activeGrant(ctx, s.db, id)
+	if c.Priority, err = activeGrant(ctx, s.db, id); err != nil {
+		return c, err
+	}
+	c.Package, err = activePackage(ctx, s.db, id)
 	return c, err
 }
 

@@ -103,12 +103,18 @@ func (h Handler) journey(c echo.Context) error {
 
 // slotsView is the data of the slot page.
 type slotsView struct {
-	Query             slotQuery
-	Class             string
-	Lane              bool
-	Venues            []scheduling.Venue
-	Slots             []slotRow
-	Pairs             []pairRow
+	Query  slotQuery
+	Class  string
+	Lane   bool
+	Venues []scheduling.Venue
+	Slots  []slotRow
+	Pairs  []pairRow
+	// Package is the candidate's package grant in force (BK-PACKAGE), nil
+	// without one; PackageDays the days with all-subjects days to offer,
+	// Packages those of the chosen day.
+	Package           *scheduling.PackageGrant
+	PackageDays       []packageDay
+	Packages          []packageRow
 	Truncated         bool
 	Refusal           *rowRefusal
 	IdempotencyKey    string
@@ -134,6 +140,9 @@ func (v slotsView) SubjectOptions() []option {
 	opts := []option{
 		{"", "slots.all_subjects", false}, {"23", "subject.combined", false},
 		{"2", "subject.2", false}, {"3", "subject.3", false}, {"4", "subject.4", false},
+	}
+	if v.Package != nil {
+		opts = slices.Insert(opts, 1, option{"234", "subject.package", false})
 	}
 	for i := range opts {
 		opts[i].Selected = opts[i].Value == v.Query.Subject
@@ -167,7 +176,7 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 		return err
 	}
 	v := slotsView{
-		Query: q, Class: me.LicenceClass, Lane: me.Priority != nil, Venues: venues, Refusal: ref,
+		Query: q, Class: me.LicenceClass, Lane: me.Priority != nil, Package: me.Package, Venues: venues, Refusal: ref,
 		Truncated: truncated, IdempotencyKey: newIdempotencyKey(),
 		FirstDay: today.Format(time.DateOnly), LastDay: today.AddDate(0, 0, slotDays).Format(time.DateOnly),
 	}
@@ -197,14 +206,25 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 	if q.Singles() {
 		v.Slots = rows
 	}
+	if q.Packages() && v.Package != nil {
+		// BK-PACKAGE: pick a day, then one of its all-subjects days.
+		var more bool
+		v.Packages, more = packageRows(found, rows, rules, now)
+		v.Truncated = v.Truncated || more
+		if q.Date == "" {
+			v.PackageDays, v.Packages = packageDays(v.Packages), nil
+		}
+	}
 	if ref != nil {
 		ref.Placed = slices.ContainsFunc(v.Slots, func(r slotRow) bool { return r.Key == ref.Row }) ||
-			slices.ContainsFunc(v.Pairs, func(p pairRow) bool { return p.Key == ref.Row })
+			slices.ContainsFunc(v.Pairs, func(p pairRow) bool { return p.Key == ref.Row }) ||
+			slices.ContainsFunc(v.Packages, func(p packageRow) bool { return p.Key == ref.Row })
 	}
 	return h.render(c, status, "candidate_slots", "slots.title", v)
 }
 
-// book books one slot, or the two of a combined exam in one step, through
+// book books one slot, the two of a combined exam, or the three of an
+// all-subjects day in one step, through
 // the API's own Booker: the same validation (the form's key is the
 // Idempotency-Key) and the same outcome count.
 func (h Handler) book(c echo.Context) error {
@@ -252,6 +272,8 @@ func rowKey(ids []int64) string {
 		return "slot-" + strconv.FormatInt(ids[0], 10)
 	case 2:
 		return "pair-" + strconv.FormatInt(ids[0], 10) + "-" + strconv.FormatInt(ids[1], 10)
+	case 3:
+		return "package-" + strconv.FormatInt(ids[0], 10) + "-" + strconv.FormatInt(ids[1], 10) + "-" + strconv.FormatInt(ids[2], 10)
 	}
 	return ""
 }

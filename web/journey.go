@@ -55,8 +55,8 @@ type nextExam struct {
 // Starts is when the first exam starts.
 func (n nextExam) Starts() time.Time { return n.Bookings[0].StartsAt }
 
-// nextExamOf is the first confirmed booking yet to start, with its other
-// half when it is a combined exam, or nil.
+// nextExamOf is the first confirmed booking yet to start, with the others
+// booked with it (a combined exam, an all-subjects day), or nil.
 func (h Handler) nextExamOf(ctx context.Context, bs []scheduling.Booking, now time.Time, en bool) (*nextExam, error) {
 	var next []scheduling.Booking
 	for _, b := range bs {
@@ -70,11 +70,9 @@ func (h Handler) nextExamOf(ctx context.Context, bs []scheduling.Booking, now ti
 	if len(next) == 0 {
 		return nil, nil
 	}
-	if p := next[0].PairID; p != nil {
-		for _, b := range bs {
-			if b.ID == *p && b.Status == scheduling.StatusConfirmed {
-				next = append(next, b)
-			}
+	for _, b := range bs {
+		if scheduling.BookedWith(next[0], b) && b.Status == scheduling.StatusConfirmed {
+			next = append(next, b)
 		}
 	}
 	slices.SortFunc(next, func(x, y scheduling.Booking) int { return x.StartsAt.Compare(y.StartsAt) })

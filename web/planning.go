@@ -32,6 +32,8 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 	e.GET("/admin/candidates/:id", h.planCandidate, m...)
 	e.POST("/admin/candidates/:id/priority", h.planGrant, m...)
 	e.POST("/admin/candidates/:id/priority/revoke", h.planRevoke, m...)
+	e.POST("/admin/candidates/:id/package", h.planPackage, m...)
+	e.POST("/admin/candidates/:id/package/revoke", h.planPackageRevoke, m...)
 	e.POST("/admin/lane-requests/:id/grant", h.planGrantRequest, m...)
 	e.POST("/admin/lane-requests/:id/decline", h.planDeclineRequest, m...)
 }
@@ -45,7 +47,7 @@ var invalidFields = []string{
 	"days", "sessions", "subjects",
 	"reserve_release_at", "booking_opens_at", "booking_closes_at",
 	"id_number", "phone", "permit_issued_on", "permit_expires_on", "subject1_passed_on", "password",
-	"reason", "needs", "note", "q",
+	"reason", "needs", "note", "q", "package_reason", "package_note",
 }
 
 // invalidField is the refusal of field.

@@ -181,9 +181,14 @@ type candidateView struct {
 	Reasons []string
 	Needs   []string
 	// Grant is the grant form as sent, when it was refused.
-	Grant   *scheduling.NewGrant
-	Err     formErrors
-	Refusal *rowRefusal
+	Grant *scheduling.NewGrant
+	// PackageReasons are BK-PACKAGE's reasons; Package the package form as
+	// sent, when it was refused (its fields' errors are package_reason and
+	// package_note in Err).
+	PackageReasons []string
+	Package        *scheduling.NewPackageGrant
+	Err            formErrors
+	Refusal        *rowRefusal
 	// Slots are the slots the book and move forms offer; Key the booking
 	// form's Idempotency-Key.
 	Slots []counterSlot
@@ -232,6 +237,12 @@ func (h Handler) planCandidate(c echo.Context) error {
 // candidatePage shows a candidate as GET /candidates/:id shows them to
 // planners, with their bookings, their lane and the lane's forms.
 func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduling.NewGrant, ferr formErrors, ref *rowRefusal) error {
+	return h.candidatePageWith(c, status, id, g, nil, ferr, ref)
+}
+
+// candidatePageWith is candidatePage with the package form as sent (pk),
+// when it was refused.
+func (h Handler) candidatePageWith(c echo.Context, status int, id int64, g *scheduling.NewGrant, pk *scheduling.NewPackageGrant, ferr formErrors, ref *rowRefusal) error {
 	ctx := c.Request().Context()
 	p, err := h.Scheduling.Candidate(ctx, id)
 	if errors.Is(err, refusal.ErrNotFound) {
@@ -250,7 +261,8 @@ func (h Handler) candidatePage(c echo.Context, status int, id int64, g *scheduli
 	}
 	names := venueNames(venues)
 	v := candidateView{Profile: p, Bookings: make([]candidateBooking, len(bs)), Reasons: scheduling.PriorityReasons,
-		Needs: scheduling.PriorityNeeds, Grant: g, Err: ferr, Refusal: ref}
+		Needs: scheduling.PriorityNeeds, Grant: g, Err: ferr, Refusal: ref,
+		PackageReasons: scheduling.PackageReasons, Package: pk}
 	for i, b := range bs {
 		v.Bookings[i] = candidateBooking{Booking: b, Venue: names[b.VenueID]}
 	}

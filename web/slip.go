@@ -22,8 +22,8 @@ import (
 // venue, on the confirmation page and printed.
 type slipView struct {
 	Number string
-	// Bookings are the booking and, for a combined exam, its other half,
-	// subject 2 first.
+	// Bookings are the booking and, for a combined exam, its other half
+	// (for an all-subjects day, its two others), the earliest first.
 	Bookings []scheduling.Booking
 	Name     string
 	IDNumber string
@@ -51,17 +51,17 @@ func (h Handler) slip(ctx context.Context, id, owner int64, now time.Time) (slip
 		return slipView{}, err
 	}
 	v := slipView{Bookings: []scheduling.Booking{b}, CandidateID: b.CandidateID}
-	if b.PairID != nil {
-		p, err := h.Scheduling.Booking(ctx, *b.PairID, owner)
-		if err != nil {
-			return slipView{}, err
-		}
-		v.Bookings = append(v.Bookings, p)
+	// The bookings made with it (a combined exam's other half, an
+	// all-subjects day's two others) are the same candidate's: owner's.
+	others, err := h.Scheduling.BookedWith(ctx, b)
+	if err != nil {
+		return slipView{}, err
 	}
+	v.Bookings = append(v.Bookings, others...)
 	slices.SortFunc(v.Bookings, func(x, y scheduling.Booking) int { return x.StartsAt.Compare(y.StartsAt) })
 	first := v.Bookings[0]
-	// The number of a combined exam is its first half's, so that both
-	// halves' slips show the same one.
+	// The number of a combined exam (an all-subjects day) is its first
+	// booking's, so that every slip of it shows the same one.
 	v.Number = scheduling.BookingNumber(min(b.ID, first.ID))
 	v.Arrival = scheduling.ArrivalAt(first.StartsAt)
 	v.Deadline = scheduling.CancelDeadline(first.ExamDay)

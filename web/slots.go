@@ -21,7 +21,7 @@ const maxPairs = 100
 // slotQuery is the slot page's filter as its form sends it. The licence
 // class is always the candidate's own.
 type slotQuery struct {
-	Subject string // "", "2", "3", "4", or "23" for the combined exam
+	Subject string // "", "2", "3", "4", "23" for the combined exam, or "234" for the all-subjects day
 	Date    string // YYYY-MM-DD, or "" for the next slotDays days
 	Venue   int64
 }
@@ -30,7 +30,7 @@ type slotQuery struct {
 // form offers only valid ones.
 func parseSlotQuery(q url.Values) slotQuery {
 	var s slotQuery
-	if v := q.Get("subject"); slices.Contains([]string{"2", "3", "4", "23"}, v) {
+	if v := q.Get("subject"); slices.Contains([]string{"2", "3", "4", "23", "234"}, v) {
 		s.Subject = v
 	}
 	if v := q.Get("date"); v != "" {
@@ -62,10 +62,13 @@ func (s slotQuery) Encode() string {
 
 // Singles reports whether the page lists single slots; Pairs whether it
 // lists combined exams.
-func (s slotQuery) Singles() bool { return s.Subject != "23" }
+func (s slotQuery) Singles() bool { return s.Subject != "23" && s.Subject != "234" }
 
 // Pairs reports whether the page lists combined subject 2 + 3 exams.
 func (s slotQuery) Pairs() bool { return s.Subject == "" || s.Subject == "23" }
+
+// Packages reports whether the page lists all-subjects days (BK-PACKAGE).
+func (s slotQuery) Packages() bool { return s.Subject == "234" }
 
 // filter is the store's filter for the candidate's class from today on.
 func (s slotQuery) filter(class string, today time.Time) scheduling.SlotFilter {

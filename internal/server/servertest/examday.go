@@ -170,6 +170,17 @@ func (h *Hall) Combined(t testing.TB) (c Candidate, b2, b3, b4 int64) {
 	return c, b2, b3, b4
 }
 
+// Package books a new candidate on today's all-subjects day (BK-PACKAGE):
+// Combined, with the subject 4 booking pointing at the subject 2 one.
+func (h *Hall) Package(t testing.TB) (c Candidate, b2, b3, b4 int64) {
+	t.Helper()
+	c, b2, b3, b4 = h.Combined(t)
+	if _, err := h.A.DB.Exec(`UPDATE bookings SET pair_id = $2 WHERE id = $1`, b4, b2); err != nil {
+		t.Fatal(err)
+	}
+	return c, b2, b3, b4
+}
+
 // Pass runs a clean exam on the booking and returns its attempt.
 func (h *Hall) Pass(t testing.TB, booking int64, subject int) int64 {
 	t.Helper()
