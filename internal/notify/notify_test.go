@@ -70,6 +70,16 @@ func TestAdd(t *testing.T) {
 	if err := add(true, notify.Note{CandidateID: a, Kind: notify.KindBookingConfirmed}); err == nil {
 		t.Error("a note without text was added")
 	}
+	// Nothing is live before the feeder has run.
+	if ms, err := feed.Since(ctx, notify.Topic(a), 0, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("before the feeder: %d events on the feed, %v", len(ms), err)
+	}
+	if n, err := notes.FeedLive(ctx, db); err != nil || n != 4 {
+		t.Fatalf("feeder: %d fed, %v; want 4", n, err)
+	}
+	if n, err := notes.FeedLive(ctx, db); err != nil || n != 0 {
+		t.Fatalf("feeder again: %d fed, %v; want 0", n, err)
+	}
 	if err := feed.Number(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,105 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// FeedBatch is the most notes one round of the feeder puts live.
+const FeedBatch = 2000
+
+// feederLock is the key of the feeder's advisory lock ("notefeed" in ASCII):
+// one round at a time across replicas, so that a candidate's notes reach
+// their feed in the order they were stored.
+const feederLock = 0x6e6f746566656564
+
+// Wake asks the feeder to put the notes committed so far live at once,
+// without waiting: call it after a transaction that added notes commits.
+func (n *Notes) Wake() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// FeedLive puts up to FeedBatch committed notes not yet live on their
+// candidates' feed topics, oldest first, in one transaction, and marks them
+// fed; it returns how many (0 as well when another replica's round holds
+// the lock). The feed's numberer is woken after the commit.
+func (n *Notes) FeedLive(ctx context.Context, db *sqlx.DB) (int, error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("feed notes: %w", err)
+	}
+	defer tx.Rollback()
+	var rows []struct {
+		ID          int64     `db:"id"`
+		CandidateID int64     `db:"candidate_id"`
+		Kind        string    `db:"kind"`
+		ZH          string    `db:"text_zh"`
+		EN          string    `db:"text_en"`
+		Link        string    `db:"link"`
+		CreatedAt   time.Time `db:"created_at"`
+	}
+	// The lock first, then the snapshot of the rows: every note committed
+	// before the lock was taken is seen.
+	var got bool
+	if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock($1)`, int64(feederLock)); err != nil || !got {
+		return 0, err
+	}
+	if err := tx.SelectContext(ctx, &rows, `
+		SELECT id, candidate_id, kind, text_zh, text_en, coalesce(link, '') AS link, created_at
+		FROM notifications WHERE fed_at IS NULL ORDER BY id LIMIT $1`, FeedBatch); err != nil {
+		return 0, fmt.Errorf("feed notes: %w", err)
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	topics := make([]string, len(rows))
+	events := make([]any, len(rows))
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		topics[i], ids[i] = Topic(r.CandidateID), r.ID
+		events[i] = Event{Type: "notification", ID: r.ID, Kind: r.Kind, ZH: r.ZH, EN: r.EN, Link: r.Link, At: r.CreatedAt.In(shanghai)}
+	}
+	if err := n.pub.AppendAll(ctx, tx, topics, events); err != nil {
+		return 0, fmt.Errorf("feed %d notes: %w", len(rows), err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET fed_at = now() WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return 0, fmt.Errorf("mark %d notes fed: %w", len(rows), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("feed %d notes: %w", len(rows), err)
+	}
+	n.pub.Wake()
+	return len(rows), nil
+}
+
+// RunFeeding puts notes live until ctx is done: whenever Wake is called,
+// and every poll (the notes of other replicas, and any a Wake missed).
+func (n *Notes) RunFeeding(ctx context.Context, db *sqlx.DB, poll time.Duration, log *slog.Logger) {
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		for {
+			fed, err := n.FeedLive(ctx, db)
+			if err != nil && ctx.Err() == nil {
+				log.Warn("put notes live", "err", err.Error())
+			}
+			if err != nil || fed < FeedBatch {
+				break // else more are waiting: go again at once
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		case <-tick.C:
+		}
+	}
+}
