@@ -10,22 +10,18 @@ import (
 	"github.com/lib/pq"
 )
 
-// FeedBatch is the most notes one round of the feeder puts live.
-const FeedBatch = 2000
+// FeedBatch is the most notes one round of the feeder puts live, and
+// FeedPoll the pause between rounds: a note reaches its candidate's screen
+// within about FeedPoll of its commit.
+const (
+	FeedBatch = 2000
+	FeedPoll  = 100 * time.Millisecond
+)
 
 // feederLock is the key of the feeder's advisory lock ("notefeed" in ASCII):
 // one round at a time across replicas, so that a candidate's notes reach
 // their feed in the order they were stored.
 const feederLock = 0x6e6f746566656564
-
-// Wake asks the feeder to put the notes committed so far live at once,
-// without waiting: call it after a transaction that added notes commits.
-func (n *Notes) Wake() {
-	select {
-	case n.wake <- struct{}{}:
-	default:
-	}
-}
 
 // FeedLive puts up to FeedBatch committed notes not yet live on their
 // candidates' feed topics, oldest first, in one transaction, and marks them
@@ -80,8 +76,8 @@ func (n *Notes) FeedLive(ctx context.Context, db *sqlx.DB) (int, error) {
 	return len(rows), nil
 }
 
-// RunFeeding puts notes live until ctx is done: whenever Wake is called,
-// and every poll (the notes of other replicas, and any a Wake missed).
+// RunFeeding puts notes live until ctx is done, every poll (the notes of
+// every replica).
 func (n *Notes) RunFeeding(ctx context.Context, db *sqlx.DB, poll time.Duration, log *slog.Logger) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
@@ -98,7 +94,6 @@ func (n *Notes) RunFeeding(ctx context.Context, db *sqlx.DB, poll time.Duration,
 		select {
 		case <-ctx.Done():
 			return
-		case <-n.wake:
 		case <-tick.C:
 		}
 	}

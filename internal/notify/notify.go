@@ -63,12 +63,10 @@ type Publisher interface {
 // Notes adds notes to the candidates' notifications, and feeds them live.
 type Notes struct {
 	pub Publisher
-	// wake asks the feeder to run at once (Wake).
-	wake chan struct{}
 }
 
 // New returns the notes that go live through pub.
-func New(pub Publisher) *Notes { return &Notes{pub: pub, wake: make(chan struct{}, 1)} }
+func New(pub Publisher) *Notes { return &Notes{pub: pub} }
 
 // Topic is candidate id's feed topic.
 func Topic(candidateID int64) string {
@@ -77,8 +75,7 @@ func Topic(candidateID int64) string {
 
 // Add stores notes in tx, in one statement whatever their number: they
 // exist only if tx commits, and the feeder (feeder.go) puts them on their
-// candidates' feeds once it has. Call Wake after the commit for them to go
-// at once.
+// candidates' feeds once it has, within about FeedPoll.
 func (n *Notes) Add(ctx context.Context, tx sqlx.ExtContext, notes ...Note) error {
 	if len(notes) == 0 {
 		return nil

@@ -146,7 +146,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	chainer := audit.NewChainer(db, log)
 	sched := scheduling.NewStore(db, notes)
 	srv := &http.Server{
-		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: sched, notes: notes, issuing: issuing, hub: hub, feed: feed,
+		Handler: newServer(deps{db: db, cfg: cfg, accounts: accounts, exams: exams, sched: sched, issuing: issuing, hub: hub, feed: feed,
 			chainer: chainer, inbox: notify.NewInbox(db), log: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -178,7 +178,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	feederDone := make(chan struct{})
 	go func() {
 		defer close(feederDone)
-		notes.RunFeeding(hubCtx, db, realtime.DefaultPoll, log) // the notes live: one batch at a time across replicas
+		notes.RunFeeding(hubCtx, db, notify.FeedPoll, log) // the notes live: one batch at a time across replicas
 	}()
 	allocatorDone := make(chan struct{})
 	go func() {

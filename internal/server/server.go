@@ -37,7 +37,6 @@ type deps struct {
 	accounts *auth.Store
 	exams    *exam.Store
 	sched    *scheduling.Store
-	notes    *notify.Notes
 	issuing  *issuance.Store
 	hub      *realtime.Hub
 	feed     *realtime.Feed
@@ -86,7 +85,7 @@ func newServer(d deps) *echo.Echo {
 	e.Use(observe(log, requests, latency))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(readBody(bodyLimit, d.cfg.BodyTimeout))
-	e.Use(wakeNumbering(d.feed, d.notes))
+	e.Use(wakeNumbering(d.feed))
 	e.IPExtractor = clientIP(d.cfg.TrustedProxies)
 
 	e.GET("/healthz", func(c echo.Context) error {
@@ -239,20 +238,21 @@ func fromEcho(he *echo.HTTPError) *refusal.Error {
 	return api.ErrBadRequest
 }
 
-// wakeNumbering wakes the feeds' numberer and the notes' feeder after each
-// request that may have appended events or added notes (any but GET and
-// HEAD), once its transactions have committed: the screens and the
-// candidates get them at once, without the commit taking a lock (the polls
-// find those of other replicas).
-func wakeNumbering(feed *realtime.Feed, notes *notify.Notes) echo.MiddlewareFunc {
+// wakeNumbering wakes the feeds' numberer after each request that may have
+// appended events (any but GET and HEAD), once its transactions have
+// committed: the screens get its events at once, without the commit taking
+// a lock (the numberer's poll finds the events of other replicas). The
+// notes' feeder is not woken per request: it polls (notify.FeedPoll), so
+// that a rush of bookings puts its notes live in a few large rounds rather
+// than one small round per booking.
+func wakeNumbering(feed *realtime.Feed) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		if feed == nil || notes == nil { // a server built for its routes alone
+		if feed == nil { // a server built for its routes alone
 			return next
 		}
 		return func(c echo.Context) error {
 			err := next(c)
 			if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
-				notes.Wake()
 				feed.Wake()
 			}
 			return err
