@@ -307,6 +307,15 @@ type RankedEntry struct {
 	ReasonEN string  `db:"-" json:"reason_en"`
 }
 
+// BasisCode is the basis of e's rank (RA-PRIORITY or RA-SORT), "" before
+// allocation.
+func (e RankedEntry) BasisCode() string {
+	if e.Basis == nil {
+		return ""
+	}
+	return *e.Basis
+}
+
 // RankedList lists the applications listing slot id, best rank first (the
 // undecided last, by id), with ID numbers masked.
 func (s *Store) RankedList(ctx context.Context, slotID int64) ([]RankedEntry, error) {

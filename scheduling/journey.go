@@ -132,8 +132,8 @@ func nextStep(j Journey, today, permitExpires time.Time) NextStep {
 	}
 	for _, s := range j.Subjects[1:] {
 		if s.State == SubjectBooked {
-			return NextStep{"attend", "请按时参加" + s.Date + "的科目" + subjectZh(s.Subject) + "考试，携带下列材料",
-				"Attend your subject " + subjectEn(s.Subject) + " exam on " + s.Date + " with the papers listed"}
+			return NextStep{"attend", "请按时参加" + s.Date + weekdayZh(s.Date) + "的科目" + subjectZh(s.Subject) + "考试，携带下列材料",
+				"Attend your subject " + subjectEn(s.Subject) + " exam on " + s.Date + weekdayEn(s.Date) + " with the papers listed"}
 		}
 	}
 	s2, s3 := state(2), state(3)

@@ -1,6 +1,7 @@
 package scheduling_test
 
 import (
+	"strings"
 	"testing"
 
 	"examd/scheduling"
@@ -60,6 +61,10 @@ func TestJourneyOf(t *testing.T) {
 			}
 			if j.Next.TextZh == "" || j.Next.TextEn == "" {
 				t.Errorf("next step without its texts: %+v", j.Next)
+			}
+			// A day in the next step is said with its weekday.
+			if d := j.Subjects[1].Date; j.Next.Code == "attend" && (!strings.Contains(j.Next.TextZh, d+"（星期") || !strings.Contains(j.Next.TextEn, d+" (")) {
+				t.Errorf("next step %q / %q: want %s with its weekday", j.Next.TextZh, j.Next.TextEn, d)
 			}
 		})
 	}

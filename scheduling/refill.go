@@ -101,7 +101,7 @@ func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, e WaitlistEntry, sl Sl
 	w, _, err := prepareBooking(ctx, p, tx, r, now)
 	if err == nil {
 		// The booking's note is the offer, in the booking's statement.
-		note := offerNote(e.CandidateID, w.bookings[0])
+		note := offerNote(e.CandidateID, w.bookings[0], w.slots[0].VenueName)
 		w.note = &note
 		_, err = writeBooking(ctx, p, tx, w, "", "", now)
 	}
@@ -134,21 +134,14 @@ func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, e WaitlistEntry, sl Sl
 	return true, nil
 }
 
-// offerNote tells candidate that the waitlist booked them b, which they may
-// decline.
-func offerNote(candidate int64, b Booking) notify.Note {
-	at := b.StartsAt.In(Shanghai)
+// offerNote tells candidate that the waitlist booked them b at venue,
+// which they may decline.
+func offerNote(candidate int64, b Booking, venue string) notify.Note {
+	zh, en := bookingsText([]Booking{b}, map[int64]string{b.VenueID: venue})
 	return notify.Note{CandidateID: candidate, Kind: notify.KindWaitlistOffer,
-		ZH: fmt.Sprintf("候补成功：已为您预约%s科目%s考试。如不能参加，请在“我的预约”中放弃，名额将转给下一位候补考生。",
-			at.Format("1月2日 15:04"), subjectZH(b.Subject)),
-		EN: fmt.Sprintf("Waitlist: you have a seat in the subject %d exam on %s. If you cannot come, decline it under My bookings so that the next candidate gets it.",
-			b.Subject, at.Format("2 Jan 15:04")),
+		ZH:   "候补成功：已为您预约" + zh + "。如不能参加，请在“我的预约”中放弃，名额将转给下一位候补考生。",
+		EN:   "Waitlist: you have a seat: " + en + ". If you cannot come, decline it under My bookings so that the next candidate gets it.",
 		Link: "/candidate/bookings"}
-}
-
-// subjectZH is a subject's number as Chinese writes it.
-func subjectZH(subject int) string {
-	return map[int]string{2: "二", 3: "三", 4: "四"}[subject]
 }
 
 // ReleaseBatch is how many slots one ReleaseReserves releases at most.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -150,12 +151,16 @@ func TestWaitlistRefillsInTheFreeingTransaction(t *testing.T) {
 	if e1.State != "offered" || e1.BookingID == nil {
 		t.Fatalf("first waiting entry: %+v, want offered with its booking", e1)
 	}
-	var kinds []string
-	if err := a.DB.Select(&kinds, `SELECT kind FROM notifications WHERE candidate_id = $1`, w1.ID); err != nil {
+	var notes []struct{ Kind, Text string }
+	if err := a.DB.Select(&notes, `SELECT kind, text_zh AS text FROM notifications WHERE candidate_id = $1`, w1.ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(kinds) != 1 || kinds[0] != "waitlist.offer" {
-		t.Fatalf("notifications of the offer: %v, want one waitlist.offer", kinds)
+	if len(notes) != 1 || notes[0].Kind != "waitlist.offer" {
+		t.Fatalf("notifications of the offer: %v, want one waitlist.offer", notes)
+	}
+	// The offer names the day with its weekday, the times and the venue.
+	if txt := notes[0].Text; !strings.Contains(txt, "星期") || !strings.Contains(txt, ":00–") || !strings.Contains(txt, "（第一考场）") {
+		t.Errorf("the offer says %q", txt)
 	}
 	if w := entryOf(t, a, w2, slot); w.State != "waiting" {
 		t.Fatalf("second waiting entry: %+v, want still waiting", w)

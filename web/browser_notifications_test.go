@@ -44,6 +44,12 @@ func TestBrowserNotifications(t *testing.T) {
 	if got := tb.text("#notifications li:first-child"); !strings.Contains(got, "预约已取消") || !strings.Contains(got, "考场维修") {
 		t.Errorf("the live note: %q", got)
 	}
+	// Both the page's notes and the live one say the day with its weekday.
+	for _, n := range []string{"1", "2"} {
+		if got := tb.text("#notifications li:nth-child(" + n + ") time"); !strings.Contains(got, "星期") {
+			t.Errorf("note %s's time %q lacks the weekday", n, got)
+		}
+	}
 	if got := tb.text("#unread-count .n"); got != "2" {
 		t.Errorf("the count after the live note: %q, want 2", got)
 	}

@@ -51,6 +51,10 @@ func TestBrowserRankedSlots(t *testing.T) {
 		if n := eval[int](tb, `document.querySelectorAll('#applications .prefs li').length`); n != 2 {
 			t.Errorf("preferences listed: %d, want 2", n)
 		}
+		// Each preference in words: the day with its weekday, the times, the venue.
+		if got, want := tb.text("#applications .prefs li"), longDateZh(a.Day(5))+" 08:00–10:00 · 第一考场"; got != want {
+			t.Errorf("first preference %q, want %q", got, want)
+		}
 		if n := eval[int](tb, `document.querySelectorAll('#applications form input[name="confirm"][required]').length`); n != 1 {
 			t.Errorf("withdrawal without a required confirmation")
 		}
@@ -73,6 +77,14 @@ func TestBrowserRankedSlots(t *testing.T) {
 		}
 		if got := tb.text(first); strings.Contains(got, c.IDNo) || !strings.Contains(got, "已按第1志愿分配") {
 			t.Errorf("ranked row %q: want the ID number masked and the reason", got)
+		}
+		// The basis in words (not a message key), the table styled as the
+		// other staff tables.
+		if got := tb.text(first + " td:nth-of-type(2)"); got != "排序时间" {
+			t.Errorf("basis %q, want 排序时间", got)
+		}
+		if n := eval[int](tb, `document.querySelectorAll('link[href="/static/admin.css"]').length`); n != 1 {
+			t.Errorf("the ranked list loads admin.css %d times, want once", n)
 		}
 		tb.checkPage()
 		tb.checkAxe()

@@ -94,6 +94,10 @@ func TestBrowserSlotWaitlist(t *testing.T) {
 	if strings.Contains(got, w.IDNo) {
 		t.Errorf("waitlist row shows the full ID number")
 	}
+	// Styled as the other staff tables, the ID number on one line.
+	if ws := eval[string](tb, `getComputedStyle(document.querySelector('#waitlist tbody td.nowrap')).whiteSpace`); ws != "nowrap" {
+		t.Errorf("the waitlist's ID number cell wraps (white-space %q): the table lacks the grid style", ws)
+	}
 	tb.checkPage()
 	tb.checkAxe()
 }

@@ -40,6 +40,7 @@ type applyView struct {
 
 type applyChoice struct {
 	ID               int64
+	Subject          int
 	StartsAt, EndsAt time.Time
 	Venue            string
 }
@@ -144,8 +145,9 @@ func (h Handler) withdrawForm(c echo.Context) error {
 type applicationRow struct {
 	scheduling.ApplicationView
 	Key string
-	// Options are the preferences in words, best first.
-	Options []string
+	// Options are the preferences, best first, each its slots (one, or
+	// a combined pair) with their days, times and venues.
+	Options [][]applyChoice
 	// Withdrawable: the window is still open.
 	Withdrawable bool
 }
@@ -166,6 +168,16 @@ func (h Handler) applications(c echo.Context, candidateID int64, now time.Time) 
 		return nil, err
 	}
 	rows := []applicationRow{}
+	names := map[int64]string{}
+	if len(apps) > 0 {
+		venues, err := h.Scheduling.Venues(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range venues {
+			names[v.ID] = v.Name
+		}
+	}
 	for _, a := range apps {
 		if a.Status == scheduling.StatusWithdrawn {
 			continue
@@ -173,18 +185,15 @@ func (h Handler) applications(c echo.Context, candidateID int64, now time.Time) 
 		r := applicationRow{ApplicationView: a, Key: "application-" + strconv.FormatInt(a.ID, 10),
 			Withdrawable: a.Status == scheduling.StatusApplied && now.Before(a.ClosesAt)}
 		for _, opt := range a.Preferences {
-			var words string
-			for i, id := range opt {
+			var slots []applyChoice
+			for _, id := range opt {
 				s, err := h.Scheduling.Slot(ctx, id)
 				if err != nil {
 					return nil, err
 				}
-				if i > 0 {
-					words += " + "
-				}
-				words += s.StartsAt.In(scheduling.Shanghai).Format("2006-01-02 15:04")
+				slots = append(slots, applyChoice{ID: s.ID, Subject: s.Subject, StartsAt: s.StartsAt, EndsAt: s.EndsAt, Venue: names[s.VenueID]})
 			}
-			r.Options = append(r.Options, words)
+			r.Options = append(r.Options, slots)
 		}
 		rows = append(rows, r)
 	}

@@ -42,7 +42,7 @@
     var time = document.createElement('time');
     time.dateTime = m.at;
     var at = new Date(m.at);
-    time.textContent = isNaN(at) ? m.at : at.toLocaleString(en ? 'en-GB' : 'zh-CN', { timeZone: 'Asia/Shanghai', dateStyle: 'short', timeStyle: 'short' });
+    time.textContent = isNaN(at) ? m.at : at.toLocaleString(en ? 'en-GB' : 'zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'long', day: 'numeric', weekday: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
     meta.append(time);
     if (m.link && m.link.charAt(0) === '/') {
       var a = document.createElement('a');
