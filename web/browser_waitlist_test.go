@@ -53,6 +53,11 @@ func TestBrowserWaitlist(t *testing.T) {
 	if got := tb.text(card + " .offer"); !strings.HasPrefix(got, "候补补位") {
 		t.Errorf("offer says %q", got)
 	}
+	// The offer is given back by 放弃 alone (which passes the seat on), not
+	// by a second 取消预约 button beside it.
+	if n := eval[int](tb, `document.querySelectorAll('`+card+` a[href$="/cancel"]').length`); n != 0 {
+		t.Errorf("the offer's card has %d 取消预约 links, want none beside 放弃", n)
+	}
 	tb.checkPage()
 	tb.checkAxe()
 	tb.click(card+` input[name="confirm"]`, card+` input[name="confirm"]:checked`)
