@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -195,7 +196,7 @@ func allocateRound(ctx context.Context, tx *sqlx.Tx, notes *notify.Notes, slotID
 			r.Confirmed++
 		}
 		w.decide(a, p, pref, slots)
-		ns = append(ns, decisionNote(a.candidate.ID, p, pref))
+		ns = append(ns, decisionNote(a, p, pref, slots))
 	}
 	if err := w.write(ctx, tx, r); err != nil {
 		return Round{}, err
@@ -436,17 +437,32 @@ func writeRoundQuery(roundAudit string) string {
 		SELECT (SELECT count(*) FROM ins) AS booked, (SELECT count(*) FROM decided) AS decided`
 }
 
-// decisionNote tells candidate of placement p (pref: the preference
-// placed, as they numbered it): allocated with the rank, or not with the
-// reason in words.
-func decisionNote(candidate int64, p Placement, pref int) notify.Note {
+// decisionNote tells a's candidate of placement p (pref: the preference
+// placed, as they numbered it): allocated, with the day and times of the
+// seats, or not, naming the subjects; with the rank and the reason in words.
+func decisionNote(a *roundApp, p Placement, pref int, slots map[int64]*Slot) notify.Note {
 	zh, en := ReasonWords(p.Reason, pref)
 	if p.Status == StatusConfirmed {
-		return notify.Note{CandidateID: candidate, Kind: notify.KindApplicationAllocated, Link: "/candidate/bookings",
-			ZH: fmt.Sprintf("您的预约申请已分配：排名第%d，%s。", p.Rank, zh),
-			EN: fmt.Sprintf("Your application was allocated: rank %d, %s.", p.Rank, en)}
+		bs := make([]Booking, 0, len(p.Slots))
+		for _, id := range p.Slots {
+			sl := slots[id]
+			bs = append(bs, Booking{Subject: sl.Subject, StartsAt: sl.StartsAt, EndsAt: sl.EndsAt, ExamDay: sl.Day()})
+		}
+		what, whatEn := bookingsText(bs, nil)
+		return notify.Note{CandidateID: a.candidate.ID, Kind: notify.KindApplicationAllocated, Link: "/candidate/bookings",
+			ZH: fmt.Sprintf("您的预约申请已分配：%s；排名第%d，%s。", what, p.Rank, zh),
+			EN: fmt.Sprintf("Your application was allocated: %s; rank %d, %s.", whatEn, p.Rank, en)}
 	}
-	return notify.Note{CandidateID: candidate, Kind: notify.KindApplicationNotPlaced, Link: "/candidate/bookings",
-		ZH: fmt.Sprintf("您的预约申请未分配：排名第%d，%s。", p.Rank, zh),
-		EN: fmt.Sprintf("Your application was not allocated: rank %d, %s.", p.Rank, en)}
+	var subj, subjEn []string
+	if len(a.prefs) > 0 {
+		for _, id := range a.prefs[0] {
+			if sl := slots[id]; sl != nil {
+				subj = append(subj, "科目"+subjectZh(sl.Subject))
+				subjEn = append(subjEn, "subject "+subjectEn(sl.Subject))
+			}
+		}
+	}
+	return notify.Note{CandidateID: a.candidate.ID, Kind: notify.KindApplicationNotPlaced, Link: "/candidate/bookings",
+		ZH: fmt.Sprintf("您的%s预约申请未分配：排名第%d，%s。", strings.Join(subj, "、"), p.Rank, zh),
+		EN: fmt.Sprintf("Your application for %s was not allocated: rank %d, %s.", strings.Join(subjEn, " and "), p.Rank, en)}
 }

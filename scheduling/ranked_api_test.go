@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -149,6 +150,22 @@ func TestRankedAllocationByEndpoint(t *testing.T) {
 	}
 	if len(notes) != 1 || notes[0] != "application.allocated" {
 		t.Errorf("the lane candidate's notes: %v, want one application.allocated", notes)
+	}
+	// The notes say what was decided: the day (with its weekday) and times
+	// of a seat given, the subject of an application not placed.
+	var texts []string
+	if err := a.DB.Select(&texts, `SELECT text_zh FROM notifications WHERE kind LIKE 'application.%' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(texts) < 2 {
+		t.Errorf("allocation notes: %q, want one per decided application", texts)
+	}
+	for _, text := range texts {
+		placed := regexp.MustCompile(`^您的预约申请已分配：\d{4}-\d{2}-\d{2}（星期.）\s*科目[二三四] \d\d:\d\d–\d\d:\d\d.*；排名第\d+，`)
+		refused := regexp.MustCompile(`^您的科目[二三四](、科目[二三四])?预约申请未分配：排名第\d+，`)
+		if !placed.MatchString(text) && !refused.MatchString(text) {
+			t.Errorf("allocation note %q names neither the seat nor the subject", text)
+		}
 	}
 	app, _ = mine(switched)
 	if app["status"] != "not_allocated" || app["reason"] != "already_booked" || app["reason_en"] == "" {
