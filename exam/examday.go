@@ -422,7 +422,7 @@ func (s *Store) releasePair(ctx context.Context, tx *sqlx.Tx, b scheduling.Booki
 	if err != nil {
 		return err
 	}
-	return s.release(ctx, tx, p, "BK-COMBINED-FAIL: subject 2 failed", now)
+	return s.release(ctx, tx, p, b.Subject, "BK-COMBINED-FAIL: subject 2 failed", now)
 }
 
 // releasePackage releases the subject 4 booking of the all-subjects day
@@ -438,14 +438,18 @@ func (s *Store) releasePackage(ctx context.Context, tx *sqlx.Tx, b scheduling.Bo
 	if err != nil {
 		return err
 	}
-	return s.release(ctx, tx, p, fmt.Sprintf("BK-PACKAGE: subject %d failed", b.Subject), now)
+	return s.release(ctx, tx, p, b.Subject, fmt.Sprintf("BK-PACKAGE: subject %d failed", b.Subject), now)
 }
 
 // release cancels booking p for reason, frees its seat and tells the feed
 // of its venue ("released"), when p is still confirmed.
-func (s *Store) release(ctx context.Context, tx *sqlx.Tx, p scheduling.BookingForExam, reason string, now time.Time) error {
+func (s *Store) release(ctx context.Context, tx *sqlx.Tx, p scheduling.BookingForExam, failed int, reason string, now time.Time) error {
 	released, err := scheduling.ReleaseBooking(ctx, tx, p.ID, reason, now)
 	if err != nil || !released {
+		return err
+	}
+	// The candidate is told, in this transaction, as of every cancellation.
+	if err := s.notes.Add(ctx, tx, releasedNote(p, failed)); err != nil {
 		return err
 	}
 	// The freed seat goes to the slot's waitlist in this transaction.

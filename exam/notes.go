@@ -5,11 +5,24 @@ import (
 	"strconv"
 
 	"examd/internal/notify"
+	"examd/scheduling"
 )
 
 // resultNote tells the candidate of a result made final by its second
 // signature (ED-SIGN): the subject, pass or fail, and the score; corrected
 // says it is a corrected result.
+// releasedNote tells the candidate of p that it was released because subject
+// failed of the same day was failed (BK-COMBINED-FAIL, BK-PACKAGE).
+func releasedNote(p scheduling.BookingForExam, failed int) notify.Note {
+	subj := []string{"", "一", "二", "三", "四"}
+	at := p.StartsAt.In(scheduling.Shanghai)
+	day := at.Format("2006-01-02") + "（星期" + []string{"日", "一", "二", "三", "四", "五", "六"}[at.Weekday()] + "）" + at.Format("15:04")
+	dayEn := at.Format("Mon 2006-01-02 15:04")
+	return notify.Note{CandidateID: p.CandidateID, Kind: notify.KindBookingCancelled, Link: "/candidate/bookings",
+		ZH: fmt.Sprintf("%s 的科目%s预约已由考场取消：同日科目%s未通过，本场不能参加。名额已释放，此次取消不计入预约次数。", day, subj[p.Subject], subj[failed]),
+		EN: fmt.Sprintf("Your subject %d booking of %s was cancelled by the exam hall: subject %d of the same day was failed, so it cannot be sat. The seat is freed; this cancellation does not count against your bookings.", p.Subject, dayEn, failed)}
+}
+
 func resultNote(a lockedAttempt, score int, status string, corrected bool) notify.Note {
 	subj := []string{"", "一", "二", "三", "四"}[a.Subject]
 	verdict, verdictEn := "不合格", "failed"

@@ -102,4 +102,16 @@ func TestPackageRoadTestFailed(t *testing.T) {
 	if released != 3 {
 		t.Errorf("released events: %d, want 3", released)
 	}
+	// Each candidate is told why their subject 4 went.
+	var told int
+	if err := a.DB.Get(&told, `
+		SELECT count(*) FROM notifications n JOIN bookings b ON b.candidate_id = n.candidate_id
+		WHERE b.id = ANY(ARRAY[$1, $2, $3]::bigint[]) AND n.kind = 'booking.cancelled'
+		  AND n.text_zh ~ '^\d{4}-\d{2}-\d{2}（星期.）\d\d:\d\d 的科目四预约已由考场取消：同日科目[二三]未通过'`,
+		drop4a, drop4b, drop4c); err != nil {
+		t.Fatal(err)
+	}
+	if told != 3 {
+		t.Errorf("candidates told of their released subject 4: %d, want 3", told)
+	}
 }
