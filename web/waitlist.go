@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"examd/internal/api"
 	"examd/internal/auth"
 	"examd/internal/refusal"
 	"examd/scheduling"
@@ -37,15 +36,12 @@ func waitlistPlaces(es []scheduling.WaitlistEntry) map[int64]int {
 // API's own store method, and returns to the same list, the refusal next
 // to the slot's row.
 func (h Handler) joinWaitlist(c echo.Context) error {
-	id, err := api.PathID(c)
+	id, form, err := pathForm(c)
 	if err != nil {
 		return err
 	}
 	req := c.Request()
-	if err := req.ParseForm(); err != nil {
-		return api.ErrBadRequest
-	}
-	q := parseSlotQuery(req.PostForm)
+	q := parseSlotQuery(form)
 	p := auth.Caller(c)
 	_, err = h.Scheduling.JoinWaitlist(req.Context(), p.UserID, id, p.UserID, h.Now())
 	if errors.Is(err, refusal.ErrNotFound) {
@@ -63,39 +59,33 @@ func (h Handler) joinWaitlist(c echo.Context) error {
 // leaveWaitlist takes the candidate off a slot's waitlist, from the slot
 // page or the bookings page (from=bookings).
 func (h Handler) leaveWaitlist(c echo.Context) error {
-	id, err := api.PathID(c)
+	id, form, err := pathForm(c)
 	if err != nil {
 		return err
 	}
 	req := c.Request()
-	if err := req.ParseForm(); err != nil {
-		return api.ErrBadRequest
-	}
 	p := auth.Caller(c)
 	_, err = h.Scheduling.LeaveWaitlist(req.Context(), p.UserID, id, p.UserID, h.Now())
 	if err != nil {
 		return err // not waiting (left already): not found
 	}
-	if req.PostFormValue("from") == "bookings" {
+	if form.Get("from") == "bookings" {
 		return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=waitlist_left")
 	}
-	q := parseSlotQuery(req.PostForm)
+	q := parseSlotQuery(form)
 	return c.Redirect(http.StatusSeeOther, "/candidate/slots?"+withDone(q.Encode(), "waitlist_left")+"#"+rowKey([]int64{id}))
 }
 
 // declineOffer gives back a seat the waitlist booked for the candidate,
 // once they ticked the confirmation; the seat passes to the next waiting.
 func (h Handler) declineOffer(c echo.Context) error {
-	id, err := api.PathID(c)
+	id, form, err := pathForm(c)
 	if err != nil {
 		return err
 	}
 	req := c.Request()
-	if err := req.ParseForm(); err != nil {
-		return api.ErrBadRequest
-	}
 	row := "booking-" + strconv.FormatInt(id, 10)
-	if req.PostFormValue("confirm") != "yes" {
+	if form.Get("confirm") != "yes" {
 		ref, _ := rowRefusalOf(refusal.Invalid("confirm", "tick the confirmation"), row)
 		return h.bookingsPage(c, ref.Status, ref)
 	}
