@@ -128,6 +128,10 @@ func (c *Chainer) RunBatches(ctx context.Context, done func(Batch)) {
 	defer tick.Stop()
 	for {
 		b, err := c.Step(ctx, false)
+		// A batch that committed is reported even when ctx ended meanwhile.
+		if err == nil && b.Got && done != nil {
+			done(b)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -135,8 +139,6 @@ func (c *Chainer) RunBatches(ctx context.Context, done func(Batch)) {
 			c.log.Warn("chain the audit log: database unavailable", "err", err.Error())
 		case err != nil:
 			c.log.Error("chain the audit log", "err", err.Error())
-		case b.Got && done != nil:
-			done(b)
 		}
 		if err == nil && b.Got && b.Linked == c.batch() {
 			continue // more are waiting
