@@ -57,23 +57,7 @@ func kinds(ns []note) string {
 // numbered waits until the feed has numbered every note of the test.
 func numbered(t *testing.T, a *servertest.App) {
 	t.Helper()
-	// The server's feeder puts committed notes live (woken after each
-	// request; polling besides): wait for it, then number the feed.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		var waiting bool
-		if err := a.DB.Get(&waiting, `SELECT EXISTS (SELECT FROM notifications WHERE fed_at IS NULL)`); err != nil {
-			t.Fatal(err)
-		}
-		if !waiting {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("notes still not live after 10 s")
-		}
-	}
-	if err := realtime.NewFeed(a.DB).Number(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	a.NotesLive(t)
 }
 
 // TestNotificationsAPI: a booking and its cancellation become the

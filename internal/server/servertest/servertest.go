@@ -23,6 +23,7 @@ import (
 	"examd/internal/pg/pgtest"
 	"examd/internal/server"
 	"examd/internal/testkit"
+	"examd/realtime"
 )
 
 // AdminPassword is the password of the admin of every App.
@@ -218,3 +219,25 @@ func (a *App) NewSlot(token string, venue int64, subject, d, hh int, over map[st
 // Next is a number no other call in the test binary returns: for unique
 // names.
 func Next() int64 { return seq.Add(1) }
+
+// NotesLive waits until examd's notes' feeder has put every committed note
+// on its candidate's feed, then numbers the feeds: a test that reads the
+// feeds, or compares the database before and after, reads them settled.
+func (a *App) NotesLive(t testing.TB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var waiting bool
+		if err := a.DB.Get(&waiting, `SELECT EXISTS (SELECT FROM notifications WHERE fed_at IS NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		if !waiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("notes still not live after 10 s")
+		}
+	}
+	if err := realtime.NewFeed(a.DB).Number(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
