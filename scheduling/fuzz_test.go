@@ -42,7 +42,8 @@ func FuzzValidIDNumber(f *testing.F) {
 
 // FuzzDecodeBookRequest: whatever the body, the booking request decoder
 // either refuses it with a refusal the API answers with a 4xx (never a 500),
-// or gives a request that passes validation: one or two positive slot ids,
+// or gives a request that passes validation: one, two (BK-COMBINED) or three
+// (BK-PACKAGE) positive slot ids,
 // a positive candidate, and a candidate's own id for a candidate.
 func FuzzDecodeBookRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, asCandidate bool, key string) {
@@ -64,7 +65,7 @@ func FuzzDecodeBookRequest(f *testing.F) {
 		if err := r.Validate(); err != nil {
 			t.Fatalf("%q: accepted %+v fails validation: %v", body, r, err)
 		}
-		if len(r.SlotIDs) < 1 || len(r.SlotIDs) > 2 || r.CandidateID <= 0 || r.By != 42 || r.IdempotencyKey != key {
+		if len(r.SlotIDs) < 1 || len(r.SlotIDs) > 3 || r.CandidateID <= 0 || r.By != 42 || r.IdempotencyKey != key {
 			t.Fatalf("%q: accepted %+v", body, r)
 		}
 		if asCandidate && r.CandidateID != 42 {
