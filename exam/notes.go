@@ -3,6 +3,7 @@ package exam
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"examd/internal/notify"
 	"examd/scheduling"
@@ -14,17 +15,16 @@ import (
 // releasedNote tells the candidate of p that it was released because subject
 // failed of the same day was failed (BK-COMBINED-FAIL, BK-PACKAGE).
 func releasedNote(p scheduling.BookingForExam, failed int) notify.Note {
-	subj := []string{"", "一", "二", "三", "四"}
 	at := p.StartsAt.In(scheduling.Shanghai)
-	day := at.Format("2006-01-02") + "（星期" + []string{"日", "一", "二", "三", "四", "五", "六"}[at.Weekday()] + "）" + at.Format("15:04")
-	dayEn := at.Format("Mon 2006-01-02 15:04")
+	day, dayEn := scheduling.DayWords(at.Format(time.DateOnly))
+	day, dayEn = day+at.Format("15:04"), dayEn+" "+at.Format("15:04")
 	return notify.Note{CandidateID: p.CandidateID, Kind: notify.KindBookingCancelled, Link: "/candidate/bookings",
-		ZH: fmt.Sprintf("%s 的科目%s预约已由考场取消：同日科目%s未通过，本场不能参加。名额已释放，此次取消不计入预约次数。", day, subj[p.Subject], subj[failed]),
+		ZH: fmt.Sprintf("%s 的科目%s预约已由考场取消：同日科目%s未通过，本场不能参加。名额已释放，此次取消不计入预约次数。", day, scheduling.SubjectZh(p.Subject), scheduling.SubjectZh(failed)),
 		EN: fmt.Sprintf("Your subject %d booking of %s was cancelled by the exam hall: subject %d of the same day was failed, so it cannot be sat. The seat is freed; this cancellation does not count against your bookings.", p.Subject, dayEn, failed)}
 }
 
 func resultNote(a lockedAttempt, score int, status string, corrected bool) notify.Note {
-	subj := []string{"", "一", "二", "三", "四"}[a.Subject]
+	subj := scheduling.SubjectZh(a.Subject)
 	verdict, verdictEn := "不合格", "failed"
 	if status == "passed" {
 		verdict, verdictEn = "合格", "passed"

@@ -182,13 +182,10 @@ func TurnNext(bookings []QueueBooking, places []QueuePlace) *QueueBooking {
 // turnNote tells a candidate that their exam of subject calls them next.
 func turnNote(candidateID int64, subject int) notify.Note {
 	return notify.Note{CandidateID: candidateID, Kind: notify.KindTurnNext, Link: "/candidate",
-		ZH: fmt.Sprintf("下一位就是您：科目%s考试即将叫号，请在候考区等候，留意叫号。", subjectZh[subject]),
+		ZH: fmt.Sprintf("下一位就是您：科目%s考试即将叫号，请在候考区等候，留意叫号。", scheduling.SubjectZh(subject)),
 		EN: fmt.Sprintf("Your turn is next: your subject %d exam calls you next. Please wait in the waiting room and listen for your call.", subject),
 	}
 }
-
-// subjectZh is a subject's number in Chinese.
-var subjectZh = [...]string{"", "一", "二", "三", "四"}
 
 func latest(a, b time.Time) time.Time {
 	if a.After(b) {

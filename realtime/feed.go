@@ -50,15 +50,9 @@ func NewFeed(db *sqlx.DB) *Feed { return &Feed{db: db, num: numberer{db: db}} }
 // when it fits. Nothing is locked at tx's commit. Call Wake after the commit
 // for the screens to get the event at once, Number for its seq.
 func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, event any) (int64, error) {
-	if topic == "" || strings.ContainsRune(topic, '\n') {
-		return 0, fmt.Errorf("append to the feed: topic %q: empty or with a newline", topic)
-	}
-	body, err := json.Marshal(event)
+	body, err := eventBody(topic, event)
 	if err != nil {
-		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
-	}
-	if !bytes.HasPrefix(body, []byte("{")) {
-		return 0, fmt.Errorf("append to feed %s: the event must be a JSON object, not %.20s", topic, body)
+		return 0, err
 	}
 	// The body goes as a string: lib/pq sends []byte parameters in binary,
 	// which jsonb would refuse. A new topic's counter row is created here;
@@ -73,7 +67,7 @@ func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, eve
 		)
 		INSERT INTO feed_events (topic, body) VALUES ($1, $2::jsonb - 'seq')
 		RETURNING id`,
-		topic, string(body))
+		topic, body)
 	if err != nil {
 		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
 	}
@@ -157,17 +151,11 @@ func (f *Feed) AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []strin
 	}
 	bodies := make([]string, len(events))
 	for i, ev := range events {
-		if topics[i] == "" || strings.ContainsRune(topics[i], '\n') {
-			return fmt.Errorf("append to the feeds: topic %q: empty or with a newline", topics[i])
-		}
-		body, err := json.Marshal(ev)
+		body, err := eventBody(topics[i], ev)
 		if err != nil {
-			return fmt.Errorf("append to feed %s: %w", topics[i], err)
+			return err
 		}
-		if !bytes.HasPrefix(body, []byte("{")) {
-			return fmt.Errorf("append to feed %s: the event must be a JSON object, not %.20s", topics[i], body)
-		}
-		bodies[i] = string(body)
+		bodies[i] = body
 	}
 	// New topics' counter rows first (in a sorted order, so that two
 	// transactions creating the same topics do not deadlock), as Append.
@@ -188,4 +176,20 @@ func (f *Feed) AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []strin
 	}
 	f.num.appended.Add(uint64(len(events)))
 	return nil
+}
+
+// eventBody checks topic and encodes event, which must marshal to a JSON
+// object, as a feed stores it.
+func eventBody(topic string, event any) (string, error) {
+	if topic == "" || strings.ContainsRune(topic, '\n') {
+		return "", fmt.Errorf("append to the feed: topic %q: empty or with a newline", topic)
+	}
+	body, err := json.Marshal(event)
+	if err != nil {
+		return "", fmt.Errorf("append to feed %s: %w", topic, err)
+	}
+	if !bytes.HasPrefix(body, []byte("{")) {
+		return "", fmt.Errorf("append to feed %s: the event must be a JSON object, not %.20s", topic, body)
+	}
+	return string(body), nil
 }

@@ -187,5 +187,8 @@ func weekdayEn(day string) string {
 	return " (" + d.Weekday().String()[:3] + ")"
 }
 
-func subjectZh(n int) string { return [...]string{"", "一", "二", "三", "四"}[n] }
+func subjectZh(n int) string { return SubjectZh(n) }
+
+// SubjectZh is subject n's number as Chinese writes it ("二" for 科目二).
+func SubjectZh(n int) string { return [...]string{"", "一", "二", "三", "四"}[n] }
 func subjectEn(n int) string { return [...]string{"", "1", "2", "3", "4"}[n] }

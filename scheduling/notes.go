@@ -26,8 +26,13 @@ func slotText(b Booking, venue string) (zh, en string) {
 
 // dayText is b's exam day with its weekday.
 func dayText(b Booking) (zh, en string) {
-	d := b.ExamDay.Format(time.DateOnly)
-	return d + weekdayZh(d), d + weekdayEn(d)
+	return DayWords(b.ExamDay.Format(time.DateOnly))
+}
+
+// DayWords is a day written YYYY-MM-DD with its weekday, as the candidates'
+// notes say it: "2026-12-10（星期四）" and "2026-12-10 (Thu)".
+func DayWords(day string) (zh, en string) {
+	return day + weekdayZh(day), day + weekdayEn(day)
 }
 
 // bookingsText says bs (one day's bookings): "2026-12-10（星期四）科目二 08:00–10:00（第一考场）、…".

@@ -150,7 +150,7 @@ func (h Handler) bookingCalendar(c echo.Context) error {
 func subjectNames(bs []scheduling.Booking, en bool) string {
 	names := make([]string, len(bs))
 	for i, b := range bs {
-		names[i] = "科目" + [...]string{"", "一", "二", "三", "四"}[b.Subject]
+		names[i] = "科目" + scheduling.SubjectZh(b.Subject)
 		if en {
 			names[i] = "Subject " + strconv.Itoa(b.Subject)
 		}

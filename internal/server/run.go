@@ -269,49 +269,45 @@ const AllocatePoll = 2 * time.Second
 // table (allocated_at), so a restart picks up what is due; with several
 // replicas the advisory lock lets one allocate each round.
 func allocateDue(ctx context.Context, slots *scheduling.Store, now func() time.Time, log *slog.Logger) {
-	tick := time.NewTicker(AllocatePoll)
-	defer tick.Stop()
-	for {
-		for {
-			r, _, err := slots.AllocateDue(ctx, now())
-			switch {
-			case err != nil && pg.Unavailable(err):
-				log.Warn("allocate ranked slots: database unavailable", "err", err.Error())
-			case err != nil && ctx.Err() == nil:
-				log.Error("allocate ranked slots", "err", err.Error())
-			case len(r.Slots) > 0:
-				log.Info("allocated ranked slots", "slots", len(r.Slots), "applications", r.Applications, "confirmed", r.Confirmed)
-				continue // another round may be due
-			}
-			break
+	repeat(ctx, AllocatePoll, log, "allocate ranked slots", func() (bool, error) {
+		r, _, err := slots.AllocateDue(ctx, now())
+		if err == nil && len(r.Slots) > 0 {
+			log.Info("allocated ranked slots", "slots", len(r.Slots), "applications", r.Applications, "confirmed", r.Confirmed)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
+		return len(r.Slots) > 0, err // another round may be due
+	})
 }
 
 // releaseReserves releases the priority reserves whose time has come
 // (PL-RESERVE), offering the seats to the waitlists first, every second
 // until ctx is done: a reserve is held until this job releases it.
 func releaseReserves(ctx context.Context, sched *scheduling.Store, now func() time.Time, log *slog.Logger) {
-	tick := time.NewTicker(time.Second)
+	repeat(ctx, time.Second, log, "release priority reserves", func() (bool, error) {
+		n, err := sched.ReleaseReserves(ctx, now())
+		if n > 0 {
+			log.Info("released priority reserves", "slots", n)
+		}
+		return n >= scheduling.ReleaseBatch, err // a full batch: more are due
+	})
+}
+
+// repeat runs step at once and then every period until ctx is done, again
+// at once while step says more is due, logging its errors as what failed
+// (a warning while the database is unavailable: the next round goes on).
+func repeat(ctx context.Context, period time.Duration, log *slog.Logger, what string, step func() (more bool, err error)) {
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		for {
-			n, err := sched.ReleaseReserves(ctx, now())
+			more, err := step()
 			switch {
 			case err != nil && pg.Unavailable(err):
-				log.Warn("release priority reserves: database unavailable", "err", err.Error())
+				log.Warn(what+": database unavailable", "err", err.Error())
 			case err != nil && ctx.Err() == nil:
-				log.Error("release priority reserves", "err", err.Error())
-			case n > 0:
-				log.Info("released priority reserves", "slots", n)
+				log.Error(what, "err", err.Error())
 			}
-			if err != nil || n < scheduling.ReleaseBatch {
-				break // else more are due: go again at once
+			if err != nil || !more {
+				break
 			}
 		}
 		select {
