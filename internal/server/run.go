@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -160,57 +161,42 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	closerDone := make(chan struct{})
-	go func() {
-		defer close(closerDone)
+	// examd's own jobs, each until hubCtx ends; every one is waited for
+	// before the database closes (no transaction of theirs outlives it).
+	var jobs sync.WaitGroup
+	jobs.Go(func() {
 		closeEndedDays(hubCtx, exams, cfg.Now, log)
-	}()
-	chainerDone := make(chan struct{})
-	go func() {
-		defer close(chainerDone)
+	})
+	jobs.Go(func() {
 		chainer.Run(hubCtx) // the audit log's chain: one batch at a time across replicas
-	}()
-	numbererDone := make(chan struct{})
-	go func() {
-		defer close(numbererDone)
+	})
+	jobs.Go(func() {
 		feed.RunNumbering(hubCtx, realtime.DefaultPoll, log) // the feeds' seqs: one batch at a time across replicas
-	}()
-	feederDone := make(chan struct{})
-	go func() {
-		defer close(feederDone)
+	})
+	jobs.Go(func() {
 		notes.RunFeeding(hubCtx, db, notify.FeedPoll, log) // the notes live: one batch at a time across replicas
-	}()
-	allocatorDone := make(chan struct{})
-	go func() {
-		defer close(allocatorDone)
+	})
+	jobs.Go(func() {
 		allocateDue(hubCtx, sched, cfg.Now, log)
-	}()
-	releaserDone := make(chan struct{})
-	go func() {
-		defer close(releaserDone)
+	})
+	jobs.Go(func() {
 		releaseReserves(hubCtx, sched, cfg.Now, log)
-	}()
-	prunerDone := make(chan struct{})
-	go func() {
-		defer close(prunerDone)
+	})
+	jobs.Go(func() {
 		pruneThrottle(hubCtx, accounts, cfg.Now, log)
-	}()
+	})
 	sender := notify.NewSender(db, cfg.NotifyWebhook, log)
 	sender.Client.Timeout, sender.Now = cfg.NotifyTimeout, cfg.Now
-	senderDone := make(chan struct{})
-	go func() {
-		defer close(senderDone)
+	jobs.Go(func() {
 		sender.Run(hubCtx, notify.DefaultSendPoll) // the outbox: batches under FOR UPDATE SKIP LOCKED across replicas
-	}()
-	revocationsDone := make(chan struct{})
-	go func() {
-		defer close(revocationsDone)
+	})
+	jobs.Go(func() {
 		// The session cache works while this listens; without it every
 		// request looks its token up.
 		if err := accounts.ListenRevocations(hubCtx, dbURL, log); err != nil {
 			log.Error("session cache off", "err", err.Error())
 		}
-	}()
+	})
 	select {
 	case err := <-errc:
 		hub.Close()
@@ -231,15 +217,7 @@ func serve(ctx context.Context, cfg Config, db *sqlx.DB, dbURL string, log *slog
 	hub.Close()
 	stopHub()
 	<-hubDone
-	<-closerDone // no day-closing transaction outlives the database
-	<-prunerDone
-	<-allocatorDone // no allocating transaction outlives the database
-	<-releaserDone
-	<-revocationsDone
-	<-chainerDone
-	<-numbererDone
-	<-feederDone
-	<-senderDone
+	jobs.Wait()
 	return nil
 }
 
