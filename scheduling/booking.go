@@ -81,4 +81,14 @@ type RosterEntry struct {
 	// PairID is the other half of a combined booking, for the counter's
 	// forms (not in the API's roster).
 	PairID *int64 `db:"pair_id" json:"-"`
+	// Rank, Basis and Reason are set for a seat given by a ranked slot's
+	// allocation (RA-*): the application's rank, the rule that ranked it
+	// and the reason's code, with ReasonZH and ReasonEN saying it.
+	Rank     *int    `db:"rank" json:"rank,omitempty"`
+	Basis    *string `db:"basis" json:"basis,omitempty"`
+	Reason   *string `db:"reason" json:"reason,omitempty"`
+	ReasonZH string  `db:"-" json:"reason_zh,omitempty"`
+	ReasonEN string  `db:"-" json:"reason_en,omitempty"`
+	// preference is the allocated application's preference placed.
+	Preference *int `db:"preference" json:"-"`
 }

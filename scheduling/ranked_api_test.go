@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,6 +196,21 @@ func TestRankedAllocationByEndpoint(t *testing.T) {
 	roster := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", s2), sched, nil)
 	if n := len(roster.Body["candidates"].([]any)); n != 2 {
 		t.Errorf("roster of s2: %d, want 2: %s", n, roster.Raw)
+	}
+	// The roster says why each seat was given: the rank, its rule and the
+	// reason in words (issue 14 §1).
+	for _, e := range roster.Body["candidates"].([]any) {
+		e := e.(map[string]any)
+		if e["rank"] == nil || e["basis"] == nil || e["reason"] != "allocated" || e["reason_zh"] == "" {
+			t.Errorf("roster entry without its allocation: %v", e)
+		}
+		if e["candidate_id"] == float64(lane.ID) && (e["rank"] != 1.0 || e["basis"] != "priority_lane" || e["reason_zh"] != "已按第1志愿分配") {
+			t.Errorf("the lane candidate's roster entry: %v", e)
+		}
+	}
+	// An instant slot's roster carries no allocation.
+	if r := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/roster", elsewhere), sched, nil); strings.Contains(string(r.Raw), `"rank"`) {
+		t.Errorf("instant slot's roster: %s", r.Raw)
 	}
 	list := a.Must(http.StatusOK, "GET", fmt.Sprintf("/api/v1/slots/%d/applications", s2), sched, nil)
 	es := list.Body["applications"].([]any)

@@ -378,12 +378,20 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 	}
 	err := s.db.SelectContext(ctx, &rows, `
 		SELECT b.id AS booking_id, b.candidate_id, c.name, c.id_number, l.lane, b.status, b.created_at, b.pair_id,
-		       coalesce(g.needs, '{}') AS needs
+		       coalesce(g.needs, '{}') AS needs, a.rank, a.basis, a.reason, a.preference
 		FROM bookings b
 		JOIN slots s ON s.id = b.slot_id
 		JOIN candidates c ON c.id = b.candidate_id
 		CROSS JOIN LATERAL (SELECT `+laneOnDay+` AS lane) l
 		LEFT JOIN priority_grants g ON g.candidate_id = b.candidate_id AND g.revoked_at IS NULL
+		-- The application this seat was allocated to, for a ranked slot.
+		LEFT JOIN LATERAL (
+			SELECT a.rank, a.basis, a.reason, a.preference
+			FROM applications a
+			JOIN application_options o ON o.application_id = a.id AND o.preference = a.preference
+			WHERE s.allocation = 'ranked' AND a.candidate_id = b.candidate_id AND a.status = 'confirmed'
+			  AND o.slot_id = b.slot_id
+			LIMIT 1) a ON true
 		WHERE b.slot_id = $1 AND b.status <> 'cancelled'
 		ORDER BY l.lane = 'priority' DESC, b.created_at, b.id`, slotID)
 	if err != nil {
@@ -394,6 +402,9 @@ func (s *Store) Roster(ctx context.Context, slotID int64) ([]RosterEntry, error)
 		entries[i] = r.RosterEntry
 		entries[i].BookedAt = r.BookedAt.In(Shanghai)
 		entries[i].Needs = []string(r.Needs)
+		if r.Reason != nil && r.Preference != nil {
+			entries[i].ReasonZH, entries[i].ReasonEN = ReasonWords(*r.Reason, *r.Preference)
+		}
 	}
 	return entries, nil
 }
