@@ -76,6 +76,12 @@ func (s *Store) allocate(ctx context.Context, slotID int64, actor audit.Actor, n
 	if !got {
 		return Round{}, false, nil
 	}
+	// The round sorts and aggregates every application of its slots: in
+	// memory, not in temporary files (4 MB, the default, spills at about
+	// 20,000 applications).
+	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		return Round{}, false, fmt.Errorf("allocation work_mem: %w", err)
+	}
 	r, err := allocateRound(ctx, tx, s.notes, slotID, actor, now)
 	if err != nil || len(r.Slots) == 0 {
 		return r, true, err
