@@ -209,7 +209,7 @@ func allocateRound(ctx context.Context, tx *sqlx.Tx, notes *notify.Notes, slotID
 	}
 	// Every decision reaches its candidate (issue 14 §4): one note each,
 	// in this transaction, in bulk.
-	if err := notes.Add(ctx, tx, ns...); err != nil {
+	if err := notes.AddMany(ctx, tx, ns); err != nil {
 		return Round{}, err
 	}
 	return r, nil

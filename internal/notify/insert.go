@@ -19,8 +19,8 @@ type Batch struct {
 func NewBatch(notes ...Note) (Batch, error) {
 	var b Batch
 	for _, nt := range notes {
-		if nt.CandidateID == 0 || nt.Kind == "" || nt.ZH == "" || nt.EN == "" {
-			return Batch{}, fmt.Errorf("notify: incomplete note %+v", nt)
+		if err := nt.check(); err != nil {
+			return Batch{}, err
 		}
 		b.cands = append(b.cands, nt.CandidateID)
 		b.kinds = append(b.kinds, nt.Kind)
@@ -45,4 +45,12 @@ func (b Batch) Insert(name string, first int, where string) (string, []any) {
 			     AS n (candidate_id, kind, text_zh, text_en, link)
 			WHERE ` + where + `)`
 	return q, []any{pq.Array(b.cands), pq.Array(b.kinds), pq.Array(b.zh), pq.Array(b.en), pq.Array(b.links)}
+}
+
+// check refuses a note lacking its candidate, kind or either text.
+func (nt Note) check() error {
+	if nt.CandidateID == 0 || nt.Kind == "" || nt.ZH == "" || nt.EN == "" {
+		return fmt.Errorf("notify: incomplete note %+v", nt)
+	}
+	return nil
 }

@@ -31,8 +31,14 @@ func candidate(t *testing.T, db *sqlx.DB, n int) int64 {
 }
 
 // TestAdd: notes added in a transaction exist, and go out on each
-// candidate's feed in the order they were added, only when it commits.
+// candidate's feed in the order they were added, only when it commits;
+// by Add (one INSERT) and by AddMany (COPY) alike.
 func TestAdd(t *testing.T) {
+	t.Run("Add", func(t *testing.T) { testAdd(t, false) })
+	t.Run("AddMany", func(t *testing.T) { testAdd(t, true) })
+}
+
+func testAdd(t *testing.T, many bool) {
 	ctx := context.Background()
 	db, _ := pgtest.NewDB(t)
 	feed := realtime.NewFeed(db)
@@ -46,8 +52,14 @@ func TestAdd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		if err := notes.Add(ctx, tx, ns...); err != nil {
-			return err
+		var stored error
+		if many {
+			stored = notes.AddMany(ctx, tx, ns)
+		} else {
+			stored = notes.Add(ctx, tx, ns...)
+		}
+		if stored != nil {
+			return stored
 		}
 		if commit {
 			return tx.Commit()
