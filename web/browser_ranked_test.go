@@ -99,3 +99,71 @@ func TestBrowserRankedSlots(t *testing.T) {
 		tb.checkAxe()
 	})
 }
+
+// TestBrowserCombinedApplication: at phone width, a candidate finds a pair
+// of ranked subject 2 and 3 slots offered as 申请联考, picks the same pair
+// twice and reads the refusal under the second preference, then applies
+// with the two days' pairs in order and sees the application 待分配 with
+// both subjects and times of each preference and its withdrawal.
+func TestBrowserCombinedApplication(t *testing.T) {
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	ranked := map[string]any{"allocation": "ranked"}
+	s2a := a.NewSlot(sched, venue, 2, 5, 8, ranked)
+	s3a := a.NewSlot(sched, venue, 3, 5, 13, ranked)
+	s2b := a.NewSlot(sched, venue, 2, 6, 8, ranked)
+	s3b := a.NewSlot(sched, venue, 3, 6, 13, ranked)
+	c := a.NewCandidate(sched, nil)
+	first, second := fmt.Sprintf("%d-%d", s2a, s3a), fmt.Sprintf("%d-%d", s2b, s3b)
+
+	tb := openTab(a, t, 390, 844)
+	tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")
+	tb.open("/candidate/slots?subject=23", "candidate_slots")
+	link := "#apply-pair-" + first
+	if got := tb.text(link); got != "申请联考" {
+		t.Errorf("ranked pair's action %q, want 申请联考", got)
+	}
+	tb.checkPage()
+	tb.checkAxe()
+	tb.click(link, `body[data-page="candidate_apply"]`)
+	if got := tb.text("h1"); got != "预约申请 · 科目二三联考" {
+		t.Errorf("heading %q", got)
+	}
+	if got, want := eval[string](tb, `document.querySelector('#pref1').selectedOptions[0].textContent`), longDateZh(a.Day(5))+" · 科目二 08:00–10:00 + 科目三 13:00–15:00 · 第一考场"; got != want {
+		t.Errorf("preference 1 %q, want %q", got, want)
+	}
+	tb.checkPage()
+	tb.checkAxe()
+
+	// The same pair twice: refused under preference 2, nothing recorded.
+	tb.do("choose the same pair again", chromedp.SetValue(chromedp.CSS("#pref2"), first))
+	tb.click(`#apply-form button[type="submit"]`, "#err-pref2")
+	if got := tb.text("#err-pref2"); got != "该志愿与前面的志愿有相同场次，请另选联考场次或不填" {
+		t.Errorf("refusal of preference 2 %q", got)
+	}
+	if got := eval[string](tb, `document.querySelector('#pref2').getAttribute('aria-describedby')`); got != "err-pref2" {
+		t.Errorf("preference 2 described by %q", got)
+	}
+	tb.checkPage()
+	tb.checkAxe()
+
+	tb.do("choose the second day", chromedp.SetValue(chromedp.CSS("#pref2"), second))
+	tb.click(`#apply-form button[type="submit"]`, `body[data-page="candidate_bookings"]`)
+	if got := tb.text("#applications .application .when"); !strings.Contains(got, "科目二 科目三") || !strings.Contains(got, "待分配") {
+		t.Errorf("application %q, want both subjects 待分配", got)
+	}
+	prefs := eval[[]string](tb, `[...document.querySelectorAll('#applications .prefs li')].map(e => e.textContent.trim())`)
+	want := []string{
+		"科目二 " + longDateZh(a.Day(5)) + " 08:00–10:00 · 第一考场 + 科目三 " + longDateZh(a.Day(5)) + " 13:00–15:00 · 第一考场",
+		"科目二 " + longDateZh(a.Day(6)) + " 08:00–10:00 · 第一考场 + 科目三 " + longDateZh(a.Day(6)) + " 13:00–15:00 · 第一考场",
+	}
+	if fmt.Sprint(prefs) != fmt.Sprint(want) {
+		t.Errorf("preferences %q, want %q", prefs, want)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('#applications form input[name="confirm"][required]').length`); n != 1 {
+		t.Errorf("withdrawal without a required confirmation")
+	}
+	tb.checkPage()
+	tb.checkAxe()
+}

@@ -129,6 +129,10 @@ type pairRow struct {
 // Bookable reports whether both halves take a booking now.
 func (p pairRow) Bookable() bool { return p.S2.Bookable() && p.S3.Bookable() }
 
+// Ranked reports whether the pair takes combined applications (RA-*)
+// instead of bookings: both halves are ranked slots.
+func (p pairRow) Ranked() bool { return p.S2.Ranked }
+
 // Blocked is the half that the candidate cannot book, subject 2 first, or nil.
 func (p pairRow) Blocked() *slotRow {
 	switch {
@@ -162,7 +166,8 @@ func slotRows(slots []scheduling.Slot, venues map[int64]string, mine map[int64]b
 // combinedPairs offers the valid combined exams among slots: a subject 2
 // and a subject 3 slot at the same venue that scheduling.CheckCombined
 // accepts (BK-COMBINED: same day, subject 2 ending no later than subject 3
-// starts), both taking bookings now. It lists at most maxPairs, by start,
+// starts), both taking bookings now, or both ranked slots taking
+// applications now (never one of each). It lists at most maxPairs, by start,
 // and reports whether there were more.
 func combinedPairs(slots []scheduling.Slot, rows []slotRow) (pairs []pairRow, truncated bool) {
 	byID := map[int64]slotRow{}
@@ -172,8 +177,10 @@ func combinedPairs(slots []scheduling.Slot, rows []slotRow) (pairs []pairRow, tr
 	pairs = []pairRow{}
 	for _, a := range slots {
 		for _, b := range slots {
-			// Ranked slots are applied for one by one (RA-*), not booked as a pair here.
-			if a.Subject != 2 || b.Subject != 3 || a.VenueID != b.VenueID || a.Ranked() || b.Ranked() {
+			// Two ranked slots are a pair applied for (RA-*, the combined
+			// application form), two instant ones a pair booked here; a
+			// ranked and an instant slot make no pair.
+			if a.Subject != 2 || b.Subject != 3 || a.VenueID != b.VenueID || a.Ranked() != b.Ranked() {
 				continue
 			}
 			if _, _, err := scheduling.CheckCombined(a, b); err != nil {
