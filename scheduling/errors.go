@@ -47,6 +47,11 @@ var (
 	ErrWaitlistJoined = refusal.New("waitlist_joined", "您已在该场次的候补队列中")
 	// ErrNotAnOffer refuses to decline a booking the waitlist did not offer.
 	ErrNotAnOffer = refusal.New("not_waitlist_offer", "该预约不是候补补位的名额，如需取消请使用取消预约")
+	// ErrOfferKept refuses to keep or decline an offer that is kept already:
+	// the candidate kept it, or its cancel deadline passed (RA-WAIT).
+	ErrOfferKept = refusal.New("offer_kept", "该候补名额已确认保留，不能再放弃；如不能参加，请取消预约")
+	// ErrOfferDeclined refuses to keep an offer the candidate gave back.
+	ErrOfferDeclined = refusal.New("offer_declined", "该候补名额已放弃，名额已转给下一位候补考生")
 )
 
 func invalid(field, message string) error { return refusal.Invalid(field, message) }

@@ -58,6 +58,7 @@ func (h Handler) Register(g *echo.Group) {
 	r.DELETE("/bookings/:id", h.cancel, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.POST("/bookings/:id/move", h.move, planners)
 	r.POST("/bookings/:id/decline", h.decline, auth.Require(auth.RoleCandidate))
+	r.POST("/bookings/:id/keep", h.keep, auth.Require(auth.RoleCandidate))
 	r.GET("/me/bookings", h.myBookings, auth.Require(auth.RoleCandidate))
 	r.GET("/me/package", h.myPackage, auth.Require(auth.RoleCandidate))
 	r.DELETE("/applications/:id", h.withdraw, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))

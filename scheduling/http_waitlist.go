@@ -125,3 +125,19 @@ func (h Handler) decline(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, present(bs))
 }
+
+// keep serves POST /api/v1/bookings/:id/keep: the candidate keeps a seat
+// the waitlist booked for them (RA-WAIT), which they may then no longer
+// decline; the answer is the waitlist entry, state booked.
+func (h Handler) keep(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	e, err := h.Store.Keep(c.Request().Context(), id, auth.Caller(c).UserID, h.Now())
+	if err != nil {
+		return err
+	}
+	e.Name, e.IDNumber = "", ""
+	return c.JSON(http.StatusOK, e)
+}

@@ -15,7 +15,8 @@ import (
 )
 
 // seatsFreed is what follows, in the freeing transaction tx, the
-// cancellation of the bookings bs: an offer among them ends declined, and
+// cancellation of the bookings bs: an offer among them ends declined (kept
+// past its cancel deadline), and
 // each freed seat goes to the waitlist (refill).
 func (s *Store) seatsFreed(ctx context.Context, tx *sqlx.Tx, bs []Booking, now time.Time) error {
 	return seatsFreed(ctx, tx, s.prep, bs, now)
@@ -35,9 +36,13 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, bs []Booking, now
 			slotIDs = append(slotIDs, b.SlotID)
 		}
 	}
+	// An offer past its cancel deadline was kept (OfferState): its booking
+	// ending now does not make it declined.
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE waitlist SET state = 'declined', ended_at = $2
-		WHERE booking_id = ANY($1) AND state = 'offered'`, pq.Array(ids), now); err != nil {
+		UPDATE waitlist w SET ended_at = $2,
+		       state = CASE WHEN $2 >= (b.exam_day::timestamp AT TIME ZONE 'Asia/Shanghai') THEN 'booked' ELSE 'declined' END
+		FROM bookings b
+		WHERE b.id = w.booking_id AND w.booking_id = ANY($1) AND w.state = 'offered'`, pq.Array(ids), now); err != nil {
 		return fmt.Errorf("end offers: %w", err)
 	}
 	slices.Sort(slotIDs)

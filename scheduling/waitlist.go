@@ -195,6 +195,7 @@ func (s *Store) placed(ctx context.Context, es []WaitlistEntry, now time.Time) (
 		e := &es[i]
 		e.JoinedAt, e.StartsAt = e.JoinedAt.In(Shanghai), e.StartsAt.In(Shanghai)
 		e.Name, e.IDNumber = MaskName(e.Name), MaskIDNumber(e.IDNumber)
+		e.State = OfferState(e.State, Day(e.StartsAt), now) // RA-WAIT: kept at the deadline
 		if e.State != WaitWaiting {
 			continue
 		}
@@ -262,7 +263,8 @@ func (s *Store) SlotWaitlist(ctx context.Context, slotID int64, now time.Time) (
 // the booking is cancelled as the candidate's own cancellation (BK-CANCEL;
 // it does not count against BK-CAP), and the seat passes on to the next on
 // the waitlist in the same transaction. A booking that is not an offer
-// open to the candidate refuses with ErrNotAnOffer.
+// open to the candidate refuses with ErrNotAnOffer, a kept one (Keep, or
+// its cancel deadline passed) with ErrOfferKept.
 func (s *Store) Decline(ctx context.Context, bookingID, candidateID int64, now time.Time) ([]Booking, error) {
 	for try := 1; ; try++ {
 		bs, err := s.decline(ctx, bookingID, candidateID, now)
@@ -282,21 +284,10 @@ func (s *Store) decline(ctx context.Context, bookingID, candidateID int64, now t
 		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	var found struct {
-		Booking bool `db:"booking"`
-		Offered bool `db:"offered"`
-	}
-	err = tx.GetContext(ctx, &found, `
-		SELECT EXISTS (SELECT 1 FROM bookings WHERE id = $1 AND candidate_id = $2) AS booking,
-		       EXISTS (SELECT 1 FROM waitlist WHERE booking_id = $1 AND candidate_id = $2 AND state = 'offered') AS offered`,
-		bookingID, candidateID)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("find offer of booking %d: %w", bookingID, err)
-	case !found.Booking:
-		return nil, refusal.ErrNotFound // not the candidate's
-	case !found.Offered:
-		return nil, ErrNotAnOffer
+	// The entry is locked: a keep at the same time waits, then finds it
+	// declined (and a decline behind a keep finds it kept).
+	if _, err := offerOf(ctx, tx, bookingID, candidateID, now); err != nil {
+		return nil, err
 	}
 	// cancelIn ends the offer as declined (seatsFreed) and passes the seat on.
 	bs, err := s.cancelIn(ctx, tx, CancelRequest{BookingID: bookingID, Owner: candidateID, By: candidateID,

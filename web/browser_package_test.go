@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -87,4 +88,62 @@ func TestBrowserPackage(t *testing.T) {
 	if err := a.DB.Get(&n, `SELECT count(*) FROM bookings WHERE candidate_id = $1 AND status = 'confirmed' AND pair_id IS NOT NULL`, c.ID); err != nil || n != 3 {
 		t.Errorf("%d linked bookings (%v), want 3", n, err)
 	}
+}
+
+// TestBrowserCounterPackage: at the counter (the candidate's staff page,
+// 1920×1080), a candidate without the package gets only a pointer to the
+// grant form; once granted, the day's fitting combination is offered with
+// its weekday, three subjects and venue, a seat taken meanwhile is refused
+// at its row, and booking names the three bookings.
+func TestBrowserCounterPackage(t *testing.T) {
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, nil)
+	s3 := a.NewSlot(sched, venue, 3, 5, 10, map[string]any{"capacity": 1})
+	s4 := a.NewSlot(sched, venue, 4, 5, 13, nil)
+	c := a.NewCandidate(sched, map[string]any{"name": "孙小圣"})
+	filler := a.NewCandidate(sched, nil)
+	user := planningUser(a, "scheduler")
+	page := fmt.Sprintf("/admin/candidates/%d", c.ID)
+	row := fmt.Sprintf("#package-%d-%d-%d", s2, s3, s4)
+
+	tb := openTab(a, t, 1920, 1080)
+	tb.staffLogIn(user)
+	tb.open(page, "admin_candidate")
+	if got := tb.text("#counter-packages"); !strings.Contains(got, "考生未办理全科考试套餐") {
+		t.Errorf("without a grant: %q", got)
+	}
+	tb.checkAxe()
+
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/package", c.ID), sched, map[string]any{"reason": "school_term"})
+	tb.open(page, "admin_candidate")
+	if got := tb.text(row); !strings.Contains(got, longDateZh(a.Day(5))) || !strings.Contains(got, "科目四 13:00–15:00") {
+		t.Errorf("the combination reads %q", got)
+	}
+	tb.checkPage()
+	tb.checkAxe()
+
+	// The last subject 3 seat goes before staff click.
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", filler.Token, map[string]any{"slot_ids": []int64{s3}})
+	tb.click(row+" button.primary", row+" .refusal")
+	if got := tb.text(row + " .refusal"); got != "该场次已约满" {
+		t.Errorf("refusal %q", got)
+	}
+	tb.checkAxe()
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", activeBooking(a, t, filler.ID, s3)), filler.Token, nil)
+
+	tb.open(page, "admin_candidate")
+	tb.click(row+" button.primary", "#package-booked")
+	if got := tb.text("#announce"); got != "已为考生预约全科考试（科目二、科目三、科目四）。" {
+		t.Errorf("announcement %q", got)
+	}
+	got := tb.text("#package-booked")
+	for _, want := range []string{"科目二", "科目三", "科目四 " + longDateZh(a.Day(5)) + " 13:00–15:00", "预约号 YY"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the outcome %q lacks %q", got, want)
+		}
+	}
+	tb.checkPage()
+	tb.checkAxe()
 }

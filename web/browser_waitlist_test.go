@@ -106,3 +106,52 @@ func TestBrowserSlotWaitlist(t *testing.T) {
 	tb.checkPage()
 	tb.checkAxe()
 }
+
+// TestBrowserWaitlistKeep: an offer's card has 保留 beside 放弃; keeping it
+// says so in words, takes 放弃 away and leaves 取消预约 (RA-WAIT).
+func TestBrowserWaitlistKeep(t *testing.T) {
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	slot := a.NewSlot(sched, venue, 2, 5, 9, map[string]any{"capacity": 1})
+	holder, w := a.NewCandidate(sched, nil), a.NewCandidate(sched, nil)
+	held := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", holder.Token, map[string]any{"slot_ids": []int64{slot}})
+	a.Must(http.StatusCreated, "POST", fmt.Sprintf("/api/v1/slots/%d/waitlist", slot), w.Token, nil)
+	a.Must(http.StatusOK, "DELETE", fmt.Sprintf("/api/v1/bookings/%d", int64(held.Body["bookings"].([]any)[0].(map[string]any)["id"].(float64))), holder.Token, nil)
+	var offer int64
+	if err := a.DB.Get(&offer, `SELECT booking_id FROM waitlist WHERE candidate_id = $1 AND state = 'offered'`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	card := fmt.Sprintf("#booking-%d", offer)
+
+	tb := openTab(a, t, 1920, 1080)
+	tb.logIn(w.IDNo, "candidate-pw", "candidate_journey")
+	tb.open("/candidate/bookings", "candidate_bookings")
+	if got := tb.text(card + " form.keep button"); got != "保留" {
+		t.Errorf("keep button says %q", got)
+	}
+	if got := tb.text(card + " form.decline button"); got != "放弃" {
+		t.Errorf("decline button says %q", got)
+	}
+	tb.checkPage()
+	tb.checkAxe()
+	tb.click(card+" form.keep button", `body[data-page="candidate_bookings"] .flash p`)
+	if got := tb.text(".flash"); got != "已保留该名额，请按时参加考试。" {
+		t.Errorf("flash %q", got)
+	}
+	if got := tb.text(card + " .offer"); !strings.Contains(got, "候补补位") || !strings.Contains(got, "已确认保留") {
+		t.Errorf("kept offer says %q", got)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('`+card+` form.decline, `+card+` form.keep').length`); n != 0 {
+		t.Errorf("the kept offer still has %d keep or decline forms", n)
+	}
+	if n := eval[int](tb, `document.querySelectorAll('`+card+` a[href$="/cancel"]').length`); n != 1 {
+		t.Errorf("the kept offer has %d 取消预约 links, want 1", n)
+	}
+	tb.checkPage()
+	tb.checkAxe()
+	var state string
+	if err := a.DB.Get(&state, `SELECT state FROM waitlist WHERE booking_id = $1`, offer); err != nil || state != "booked" {
+		t.Errorf("entry %q (%v), want booked", state, err)
+	}
+}

@@ -294,8 +294,10 @@ type bookingRow struct {
 	// Cancellable: the candidate may still cancel it (BK-CANCEL), until Deadline.
 	Cancellable bool
 	Deadline    time.Time
-	// Offer: the waitlist booked it for the candidate, who may decline it.
-	Offer bool
+	// Offer: the waitlist booked it for the candidate, who may keep or
+	// decline it; Kept: such a seat the candidate kept, or whose cancel
+	// deadline passed (RA-WAIT).
+	Offer, Kept bool
 }
 
 // bookingsView is the data of the bookings page.
@@ -343,12 +345,12 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 	if err != nil {
 		return err
 	}
-	offers := map[int64]bool{}
+	offers := map[int64]string{}
 	v := bookingsView{Bookings: []bookingRow{}, Waitlist: []waitRow{}, Refusal: ref}
 	for _, e := range waits {
 		switch e.State {
-		case scheduling.WaitOffered:
-			offers[*e.BookingID] = true
+		case scheduling.WaitOffered, scheduling.WaitBooked:
+			offers[*e.BookingID] = e.State
 		case scheduling.WaitWaiting, scheduling.WaitSkipped:
 			v.Waitlist = append(v.Waitlist, waitRow{WaitlistEntry: e, Key: "wait-" + strconv.FormatInt(e.ID, 10), Venue: names[e.VenueID]})
 		}
@@ -358,7 +360,8 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 		v.Bookings = append(v.Bookings, bookingRow{
 			Booking: b, Key: "booking-" + strconv.FormatInt(b.ID, 10), Venue: names[b.VenueID],
 			Cancellable: cancellable, Deadline: scheduling.CancelDeadline(b.ExamDay),
-			Offer: offers[b.ID] && cancellable,
+			Offer: offers[b.ID] == scheduling.WaitOffered && cancellable,
+			Kept:  offers[b.ID] == scheduling.WaitBooked,
 		})
 	}
 	if v.Applications, err = h.applications(c, me.ID, now); err != nil {

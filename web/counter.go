@@ -62,19 +62,24 @@ func (h Handler) counterSlots(ctx context.Context, class string) ([]counterSlot,
 	return slots, nil
 }
 
-// formSlots reads the slot (and, for a combined exam, the pair) the form chose.
+// formSlots reads the slot (and, for a combined exam, the pair) the form
+// chose; the package form sends its three slots as slot_id three times
+// (BK-PACKAGE).
 func formSlots(f url.Values) []int64 {
-	var ids []int64
-	for _, field := range []string{"slot_id", "pair_slot_id"} {
-		v := strings.TrimSpace(f.Get(field))
-		if v == "" && field == "pair_slot_id" {
-			continue
+	fields := f["slot_id"]
+	if len(fields) <= 1 {
+		fields = []string{f.Get("slot_id")}
+		if v := strings.TrimSpace(f.Get("pair_slot_id")); v != "" {
+			fields = append(fields, v)
 		}
-		n, err := strconv.ParseInt(v, 10, 64)
+	}
+	ids := make([]int64, len(fields))
+	for i, v := range fields {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if err != nil {
 			n = 0 // not an id: Validate refuses it
 		}
-		ids = append(ids, n)
+		ids[i] = n
 	}
 	return ids
 }
@@ -96,17 +101,24 @@ func counterRefusal(err error, row string) (*rowRefusal, bool) {
 	return ref, true
 }
 
-// counterBookCandidate books the candidate of the path into the slot (or the
-// combined pair) the form chose.
+// counterBookCandidate books the candidate of the path into the slot, the
+// combined pair or the all-subjects day (BK-PACKAGE) the form chose. A
+// package's refusal shows on its row, and its success names the three
+// bookings (booked=).
 func (h Handler) counterBookCandidate(c echo.Context) error {
 	id, f, err := pathForm(c)
 	if err != nil {
 		return err
 	}
-	_, _, err = h.booker().Book(c.Request().Context(), scheduling.BookRequest{
-		CandidateID: id, SlotIDs: formSlots(f), By: auth.Caller(c).UserID, IdempotencyKey: f.Get("key"),
+	ids := formSlots(f)
+	row := "book"
+	if len(ids) == 3 {
+		row = rowKey(ids)
+	}
+	bs, _, err := h.booker().Book(c.Request().Context(), scheduling.BookRequest{
+		CandidateID: id, SlotIDs: ids, By: auth.Caller(c).UserID, IdempotencyKey: f.Get("key"),
 	}, h.Now())
-	if ref, ok := counterRefusal(err, "book"); ok {
+	if ref, ok := counterRefusal(err, row); ok {
 		if ref.Code == refusal.InvalidField && ref.Key == "refusal.invalid" {
 			if _, err := h.Scheduling.Candidate(c.Request().Context(), id); errors.Is(err, refusal.ErrNotFound) {
 				return refusal.ErrNotFound
@@ -116,6 +128,14 @@ func (h Handler) counterBookCandidate(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(ids) == 3 && len(bs) == 3 {
+		booked := make([]string, len(bs))
+		for i, b := range bs {
+			booked[i] = strconv.FormatInt(b.ID, 10)
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d?done=counter_package_booked&booked=%s#package-booked",
+			id, strings.Join(booked, ",")))
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/candidates/%d?done=counter_booked#bookings-h", id))
 }

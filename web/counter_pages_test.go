@@ -246,3 +246,99 @@ func activeOrAny(a *servertest.App, t *testing.T, candidate, slot int64) int64 {
 	}
 	return id
 }
+
+// TestWebCounterPackage: without a package grant the counter offers no
+// all-subjects day, only a pointer to the grant form; once granted it lists
+// the day's fitting subject 2, 3 and 4 combinations (the subject 4 slot
+// that overlaps subject 3 is in none), a refusal (a seat taken meanwhile)
+// shows at its row and books nothing, and a booking names its three
+// bookings.
+func TestWebCounterPackage(t *testing.T) {
+	t.Parallel()
+	a := servertest.Start(t)
+	sched := a.Staff("scheduler")
+	venue := a.NewVenue(sched, false)
+	s2 := a.NewSlot(sched, venue, 2, 5, 8, nil)                            // 08:00–10:00
+	s3 := a.NewSlot(sched, venue, 3, 5, 10, map[string]any{"capacity": 1}) // 10:00–12:00
+	s3b := a.NewSlot(sched, venue, 3, 5, 10, nil)                          // the same hour, seats left
+	s4 := a.NewSlot(sched, venue, 4, 5, 13, nil)                           // 13:00–15:00
+	early4 := a.NewSlot(sched, venue, 4, 5, 11, nil)                       // overlaps subject 3
+	c := a.NewCandidate(sched, nil)
+	filler := a.NewCandidate(sched, nil)
+	b := planningBrowser(a, t, "scheduler")
+	page := fmt.Sprintf("/admin/candidates/%d", c.ID)
+	row := fmt.Sprintf("package-%d-%d-%d", s2, s3, s4)
+
+	p := b.get(page)
+	if hint := rowOf(p.Body, "counter-packages"); !strings.Contains(hint, "考生未办理全科考试套餐") || !strings.Contains(hint, `href="#package"`) {
+		t.Errorf("without a grant: %q", hint)
+	}
+	if strings.Contains(p.Body, `id="`+row+`"`) {
+		t.Errorf("a combination offered without a grant")
+	}
+
+	a.Must(http.StatusOK, "POST", fmt.Sprintf("/api/v1/candidates/%d/package", c.ID), sched, map[string]any{"reason": "permit_expiring"})
+	p = b.get(page)
+	offer := cardOf(p.Body, row)
+	for _, want := range []string{longDateZh(a.Day(5)), "科目二 08:00–10:00", "科目三 10:00–12:00", "科目四 13:00–15:00", "为考生预约这三场"} {
+		if !strings.Contains(offer, want) {
+			t.Errorf("row %s lacks %q:\n%s", row, want, offer)
+		}
+	}
+	if !strings.Contains(p.Body, fmt.Sprintf(`id="package-%d-%d-%d"`, s2, s3b, s4)) {
+		t.Errorf("the combination with the other subject 3 slot is not offered")
+	}
+	if strings.Contains(p.Body, fmt.Sprintf("-%d\"", early4)) {
+		t.Errorf("the subject 4 slot that overlaps subject 3 (%d) is offered", early4)
+	}
+
+	// The last seat of s3 goes meanwhile: the package is refused at its row.
+	a.Must(http.StatusCreated, "POST", "/api/v1/bookings", filler.Token, map[string]any{"slot_ids": []int64{s3}})
+	form := func(s3 int64, key string) url.Values {
+		return url.Values{"slot_id": {fmt.Sprint(s2), fmt.Sprint(s3), fmt.Sprint(s4)}, "key": {key}}
+	}
+	p = b.post(page+"/book", form(s3, "pk1"))
+	if p.Status != http.StatusConflict || !strings.Contains(cardOf(p.Body, row), `id="err-`+row+`" role="alert" data-code="slot_full">该场次已约满`) {
+		t.Errorf("a full subject 3: %d\n%s", p.Status, cardOf(p.Body, row))
+	}
+	if activeBooking(a, t, c.ID, s2) != 0 || activeBooking(a, t, c.ID, s4) != 0 {
+		t.Errorf("a refused package booked a part of it")
+	}
+
+	b.get(page)
+	p = b.post(page+"/book", form(s3b, "pk2"))
+	ids := []int64{activeBooking(a, t, c.ID, s2), activeBooking(a, t, c.ID, s3b), activeBooking(a, t, c.ID, s4)}
+	if ids[0] == 0 || ids[1] == 0 || ids[2] == 0 {
+		t.Fatalf("package: %d at %s, bookings %v\n%s", p.Status, p.URL, ids, p.Body)
+	}
+	if want := fmt.Sprintf("%s?done=counter_package_booked&booked=%d,%d,%d", page, ids[0], ids[1], ids[2]); p.URL != want {
+		t.Errorf("landed on %s, want %s", p.URL, want)
+	}
+	booked := p.Body[strings.Index(p.Body, `id="package-booked"`)+1:]
+	booked = booked[:strings.Index(booked, "</div>")]
+	if !strings.Contains(p.Body, "已为考生预约全科考试（科目二、科目三、科目四）。") {
+		t.Errorf("no flash:\n%s", p.Body)
+	}
+	for i, want := range []string{"科目二 " + longDateZh(a.Day(5)) + " 08:00–10:00", "科目三 " + longDateZh(a.Day(5)) + " 10:00–12:00", "科目四 " + longDateZh(a.Day(5)) + " 13:00–15:00"} {
+		if !strings.Contains(booked, want) || !strings.Contains(booked, fmt.Sprintf("预约号 YY%08d", ids[i])) {
+			t.Errorf("the outcome lacks %q and booking %d:\n%s", want, ids[i], booked)
+		}
+	}
+	if strings.Contains(cardOf(p.Body, fmt.Sprintf("package-%d-%d-%d", s2, s3b, s4)), "为考生预约这三场") {
+		t.Errorf("the booked combination is still offered")
+	}
+}
+
+// cardOf returns the HTML of the counter's card with id, up to its closing
+// tag (its own list has items of its own), "" when there is none.
+func cardOf(body, id string) string {
+	start := strings.Index(body, `id="`+id+`"`)
+	if start < 0 {
+		return ""
+	}
+	end := strings.Index(body[start:], "\n    </li>")
+	if end < 0 {
+		return body[start:]
+	}
+	return body[start : start+end]
+}

@@ -193,6 +193,12 @@ type candidateView struct {
 	// form's Idempotency-Key.
 	Slots []counterSlot
 	Key   string
+	// Packages are the all-subjects days the counter offers a candidate
+	// holding the package (BK-PACKAGE), More whether there were more;
+	// Booked the three bookings of the one just booked.
+	Packages []packageRow
+	More     bool
+	Booked   []candidateBooking
 }
 
 // Checked reports whether the grant form ticks need: as sent, else as the
@@ -277,9 +283,14 @@ func (h Handler) candidatePageWith(c echo.Context, status int, id int64, g *sche
 		return err
 	}
 	v.Key = newIdempotencyKey()
+	if v.Packages, v.More, err = h.counterPackages(ctx, p, bs); err != nil {
+		return err
+	}
+	v.Booked = bookedOf(c.QueryParam("booked"), v.Bookings)
 	if ref != nil {
 		ref.Placed = v.Request != nil && ref.Row == fmt.Sprintf("request-%d", v.Request.ID) || ref.Row == "book" ||
-			slices.ContainsFunc(bs, func(b scheduling.Booking) bool { return ref.Row == fmt.Sprintf("booking-%d", b.ID) })
+			slices.ContainsFunc(bs, func(b scheduling.Booking) bool { return ref.Row == fmt.Sprintf("booking-%d", b.ID) }) ||
+			slices.ContainsFunc(v.Packages, func(r packageRow) bool { return r.Key == ref.Row })
 	}
 	return h.render(c, status, "admin_candidate", "plan.candidate.title", v)
 }

@@ -103,6 +103,27 @@ func (h Handler) declineOffer(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=offer_declined")
 }
 
+// keepOffer keeps a seat the waitlist booked for the candidate (RA-WAIT):
+// it can then no longer be declined, only cancelled.
+func (h Handler) keepOffer(c echo.Context) error {
+	id, _, err := pathForm(c)
+	if err != nil {
+		return err
+	}
+	p := auth.Caller(c)
+	_, err = h.Scheduling.Keep(c.Request().Context(), id, p.UserID, h.Now())
+	if errors.Is(err, refusal.ErrNotFound) {
+		return err
+	}
+	if ref, ok := rowRefusalOf(err, "booking-"+strconv.FormatInt(id, 10)); ok {
+		return h.bookingsPage(c, ref.Status, ref)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=offer_kept#booking-"+strconv.FormatInt(id, 10))
+}
+
 // withDone adds the flash done to the query string q.
 func withDone(q, done string) string {
 	if q == "" {

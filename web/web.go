@@ -98,6 +98,7 @@ func (h Handler) Register(e *echo.Echo) {
 	e.GET("/candidate/bookings/:id/cancel", h.cancelPage, candidate...)
 	e.POST("/candidate/bookings/:id/cancel", h.cancel, candidate...)
 	e.POST("/candidate/bookings/:id/decline", h.declineOffer, candidate...)
+	e.POST("/candidate/bookings/:id/keep", h.keepOffer, candidate...)
 	e.GET("/candidate/feedback", h.feedbackPage, candidate...)
 	e.POST("/candidate/feedback", h.rate, candidate...)
 	e.GET("/candidate/priority", h.lane, candidate...)

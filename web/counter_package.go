@@ -1,0 +1,73 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"examd/scheduling"
+)
+
+// The counter's all-subjects day (套餐定制, BK-PACKAGE): for a candidate
+// holding a package grant in force, the candidate's staff page offers the
+// subject 2, 3 and 4 combinations of one day that fit, as the candidate's
+// own slot page lists them (packageRows), each with a button that books the
+// three through the API's Booker (counterBookCandidate).
+
+// counterPackages are the all-subjects days the counter offers candidate p
+// (their bookings bs) from today on, slotDays days ahead, judged by the
+// booking rules as the candidate's page judges them; none without a grant
+// in force. It reports whether there were more than the page lists.
+func (h Handler) counterPackages(ctx context.Context, p scheduling.CandidateProfile, bs []scheduling.Booking) ([]packageRow, bool, error) {
+	if p.Package == nil {
+		return nil, false, nil
+	}
+	now := h.Now()
+	today := scheduling.Day(now)
+	found, truncated, err := h.Scheduling.FindSlots(ctx, scheduling.SlotFilter{LicenceClass: p.LicenceClass, From: today, To: today.AddDate(0, 0, slotDays)})
+	if err != nil {
+		return nil, false, err
+	}
+	venues, err := h.Scheduling.Venues(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	rules, err := h.Scheduling.RulesCandidate(ctx, p.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	mine := map[int64]bool{}
+	for _, b := range bs {
+		mine[b.SlotID] = mine[b.SlotID] || b.Status == scheduling.StatusConfirmed
+	}
+	rows := slotRows(found, venueNames(venues), mine, nil, rules.Priority != nil, now)
+	block(rows, rules)
+	ps, more := packageRows(found, rows, rules, now)
+	return ps, truncated || more, nil
+}
+
+// bookedOf are the bookings among bs that the query's booked= names (the
+// three of an all-subjects day just booked at the counter), by subject; an
+// id that is not one of the candidate's bookings is ignored.
+func bookedOf(booked string, bs []candidateBooking) []candidateBooking {
+	if booked == "" {
+		return nil
+	}
+	var out []candidateBooking
+	for _, v := range strings.Split(booked, ",") {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			continue
+		}
+		if i := slices.IndexFunc(bs, func(b candidateBooking) bool { return b.ID == id }); i >= 0 && !slices.ContainsFunc(out, func(b candidateBooking) bool { return b.ID == id }) {
+			out = append(out, bs[i])
+		}
+	}
+	slices.SortFunc(out, func(a, b candidateBooking) int { return cmp.Compare(a.Subject, b.Subject) })
+	return out
+}
+
+// Number is the booking's number as its slip prints it.
+func (b candidateBooking) Number() string { return scheduling.BookingNumber(b.ID) }
