@@ -92,3 +92,31 @@ type RosterEntry struct {
 	// preference is the allocated application's preference placed.
 	Preference *int `db:"preference" json:"-"`
 }
+
+// Allocated reports whether e's seat was given by a ranked slot's
+// allocation; RankN and BasisCode then say its rank and rule.
+func (e RosterEntry) Allocated() bool { return e.Rank != nil && e.Basis != nil }
+
+// RankN is e's rank, 0 when not allocated.
+func (e RosterEntry) RankN() int {
+	if e.Rank == nil {
+		return 0
+	}
+	return *e.Rank
+}
+
+// ReasonIn says e's allocation reason in lang ("en", else Chinese).
+func (e RosterEntry) ReasonIn(lang string) string {
+	if lang == "en" {
+		return e.ReasonEN
+	}
+	return e.ReasonZH
+}
+
+// BasisCode is the RA rule that ranked e, "" when not allocated.
+func (e RosterEntry) BasisCode() string {
+	if e.Basis == nil {
+		return ""
+	}
+	return *e.Basis
+}

@@ -88,6 +88,12 @@ func TestBrowserRankedSlots(t *testing.T) {
 		}
 		tb.checkPage()
 		tb.checkAxe()
+		// The slot's roster says why the seat was given.
+		tb.open(fmt.Sprintf("/admin/slots/%d", s1), "admin_slot")
+		if got := tb.text("#roster .allocation"); got != "排序分配：排名第1（排序时间），已按第1志愿分配" {
+			t.Errorf("roster's allocation %q", got)
+		}
+		tb.checkAxe()
 	})
 	t.Run("Allocated", func(t *testing.T) {
 		tb := openTab(a, t, 1280, 900)
