@@ -349,7 +349,10 @@ func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key,
 	// first, so that two combined bookings of one pair cannot deadlock; a
 	// single slot's seat is taken by the conditional UPDATE alone (locking
 	// the hot row first, then updating it, cost a quarter of the rush's
-	// transactions per second); PL-RESERVE: until the release
+	// transactions per second); a seat is taken only from a slot still
+	// instant, as the UPDATE finds it once it holds the row (a scheduler's
+	// switch to ranked, SetAllocation, that committed after the read is
+	// seen here and refused as slot_full); PL-RESERVE: until the release
 	// job marked the reserve released (reserve_released_at, after offering
 	// the seats to the waitlist) a regular candidate may not take the last
 	// priority_reserved seats; the CHECK on booked is the last guard. The bookings' foreign key
@@ -724,7 +727,7 @@ func writeBookingQuery(audited, noted string) string {
 			ORDER BY id FOR NO KEY UPDATE),
 		seats AS (
 			UPDATE slots SET booked = booked + 1
-			WHERE id = ANY($3) AND EXISTS (SELECT FROM ins)
+			WHERE id = ANY($3) AND EXISTS (SELECT FROM ins) AND allocation = 'instant'
 			  AND (cardinality($3::bigint[]) = 1 OR id IN (SELECT id FROM locked))
 			  AND booked < capacity - CASE WHEN $18 OR reserve_released_at <= $19 THEN 0 ELSE priority_reserved END
 			RETURNING slots.id),

@@ -48,6 +48,7 @@ func (h Handler) Register(g *echo.Group) {
 	r.POST("/slots/week", h.createWeek, planners)
 	r.GET("/slots", h.listSlots, anyone)
 	r.GET("/slots/:id", h.getSlot, anyone)
+	r.PATCH("/slots/:id", h.setAllocation, planners)
 	r.GET("/slots/:id/roster", h.roster, staff)
 	r.POST("/slots/:id/waitlist", h.joinWaitlist, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))
 	r.DELETE("/slots/:id/waitlist", h.leaveWaitlist, auth.Require(auth.RoleCandidate, auth.RoleScheduler, auth.RoleAdmin))

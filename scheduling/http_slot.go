@@ -128,6 +128,32 @@ func (h Handler) createSlot(c echo.Context) error {
 	return c.JSON(http.StatusCreated, presentSlot(s, true, now))
 }
 
+// setAllocation switches a slot between instant and ranked allocation
+// (Store.SetAllocation): {"allocation":"ranked"}, the one field a slot may
+// change after its publication.
+func (h Handler) setAllocation(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Allocation *string `json:"allocation"`
+	}
+	if err := api.Bind(c, &req); err != nil {
+		return err
+	}
+	allocation, err := required(req.Allocation, "allocation")
+	if err != nil {
+		return err
+	}
+	now := h.Now()
+	s, err := h.Store.SetAllocation(c.Request().Context(), id, allocation, auth.Caller(c).UserID, now)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, presentSlot(s, true, now))
+}
+
 // lane reports whether the caller sees every unbooked seat: staff, and
 // candidates on the priority lane.
 func (h Handler) lane(c echo.Context) (bool, error) {

@@ -26,6 +26,7 @@ func (h Handler) createWeek(c echo.Context) error {
 		Capacity         *int    `json:"capacity"`
 		PriorityReserved *int    `json:"priority_reserved"`
 		AdaptedVehicle   *bool   `json:"adapted_vehicle"`
+		Allocation       *string `json:"allocation"`
 	}
 	if err := api.Bind(c, &req); err != nil {
 		return err
@@ -61,6 +62,11 @@ func (h Handler) createWeek(c echo.Context) error {
 	}
 	if req.AdaptedVehicle != nil {
 		w.AdaptedVehicle = *req.AdaptedVehicle
+	}
+	if req.Allocation != nil {
+		if w.Allocation = *req.Allocation; w.Allocation == "" {
+			return refusal.Invalid("allocation", `"instant" or "ranked"`)
+		}
 	}
 	now := h.Now()
 	slots, err := w.Slots(now)

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -128,10 +129,17 @@ func (s *Store) JoinWaitlist(ctx context.Context, candidateID, slotID, by int64,
 	if sl.SeatsLeft(c.Priority != nil, now) > 0 {
 		return WaitlistEntry{}, ErrSlotNotFull
 	}
+	// The slot is share-locked and must still be instant: a scheduler's
+	// switch to ranked (SetAllocation) is waited for, and then refused here,
+	// or waits for this entry and then refuses itself.
 	var id int64
 	err = tx.GetContext(ctx, &id, `
-		INSERT INTO waitlist (candidate_id, slot_id, joined_at) VALUES ($1, $2, $3) RETURNING id`,
+		WITH sl AS (SELECT id FROM slots WHERE id = $2 AND allocation = 'instant' FOR SHARE)
+		INSERT INTO waitlist (candidate_id, slot_id, joined_at) SELECT $1, sl.id, $3 FROM sl RETURNING id`,
 		candidateID, slotID, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return WaitlistEntry{}, ErrRankedSlot
+	}
 	if err != nil {
 		return WaitlistEntry{}, dbError(err, "join waitlist")
 	}

@@ -58,6 +58,9 @@ type Week struct {
 	Capacity         int
 	PriorityReserved int
 	AdaptedVehicle   bool
+	// Allocation is how every slot of the week gives its seats (RA-*):
+	// "instant" (the default, when empty) or "ranked".
+	Allocation string
 }
 
 // Overlap reports whether two slots overlap (BK-OVERLAP): the same venue
@@ -153,6 +156,6 @@ func (w Week) slot(now, d time.Time, s Session, subject int) (Slot, error) {
 	return NewSlot{
 		VenueID: w.VenueID, Subject: subject, LicenceClass: w.LicenceClass,
 		StartsAt: start, EndsAt: end, Capacity: w.Capacity, PriorityReserved: w.PriorityReserved,
-		AdaptedVehicle: w.AdaptedVehicle,
+		AdaptedVehicle: w.AdaptedVehicle, Allocation: w.Allocation,
 	}.Slot(now)
 }

@@ -37,7 +37,7 @@ func TestCreateWeekAPI(t *testing.T) {
 	if got, want := first["starts_at"], a.Day(3).Add(8*time.Hour).Format(time.RFC3339); got != want {
 		t.Errorf("first starts %v, want %v", got, want)
 	}
-	if first["subject"] != 2.0 || first["priority_reserved"] != 1.0 || first["seats_left"] != 10.0 {
+	if first["subject"] != 2.0 || first["priority_reserved"] != 1.0 || first["seats_left"] != 10.0 || first["allocation"] != "instant" {
 		t.Errorf("first slot %v", first)
 	}
 
@@ -64,9 +64,23 @@ func TestCreateWeekAPI(t *testing.T) {
 		// Several bad fields: the first, in the order of the body's fields.
 		{map[string]any{"days": []string{}, "subjects": []int{5}, "capacity": 0}, "days"},
 		{map[string]any{"capacity": 0, "priority_reserved": -1}, "capacity"},
+		{map[string]any{"allocation": "lottery"}, "allocation"},
+		{map[string]any{"allocation": ""}, "allocation"},
 	} {
 		if r := a.Do("POST", "/api/v1/slots/week", sched, body(tc.over)); r.Status != 422 || r.Field() != tc.field {
 			t.Errorf("%v: got %d %s, want 422 field %s", tc.over, r.Status, r.Raw, tc.field)
 		}
+	}
+
+	// RA-*: every slot of a ranked week collects applications.
+	r = a.Must(http.StatusCreated, "POST", "/api/v1/slots/week", sched, body(map[string]any{
+		"days": []string{a.Day(9).Format(time.DateOnly)}, "allocation": "ranked"}))
+	for _, sl := range r.Body["slots"].([]any) {
+		if got := sl.(map[string]any)["allocation"]; got != "ranked" {
+			t.Errorf("slot of a ranked week: allocation %v", got)
+		}
+	}
+	if err := a.DB.Get(&n, `SELECT count(*) FROM slots WHERE venue_id = $1 AND allocation = 'ranked'`, venue); err != nil || n != 4 {
+		t.Errorf("%d ranked slots stored (%v), want 4", n, err)
 	}
 }

@@ -43,8 +43,12 @@ func TestBrowserWeekOfSlots(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#capacity"), ""),
 		chromedp.SendKeys(chromedp.CSS("#capacity"), "12"),
 	)
+	if got := eval[string](tb, `document.querySelector('#allocation').value`); got != "instant" {
+		t.Errorf("allocation %q by default, want instant", got)
+	}
 	tb.click("#week-preview", "#preview")
 	tb.checkPage()
+	tb.checkAxe()
 	rows := eval[[]string](tb, `[...document.querySelectorAll('#preview tbody tr')].map(r => r.textContent.replace(/\s+/g, ' ').trim())`)
 	if len(rows) != 10 {
 		t.Fatalf("preview %q, want 10 slots", rows)
@@ -68,6 +72,19 @@ func TestBrowserWeekOfSlots(t *testing.T) {
 	if err := a.DB.Get(&n, `SELECT count(*) FROM slots WHERE capacity = 12 AND subject = 2`); err != nil || n != 10 {
 		t.Errorf("%d slots in the database (%v), want 10", n, err)
 	}
+	// The scheduler switches the last slot to ranked on its page.
+	var last int64
+	if err := a.DB.Get(&last, `SELECT max(id) FROM slots`); err != nil {
+		t.Fatal(err)
+	}
+	tb.open(fmt.Sprintf("/admin/slots/%d", last), "admin_slot")
+	tb.checkAxe()
+	tb.do("confirm the switch", chromedp.Click(chromedp.CSS("#allocation-confirm")))
+	tb.click("#allocation-submit", "#announce p")
+	if got := tb.text("#allocation-now"); got != "排序分配" {
+		t.Errorf("allocation shown %q after the switch", got)
+	}
+	tb.checkAxe()
 	tb.click(`.tools form button`, `body[data-page="login"]`)
 
 	tb.logIn(c.IDNo, "candidate-pw", "candidate_journey")

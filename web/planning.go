@@ -27,6 +27,7 @@ func (h Handler) registerPlanning(e *echo.Echo, m []echo.MiddlewareFunc) {
 	e.POST("/admin/slots", h.planCreateSlot, m...)
 	e.GET("/admin/slots/week", h.planWeek, m...)
 	e.POST("/admin/slots/week", h.planPublishWeek, m...)
+	e.POST("/admin/slots/:id/allocation", h.planSetAllocation, m...)
 	e.GET("/admin/candidates", h.planCandidates, m...)
 	e.POST("/admin/candidates", h.planCreateCandidate, m...)
 	e.GET("/admin/candidates/:id", h.planCandidate, m...)

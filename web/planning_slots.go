@@ -277,8 +277,37 @@ func (h Handler) rosterPage(c echo.Context, status int, id int64, ref *rowRefusa
 		return err
 	}
 	if ref != nil {
-		ref.Placed = ref.Row == "book" || ref.Row == "close" ||
+		ref.Placed = ref.Row == "book" || ref.Row == "close" || ref.Row == "allocation" && v.Counter ||
 			slices.ContainsFunc(roster, func(e scheduling.RosterEntry) bool { return ref.Row == fmt.Sprintf("booking-%d", e.BookingID) })
 	}
 	return h.render(c, status, "admin_slot", "plan.roster.title", v)
+}
+
+// planSetAllocation switches the slot between instant and ranked
+// allocation, as PATCH /slots/{id} does, once the scheduler ticked the
+// confirmation; a refusal is shown next to the form.
+func (h Handler) planSetAllocation(c echo.Context) error {
+	id, err := api.PathID(c)
+	if err != nil {
+		return err
+	}
+	f, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	if f.Get("confirm") != "yes" {
+		return h.rosterPage(c, http.StatusUnprocessableEntity, id, &rowRefusal{Row: "allocation", Code: "confirm",
+			Key: "plan.allocation.confirm_needed", Status: http.StatusUnprocessableEntity})
+	}
+	_, err = h.Scheduling.SetAllocation(c.Request().Context(), id, f.Get("allocation"), auth.Caller(c).UserID, h.Now())
+	if errors.Is(err, refusal.ErrNotFound) {
+		return err
+	}
+	if ref, ok := rowRefusalOf(err, "allocation"); ok {
+		return h.rosterPage(c, ref.Status, id, ref)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/slots/%d?done=allocation_changed#allocation-h", id))
 }

@@ -194,6 +194,7 @@ func weekOf(f url.Values) (w scheduling.Week, unread refusal.List) {
 		}
 	}
 	w.AdaptedVehicle = f.Get("adapted_vehicle") == "1"
+	w.Allocation = f.Get("allocation")
 	return w, unread
 }
 

@@ -83,6 +83,43 @@ func TestWebPlanningWeek(t *testing.T) {
 		}
 	})
 
+	t.Run("Ranked", func(t *testing.T) {
+		// RA-*: a ranked week, every slot of it collecting applications,
+		// each in the scheduler's ranked list.
+		f := form("preview")
+		f["days"], f["subjects"], f["allocation"] = []string{a.Day(9).Format(time.DateOnly)}, []string{"2"}, []string{"ranked"}
+		p := b.post("/admin/slots/week", f)
+		if p.Status != http.StatusOK || strings.Count(p.Body, `<span class="tag">排序分配</span>`) != 2 ||
+			!strings.Contains(p.Body, `<option value="ranked" selected>排序分配</option>`) {
+			t.Fatalf("ranked preview: %d\n%s", p.Status, p.Body)
+		}
+		f["action"] = []string{"publish"}
+		if p := b.post("/admin/slots/week", f); !strings.Contains(p.Body, "本周场次已全部发布。") {
+			t.Fatalf("publish: %d at %s", p.Status, p.URL)
+		}
+		var ids []int64
+		if err := a.DB.Select(&ids, `SELECT id FROM slots WHERE venue_id = $1 AND allocation = 'ranked' ORDER BY starts_at`, venue); err != nil || len(ids) != 2 {
+			t.Fatalf("ranked slots %v (%v), want 2", ids, err)
+		}
+		if n := planningCount(a, t, "slots", "venue_id = $1 AND allocation = 'instant'", venue); n != 12 {
+			t.Errorf("%d instant slots, want the first week's 12", n)
+		}
+		list := b.get(fmt.Sprintf("/admin/slots?venue=%d&date=%s", venue, a.Day(9).Format(time.DateOnly)))
+		for _, id := range ids {
+			if !strings.Contains(list.Body, fmt.Sprintf(`href="/admin/slots/%d/applications" id="ranked-%d"`, id, id)) {
+				t.Errorf("slot %d is not marked ranked in the list", id)
+			}
+		}
+		c := a.NewCandidate(sched, nil)
+		app := a.Must(http.StatusCreated, "POST", "/api/v1/bookings", c.Token, map[string]any{"preferences": [][]int64{{ids[0]}, {ids[1]}}}).ID()
+		for _, id := range ids {
+			if p := b.get(fmt.Sprintf("/admin/slots/%d/applications", id)); p.Status != http.StatusOK ||
+				!strings.Contains(p.Body, fmt.Sprintf(`id="application-%d"`, app)) {
+				t.Errorf("ranked list of slot %d: %d\n%s", id, p.Status, p.Body)
+			}
+		}
+	})
+
 	t.Run("OverlapRefusedWhole", func(t *testing.T) {
 		f := form("publish")
 		f["days"] = append(f["days"], a.Day(6).Format(time.DateOnly))
