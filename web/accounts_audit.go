@@ -25,9 +25,11 @@ import (
 // An action missing here still shows, by its raw name.
 var auditActions = []string{
 	"user.created",
-	"booking.created", "booking.cancelled",
-	"priority.granted", "priority.revoked",
-	"device.key_issued", "device.retired",
+	"booking.created", "booking.cancelled", "booking.no_show", "day.closed",
+	"application.created", "application.withdrawn", "slots.allocated", "slot.allocation_changed",
+	"waitlist.joined", "waitlist.left", "waitlist.kept",
+	"priority.granted", "priority.revoked", "priority.declined", "package.granted", "package.revoked",
+	"device.key_issued", "device.retired", "display.token_issued", "display.revoked",
 	"attempt.opened", "attempt.finished", "attempt.confirmed", "attempt.corrected", "correction.confirmed",
 	"issuance.ready", "issuance.withdrawn", "issuance.accept", "issuance.review_fee", "issuance.print",
 }

@@ -162,6 +162,8 @@ var authzRows = []authzRow{
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots", path: "/candidate/slots"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "GET /candidate/apply", path: "/candidate/apply?slot={slot}"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/apply", path: "/candidate/apply"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "GET /candidate/apply/combined", path: "/candidate/apply/combined"},
+	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/apply/combined", path: "/candidate/apply/combined"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/applications/:id/withdraw", path: "/candidate/applications/999999/withdraw"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots/:id/waitlist", path: "/candidate/slots/{slot}/waitlist"},
 	{want: "login login login 403   ok    ok    403   403   403   403   403   login login", route: "POST /candidate/slots/:id/waitlist/leave", path: "/candidate/slots/{slot}/waitlist/leave"},
