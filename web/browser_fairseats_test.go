@@ -25,6 +25,7 @@ func TestBrowserScreenshotsFairSeats(t *testing.T) {
 	r1 := a.NewSlot(sched, venue, 2, 5, 8, ranked)                        // allocated below
 	r3 := a.NewSlot(sched, venue, 2, 6, 8, ranked)                        // open: 申请
 	a.NewSlot(sched, venue, 2, 9, 8, ranked)                              // a second preference
+	r3b := a.NewSlot(sched, venue, 3, 6, 13, ranked)                      // with r3: 申请联考
 	f1 := a.NewSlot(sched, venue, 2, 7, 9, map[string]any{"capacity": 1}) // full: 王小明 waits
 	f2 := a.NewSlot(sched, venue, 2, 8, 9, map[string]any{"capacity": 1}) // full: 加入候补
 	f3 := a.NewSlot(sched, venue, 3, 7, 13, map[string]any{"capacity": 1})
@@ -127,6 +128,14 @@ func TestBrowserScreenshotsFairSeats(t *testing.T) {
 			}
 			tb.click(`form[action="/logout"] button`, `body[data-page="login"]`)
 
+			// A combined application (科目二三联考) to two ranked slots of one day.
+			tb.logIn(liu.IDNo, "candidate-pw", "candidate_journey")
+			shoot(fmt.Sprintf("/candidate/apply/combined?pair=%d-%d", r3, r3b), "candidate_apply", "apply-combined")
+			if got := tb.text("main"); !strings.Contains(got, "科目三") {
+				t.Errorf("the combined form names no subject 3: %q", got)
+			}
+			tb.click(`form[action="/logout"] button`, `body[data-page="login"]`)
+
 			tb.logIn(zhaoLi.IDNo, "candidate-pw", "candidate_journey")
 			shoot("/candidate", "candidate_journey", "queue")
 			if got := tb.text("#queue-text"); !strings.HasPrefix(got, "您前面还有 2 人") {
@@ -138,6 +147,10 @@ func TestBrowserScreenshotsFairSeats(t *testing.T) {
 			shoot(fmt.Sprintf("/admin/slots/%d/applications", r1), "admin_ranked", "ranked")
 			if got := tb.text("#ranked"); strings.Contains(got, wang.IDNo) {
 				t.Errorf("the ranked list shows a full ID number")
+			}
+			shoot(fmt.Sprintf("/admin/slots/%d", r1), "admin_slot", "slot-ranked-roster")
+			if got := tb.text("#roster"); !strings.Contains(got, "排序分配：排名第1") {
+				t.Errorf("the ranked slot's roster %q: want each seat's rank and reason", got)
 			}
 			shoot(fmt.Sprintf("/admin/candidates/%d", zhang.ID), "admin_candidate", "candidate-package")
 			shoot(fmt.Sprintf("/admin/slots/%d", f1), "admin_slot", "slot-waitlist")
