@@ -62,7 +62,7 @@ func (h Handler) renderUsers(c echo.Context, status int, form userForm, ref form
 	if err != nil {
 		return err
 	}
-	names := accountsVenues(venues)
+	names := venueNames(venues)
 	v := usersView{Users: make([]userRow, 0, len(users)), Venues: venues, Roles: auth.StaffRoles, Form: form, Refusal: ref}
 	for _, u := range users {
 		r := userRow{User: u}
@@ -127,13 +127,4 @@ func (h Handler) addUser(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/users?done=user_created")
-}
-
-// accountsVenues maps venue ids to names.
-func accountsVenues(vs []scheduling.Venue) map[int64]string {
-	names := make(map[int64]string, len(vs))
-	for _, v := range vs {
-		names[v.ID] = v.Name
-	}
-	return names
 }

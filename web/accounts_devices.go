@@ -83,7 +83,7 @@ func (h Handler) renderDevices(c echo.Context, status int, v devicesView) error 
 	if v.Venues, err = h.Scheduling.Venues(ctx); err != nil {
 		return err
 	}
-	names := accountsVenues(v.Venues)
+	names := venueNames(v.Venues)
 	v.Devices = make([]deviceRow, 0, len(devices))
 	for _, d := range devices {
 		v.Devices = append(v.Devices, deviceRow{ListedDevice: d, Key: "device-" + strconv.FormatInt(d.ID, 10), Venue: names[d.VenueID]})

@@ -166,10 +166,7 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
-	for _, v := range venues {
-		names[v.ID] = v.Name
-	}
+	names := venueNames(venues)
 	today := scheduling.Day(now)
 	found, truncated, err := h.Scheduling.FindSlots(ctx, q.filter(me.LicenceClass, today))
 	if err != nil {
@@ -337,10 +334,7 @@ func (h Handler) bookingsPage(c echo.Context, status int, ref *rowRefusal) error
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
-	for _, v := range venues {
-		names[v.ID] = v.Name
-	}
+	names := venueNames(venues)
 	waits, err := h.Scheduling.MyWaitlist(ctx, me.ID, now)
 	if err != nil {
 		return err

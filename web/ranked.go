@@ -96,10 +96,7 @@ func (h Handler) renderApply(c echo.Context, status int, first int64, picked [sc
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
-	for _, v := range venues {
-		names[v.ID] = v.Name
-	}
+	names := venueNames(venues)
 	today := scheduling.Day(now)
 	found, _, err := h.Scheduling.FindSlots(ctx, scheduling.SlotFilter{Subject: s.Subject, LicenceClass: me.LicenceClass,
 		From: today, To: today.AddDate(0, 0, slotDays)})
@@ -163,10 +160,7 @@ func (h Handler) renderApplyCombined(c echo.Context, status int, picked [schedul
 	if err != nil {
 		return err
 	}
-	names := map[int64]string{}
-	for _, v := range venues {
-		names[v.ID] = v.Name
-	}
+	names := venueNames(venues)
 	today := scheduling.Day(now)
 	found, _, err := h.Scheduling.FindSlots(ctx, scheduling.SlotFilter{LicenceClass: me.LicenceClass,
 		From: today, To: today.AddDate(0, 0, slotDays)})
@@ -354,9 +348,7 @@ func (h Handler) applications(c echo.Context, candidateID int64, now time.Time) 
 		if err != nil {
 			return nil, err
 		}
-		for _, v := range venues {
-			names[v.ID] = v.Name
-		}
+		names = venueNames(venues)
 	}
 	for _, a := range apps {
 		if a.Status == scheduling.StatusWithdrawn {
