@@ -162,30 +162,8 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 		return err
 	}
 	ctx, now := c.Request().Context(), h.Now()
-	venues, err := h.Scheduling.Venues(ctx)
-	if err != nil {
-		return err
-	}
-	names := venueNames(venues)
 	today := scheduling.Day(now)
-	found, truncated, err := h.Scheduling.FindSlots(ctx, q.filter(me.LicenceClass, today))
-	if err != nil {
-		return err
-	}
-	v := slotsView{
-		Query: q, Class: me.LicenceClass, Lane: me.Priority != nil, Package: me.Package, Venues: venues, Refusal: ref,
-		Truncated: truncated, IdempotencyKey: newIdempotencyKey(),
-		FirstDay: today.Format(time.DateOnly), LastDay: today.AddDate(0, 0, slotDays).Format(time.DateOnly),
-	}
 	booked, err := h.Scheduling.Bookings(ctx, me.ID)
-	if err != nil {
-		return err
-	}
-	mine := map[int64]bool{}
-	for _, b := range booked {
-		mine[b.SlotID] = mine[b.SlotID] || b.Status == scheduling.StatusConfirmed
-	}
-	rules, err := h.Scheduling.RulesCandidate(ctx, me.ID)
 	if err != nil {
 		return err
 	}
@@ -193,8 +171,16 @@ func (h Handler) slotsPage(c echo.Context, q slotQuery, status int, ref *rowRefu
 	if err != nil {
 		return err
 	}
-	rows := slotRows(found, names, mine, waitlistPlaces(waits), v.Lane, now)
-	block(rows, rules)
+	o, err := h.offerSlots(ctx, me.ID, q.filter(me.LicenceClass, today), booked, waitlistPlaces(waits), now)
+	if err != nil {
+		return err
+	}
+	found, rows, rules := o.Found, o.Rows, o.Rules
+	v := slotsView{
+		Query: q, Class: me.LicenceClass, Lane: me.Priority != nil, Package: me.Package, Venues: o.Venues, Refusal: ref,
+		Truncated: o.Truncated, IdempotencyKey: newIdempotencyKey(),
+		FirstDay: today.Format(time.DateOnly), LastDay: today.AddDate(0, 0, slotDays).Format(time.DateOnly),
+	}
 	if q.Pairs() {
 		var more bool
 		v.Pairs, more = combinedPairs(found, rows)

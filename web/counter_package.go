@@ -26,26 +26,12 @@ func (h Handler) counterPackages(ctx context.Context, p scheduling.CandidateProf
 	}
 	now := h.Now()
 	today := scheduling.Day(now)
-	found, truncated, err := h.Scheduling.FindSlots(ctx, scheduling.SlotFilter{LicenceClass: p.LicenceClass, From: today, To: today.AddDate(0, 0, slotDays)})
+	o, err := h.offerSlots(ctx, p.ID, scheduling.SlotFilter{LicenceClass: p.LicenceClass, From: today, To: today.AddDate(0, 0, slotDays)}, bs, nil, now)
 	if err != nil {
 		return nil, false, err
 	}
-	venues, err := h.Scheduling.Venues(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	rules, err := h.Scheduling.RulesCandidate(ctx, p.ID)
-	if err != nil {
-		return nil, false, err
-	}
-	mine := map[int64]bool{}
-	for _, b := range bs {
-		mine[b.SlotID] = mine[b.SlotID] || b.Status == scheduling.StatusConfirmed
-	}
-	rows := slotRows(found, venueNames(venues), mine, nil, rules.Priority != nil, now)
-	block(rows, rules)
-	ps, more := packageRows(found, rows, rules, now)
-	return ps, truncated || more, nil
+	ps, more := packageRows(o.Found, o.Rows, o.Rules, now)
+	return ps, o.Truncated || more, nil
 }
 
 // bookedOf are the bookings among bs that the query's booked= names (the

@@ -156,24 +156,13 @@ func (h Handler) renderApplyCombined(c echo.Context, status int, picked [schedul
 		return err
 	}
 	ctx, now := c.Request().Context(), h.Now()
-	venues, err := h.Scheduling.Venues(ctx)
-	if err != nil {
-		return err
-	}
-	names := venueNames(venues)
 	today := scheduling.Day(now)
-	found, _, err := h.Scheduling.FindSlots(ctx, scheduling.SlotFilter{LicenceClass: me.LicenceClass,
-		From: today, To: today.AddDate(0, 0, slotDays)})
+	o, err := h.offerSlots(ctx, me.ID, scheduling.SlotFilter{LicenceClass: me.LicenceClass,
+		From: today, To: today.AddDate(0, 0, slotDays)}, nil, nil, now)
 	if err != nil {
 		return err
 	}
-	rules, err := h.Scheduling.RulesCandidate(ctx, me.ID)
-	if err != nil {
-		return err
-	}
-	rows := slotRows(found, names, nil, nil, me.Priority != nil, now)
-	block(rows, rules)
-	pairs, _ := combinedPairs(found, rows)
+	pairs, _ := combinedPairs(o.Found, o.Rows)
 	v := applyView{Combined: true, PickedPairs: picked, Refusal: ref, Err: fes}
 	for _, p := range pairs {
 		if p.Ranked() && p.Blocked() == nil {

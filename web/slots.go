@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/url"
 	"slices"
@@ -161,6 +162,47 @@ func slotRows(slots []scheduling.Slot, venues map[int64]string, mine map[int64]b
 		})
 	}
 	return rows
+}
+
+// offered are the slots a filter found for a candidate, as the pages that
+// offer seats show them.
+type offered struct {
+	Venues []scheduling.Venue
+	Found  []scheduling.Slot
+	// Rows are Found's rows whose window has not closed, judged by the
+	// booking rules (block).
+	Rows []slotRow
+	// Rules are the candidate as the booking rules see them.
+	Rules scheduling.Candidate
+	// Truncated: the filter found more slots than it lists.
+	Truncated bool
+}
+
+// offerSlots reads the slots of filter f for candidate id and judges them
+// as every page offering seats does (the candidate's slot list and
+// application form, the counter): seats left for the candidate's lane,
+// the slots of the confirmed bookings among bs marked theirs, their
+// waitlist places (waiting, nil for none), the rows they may not book
+// blocked with the rule's reason.
+func (h Handler) offerSlots(ctx context.Context, id int64, f scheduling.SlotFilter, bs []scheduling.Booking, waiting map[int64]int, now time.Time) (offered, error) {
+	var o offered
+	var err error
+	if o.Venues, err = h.Scheduling.Venues(ctx); err != nil {
+		return o, err
+	}
+	if o.Found, o.Truncated, err = h.Scheduling.FindSlots(ctx, f); err != nil {
+		return o, err
+	}
+	if o.Rules, err = h.Scheduling.RulesCandidate(ctx, id); err != nil {
+		return o, err
+	}
+	mine := map[int64]bool{}
+	for _, b := range bs {
+		mine[b.SlotID] = mine[b.SlotID] || b.Status == scheduling.StatusConfirmed
+	}
+	o.Rows = slotRows(o.Found, venueNames(o.Venues), mine, waiting, o.Rules.Priority != nil, now)
+	block(o.Rows, o.Rules)
+	return o, nil
 }
 
 // combinedPairs offers the valid combined exams among slots: a subject 2
