@@ -112,8 +112,8 @@ func (h Handler) createSlot(c echo.Context) error {
 	}
 	if req.Allocation != nil {
 		n.Allocation = *req.Allocation
-		if n.Allocation == "" {
-			return refusal.Invalid("allocation", `"instant" or "ranked"`)
+		if err := CheckAllocation(n.Allocation); err != nil {
+			return err
 		}
 	}
 	now := h.Now()

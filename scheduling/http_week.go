@@ -64,8 +64,9 @@ func (h Handler) createWeek(c echo.Context) error {
 		w.AdaptedVehicle = *req.AdaptedVehicle
 	}
 	if req.Allocation != nil {
-		if w.Allocation = *req.Allocation; w.Allocation == "" {
-			return refusal.Invalid("allocation", `"instant" or "ranked"`)
+		w.Allocation = *req.Allocation
+		if err := CheckAllocation(w.Allocation); err != nil {
+			return err
 		}
 	}
 	now := h.Now()

@@ -40,7 +40,7 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, bs []Booking, now
 	// ending now does not make it declined.
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE waitlist w SET ended_at = $2,
-		       state = CASE WHEN $2 >= (b.exam_day::timestamp AT TIME ZONE 'Asia/Shanghai') THEN 'booked' ELSE 'declined' END
+		       state = CASE WHEN $2 >= `+cancelDeadlineSQL("b.exam_day")+` THEN 'booked' ELSE 'declined' END
 		FROM bookings b
 		WHERE b.id = w.booking_id AND w.booking_id = ANY($1) AND w.state = 'offered'`, pq.Array(ids), now); err != nil {
 		return fmt.Errorf("end offers: %w", err)

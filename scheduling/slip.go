@@ -24,6 +24,11 @@ func BookingNumber(id int64) string { return fmt.Sprintf("YY%08d", id) }
 // before the exam, in Asia/Shanghai).
 func CancelDeadline(examDay time.Time) time.Time { return StartOfDay(examDay) }
 
+// cancelDeadlineSQL is CancelDeadline in SQL, of the date expression day.
+func cancelDeadlineSQL(day string) string {
+	return "(" + day + "::timestamp AT TIME ZONE 'Asia/Shanghai')"
+}
+
 // RulesCandidate loads the candidate as the booking rules see them (class,
 // grant, history), for pages that tell what can be booked now.
 func (s *Store) RulesCandidate(ctx context.Context, id int64) (Candidate, error) {

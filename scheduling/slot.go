@@ -73,6 +73,15 @@ const (
 // Ranked reports whether the slot collects applications (RA-*).
 func (s Slot) Ranked() bool { return s.Allocation == AllocationRanked }
 
+// CheckAllocation refuses an allocation that is neither AllocationInstant
+// nor AllocationRanked (the API's "allocation" field, given).
+func CheckAllocation(allocation string) error {
+	if allocation != AllocationInstant && allocation != AllocationRanked {
+		return refusal.Invalid("allocation", `"instant" or "ranked"`)
+	}
+	return nil
+}
+
 func (s Slot) allocation() string {
 	if s.Allocation == "" {
 		return AllocationInstant
@@ -122,8 +131,8 @@ func (n NewSlot) Slot(now time.Time) (Slot, error) {
 	}
 	var bad refusal.List
 	refuse := func(field, message string) { bad = append(bad, refusal.Invalid(field, message)) }
-	if s.Allocation != AllocationInstant && s.Allocation != AllocationRanked {
-		refuse("allocation", `"instant" or "ranked"`)
+	if err, ok := refusal.As(CheckAllocation(s.Allocation)); ok {
+		bad = append(bad, err)
 	}
 	if n.VenueID <= 0 {
 		refuse("venue_id", "required")

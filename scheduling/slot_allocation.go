@@ -30,8 +30,8 @@ var ErrSlotInUse = refusal.New("slot_in_use", "该场次已有预约、预约申
 // finds the slot's new allocation and refuses (the booking's seat is taken
 // only from an instant slot, an application only to a ranked one).
 func (s *Store) SetAllocation(ctx context.Context, id int64, allocation string, by int64, now time.Time) (Slot, error) {
-	if allocation != AllocationInstant && allocation != AllocationRanked {
-		return Slot{}, invalid("allocation", `"instant" or "ranked"`)
+	if err := CheckAllocation(allocation); err != nil {
+		return Slot{}, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -64,7 +64,11 @@ func (s *Store) SetAllocation(ctx context.Context, id int64, allocation string, 
 	if err != nil {
 		return Slot{}, fmt.Errorf("set allocation of slot %d: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return Slot{}, fmt.Errorf("set allocation of slot %d: %w", id, err)
+	}
+	if n != 1 {
 		// The lock holds the allocation and the window as read: what
 		// stopped the UPDATE is a candidate's booking, application or entry.
 		return Slot{}, ErrSlotInUse

@@ -46,31 +46,34 @@ func CheckOffer(state string, examDay, now time.Time) error {
 	return ErrNotAnOffer
 }
 
-// offerOf locks, in tx, the waitlist entry that offered booking to the
-// candidate and judges it at now: a booking that is not the candidate's is
-// not found.
+// offerOf locks, in tx, the candidate's booking and then the waitlist entry
+// that offered it (in the order a cancellation takes them: booking, then
+// entry, so that a decline and a staff cancellation of the same seat wait
+// for each other instead of deadlocking), and judges the entry at now. A
+// booking that is not the candidate's is not found.
 func offerOf(ctx context.Context, tx *sqlx.Tx, bookingID, candidateID int64, now time.Time) (entryID int64, err error) {
-	var found struct {
-		ExamDay time.Time      `db:"exam_day"`
-		Entry   sql.NullInt64  `db:"entry"`
-		State   sql.NullString `db:"state"`
-	}
-	err = tx.GetContext(ctx, &found, `
-		SELECT b.exam_day, w.id AS entry, w.state
-		FROM bookings b LEFT JOIN LATERAL (
-			SELECT id, state FROM waitlist WHERE booking_id = b.id AND candidate_id = b.candidate_id FOR UPDATE
-		) w ON true
-		WHERE b.id = $1 AND b.candidate_id = $2`, bookingID, candidateID)
+	var examDay time.Time
+	err = tx.GetContext(ctx, &examDay, `
+		SELECT exam_day FROM bookings WHERE id = $1 AND candidate_id = $2 FOR UPDATE`, bookingID, candidateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, refusal.ErrNotFound // not the candidate's
 	}
 	if err != nil {
-		return 0, fmt.Errorf("find offer of booking %d: %w", bookingID, err)
+		return 0, fmt.Errorf("lock booking %d: %w", bookingID, err)
 	}
-	if err := CheckOffer(found.State.String, found.ExamDay, now); err != nil {
+	var entry struct {
+		ID    int64  `db:"id"`
+		State string `db:"state"`
+	}
+	err = tx.GetContext(ctx, &entry, `
+		SELECT id, state FROM waitlist WHERE booking_id = $1 AND candidate_id = $2 FOR UPDATE`, bookingID, candidateID)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("lock offer of booking %d: %w", bookingID, err)
+	}
+	if err := CheckOffer(entry.State, examDay, now); err != nil {
 		return 0, err
 	}
-	return found.Entry.Int64, nil
+	return entry.ID, nil
 }
 
 // Keep confirms an offer the waitlist booked for candidate: the entry goes
@@ -87,15 +90,10 @@ func (s *Store) Keep(ctx context.Context, bookingID, candidateID int64, now time
 	if err != nil {
 		return WaitlistEntry{}, err
 	}
-	// The row is locked and judged open; the condition keeps the step a
-	// transition whatever came before.
-	res, err := tx.ExecContext(ctx, `
-		UPDATE waitlist SET state = 'booked', ended_at = $2 WHERE id = $1 AND state = 'offered'`, id, now)
-	if err != nil {
+	// The entry is locked and judged open, so the UPDATE finds it offered.
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE waitlist SET state = 'booked', ended_at = $2 WHERE id = $1`, id, now); err != nil {
 		return WaitlistEntry{}, fmt.Errorf("keep offer %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return WaitlistEntry{}, ErrOfferKept
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{Actor: audit.User(candidateID), Action: "waitlist.kept",
 		Subject: fmt.Sprintf("booking:%d", bookingID), After: map[string]any{"waitlist_id": id, "state": WaitBooked}}); err != nil {
