@@ -55,11 +55,17 @@ func (h Handler) counterSlots(ctx context.Context, class string) ([]counterSlot,
 	if err != nil {
 		return nil, err
 	}
+	return counterSlotsOf(found, names), nil
+}
+
+// counterSlotsOf are found as the book and move forms offer them, with
+// their venues' names.
+func counterSlotsOf(found []scheduling.Slot, names map[int64]string) []counterSlot {
 	slots := make([]counterSlot, len(found))
 	for i, s := range found {
 		slots[i] = counterSlot{Slot: s, Venue: names[s.VenueID], Free: s.Free()}
 	}
-	return slots, nil
+	return slots
 }
 
 // formSlots reads the slot (and, for a combined exam, the pair) the form

@@ -2,7 +2,6 @@ package web
 
 import (
 	"cmp"
-	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,26 +12,9 @@ import (
 // The counter's all-subjects day (套餐定制, BK-PACKAGE): for a candidate
 // holding a package grant in force, the candidate's staff page offers the
 // subject 2, 3 and 4 combinations of one day that fit, as the candidate's
-// own slot page lists them (packageRows), each with a button that books the
-// three through the API's Booker (counterBookCandidate).
-
-// counterPackages are the all-subjects days the counter offers candidate p
-// (their bookings bs) from today on, slotDays days ahead, judged by the
-// booking rules as the candidate's page judges them; none without a grant
-// in force. It reports whether there were more than the page lists.
-func (h Handler) counterPackages(ctx context.Context, p scheduling.CandidateProfile, bs []scheduling.Booking) ([]packageRow, bool, error) {
-	if p.Package == nil {
-		return nil, false, nil
-	}
-	now := h.Now()
-	today := scheduling.Day(now)
-	o, err := h.offerSlots(ctx, p.ID, scheduling.SlotFilter{LicenceClass: p.LicenceClass, From: today, To: today.AddDate(0, 0, slotDays)}, bs, nil, now)
-	if err != nil {
-		return nil, false, err
-	}
-	ps, more := packageRows(o.Found, o.Rows, o.Rules, now)
-	return ps, o.Truncated || more, nil
-}
+// own slot page lists them (offerSlots, packageRows: candidatePageWith),
+// each with a button that books the three through the API's Booker
+// (counterBookCandidate).
 
 // bookedOf are the bookings among bs that the query's booked= names (the
 // three of an all-subjects day just booked at the counter), by subject; an

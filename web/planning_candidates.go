@@ -261,11 +261,15 @@ func (h Handler) candidatePageWith(c echo.Context, status int, id int64, g *sche
 	if err != nil {
 		return err
 	}
-	venues, err := h.Scheduling.Venues(ctx)
+	// The slots the counter's forms offer, judged for the candidate as
+	// their own page judges them (the package's days).
+	now := h.Now()
+	today := scheduling.Day(now)
+	o, err := h.offerSlots(ctx, id, scheduling.SlotFilter{LicenceClass: p.LicenceClass, From: today, To: today.AddDate(0, 0, slotDays)}, bs, nil, now)
 	if err != nil {
 		return err
 	}
-	names := venueNames(venues)
+	names := venueNames(o.Venues)
 	v := candidateView{Profile: p, Bookings: make([]candidateBooking, len(bs)), Reasons: scheduling.PriorityReasons,
 		Needs: scheduling.PriorityNeeds, Grant: g, Err: ferr, Refusal: ref,
 		PackageReasons: scheduling.PackageReasons, Package: pk}
@@ -279,12 +283,13 @@ func (h Handler) candidatePageWith(c echo.Context, status int, id int64, g *sche
 	if len(reqs) > 0 {
 		v.Request = &reqs[0]
 	}
-	if v.Slots, err = h.counterSlots(ctx, p.LicenceClass); err != nil {
-		return err
-	}
+	v.Slots = counterSlotsOf(o.Found, names)
 	v.Key = newIdempotencyKey()
-	if v.Packages, v.More, err = h.counterPackages(ctx, p, bs); err != nil {
-		return err
+	if p.Package != nil {
+		// BK-PACKAGE at the counter: the all-subjects days that fit.
+		var more bool
+		v.Packages, more = packageRows(o.Found, o.Rows, o.Rules, now)
+		v.More = o.Truncated || more
 	}
 	v.Booked = bookedOf(c.QueryParam("booked"), v.Bookings)
 	if ref != nil {

@@ -89,18 +89,8 @@ func (h Handler) declineOffer(c echo.Context) error {
 		ref, _ := rowRefusalOf(refusal.Invalid("confirm", "tick the confirmation"), row)
 		return h.bookingsPage(c, ref.Status, ref)
 	}
-	p := auth.Caller(c)
-	_, err = h.Scheduling.Decline(req.Context(), id, p.UserID, h.Now())
-	if errors.Is(err, refusal.ErrNotFound) {
-		return err
-	}
-	if ref, ok := rowRefusalOf(err, row); ok {
-		return h.bookingsPage(c, ref.Status, ref)
-	}
-	if err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=offer_declined")
+	_, err = h.Scheduling.Decline(req.Context(), id, auth.Caller(c).UserID, h.Now())
+	return h.offerOutcome(c, row, err, "/candidate/bookings?done=offer_declined")
 }
 
 // keepOffer keeps a seat the waitlist booked for the candidate (RA-WAIT):
@@ -110,18 +100,24 @@ func (h Handler) keepOffer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := auth.Caller(c)
-	_, err = h.Scheduling.Keep(c.Request().Context(), id, p.UserID, h.Now())
+	row := "booking-" + strconv.FormatInt(id, 10)
+	_, err = h.Scheduling.Keep(c.Request().Context(), id, auth.Caller(c).UserID, h.Now())
+	return h.offerOutcome(c, row, err, "/candidate/bookings?done=offer_kept#"+row)
+}
+
+// offerOutcome answers a decline or keep of the offer on row of 我的预约:
+// the store's refusal at the row, else to.
+func (h Handler) offerOutcome(c echo.Context, row string, err error, to string) error {
 	if errors.Is(err, refusal.ErrNotFound) {
 		return err
 	}
-	if ref, ok := rowRefusalOf(err, "booking-"+strconv.FormatInt(id, 10)); ok {
+	if ref, ok := rowRefusalOf(err, row); ok {
 		return h.bookingsPage(c, ref.Status, ref)
 	}
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=offer_kept#booking-"+strconv.FormatInt(id, 10))
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // withDone adds the flash done to the query string q.
