@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,10 +163,13 @@ func (h Handler) renderApplyCombined(c echo.Context, status int, picked [schedul
 	if err != nil {
 		return err
 	}
-	pairs, _ := combinedPairs(o.Found, o.Rows)
+	// Only ranked rows: the pairs' cap (maxPairs) counts the pairs the form
+	// offers, not instant ones.
+	ranked := slices.DeleteFunc(slices.Clone(o.Rows), func(r slotRow) bool { return !r.Ranked })
+	pairs, _ := combinedPairs(o.Found, ranked)
 	v := applyView{Combined: true, PickedPairs: picked, Refusal: ref, Err: fes}
 	for _, p := range pairs {
-		if p.Ranked() && p.Blocked() == nil {
+		if p.Blocked() == nil {
 			v.Pairs = append(v.Pairs, applyPair{
 				S2: applyChoice{ID: p.S2.ID, Subject: 2, StartsAt: p.S2.StartsAt, EndsAt: p.S2.EndsAt, Venue: p.S2.Venue},
 				S3: applyChoice{ID: p.S3.ID, Subject: 3, StartsAt: p.S3.StartsAt, EndsAt: p.S3.EndsAt, Venue: p.S3.Venue},
