@@ -71,7 +71,7 @@ func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, eve
 	if err != nil {
 		return 0, fmt.Errorf("append to feed %s: %w", topic, err)
 	}
-	f.num.appended.Add(1)
+	markAppended(ctx)
 	return id, nil
 }
 
@@ -174,7 +174,7 @@ func (f *Feed) AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []strin
 	if err != nil {
 		return fmt.Errorf("append %d events to the feeds: %w", len(events), err)
 	}
-	f.num.appended.Add(uint64(len(events)))
+	markAppended(ctx)
 	return nil
 }
 

@@ -39,10 +39,6 @@ type numberer struct {
 	next    *round // the round that runs next; nil when no one waits
 
 	lag atomic.Uint64 // math.Float64bits of the last lag seen, in seconds
-
-	// appended counts the events appended here; seen is its value when the
-	// last round started: Wake has nothing to do when they are equal.
-	appended, seen atomic.Uint64
 }
 
 type round struct {
@@ -65,12 +61,32 @@ func (f *Feed) Number(ctx context.Context) error {
 }
 
 // Wake starts numbering the events committed so far without waiting for it:
-// a writer calls it after its commit so that screens get its events at once.
-// It does nothing when no event was appended in this process since the
-// last round started.
-func (f *Feed) Wake() {
-	if f.num.appended.Load() != f.num.seen.Load() {
-		f.num.start()
+// a writer calls it after its commit so that screens get its events at once
+// (wakes at the same time share a round). A request's writer knows that it
+// appended by the request's AppendMark.
+func (f *Feed) Wake() { f.num.start() }
+
+// AppendMark tells whether the appends given a context carrying it (from
+// MarkAppends) appended any event: a request that appended none need not
+// wake the numberer.
+type AppendMark struct{ appended atomic.Bool }
+
+type appendMarkKey struct{}
+
+// MarkAppends returns ctx with a new mark, which Append and AppendAll set
+// when given ctx or a context derived from it.
+func MarkAppends(ctx context.Context) (context.Context, *AppendMark) {
+	m := &AppendMark{}
+	return context.WithValue(ctx, appendMarkKey{}, m), m
+}
+
+// Appended reports whether an event was appended under the mark.
+func (m *AppendMark) Appended() bool { return m.appended.Load() }
+
+// markAppended sets ctx's mark, if it carries one.
+func markAppended(ctx context.Context) {
+	if m, ok := ctx.Value(appendMarkKey{}).(*AppendMark); ok {
+		m.appended.Store(true)
 	}
 }
 
@@ -125,7 +141,6 @@ func (n *numberer) start() *round {
 // rounds runs r, then the rounds asked for meanwhile, one after another.
 func (n *numberer) rounds(r *round) {
 	for r != nil {
-		n.seen.Store(n.appended.Load())
 		ctx, cancel := context.WithTimeout(context.Background(), roundDeadline)
 		r.err = n.round(ctx)
 		cancel()

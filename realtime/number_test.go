@@ -223,3 +223,52 @@ func TestNumbererKilledMidBatch(t *testing.T) {
 		t.Errorf("lag %v with nothing left, want 0", lag)
 	}
 }
+
+// TestWakeAfterARoundThatCountedTheEvent: a writer's event is appended, then
+// a round runs (woken by another writer) before the first one commits, so
+// it cannot see the event; the writer's Wake after its commit still numbers
+// it at once, with no poll running. (It used to be skipped as nothing new,
+// the event left for the poll, or for ever where none ran.)
+func TestWakeAfterARoundThatCountedTheEvent(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	ctx := context.Background()
+	feed := realtime.NewFeed(db)
+	// The topic exists (a first event), so the writers do not wait for
+	// each other's new topic row.
+	if err := appendOne(db, feed, "venue:1", event{N: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.Number(ctx); err != nil {
+		t.Fatal(err)
+	}
+	slow, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Rollback()
+	if _, err := feed.Append(ctx, slow, "venue:1", event{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendOne(db, feed, "venue:1", event{N: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := feed.Number(ctx); err != nil { // the round the other writer woke
+		t.Fatal(err)
+	}
+	if err := slow.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	feed.Wake()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ms, left := numbered(t, db, "venue:1")
+		if left == 0 && len(ms) == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the writer's Wake: %d numbered, %d left unnumbered", len(ms), left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -238,10 +238,11 @@ func fromEcho(he *echo.HTTPError) *refusal.Error {
 	return api.ErrBadRequest
 }
 
-// wakeNumbering wakes the feeds' numberer after each request that may have
-// appended events (any but GET and HEAD), once its transactions have
-// committed: the screens get its events at once, without the commit taking
-// a lock (the numberer's poll finds the events of other replicas). The
+// wakeNumbering wakes the feeds' numberer after each request that appended
+// events (any but GET and HEAD may: its context carries a
+// realtime.AppendMark), once its transactions have committed: the screens
+// get its events at once, without the commit taking a lock (the numberer's
+// poll finds the events of other replicas). The
 // notes' feeder is not woken per request: it polls (notify.FeedPoll), so
 // that a rush of bookings puts its notes live in a few large rounds rather
 // than one small round per booking.
@@ -251,8 +252,13 @@ func wakeNumbering(feed *realtime.Feed) echo.MiddlewareFunc {
 			return next
 		}
 		return func(c echo.Context) error {
+			if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+				return next(c)
+			}
+			ctx, mark := realtime.MarkAppends(c.Request().Context())
+			c.SetRequest(c.Request().WithContext(ctx))
 			err := next(c)
-			if m := c.Request().Method; m != http.MethodGet && m != http.MethodHead {
+			if mark.Appended() {
 				feed.Wake()
 			}
 			return err
