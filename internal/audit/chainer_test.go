@@ -305,3 +305,59 @@ func TestVerifyStale(t *testing.T) {
 	}
 	mustIntact(t, db, 4)
 }
+
+// TestLinkStatement: rows linked together by one UPDATE (as the chainer's
+// batch does) are checked together against the head: every link must
+// follow the one before it in the same statement, and a statement that
+// links correctly moves the head once, to its last row.
+func TestLinkStatement(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	seed(t, db, 3)
+	seedUnchained(t, db, 2)
+	// link links the two unchained rows (lower id first) at seqs a and b:
+	// the first after prevA, the second after prevB, each with the hash of
+	// its own content at its seq (the right hash for a wrong place).
+	link := func(a, b int, prevA, prevB string) string {
+		return fmt.Sprintf(`
+			WITH u AS (
+				SELECT r.*, sha256(audit_content((r.id, r.at, r.actor_kind, r.actor_id, r.action, r.subject, r.before, r.after,
+				                                  %[1]d, NULL, NULL)::audit_log) || %[3]s) AS h1
+				FROM audit_log r WHERE r.chain_seq IS NULL ORDER BY r.id LIMIT 1),
+			v AS (
+				SELECT r.*, sha256(audit_content((r.id, r.at, r.actor_kind, r.actor_id, r.action, r.subject, r.before, r.after,
+				                                  %[2]d, NULL, NULL)::audit_log) || %[4]s) AS h2
+				FROM audit_log r, u WHERE r.chain_seq IS NULL AND r.id > u.id ORDER BY r.id LIMIT 1)
+			UPDATE audit_log a SET chain_seq = x.seq, prev_hash = x.prev, hash = x.h
+			FROM (SELECT u.id, %[1]d AS seq, %[3]s AS prev, u.h1 AS h FROM u
+			      UNION ALL
+			      SELECT v.id, %[2]d, %[4]s, v.h2 FROM v) x
+			WHERE a.id = x.id`, a, b, prevA, prevB)
+	}
+	head := `(SELECT hash FROM audit_head)`
+	firstHash := `(SELECT h1 FROM u)`
+	for _, c := range []struct{ what, stmt string }{
+		{"both after the head", link(4, 5, head, head)},
+		{"a gap between them", link(4, 6, head, firstHash)},
+		{"starting after the head", link(5, 6, head, firstHash)},
+	} {
+		_, err := db.Exec(c.stmt)
+		refused(t, c.what, err)
+	}
+	if n := unchained(t, db); n != 2 {
+		t.Fatalf("unchained = %d after refused links, want 2", n)
+	}
+	// Linked right, by hand: accepted, the head at the second row.
+	res, err := db.Exec(link(4, 5, head, firstHash))
+	if err != nil {
+		t.Fatalf("a right link of two rows: %v", err)
+	}
+	if n, _ := res.RowsAffected(); n != 2 {
+		t.Fatalf("linked %d rows, want 2", n)
+	}
+	var seq int64
+	if err := db.Get(&seq, `SELECT seq FROM audit_head WHERE hash = (SELECT hash FROM audit_log WHERE chain_seq = 5)`); err != nil || seq != 5 {
+		t.Fatalf("head seq = %d (%v), want 5 with the hash of row 5", seq, err)
+	}
+	mustIntact(t, db, 5)
+}
