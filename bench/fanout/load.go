@@ -53,18 +53,18 @@ func examdTarget(replicas []*benchkit.Replica, db *sqlx.DB, s venueSetup, poster
 
 // step is one paced run at one rate.
 type step struct {
-	rate     float64       // events/s asked for
-	sent     int64         // events accepted
-	failed   int64         // posts refused or failed
-	achieved float64       // events accepted per second, until the last answer
-	post     *histogram    // device POST round trips
-	lat      *histogram    // POST sent → screen received, every event on every screen
-	behind   float64       // events the average screen lacked when the last POST was answered
-	drain    time.Duration // from then until every screen had every event
-	drained  bool          // within drainLimit
-	t        tally         // after the step, missed, dup and dropped counted in this step only
-	cpu      cpuUsage      // while the events were posted
-	db       sessions      // examd's database sessions, while the events were posted
+	rate     float64           // events/s asked for
+	sent     int64             // events accepted
+	failed   int64             // posts refused or failed
+	achieved float64           // events accepted per second, until the last answer
+	post     *histogram        // device POST round trips
+	lat      *histogram        // POST sent → screen received, every event on every screen
+	behind   float64           // events the average screen lacked when the last POST was answered
+	drain    time.Duration     // from then until every screen had every event
+	drained  bool              // within drainLimit
+	t        tally             // after the step, missed, dup and dropped counted in this step only
+	cpu      benchkit.CPUUsage // while the events were posted
+	db       sessions          // examd's database sessions, while the events were posted
 	firstErr error
 }
 
@@ -83,7 +83,7 @@ func (s step) keptUp() bool {
 // runStep posts rate events/s to t for d from posters concurrent posters,
 // each event's text carrying its send time and phase, and waits for the
 // screens to receive them.
-func runStep(t target, ss *screens, cpu *cpuMeter, phase int64, rate float64, d time.Duration, posters int) step {
+func runStep(t target, ss *screens, cpu *benchkit.CPUMeter, phase int64, rate float64, d time.Duration, posters int) step {
 	ss.startPhase(phase)
 	before := ss.tally()
 	total := int(rate * d.Seconds())
@@ -91,7 +91,7 @@ func runStep(t target, ss *screens, cpu *cpuMeter, phase int64, rate float64, d 
 	res := step{rate: rate, post: &histogram{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	c0 := cpu.sample()
+	c0 := cpu.Sample()
 	stopSampling := func() sessions { return sessions{} }
 	if t.sessions != nil {
 		stopSampling = t.sessions.start()
@@ -132,7 +132,7 @@ func runStep(t target, ss *screens, cpu *cpuMeter, phase int64, rate float64, d 
 	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
-	res.cpu = cpu.usage(c0, cpu.sample())
+	res.cpu = cpu.Usage(c0, cpu.Sample())
 	res.db = stopSampling()
 	res.achieved = float64(res.sent) / elapsed.Seconds()
 	ss.expected += res.sent
@@ -172,7 +172,7 @@ type targetResult struct {
 // rate that kept up and the lowest that did not, to within an eighth (six
 // ramp steps at most). Screens dropped by a step are replaced by a fresh
 // set before the next.
-func measure(out io.Writer, t target, ss *screens, cpu *cpuMeter, o options) (targetResult, error) {
+func measure(out io.Writer, t target, ss *screens, cpu *benchkit.CPUMeter, o options) (targetResult, error) {
 	r := targetResult{name: t.name}
 	phase := int64(1)
 	var final tally // of the screens closed on the way

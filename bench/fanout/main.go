@@ -147,7 +147,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		ss.close()
 		return err
 	}
-	cpu := &cpuMeter{server: srv.Pids(), db: srv.PostgresPids}
+	cpu := &benchkit.CPUMeter{Server: srv.Pids(), DB: srv.PostgresPids}
 	if ex.targetResult, err = measure(out, et, ss, cpu, o); err != nil {
 		return err
 	}
@@ -177,10 +177,10 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 		defer stop()
-		bareAddr, cpu = addr, &cpuMeter{server: []int{proc.Pid}}
+		bareAddr, cpu = addr, &benchkit.CPUMeter{Server: []int{proc.Pid}}
 		bare.measured = true
 		time.Sleep(time.Second)
-		if bare.before, err = memoryOf(cpu.server, nil); err != nil {
+		if bare.before, err = memoryOf(cpu.Server, nil); err != nil {
 			return err
 		}
 	} else {
@@ -189,7 +189,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 			return err
 		}
 		defer b.close()
-		bareAddr, cpu = b.addr, &cpuMeter{server: []int{os.Getpid()}}
+		bareAddr, cpu = b.addr, &benchkit.CPUMeter{Server: []int{os.Getpid()}}
 	}
 	fmt.Fprintf(out, "connecting %d screens to the bare broadcast…\n", o.screens)
 	bt := bareTarget(bareAddr, benchkit.NewClient("http://"+bareAddr))
@@ -198,7 +198,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	if bare.measured {
 		time.Sleep(3 * time.Second)
-		if bare.after, err = memoryOf(cpu.server, nil); err != nil {
+		if bare.after, err = memoryOf(cpu.Server, nil); err != nil {
 			ss.close()
 			return err
 		}
@@ -242,7 +242,7 @@ func measureCentrifugo(out io.Writer, bin, dir string, tmpl template, o options)
 		ss.close()
 		return r, err
 	}
-	r.targetResult, err = measure(out, t, ss, &cpuMeter{server: pids}, o)
+	r.targetResult, err = measure(out, t, ss, &benchkit.CPUMeter{Server: pids}, o)
 	return r, err
 }
 
@@ -255,7 +255,7 @@ func printStep(w io.Writer, s step) {
 	fmt.Fprintf(w, "  %5.0f/s asked, %6.0f/s accepted, %d refused; latency p50 %6.1f ms p99 %7.1f ms; POST p99 %6.1f ms; "+
 		"behind %.0f, drained in %s; missed %d dup %d dropped %d; CPU cores busy %.2f (server %.2f, database %.2f, bench %.2f): %s\n",
 		s.rate, s.achieved, s.failed, ms(s.lat.quantile(0.5)), ms(s.lat.quantile(0.99)), ms(s.post.quantile(0.99)),
-		s.behind, s.drain.Round(time.Millisecond), s.t.missed, s.t.dup, s.t.dropped, s.cpu.busy, s.cpu.server, s.cpu.db, s.cpu.self, verdict)
+		s.behind, s.drain.Round(time.Millisecond), s.t.missed, s.t.dup, s.t.dropped, s.cpu.Busy, s.cpu.Server, s.cpu.DB, s.cpu.Self, verdict)
 	if s.db.samples > 0 {
 		fmt.Fprintf(w, "         examd's database sessions on average: %.1f waiting for a lock, %.1f in a transaction waiting for examd, %.1f on WAL, %.1f running\n",
 			s.db.lock, s.db.idleInTx, s.db.wal, s.db.running)
@@ -296,12 +296,12 @@ func report(w io.Writer, o options, ex, cf, bare serverResult, msgSize int) {
 	line("device or publish POST p99", each(func(r serverResult) string { return fmt.Sprintf("%.1f ms", ms(r.main.post.quantile(0.99))) }), "")
 	line("events accepted per second", each(func(r serverResult) string { return fmt.Sprintf("%.1f/s", r.main.achieved) }), "")
 	line(fmt.Sprintf("server CPU at %.0f/s (cores)", o.rate), each(func(r serverResult) string {
-		if r.main.cpu.db > 0 {
-			return fmt.Sprintf("%.2f (%.2f+PG %.2f)", r.main.cpu.server+r.main.cpu.db, r.main.cpu.server, r.main.cpu.db)
+		if r.main.cpu.DB > 0 {
+			return fmt.Sprintf("%.2f (%.2f+PG %.2f)", r.main.cpu.Server+r.main.cpu.DB, r.main.cpu.Server, r.main.cpu.DB)
 		}
-		return fmt.Sprintf("%.2f", r.main.cpu.server)
+		return fmt.Sprintf("%.2f", r.main.cpu.Server)
 	}), "examd+PG ≤ Centrifugo's")
-	line("bench's own CPU (cores)", each(func(r serverResult) string { return fmt.Sprintf("%.2f", r.main.cpu.self) }), "")
+	line("bench's own CPU (cores)", each(func(r serverResult) string { return fmt.Sprintf("%.2f", r.main.cpu.Self) }), "")
 	line("RSS per idle connection", each(func(r serverResult) string {
 		if !r.measured {
 			return "-"
@@ -335,24 +335,24 @@ func report(w io.Writer, o options, ex, cf, bare serverResult, msgSize int) {
 
 	// The last lines: stable, greppable.
 	exP99, bareP99 := ex.main.lat.quantile(0.99), bare.main.lat.quantile(0.99)
-	exCPU := ex.main.cpu.server + ex.main.cpu.db
+	exCPU := ex.main.cpu.Server + ex.main.cpu.DB
 	fmt.Fprintf(w, "fanout: examd p50 %.1f ms p99 %.1f ms, POST p99 %.1f ms, CPU %.2f (examd %.2f + PostgreSQL %.2f), %.1f KiB/idle conn, sustained %.0f/s, missed %d dup %d, replicas %d\n",
-		ms(ex.main.lat.quantile(0.5)), ms(exP99), ms(ex.main.post.quantile(0.99)), exCPU, ex.main.cpu.server, ex.main.cpu.db,
+		ms(ex.main.lat.quantile(0.5)), ms(exP99), ms(ex.main.post.quantile(0.99)), exCPU, ex.main.cpu.Server, ex.main.cpu.DB,
 		ex.perConn(o.screens), ex.sustained, ex.final.missed, ex.final.dup, o.replicas)
 	if o.centrifugo {
 		fmt.Fprintf(w, "fanout: centrifugo p50 %.1f ms p99 %.1f ms, POST p99 %.1f ms, CPU %.2f, %.1f KiB/idle conn, sustained %.0f/s, missed %d dup %d\n",
-			ms(cf.main.lat.quantile(0.5)), ms(cf.main.lat.quantile(0.99)), ms(cf.main.post.quantile(0.99)), cf.main.cpu.server,
+			ms(cf.main.lat.quantile(0.5)), ms(cf.main.lat.quantile(0.99)), ms(cf.main.post.quantile(0.99)), cf.main.cpu.Server,
 			cf.perConn(o.screens), cf.sustained, cf.final.missed, cf.final.dup)
 	}
 	fmt.Fprintf(w, "fanout: bare p50 %.1f ms p99 %.1f ms, POST p99 %.1f ms, CPU %.2f, sustained %.0f/s, missed %d dup %d\n",
-		ms(bare.main.lat.quantile(0.5)), ms(bareP99), ms(bare.main.post.quantile(0.99)), bare.main.cpu.server,
+		ms(bare.main.lat.quantile(0.5)), ms(bareP99), ms(bare.main.post.quantile(0.99)), bare.main.cpu.Server,
 		bare.sustained, bare.final.missed, bare.final.dup)
 	kept := ex.main.keptUp()
 	verdicts := []string{}
 	if o.centrifugo {
 		verdicts = append(verdicts,
 			verdict("p99 ≤ Centrifugo's", kept && exP99 <= cf.main.lat.quantile(0.99)),
-			verdict("examd+PG CPU ≤ Centrifugo's", kept && exCPU <= cf.main.cpu.server))
+			verdict("examd+PG CPU ≤ Centrifugo's", kept && exCPU <= cf.main.cpu.Server))
 		if o.ramp {
 			verdicts = append(verdicts, verdict("sustained ≥ 0.5× Centrifugo's", ex.sustained > 0 && ex.sustained >= 0.5*cf.sustained))
 		}

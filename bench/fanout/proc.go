@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,89 +14,6 @@ import (
 
 	"examd/bench/benchkit"
 )
-
-// cpuMeter reads the CPU time of the machine, of the server under measure,
-// of its database (if it has one) and of this process from /proc, in clock
-// ticks.
-type cpuMeter struct {
-	server []int        // the server's processes: examd's replicas, Centrifugo, the bare broadcast (maybe this one)
-	db     func() []int // the database's processes now (backends come and go); nil for none
-}
-
-// cpuSample is the CPU time used so far.
-type cpuSample struct {
-	total, idle, server, self uint64
-	db                        map[int]uint64 // per process
-}
-
-// cpuUsage is the cores in use, on average, between two samples.
-type cpuUsage struct {
-	busy, server, db, self float64
-}
-
-func (m *cpuMeter) sample() cpuSample {
-	var s cpuSample
-	if b, err := os.ReadFile("/proc/stat"); err == nil {
-		line, _, _ := strings.Cut(string(b), "\n")
-		for i, f := range strings.Fields(line)[1:] {
-			n, _ := strconv.ParseUint(f, 10, 64)
-			if i < 8 { // user … steal; guest time is counted in user already
-				s.total += n
-			}
-			if i == 3 || i == 4 { // idle, iowait
-				s.idle += n
-			}
-		}
-	}
-	for _, pid := range m.server {
-		s.server += procTicks(strconv.Itoa(pid))
-	}
-	if m.db != nil {
-		s.db = map[int]uint64{}
-		for _, pid := range m.db() {
-			s.db[pid] = procTicks(strconv.Itoa(pid))
-		}
-	}
-	s.self = procTicks("self")
-	return s
-}
-
-// usage is the average cores used between a and b.
-func (m *cpuMeter) usage(a, b cpuSample) cpuUsage {
-	perCore := float64(b.total-a.total) / float64(runtime.NumCPU())
-	if perCore <= 0 {
-		return cpuUsage{}
-	}
-	// A database process that started in between counts from 0; one that
-	// ended in between is lost (examd's pool keeps its connections).
-	var db uint64
-	for pid, t := range b.db {
-		db += t - min(t, a.db[pid])
-	}
-	return cpuUsage{
-		busy:   float64((b.total-a.total)-(b.idle-a.idle)) / perCore,
-		server: float64(b.server-a.server) / perCore,
-		db:     float64(db) / perCore,
-		self:   float64(b.self-a.self) / perCore,
-	}
-}
-
-// procTicks is the user and system time of process pid ("self" for this one).
-func procTicks(pid string) uint64 {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name, in parentheses, may hold spaces: count from after it.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseUint(f[11], 10, 64)
-	stime, _ := strconv.ParseUint(f[12], 10, 64)
-	return utime + stime
-}
 
 // memory is a process's memory at one moment.
 type memory struct {

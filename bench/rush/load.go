@@ -108,7 +108,10 @@ func login(c *benchkit.Client, user, password string) (string, error) {
 
 // result is what the bookings came to.
 type result struct {
-	elapsed   time.Duration
+	started   time.Time
+	elapsed   time.Duration     // the first booking sent to the last answered
+	settled   time.Duration     // the first booking sent to examd's jobs caught up (settle)
+	cpu       benchkit.CPUUsage // examd's and PostgreSQL's, from the first booking to settled
 	latencies []time.Duration
 	outcomes  map[string]int
 }
@@ -125,7 +128,7 @@ func fire(cs []*benchkit.Client, s setup, clients int) result {
 	}
 	close(work)
 	var wg sync.WaitGroup
-	start := time.Now()
+	r.started = time.Now()
 	for w := 0; w < clients; w++ {
 		wg.Add(1)
 		c := cs[w%len(cs)]
@@ -153,7 +156,7 @@ func fire(cs []*benchkit.Client, s setup, clients int) result {
 		}()
 	}
 	wg.Wait()
-	r.elapsed = time.Since(start)
+	r.elapsed = time.Since(r.started)
 	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
 	return r
 }

@@ -19,6 +19,8 @@ import (
 
 	"examd/bench/benchkit"
 	"examd/internal/pg"
+
+	"github.com/jmoiron/sqlx"
 )
 
 type options struct {
@@ -73,6 +75,8 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	for _, r := range ex.Replicas {
 		clients = append(clients, r.Client)
 	}
+	cpu := &benchkit.CPUMeter{Server: ex.Pids(), DB: ex.PostgresPids}
+	c0 := cpu.Sample()
 	res := fire(clients, setup, o.clients)
 
 	db, err := pg.Open(ctx, ex.DBURL, 4)
@@ -80,6 +84,13 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	// The bookings' work is done when examd's jobs have caught up with them
+	// too: their audit rows chained, their notes fed and numbered.
+	if err := settle(ctx, db, 60*time.Second); err != nil {
+		return err
+	}
+	res.cpu = cpu.Usage(c0, cpu.Sample())
+	res.settled = time.Since(res.started)
 	var overbooked int
 	if err := db.GetContext(ctx, &overbooked, `
 		SELECT coalesce(sum(greatest(0, n - s.capacity)), 0) FROM slots s
@@ -110,4 +121,22 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 		return fmt.Errorf("%d seats overbooked, %d half pairs", overbooked, halfPairs)
 	}
 	return nil
+}
+
+// settle waits until examd's jobs have caught up: no audit row unchained,
+// no note unfed, no feed event unnumbered (at most for max).
+func settle(ctx context.Context, db *sqlx.DB, max time.Duration) error {
+	for end := time.Now().Add(max); ; time.Sleep(20 * time.Millisecond) {
+		var left bool
+		if err := db.GetContext(ctx, &left, `SELECT EXISTS (SELECT FROM audit_log WHERE chain_seq IS NULL)
+			OR EXISTS (SELECT FROM notifications WHERE fed_at IS NULL) OR EXISTS (SELECT FROM feed_events WHERE seq IS NULL)`); err != nil {
+			return fmt.Errorf("wait for examd's jobs: %w", err)
+		}
+		if !left {
+			return nil
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("examd's jobs did not catch up with the bookings within %s", max)
+		}
+	}
 }

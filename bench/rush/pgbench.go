@@ -188,6 +188,14 @@ func report(w io.Writer, o options, r result, overbooked, halfPairs int, f floor
 	}
 	fmt.Fprintf(w, "  overbooked seats  %d (checked in SQL)\n", overbooked)
 	fmt.Fprintf(w, "  half pairs        %d (checked in SQL: a combined booking's half confirmed without the other)\n", halfPairs)
+	// CPU time per booking: steadier than a rate on a machine whose speed
+	// drifts, and it counts the work examd's jobs do after each booking.
+	perBooking := func(cores float64) float64 {
+		return cores * r.settled.Seconds() / float64(len(r.latencies)) * 1000
+	}
+	examdCPU, dbCPU := perBooking(r.cpu.Server), perBooking(r.cpu.DB)
+	fmt.Fprintf(w, "  CPU per booking   examd %.2f ms, PostgreSQL %.2f ms (to examd's jobs caught up, %.1f s after the first booking)\n",
+		examdCPU, dbCPU, r.settled.Seconds())
 	fmt.Fprintf(w, "pgbench, same database, %d clients, %s each:\n", o.clients, o.pgbenchFor)
 	fmt.Fprintf(w, "  minimal booking (bench/rush/minimal_booking.sql)         %6.0f tps, average latency %.1f ms\n", f.minimal.tps, f.minimal.latency)
 	fmt.Fprintf(w, "  examd's booking with its audit row (examd_booking.sql)   %6.0f tps, average latency %.1f ms\n", f.own.tps, f.own.latency)
@@ -197,6 +205,7 @@ func report(w io.Writer, o options, r result, overbooked, halfPairs int, f floor
 	fmt.Fprintf(w, "rush: examd %.0f bookings/s, p50 %.1f ms, p99 %.1f ms (target ≤ 50 ms), overbooked %d (target 0), half pairs %d (target 0), replicas %d\n",
 		rate, ms(r.percentile(0.50)), ms(p99), overbooked, halfPairs, o.replicas)
 	fmt.Fprintf(w, "rush: pgbench minimal %.0f tps, examd's own %.0f tps\n", f.minimal.tps, f.own.tps)
+	fmt.Fprintf(w, "rush: CPU per booking examd %.2f ms, PostgreSQL %.2f ms\n", examdCPU, dbCPU)
 	fmt.Fprintf(w, "rush: ratio examd/minimal %.2f (target ≥ 0.35), examd/own %.2f\n", minRatio, ownRatio)
 	fmt.Fprintf(w, "rush: targets: %s; %s; %s\n",
 		verdict("examd ≥ 0.35× minimal", minRatio >= 0.35),
