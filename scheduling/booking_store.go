@@ -89,7 +89,7 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	if err := r.Validate(); err != nil {
 		return nil, false, err
 	}
-	if err := s.prep.warm(ctx); err != nil {
+	if err := warm(ctx, s.prep); err != nil {
 		return nil, false, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -127,7 +127,7 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 // prepareBooking reads what r needs and judges it by the rules, returning
 // the bookings to write, or the request's idempotency key when a request
 // committed it (then nothing is judged).
-func prepareBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
+func prepareBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
 	st, err := readForBooking(ctx, p, tx, r)
 	if err != nil || st.key != nil {
 		return booking{}, st.key, err
@@ -175,7 +175,7 @@ const historyDigest = `(SELECT md5(coalesce(string_agg(h.id::text || h.status, '
 // candidate with class, grant and history, the requested slots, the request's
 // idempotency key and a booking id per slot. An unknown candidate is not
 // found, an unknown slot a bad field.
-func readForBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
+func readForBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
 	var row struct {
 		LicenceClass
 		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
@@ -195,7 +195,7 @@ func readForBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, r BookRequest
 	}
 	// The slots' JSON keys are Slot's field names, which encoding/json
 	// matches; exam days go as text, read back as the UTC midnights Day gives.
-	err := p.get(ctx, tx, &row, readBookingQuery, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
+	err := p.TxGet(ctx, tx, &row, readBookingQuery, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bookingState{}, refusal.ErrNotFound
 	}
@@ -308,7 +308,7 @@ func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 // nothing; it refuses with ErrSlotFull when a slot has no seat for the
 // candidate, and answers errStaleHistory when the candidate's history is no
 // longer what w was judged on. On any of these the caller rolls back.
-func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
+func writeBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
 	var ids, slotIDs, subjects, pairs []int64
 	var days []string
 	entries := make([]audit.Entry, len(w.bookings))
@@ -370,7 +370,7 @@ func writeBooking(ctx context.Context, p *prepared, tx *sqlx.Tx, w booking, key,
 		Claimed bool `db:"claimed"`
 		Taken   int  `db:"taken"`
 	}
-	err = p.get(ctx, tx, &res, writeBookingQuery(audited, noted), args...)
+	err = p.TxGet(ctx, tx, &res, writeBookingQuery(audited, noted), args...)
 	if err != nil {
 		// BK-ONE is guarded by the partial unique index bookings_one_active.
 		return false, dbError(err, "write booking")
@@ -529,7 +529,7 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 }
 
 func (s *Store) cancel(ctx context.Context, r CancelRequest, now time.Time) ([]Booking, error) {
-	if err := s.prep.warm(ctx); err != nil {
+	if err := warm(ctx, s.prep); err != nil {
 		return nil, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -736,14 +736,14 @@ func writeBookingQuery(audited, noted string) string {
 		       (SELECT count(*) FROM seats) AS taken`
 }
 
-// warm prepares the booking's statements before a transaction needs them:
-// preparing takes a connection of the pool, which a transaction holding one
-// must not wait for.
-func (p *prepared) warm(ctx context.Context) error {
+// warm prepares the booking's statements in p before a transaction needs
+// them: preparing takes a connection of the pool, which a transaction
+// holding one must not wait for.
+func warm(ctx context.Context, p *pg.Prepared) error {
 	audited, _ := audit.Entries{}.Insert(11, writeAuditedWhere)
 	noted, _ := notify.Batch{}.Insert("noted", 20, writeAuditedWhere)
 	for _, q := range []string{readBookingQuery, writeBookingQuery(audited, noted)} {
-		if _, err := p.stmt(ctx, q); err != nil {
+		if _, err := p.Stmt(ctx, q); err != nil {
 			return err
 		}
 	}

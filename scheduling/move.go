@@ -64,7 +64,7 @@ func (s *Store) Move(ctx context.Context, r MoveRequest, now time.Time) (cancell
 }
 
 func (s *Store) move(ctx context.Context, r MoveRequest, now time.Time) ([]Booking, []Booking, error) {
-	if err := s.prep.warm(ctx); err != nil {
+	if err := warm(ctx, s.prep); err != nil {
 		return nil, nil, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)

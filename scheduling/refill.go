@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/notify"
+	"examd/internal/pg"
 	"examd/internal/refusal"
 )
 
@@ -25,10 +26,10 @@ func (s *Store) seatsFreed(ctx context.Context, tx *sqlx.Tx, bs []Booking, now t
 // SeatFreed is seatsFreed for the other packages (BK-COMBINED-FAIL's
 // release, package exam): booking was cancelled in tx, its seat freed.
 func SeatFreed(ctx context.Context, tx *sqlx.Tx, booking, slotID int64, now time.Time) error {
-	return seatsFreed(ctx, tx, &prepared{}, []Booking{{ID: booking, SlotID: slotID}}, now)
+	return seatsFreed(ctx, tx, &pg.Prepared{}, []Booking{{ID: booking, SlotID: slotID}}, now)
 }
 
-func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, bs []Booking, now time.Time) error {
+func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, bs []Booking, now time.Time) error {
 	ids, slotIDs := make([]int64, len(bs)), make([]int64, 0, len(bs))
 	for i, b := range bs {
 		ids[i] = b.ID
@@ -61,7 +62,7 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *prepared, bs []Booking, now
 // The caller holds the slot's row (it freed the seat), so nobody books the
 // seat between. A slot that no longer takes bookings (BK-WINDOW) keeps its
 // waitlist as it is.
-func refill(ctx context.Context, tx *sqlx.Tx, p *prepared, slotID int64, now time.Time) error {
+func refill(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, slotID int64, now time.Time) error {
 	var sl Slot
 	err := tx.GetContext(ctx, &sl, `SELECT `+slotColumns+`
 		FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = $1`, slotID)
@@ -97,7 +98,7 @@ func refill(ctx context.Context, tx *sqlx.Tx, p *prepared, slotID int64, now tim
 // offer books e's slot for e's candidate, in a savepoint of tx, and tells
 // them; an ineligible candidate's entry is skipped with the reason. It
 // reports whether the seat was booked.
-func offer(ctx context.Context, tx *sqlx.Tx, p *prepared, e WaitlistEntry, sl Slot, now time.Time) (bool, error) {
+func offer(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, e WaitlistEntry, sl Slot, now time.Time) (bool, error) {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT waitlist_offer`); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
@@ -159,7 +160,7 @@ const ReleaseBatch = 100
 // each slot is released exactly once (reserve_released_at). It returns the
 // number of slots released.
 func (s *Store) ReleaseReserves(ctx context.Context, now time.Time) (int, error) {
-	if err := s.prep.warm(ctx); err != nil {
+	if err := warm(ctx, s.prep); err != nil {
 		return 0, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)

@@ -284,7 +284,7 @@ func (s *Store) Decline(ctx context.Context, bookingID, candidateID int64, now t
 }
 
 func (s *Store) decline(ctx context.Context, bookingID, candidateID int64, now time.Time) ([]Booking, error) {
-	if err := s.prep.warm(ctx); err != nil {
+	if err := warm(ctx, s.prep); err != nil {
 		return nil, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)

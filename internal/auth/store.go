@@ -36,6 +36,9 @@ type Store struct {
 	Throttle Throttle
 	// cache answers Lookup from memory while ListenRevocations runs.
 	cache *sessionCache
+	// prep holds Lookup's statement, prepared: every request that misses
+	// the cache runs it.
+	prep *pg.Prepared
 }
 
 // NewStore returns a store hashing with bcrypt cost (bcrypt.DefaultCost in
@@ -47,7 +50,7 @@ func NewStore(db *sqlx.DB, cost int, ttl time.Duration, now func() time.Time) (*
 		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
 	}
 	s := &Store{db: db, hash: &hasher{cost: cost}, ttl: ttl, now: now, dummy: dummy, Throttle: DefaultThrottle(),
-		cache: newSessionCache(CacheTTL, CacheSize)}
+		cache: newSessionCache(CacheTTL, CacheSize), prep: pg.NewPrepared(db)}
 	s.SetHashWorkers(runtime.NumCPU())
 	return s, nil
 }
@@ -175,7 +178,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
 		Principal
 		ExpiresAt time.Time `db:"expires_at"`
 	}
-	err := s.db.GetContext(ctx, &row, `
+	err := s.prep.Get(ctx, &row, `
 		SELECT u.id, u.role, u.venue_id, coalesce(u.desk, '') AS desk, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2`, key[:], now)
