@@ -31,7 +31,7 @@ func (s *Store) Apply(ctx context.Context, r ApplyRequest, now time.Time) (Appli
 
 	ids := r.slotIDs()
 	read := BookRequest{CandidateID: r.CandidateID, SlotIDs: ids, By: r.By}
-	st, err := readForBooking(ctx, s.prep, tx, read)
+	st, err := readForBooking(ctx, tx, read)
 	if errors.Is(err, refusal.ErrNotFound) {
 		return ApplicationView{}, invalid("candidate_id", "no such candidate")
 	}
@@ -42,7 +42,7 @@ func (s *Store) Apply(ctx context.Context, r ApplyRequest, now time.Time) (Appli
 	if _, refused := refusal.As(err); refused {
 		// As for a booking: the lock may have been waited for with an older
 		// snapshot; a refusal is judged again on a fresh read.
-		if st, err = readForBooking(ctx, s.prep, tx, read); err != nil {
+		if st, err = readForBooking(ctx, tx, read); err != nil {
 			return ApplicationView{}, refusalField(err)
 		}
 		subjects, err = judgeApplication(st, r, now)

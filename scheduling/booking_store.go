@@ -89,16 +89,13 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 	if err := r.Validate(); err != nil {
 		return nil, false, err
 	}
-	if err := warm(ctx, s.prep); err != nil {
-		return nil, false, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
-	w, key, err := prepareBooking(ctx, s.prep, tx, r, now)
+	w, key, err := prepareBooking(ctx, tx, r, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -107,7 +104,7 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		bs, err := s.replay(ctx, r, *key)
 		return bs, false, err
 	}
-	claimed, err := writeBooking(ctx, s.prep, tx, w, r.IdempotencyKey, r.fingerprint(), now)
+	claimed, err := writeBooking(ctx, tx, w, r.IdempotencyKey, r.fingerprint(), now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -127,8 +124,8 @@ func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 // prepareBooking reads what r needs and judges it by the rules, returning
 // the bookings to write, or the request's idempotency key when a request
 // committed it (then nothing is judged).
-func prepareBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
-	st, err := readForBooking(ctx, p, tx, r)
+func prepareBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
+	st, err := readForBooking(ctx, tx, r)
 	if err != nil || st.key != nil {
 		return booking{}, st.key, err
 	}
@@ -137,7 +134,7 @@ func prepareBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, r BookRequ
 		// The history was read under the candidate's lock, but when the lock
 		// had to be waited for, with the statement's older snapshot: a
 		// refusal is judged again on a fresh read (the lock is held now).
-		if st, err = readForBooking(ctx, p, tx, r); err != nil || st.key != nil {
+		if st, err = readForBooking(ctx, tx, r); err != nil || st.key != nil {
 			return booking{}, st.key, err
 		}
 		w, err = st.judge(r, now)
@@ -175,7 +172,7 @@ const historyDigest = `(SELECT md5(coalesce(string_agg(h.id::text || h.status, '
 // candidate with class, grant and history, the requested slots, the request's
 // idempotency key and a booking id per slot. An unknown candidate is not
 // found, an unknown slot a bad field.
-func readForBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
+func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingState, error) {
 	var row struct {
 		LicenceClass
 		PermitIssuedOn   time.Time      `db:"permit_issued_on"`
@@ -195,7 +192,7 @@ func readForBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, r BookRequ
 	}
 	// The slots' JSON keys are Slot's field names, which encoding/json
 	// matches; exam days go as text, read back as the UTC midnights Day gives.
-	err := p.TxGet(ctx, tx, &row, readBookingQuery, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
+	err := tx.GetContext(ctx, &row, readBookingQuery, r.CandidateID, pq.Array(r.SlotIDs), r.By, r.IdempotencyKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bookingState{}, refusal.ErrNotFound
 	}
@@ -308,7 +305,7 @@ func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 // nothing; it refuses with ErrSlotFull when a slot has no seat for the
 // candidate, and answers errStaleHistory when the candidate's history is no
 // longer what w was judged on. On any of these the caller rolls back.
-func writeBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
+func writeBooking(ctx context.Context, tx *sqlx.Tx, w booking, key, fingerprint string, now time.Time) (bool, error) {
 	var ids, slotIDs, subjects, pairs []int64
 	var days []string
 	entries := make([]audit.Entry, len(w.bookings))
@@ -370,7 +367,7 @@ func writeBooking(ctx context.Context, p *pg.Prepared, tx *sqlx.Tx, w booking, k
 		Claimed bool `db:"claimed"`
 		Taken   int  `db:"taken"`
 	}
-	err = p.TxGet(ctx, tx, &res, writeBookingQuery(audited, noted), args...)
+	err = tx.GetContext(ctx, &res, writeBookingQuery(audited, noted), args...)
 	if err != nil {
 		// BK-ONE is guarded by the partial unique index bookings_one_active.
 		return false, dbError(err, "write booking")
@@ -529,9 +526,6 @@ func (s *Store) Cancel(ctx context.Context, r CancelRequest, now time.Time) ([]B
 }
 
 func (s *Store) cancel(ctx context.Context, r CancelRequest, now time.Time) ([]Booking, error) {
-	if err := warm(ctx, s.prep); err != nil {
-		return nil, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -734,18 +728,4 @@ func writeBookingQuery(audited, noted string) string {
 		audited AS (` + audited + `)` + noted + `
 		SELECT (SELECT fresh FROM ok) AS fresh, EXISTS (SELECT FROM claimed) AS claimed,
 		       (SELECT count(*) FROM seats) AS taken`
-}
-
-// warm prepares the booking's statements in p before a transaction needs
-// them: preparing takes a connection of the pool, which a transaction
-// holding one must not wait for.
-func warm(ctx context.Context, p *pg.Prepared) error {
-	audited, _ := audit.Entries{}.Insert(11, writeAuditedWhere)
-	noted, _ := notify.Batch{}.Insert("noted", 20, writeAuditedWhere)
-	for _, q := range []string{readBookingQuery, writeBookingQuery(audited, noted)} {
-		if _, err := p.Stmt(ctx, q); err != nil {
-			return err
-		}
-	}
-	return nil
 }

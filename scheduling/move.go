@@ -64,9 +64,6 @@ func (s *Store) Move(ctx context.Context, r MoveRequest, now time.Time) (cancell
 }
 
 func (s *Store) move(ctx context.Context, r MoveRequest, now time.Time) ([]Booking, []Booking, error) {
-	if err := warm(ctx, s.prep); err != nil {
-		return nil, nil, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("begin: %w", err)
@@ -80,14 +77,14 @@ func (s *Store) move(ctx context.Context, r MoveRequest, now time.Time) ([]Booki
 	if len(cancelled) == 0 {
 		return nil, nil, ErrNotConfirmed
 	}
-	w, _, err := prepareBooking(ctx, s.prep, tx, BookRequest{CandidateID: cancelled[0].CandidateID, SlotIDs: r.SlotIDs, By: r.By}, now)
+	w, _, err := prepareBooking(ctx, tx, BookRequest{CandidateID: cancelled[0].CandidateID, SlotIDs: r.SlotIDs, By: r.By}, now)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !slices.Equal(subjectsOf(cancelled), subjectsOf(w.bookings)) {
 		return nil, nil, ErrMoveMismatch
 	}
-	if _, err := writeBooking(ctx, s.prep, tx, w, "", "", now); err != nil {
+	if _, err := writeBooking(ctx, tx, w, "", "", now); err != nil {
 		return nil, nil, err
 	}
 	if err := tx.Commit(); err != nil {

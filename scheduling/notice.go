@@ -37,10 +37,10 @@ func Notice(ctx context.Context, q sqlx.QueryerContext, class string, feeYuan in
 }
 
 // CandidateNotice is Notice for the licence class of the candidate, in one
-// statement, prepared (it follows every booking).
+// statement (it follows every booking).
 func (s *Store) CandidateNotice(ctx context.Context, candidateID int64, feeYuan int) ([]NoticeItem, error) {
 	items := []NoticeItem{}
-	err := s.prep.Select(ctx, &items, `
+	err := s.db.SelectContext(ctx, &items, `
 		SELECT n.code, n.text_zh, n.text_en, n.for_issuance
 		FROM candidates c JOIN notice_items n ON n.classes IS NULL OR c.licence_class = ANY(n.classes)
 		WHERE c.id = $1

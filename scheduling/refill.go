@@ -11,7 +11,6 @@ import (
 	"github.com/lib/pq"
 
 	"examd/internal/notify"
-	"examd/internal/pg"
 	"examd/internal/refusal"
 )
 
@@ -20,16 +19,16 @@ import (
 // past its cancel deadline), and
 // each freed seat goes to the waitlist (refill).
 func (s *Store) seatsFreed(ctx context.Context, tx *sqlx.Tx, bs []Booking, now time.Time) error {
-	return seatsFreed(ctx, tx, s.prep, bs, now)
+	return seatsFreed(ctx, tx, bs, now)
 }
 
 // SeatFreed is seatsFreed for the other packages (BK-COMBINED-FAIL's
 // release, package exam): booking was cancelled in tx, its seat freed.
 func SeatFreed(ctx context.Context, tx *sqlx.Tx, booking, slotID int64, now time.Time) error {
-	return seatsFreed(ctx, tx, &pg.Prepared{}, []Booking{{ID: booking, SlotID: slotID}}, now)
+	return seatsFreed(ctx, tx, []Booking{{ID: booking, SlotID: slotID}}, now)
 }
 
-func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, bs []Booking, now time.Time) error {
+func seatsFreed(ctx context.Context, tx *sqlx.Tx, bs []Booking, now time.Time) error {
 	ids, slotIDs := make([]int64, len(bs)), make([]int64, 0, len(bs))
 	for i, b := range bs {
 		ids[i] = b.ID
@@ -48,7 +47,7 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, bs []Booking, 
 	}
 	slices.Sort(slotIDs)
 	for _, id := range slotIDs {
-		if err := refill(ctx, tx, p, id, now); err != nil {
+		if err := refill(ctx, tx, id, now); err != nil {
 			return err
 		}
 	}
@@ -62,7 +61,7 @@ func seatsFreed(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, bs []Booking, 
 // The caller holds the slot's row (it freed the seat), so nobody books the
 // seat between. A slot that no longer takes bookings (BK-WINDOW) keeps its
 // waitlist as it is.
-func refill(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, slotID int64, now time.Time) error {
+func refill(ctx context.Context, tx *sqlx.Tx, slotID int64, now time.Time) error {
 	var sl Slot
 	err := tx.GetContext(ctx, &sl, `SELECT `+slotColumns+`
 		FROM slots s JOIN venues v ON v.id = s.venue_id WHERE s.id = $1`, slotID)
@@ -84,7 +83,7 @@ func refill(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, slotID int64, now 
 		if sl.SeatsLeft(e.Lane, now) <= 0 {
 			continue
 		}
-		booked, err := offer(ctx, tx, p, e, sl, now)
+		booked, err := offer(ctx, tx, e, sl, now)
 		if err != nil {
 			return err
 		}
@@ -98,18 +97,18 @@ func refill(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, slotID int64, now 
 // offer books e's slot for e's candidate, in a savepoint of tx, and tells
 // them; an ineligible candidate's entry is skipped with the reason. It
 // reports whether the seat was booked.
-func offer(ctx context.Context, tx *sqlx.Tx, p *pg.Prepared, e WaitlistEntry, sl Slot, now time.Time) (bool, error) {
+func offer(ctx context.Context, tx *sqlx.Tx, e WaitlistEntry, sl Slot, now time.Time) (bool, error) {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT waitlist_offer`); err != nil {
 		return false, fmt.Errorf("savepoint: %w", err)
 	}
 	// The candidate asked for the seat by joining: the booking is theirs.
 	r := BookRequest{CandidateID: e.CandidateID, SlotIDs: []int64{sl.ID}, By: e.CandidateID}
-	w, _, err := prepareBooking(ctx, p, tx, r, now)
+	w, _, err := prepareBooking(ctx, tx, r, now)
 	if err == nil {
 		// The booking's note is the offer, in the booking's statement.
 		note := offerNote(e.CandidateID, w.bookings[0], w.slots[0].VenueName)
 		w.note = &note
-		_, err = writeBooking(ctx, p, tx, w, "", "", now)
+		_, err = writeBooking(ctx, tx, w, "", "", now)
 	}
 	if err != nil {
 		if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT waitlist_offer`); rerr != nil {
@@ -160,9 +159,6 @@ const ReleaseBatch = 100
 // each slot is released exactly once (reserve_released_at). It returns the
 // number of slots released.
 func (s *Store) ReleaseReserves(ctx context.Context, now time.Time) (int, error) {
-	if err := warm(ctx, s.prep); err != nil {
-		return 0, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -186,7 +182,7 @@ func (s *Store) ReleaseReserves(ctx context.Context, now time.Time) (int, error)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		if err := refill(ctx, tx, s.prep, id, now); err != nil {
+		if err := refill(ctx, tx, id, now); err != nil {
 			return 0, err
 		}
 	}

@@ -21,8 +21,6 @@ import (
 // exported method owns its transaction.
 type Store struct {
 	db *sqlx.DB
-	// prep holds the booking's statements, prepared.
-	prep *pg.Prepared
 	// notes tells candidates of the decisions made here.
 	notes *notify.Notes
 }
@@ -30,7 +28,7 @@ type Store struct {
 // NewStore returns a store on db that tells candidates of its decisions
 // through notes.
 func NewStore(db *sqlx.DB, notes *notify.Notes) *Store {
-	return &Store{db: db, prep: pg.NewPrepared(db), notes: notes}
+	return &Store{db: db, notes: notes}
 }
 
 // constraintErrors maps the constraints that guard this package's tables

@@ -284,9 +284,6 @@ func (s *Store) Decline(ctx context.Context, bookingID, candidateID int64, now t
 }
 
 func (s *Store) decline(ctx context.Context, bookingID, candidateID int64, now time.Time) ([]Booking, error) {
-	if err := warm(ctx, s.prep); err != nil {
-		return nil, err
-	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)

@@ -36,9 +36,6 @@ type Store struct {
 	Throttle Throttle
 	// cache answers Lookup from memory while ListenRevocations runs.
 	cache *sessionCache
-	// prep holds Lookup's statement, prepared: every request that misses
-	// the cache runs it.
-	prep *pg.Prepared
 }
 
 // NewStore returns a store hashing with bcrypt cost (bcrypt.DefaultCost in
@@ -50,7 +47,7 @@ func NewStore(db *sqlx.DB, cost int, ttl time.Duration, now func() time.Time) (*
 		return nil, fmt.Errorf("bcrypt cost %d: %w", cost, err)
 	}
 	s := &Store{db: db, hash: &hasher{cost: cost}, ttl: ttl, now: now, dummy: dummy, Throttle: DefaultThrottle(),
-		cache: newSessionCache(CacheTTL, CacheSize), prep: pg.NewPrepared(db)}
+		cache: newSessionCache(CacheTTL, CacheSize)}
 	s.SetHashWorkers(runtime.NumCPU())
 	return s, nil
 }
@@ -178,7 +175,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (Principal, error) {
 		Principal
 		ExpiresAt time.Time `db:"expires_at"`
 	}
-	err := s.prep.Get(ctx, &row, `
+	err := s.db.GetContext(ctx, &row, `
 		SELECT u.id, u.role, u.venue_id, coalesce(u.desk, '') AS desk, s.expires_at
 		FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.token_hash = $1 AND s.expires_at > $2`, key[:], now)

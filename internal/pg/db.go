@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,10 +19,11 @@ const openRetry = 5 * time.Second
 // string) with at most maxOpen connections (10 when maxOpen <= 0), and pings
 // it, retrying for up to 5 s while the server is not reachable yet.
 func Open(ctx context.Context, url string, maxOpen int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", oneRoundTrip(url))
+	conn, err := pq.NewConnector(oneRoundTrip(url))
 	if err != nil {
 		return nil, fmt.Errorf("open the database: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(CachingConnector(conn)), "postgres")
 	if maxOpen <= 0 {
 		maxOpen = 10
 	}
