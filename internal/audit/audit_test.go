@@ -236,9 +236,37 @@ func TestAppendOnly(t *testing.T) {
 		`UPDATE audit_head SET seq = seq + 1`,
 		`DELETE FROM audit_head`,
 		`TRUNCATE audit_head`,
+		// A row inserted already linked, at the head's next seq (it would
+		// jam the chainer) or anywhere.
+		`INSERT INTO audit_log (actor_kind, action, subject, chain_seq, prev_hash, hash)
+			VALUES ('system', 'x.y', 'x:1', 4, (SELECT hash FROM audit_head), sha256('x'))`,
+		`INSERT INTO audit_log (actor_kind, action, subject, hash) VALUES ('system', 'x.y', 'x:1', sha256('x'))`,
 	} {
 		_, err := db.Exec(stmt)
 		refused(t, stmt, err)
+	}
+	// Nor from a trigger of the user's making (on a temporary table, which
+	// anyone may create): the head moves only onto a link that exists.
+	for _, move := range []string{
+		`UPDATE audit_head SET seq = seq + 1000, hash = sha256('x')`,
+		`UPDATE audit_head SET seq = seq + 1, hash = (SELECT hash FROM audit_log WHERE chain_seq = 2)`,
+	} {
+		forge, err := db.Beginx()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{
+			`CREATE TEMPORARY TABLE poke (x int)`,
+			`CREATE FUNCTION pg_temp.poke() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ` + move + `; RETURN NULL; END $$`,
+			`CREATE TRIGGER poke AFTER INSERT ON poke FOR EACH ROW EXECUTE FUNCTION pg_temp.poke()`,
+		} {
+			if _, err := forge.Exec(stmt); err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		_, err = forge.Exec(`INSERT INTO poke VALUES (1)`)
+		refused(t, "moving the head from a trigger: "+move, err)
+		forge.Rollback()
 	}
 	// Not even the transaction that recorded an entry may chain it itself.
 	tx, err := db.Beginx()

@@ -20,6 +20,15 @@
 -- Whoever links, the chainer or a hand-written UPDATE, passes the same
 -- checks; examd links only in audit_chain_batch, never in a business
 -- transaction (which would take the head's lock into its commit).
+--
+-- Two holes closed on the way (found in review; the first was 00019's):
+--   * a row could be INSERTed already linked, with any seq and hash (and one
+--     at the head's next seq would jam the chainer on the unique index):
+--     rows are now inserted unchained only (audit_log_unchained_insert);
+--   * audit_head could be moved by any trigger, and a user can make one on a
+--     temporary table: the head now moves only forward and only onto a link
+--     that exists in audit_log with that hash, and audit_log_linked checks
+--     the head against the row it names before trusting it.
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION audit_log_guard() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -41,6 +50,7 @@ END $$;
 CREATE FUNCTION audit_log_linked() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     head audit_head;
+    last bytea; -- the hash of the chain's last link before the statement
     bad  bigint;
     tail audit_log;
 BEGIN
@@ -53,11 +63,20 @@ BEGIN
         RAISE EXCEPTION 'audit_head has no row: the audit log cannot be chained'
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
+    IF head.seq = 0 THEN
+        last := decode(repeat('00', 32), 'hex');
+    ELSE
+        SELECT a.hash INTO last FROM audit_log a WHERE a.chain_seq = head.seq;
+    END IF;
+    IF last IS DISTINCT FROM head.hash THEN
+        RAISE EXCEPTION 'audit_head (seq %) does not name the last link of the chain', head.seq
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
     SELECT l.id INTO bad
     FROM (SELECT l.*, row_number() OVER w AS i, lag(l.hash) OVER w AS hash_before
           FROM linked l WINDOW w AS (ORDER BY l.chain_seq)) l
     WHERE l.chain_seq <> head.seq + l.i
-       OR l.prev_hash <> coalesce(l.hash_before, head.hash)
+       OR l.prev_hash <> coalesce(l.hash_before, last)
        OR l.hash <> sha256(audit_content(ROW(l.id, l.at, l.actor_kind, l.actor_id, l.action, l.subject,
                                              l.before, l.after, l.chain_seq, l.prev_hash, l.hash)::audit_log)
                            || l.prev_hash)
@@ -74,16 +93,32 @@ END $$;
 CREATE TRIGGER audit_log_linked AFTER UPDATE ON audit_log
     REFERENCING NEW TABLE AS linked FOR EACH STATEMENT EXECUTE FUNCTION audit_log_linked();
 
--- The head moves forward only, and only from a trigger (audit_log_linked).
+-- The head moves only from a trigger (audit_log_linked), forward, and onto
+-- a link that exists: a trigger of anyone's making cannot point it
+-- elsewhere.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION audit_head_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND pg_trigger_depth() > 1 AND NEW.id = OLD.id AND NEW.seq > OLD.seq THEN
+    IF TG_OP = 'UPDATE' AND pg_trigger_depth() > 1 AND NEW.id = OLD.id AND NEW.seq > OLD.seq
+       AND EXISTS (SELECT FROM audit_log WHERE chain_seq = NEW.seq AND hash = NEW.hash)
+    THEN
         RETURN NEW;
     END IF;
     RAISE EXCEPTION 'audit_head moves only with the audit log' USING ERRCODE = 'integrity_constraint_violation';
 END $$;
 -- +goose StatementEnd
+
+-- Rows are inserted unchained; only audit_chain_batch (or a checked UPDATE)
+-- links them. The WHEN clause keeps the usual insert free of a function call.
+-- +goose StatementBegin
+CREATE FUNCTION audit_log_refuse_linked_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log rows are inserted unchained' USING ERRCODE = 'integrity_constraint_violation';
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER audit_log_unchained_insert BEFORE INSERT ON audit_log
+    FOR EACH ROW WHEN (NEW.chain_seq IS NOT NULL OR NEW.prev_hash IS NOT NULL OR NEW.hash IS NOT NULL)
+    EXECUTE FUNCTION audit_log_refuse_linked_insert();
 
 -- audit_chain_batch: as 00019 (same arguments, results and lock), but the
 -- batch's links are computed in memory, oldest insert first, and written
