@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"reflect"
 
 	"github.com/lib/pq"
 )
@@ -26,6 +27,8 @@ const stmtCacheSize = 128
 // Statements without arguments run as before, by the simple protocol (a
 // migration's many statements in one string stay possible); so do
 // statements prepared explicitly (COPY through pq.CopyIn among them).
+// examd connects to PostgreSQL directly: a pooler in transaction mode, or
+// DISCARD ALL, would take the prepared statements from under the cache.
 type cachingConnector struct {
 	driver.Connector
 	size int
@@ -66,6 +69,16 @@ type cachingConn struct {
 	max     int
 	lru     *list.List // of *cached, the most recently used first
 	byQuery map[string]*list.Element
+	// reading is set while a cached statement's rows are open: a
+	// connection runs one statement at a time, and a second one sent
+	// meanwhile would break the protocol (lib/pq checks only on its own
+	// plain path), so it is refused with errReading.
+	reading bool
+	// bad is set when a cached statement's context ended while it ran:
+	// lib/pq then sent, or may still send, a cancel request, which must
+	// not land on the next statement of whoever uses the connection
+	// next. lib/pq's own path drops such a connection; so does this one.
+	bad bool
 }
 
 type cached struct {
@@ -79,6 +92,9 @@ type cached struct {
 
 func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.conn.Prepare(query) }
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	if c.reading {
+		return nil, errReading
+	}
 	return c.conn.PrepareContext(ctx, query)
 }
 func (c *cachingConn) Close() error              { return c.conn.Close() } // the server forgets its statements
@@ -97,6 +113,9 @@ func (c *cachingConn) Ping(ctx context.Context) error {
 }
 
 func (c *cachingConn) ResetSession(ctx context.Context) error {
+	if c.bad {
+		return driver.ErrBadConn
+	}
 	if r, ok := c.conn.(driver.SessionResetter); ok {
 		return r.ResetSession(ctx)
 	}
@@ -104,6 +123,9 @@ func (c *cachingConn) ResetSession(ctx context.Context) error {
 }
 
 func (c *cachingConn) IsValid() bool {
+	if c.bad {
+		return false
+	}
 	if v, ok := c.conn.(driver.Validator); ok {
 		return v.IsValid()
 	}
@@ -117,30 +139,100 @@ func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
+// errReading refuses a statement sent while rows are open, as lib/pq does.
+var errReading = errors.New("pq: there is already a query being processed")
+
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.reading {
+		return nil, errReading
+	}
 	if len(args) == 0 {
 		return c.conn.QueryContext(ctx, query, args)
 	}
 	st, err := c.stmt(ctx, query)
 	if err != nil {
+		c.ended(ctx)
 		return nil, err
 	}
 	rows, err := st.stmt.QueryContext(ctx, args)
-	c.check(st, err)
-	return rows, err
+	if err != nil {
+		c.check(st, err)
+		c.ended(ctx)
+		return nil, err
+	}
+	c.reading = true
+	return &cachedRows{Rows: rows, c: c, ctx: ctx}, nil
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	if c.reading {
+		return nil, errReading
+	}
 	if len(args) == 0 {
 		return c.conn.ExecContext(ctx, query, args)
 	}
 	st, err := c.stmt(ctx, query)
 	if err != nil {
+		c.ended(ctx)
 		return nil, err
 	}
 	res, err := st.stmt.ExecContext(ctx, args)
 	c.check(st, err)
+	c.ended(ctx)
 	return res, err
+}
+
+// ended marks the connection bad when ctx ended while a cached statement
+// ran (see bad).
+func (c *cachingConn) ended(ctx context.Context) {
+	if ctx.Err() != nil {
+		c.bad = true
+	}
+}
+
+// cachedRows are a cached statement's rows, lib/pq's, with their optional
+// column types.
+type cachedRows struct {
+	driver.Rows
+	c   *cachingConn
+	ctx context.Context
+}
+
+func (r *cachedRows) Close() error {
+	err := r.Rows.Close()
+	if r.c.reading {
+		r.c.reading = false
+		r.c.ended(r.ctx)
+	}
+	return err
+}
+
+func (r *cachedRows) ColumnTypeScanType(i int) reflect.Type {
+	if t, ok := r.Rows.(driver.RowsColumnTypeScanType); ok {
+		return t.ColumnTypeScanType(i)
+	}
+	return reflect.TypeFor[any]()
+}
+
+func (r *cachedRows) ColumnTypeDatabaseTypeName(i int) string {
+	if t, ok := r.Rows.(driver.RowsColumnTypeDatabaseTypeName); ok {
+		return t.ColumnTypeDatabaseTypeName(i)
+	}
+	return ""
+}
+
+func (r *cachedRows) ColumnTypeLength(i int) (int64, bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypeLength); ok {
+		return t.ColumnTypeLength(i)
+	}
+	return 0, false
+}
+
+func (r *cachedRows) ColumnTypePrecisionScale(i int) (int64, int64, bool) {
+	if t, ok := r.Rows.(driver.RowsColumnTypePrecisionScale); ok {
+		return t.ColumnTypePrecisionScale(i)
+	}
+	return 0, 0, false
 }
 
 // stmt returns query prepared on this connection, preparing it (and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -90,5 +91,62 @@ func TestStatementCache(t *testing.T) {
 	}
 	if err != nil || len(row) != 2 {
 		t.Fatalf("read after the change: %v, %v; want both columns", row, err)
+	}
+}
+
+// TestStatementCacheOneAtATime: a statement sent while a cached
+// statement's rows are still open is refused cleanly (as lib/pq refuses
+// it) and the rows and the transaction go on; a statement whose context
+// ends while it runs costs its connection, so that a late cancel request
+// cannot reach the next user's statement.
+func TestStatementCacheOneAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := pgtest.NewCluster(t)
+	db, err := pg.Open(ctx, c.URL("examd"), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT generate_series(1, $1::int)`, 5000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		if n++; n == 1 {
+			var x int
+			if err := tx.QueryRowContext(ctx, `SELECT $1::int`, 7).Scan(&x); err == nil {
+				t.Fatal("a second statement while rows are open: no error")
+			}
+		}
+	}
+	if err := rows.Err(); err != nil || n != 5000 {
+		t.Fatalf("read %d rows, %v; want 5000", n, err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("commit after the refused statement: %v", err)
+	}
+
+	var before, after int
+	if err := db.GetContext(ctx, &before, `SELECT pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := db.ExecContext(short, `SELECT pg_sleep($1)`, 5); err == nil {
+		t.Fatal("a statement past its deadline: no error")
+	}
+	if err := db.GetContext(ctx, &after, `SELECT pg_backend_pid()`); err != nil {
+		t.Fatalf("after a cancelled statement: %v", err)
+	}
+	if after == before {
+		t.Fatalf("the cancelled statement's connection (backend %d) was used again", before)
 	}
 }
