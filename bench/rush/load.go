@@ -108,12 +108,16 @@ func login(c *benchkit.Client, user, password string) (string, error) {
 
 // result is what the bookings came to.
 type result struct {
-	started   time.Time
-	elapsed   time.Duration     // the first booking sent to the last answered
-	settled   time.Duration     // the first booking sent to examd's jobs caught up (settle)
-	cpu       benchkit.CPUUsage // examd's and PostgreSQL's, from the first booking to settled
-	latencies []time.Duration
-	outcomes  map[string]int
+	started time.Time
+	elapsed time.Duration     // the first booking sent to the last answered
+	settled time.Duration     // the first booking sent to examd's jobs caught up (settle)
+	cpu     benchkit.CPUUsage // examd's and PostgreSQL's, from the first booking to settled
+	// the audit chain's lag, sampled every 100 ms from the first booking to
+	// settled: p99 and maximum in seconds, and the number of samples
+	lagP99, lagMax float64
+	lagSamples     int
+	latencies      []time.Duration
+	outcomes       map[string]int
 }
 
 // fire books once per candidate from clients concurrent clients, all

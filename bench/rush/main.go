@@ -77,6 +77,11 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	cpu := &benchkit.CPUMeter{Server: ex.Pids(), DB: ex.PostgresPids}
 	c0 := cpu.Sample()
+	var bases []string
+	for _, c := range clients {
+		bases = append(bases, c.Base)
+	}
+	lag := sampleLag(bases)
 	res := fire(clients, setup, o.clients)
 
 	db, err := pg.Open(ctx, ex.DBURL, 4)
@@ -91,6 +96,7 @@ func bench(ctx context.Context, o options, out io.Writer) error {
 	}
 	res.cpu = cpu.Usage(c0, cpu.Sample())
 	res.settled = time.Since(res.started)
+	res.lagP99, res.lagMax, res.lagSamples = lag.end()
 	var overbooked int
 	if err := db.GetContext(ctx, &overbooked, `
 		SELECT coalesce(sum(greatest(0, n - s.capacity)), 0) FROM slots s

@@ -196,6 +196,8 @@ func report(w io.Writer, o options, r result, overbooked, halfPairs int, f floor
 	examdCPU, dbCPU := perBooking(r.cpu.Server), perBooking(r.cpu.DB)
 	fmt.Fprintf(w, "  CPU per booking   examd %.2f ms, PostgreSQL %.2f ms (to examd's jobs caught up, %.1f s after the first booking)\n",
 		examdCPU, dbCPU, r.settled.Seconds())
+	fmt.Fprintf(w, "  audit chain lag   p99 %.2f s, max %.2f s (examd_audit_chain_lag_seconds, %d samples every 100 ms until caught up)\n",
+		r.lagP99, r.lagMax, r.lagSamples)
 	fmt.Fprintf(w, "pgbench, same database, %d clients, %s each:\n", o.clients, o.pgbenchFor)
 	fmt.Fprintf(w, "  minimal booking (bench/rush/minimal_booking.sql)         %6.0f tps, average latency %.1f ms\n", f.minimal.tps, f.minimal.latency)
 	fmt.Fprintf(w, "  examd's booking with its audit row (examd_booking.sql)   %6.0f tps, average latency %.1f ms\n", f.own.tps, f.own.latency)
@@ -205,11 +207,12 @@ func report(w io.Writer, o options, r result, overbooked, halfPairs int, f floor
 	fmt.Fprintf(w, "rush: examd %.0f bookings/s, p50 %.1f ms, p99 %.1f ms (target ≤ 50 ms), overbooked %d (target 0), half pairs %d (target 0), replicas %d\n",
 		rate, ms(r.percentile(0.50)), ms(p99), overbooked, halfPairs, o.replicas)
 	fmt.Fprintf(w, "rush: pgbench minimal %.0f tps, examd's own %.0f tps\n", f.minimal.tps, f.own.tps)
-	fmt.Fprintf(w, "rush: CPU per booking examd %.2f ms, PostgreSQL %.2f ms\n", examdCPU, dbCPU)
+	fmt.Fprintf(w, "rush: CPU per booking examd %.2f ms, PostgreSQL %.2f ms; audit chain lag p99 %.2f s (target < 1 s)\n", examdCPU, dbCPU, r.lagP99)
 	fmt.Fprintf(w, "rush: ratio examd/minimal %.2f (target ≥ 0.35), examd/own %.2f\n", minRatio, ownRatio)
-	fmt.Fprintf(w, "rush: targets: %s; %s; %s\n",
+	fmt.Fprintf(w, "rush: targets: %s; %s; %s; %s\n",
 		verdict("examd ≥ 0.35× minimal", minRatio >= 0.35),
 		verdict("p99 ≤ 50 ms", p99 <= 50*time.Millisecond),
+		verdict("audit chain lag p99 < 1 s", r.lagP99 < 1),
 		verdict("0 overbooked, 0 half pairs", overbooked == 0 && halfPairs == 0))
 }
 
