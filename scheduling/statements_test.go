@@ -107,7 +107,8 @@ func TestBookStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := sqlx.NewDb(sql.OpenDB(pg.CachingConnector(counting{conn, &n})), "postgres") // as pg.Open connects
+	// The statement cache above the counting, as pg.Open connects.
+	db := sqlx.NewDb(sql.OpenDB(pg.CachingConnector(counting{conn, &n})), "postgres")
 	db.SetMaxOpenConns(1) // one connection: its statements are prepared once
 	t.Cleanup(func() { db.Close() })
 	s := scheduling.NewStore(db, notify.New(realtime.NewFeed(db)))
