@@ -115,11 +115,7 @@ func TestBrowserCombinedApplication(t *testing.T) {
 	a := servertest.Start(t)
 	sched := a.Staff("scheduler")
 	venue := a.NewVenue(sched, false)
-	ranked := map[string]any{"allocation": "ranked"}
-	s2a := a.NewSlot(sched, venue, 2, 5, 8, ranked)
-	s3a := a.NewSlot(sched, venue, 3, 5, 13, ranked)
-	s2b := a.NewSlot(sched, venue, 2, 6, 8, ranked)
-	s3b := a.NewSlot(sched, venue, 3, 6, 13, ranked)
+	s2a, s3a, s2b, s3b := rankedPairs(a, sched, venue)
 	c := a.NewCandidate(sched, nil)
 	first, second := fmt.Sprintf("%d-%d", s2a, s3a), fmt.Sprintf("%d-%d", s2b, s3b)
 

@@ -35,11 +35,7 @@ func TestWebCombinedApplication(t *testing.T) {
 	a := servertest.Start(t)
 	sched := a.Staff("scheduler")
 	venue := a.NewVenue(sched, false)
-	ranked := map[string]any{"allocation": "ranked"}
-	s2a := a.NewSlot(sched, venue, 2, 5, 8, ranked)
-	s3a := a.NewSlot(sched, venue, 3, 5, 13, ranked)
-	s2b := a.NewSlot(sched, venue, 2, 6, 8, ranked)
-	s3b := a.NewSlot(sched, venue, 3, 6, 13, ranked)
+	s2a, s3a, s2b, s3b := rankedPairs(a, sched, venue)
 	instant3 := a.NewSlot(sched, venue, 3, 5, 16, nil)
 	c := a.NewCandidate(sched, nil)
 	b := newBrowser(a, t)
@@ -165,4 +161,13 @@ func TestWebCombinedApplication(t *testing.T) {
 			t.Errorf("after withdrawal: %s", r.Raw)
 		}
 	})
+}
+
+// rankedPairs publishes at venue two combined exams open for applications:
+// ranked subject 2 at 08:00 and subject 3 at 13:00, in 5 days (s2a, s3a)
+// and in 6 (s2b, s3b).
+func rankedPairs(a *servertest.App, sched string, venue int64) (s2a, s3a, s2b, s3b int64) {
+	ranked := map[string]any{"allocation": "ranked"}
+	return a.NewSlot(sched, venue, 2, 5, 8, ranked), a.NewSlot(sched, venue, 3, 5, 13, ranked),
+		a.NewSlot(sched, venue, 2, 6, 8, ranked), a.NewSlot(sched, venue, 3, 6, 13, ranked)
 }

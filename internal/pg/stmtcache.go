@@ -83,11 +83,14 @@ type cachingConn struct {
 
 type cached struct {
 	query string
-	stmt  interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	}
+	stmt  pqStmt
+}
+
+// pqStmt is what the cache needs of a lib/pq prepared statement.
+type pqStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
+	driver.StmtExecContext
 }
 
 func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.conn.Prepare(query) }
@@ -249,11 +252,7 @@ func (c *cachingConn) stmt(ctx context.Context, query string) (*cached, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, ok := ds.(interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	})
+	st, ok := ds.(pqStmt)
 	if !ok { // not lib/pq's statement: never cached
 		_ = ds.Close()
 		return nil, errors.New("pg: the driver's statement cannot run with a context")
