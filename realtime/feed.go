@@ -139,10 +139,14 @@ func (f *Feed) currents(ctx context.Context, topics []string) (map[string]int64,
 	return seqs, nil
 }
 
-// AppendAll stores events[i] under topics[i], as Append does each, in one
-// statement whatever their number (the notes of an allocation go to a
-// hundred thousand candidates' topics at once).
-func (f *Feed) AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []string, events []any) error {
+// AppendNumbered stores events[i] under topics[i] inside the caller's
+// transaction tx, in one statement whatever their number, already numbered:
+// it takes the numberer's lock until tx ends (migration 00032), so each
+// event gets its topic's next seq, in the order given, and is announced when
+// tx commits, with no numbering batch after it. It is for a background
+// writer whose transaction is as short as a numbering batch (the notes'
+// feeder): a business transaction appends with Append, which locks nothing.
+func (f *Feed) AppendNumbered(ctx context.Context, tx sqlx.ExtContext, topics []string, events []any) error {
 	if len(topics) != len(events) {
 		return fmt.Errorf("append to the feeds: %d topics for %d events", len(topics), len(events))
 	}
@@ -157,24 +161,9 @@ func (f *Feed) AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []strin
 		}
 		bodies[i] = body
 	}
-	// New topics' counter rows first (in a sorted order, so that two
-	// transactions creating the same topics do not deadlock), as Append.
-	_, err := tx.ExecContext(ctx, `
-		WITH topic AS (
-			INSERT INTO feed_topics (topic)
-			SELECT DISTINCT t.topic FROM unnest($1::text[]) AS t (topic)
-			WHERE NOT EXISTS (SELECT FROM feed_topics ft WHERE ft.topic = t.topic)
-			ORDER BY 1
-			ON CONFLICT (topic) DO NOTHING
-		)
-		INSERT INTO feed_events (topic, body)
-		SELECT e.topic, e.body::jsonb - 'seq' FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS e (topic, body, ord)
-		ORDER BY e.ord`,
-		pq.Array(topics), pq.Array(bodies))
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT feed_append_numbered($1, $2)`, pq.Array(topics), pq.Array(bodies)); err != nil {
 		return fmt.Errorf("append %d events to the feeds: %w", len(events), err)
 	}
-	markAppended(ctx)
 	return nil
 }
 

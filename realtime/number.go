@@ -73,7 +73,7 @@ type AppendMark struct{ appended atomic.Bool }
 
 type appendMarkKey struct{}
 
-// MarkAppends returns ctx with a new mark, which Append and AppendAll set
+// MarkAppends returns ctx with a new mark, which Append sets
 // when given ctx or a context derived from it.
 func MarkAppends(ctx context.Context) (context.Context, *AppendMark) {
 	m := &AppendMark{}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"examd/internal/pg/pgtest"
 	"examd/realtime"
@@ -270,5 +271,106 @@ func TestWakeAfterARoundThatCountedTheEvent(t *testing.T) {
 			t.Fatalf("after the writer's Wake: %d numbered, %d left unnumbered", len(ms), left)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAppendNumbered: a background writer's batches, stored numbered
+// (AppendNumbered), share a topic with a business writer's events, stored
+// unnumbered (Append) and numbered by two numberers: every event is
+// numbered once, 1..N without a gap, each writer's in its order; the
+// batches' events of a topic of their own are 1..n in the order given; each
+// is announced once its transaction commits, with its body, and not before.
+func TestAppendNumbered(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.DiscardHandler)
+	feeds := []*realtime.Feed{realtime.NewFeed(db), realtime.NewFeed(db)}
+	for _, f := range feeds {
+		go f.RunNumbering(ctx, 5*time.Millisecond, log)
+	}
+	l := pq.NewListener(url, 10*time.Millisecond, time.Second, nil)
+	defer l.Close()
+	if err := l.Listen("examd_feed"); err != nil {
+		t.Fatal(err)
+	}
+
+	// One batch held open: nothing is announced before its commit.
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := feeds[1].AppendNumbered(ctx, tx, []string{"candidate:7", "venue:9"},
+		[]any{event{N: 2000}, event{N: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-l.Notify:
+		t.Fatalf("announced before the commit: %+v", n)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"candidate:7 1\n" + `{"n": 2000, "seq": 1}`, "venue:9 1\n" + `{"n": 1000, "seq": 1}`} {
+		select {
+		case n := <-l.Notify:
+			if n == nil || n.Extra != want {
+				t.Fatalf("notification %+v, want %q", n, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no notification %q", want)
+		}
+	}
+
+	const each = 150
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range each {
+			if err := appendOne(db, feeds[0], "venue:9", event{N: i}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := 1; i < each; i += 3 {
+			tx, err := db.BeginTxx(ctx, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			topics := []string{"venue:9", "candidate:7", "venue:9", "venue:9"}
+			evs := []any{event{N: 1000 + i}, event{N: 2000 + i}, event{N: 1000 + i + 1}, event{N: 1000 + i + 2}}
+			if err := feeds[1].AppendNumbered(ctx, tx, topics, evs); err != nil {
+				tx.Rollback()
+				t.Error(err)
+				return
+			}
+			if err := tx.Commit(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	if err := feeds[0].Number(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ms, left := numbered(t, db, "venue:9")
+	if left != 0 {
+		t.Fatalf("%d events left unnumbered", left)
+	}
+	checkGapFree(t, ms, 2*each+1)
+	cs, _ := numbered(t, db, "candidate:7")
+	checkGapFree(t, cs, 1+(each+1)/3)
+
+	// A batch of mismatched lengths is refused; one of none does nothing.
+	if err := feeds[0].AppendNumbered(ctx, db, []string{"venue:9"}, nil); err == nil {
+		t.Fatal("AppendNumbered of 1 topic and 0 events succeeded")
+	}
+	if err := feeds[0].AppendNumbered(ctx, db, nil, nil); err != nil {
+		t.Fatal(err)
 	}
 }

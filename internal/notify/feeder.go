@@ -26,7 +26,8 @@ const feederLock = 0x6e6f746566656564
 // FeedLive puts up to FeedBatch committed notes not yet live on their
 // candidates' feed topics, oldest first, in one transaction, and marks them
 // fed; it returns how many (0 as well when another replica's round holds
-// the lock). The feed's numberer is woken after the commit.
+// the lock). The events are stored numbered, holding the feed numberer's
+// lock from then to the commit, which announces them.
 func (n *Notes) FeedLive(ctx context.Context, db *sqlx.DB) (int, error) {
 	// An idle round (the usual one, ten times a second on every replica)
 	// costs one indexed probe, not a transaction and a lock.
@@ -69,7 +70,7 @@ func (n *Notes) FeedLive(ctx context.Context, db *sqlx.DB) (int, error) {
 		topics[i], ids[i] = Topic(r.CandidateID), r.ID
 		events[i] = Event{Type: "notification", ID: r.ID, Kind: r.Kind, ZH: r.ZH, EN: r.EN, Link: r.Link, At: r.CreatedAt.In(shanghai)}
 	}
-	if err := n.pub.AppendAll(ctx, tx, topics, events); err != nil {
+	if err := n.pub.AppendNumbered(ctx, tx, topics, events); err != nil {
 		return 0, fmt.Errorf("feed %d notes: %w", len(rows), err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET fed_at = now() WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
@@ -78,7 +79,6 @@ func (n *Notes) FeedLive(ctx context.Context, db *sqlx.DB) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("feed %d notes: %w", len(rows), err)
 	}
-	n.pub.Wake()
 	return len(rows), nil
 }
 

@@ -54,11 +54,10 @@ type Event struct {
 	At   time.Time `json:"at"`
 }
 
-// Publisher appends events to a live feed inside the caller's transaction
-// (realtime.Feed), and wakes its numberer once they are committed.
+// Publisher appends events to a live feed inside the caller's transaction,
+// numbered (realtime.Feed): they are announced when it commits.
 type Publisher interface {
-	AppendAll(ctx context.Context, tx sqlx.ExtContext, topics []string, events []any) error
-	Wake()
+	AppendNumbered(ctx context.Context, tx sqlx.ExtContext, topics []string, events []any) error
 }
 
 // Notes adds notes to the candidates' notifications, and feeds them live.

@@ -1,0 +1,68 @@
+-- +goose Up
+-- Events stored already numbered, for a background writer (the notes'
+-- feeder: package notify, feeder.go) whose own transaction is as short as a
+-- numbering batch. Its events were stored unnumbered (feed_events INSERT),
+-- then numbered by feed_number_batch (an UPDATE of every row, and of the
+-- unnumbered index, in another transaction): a booking's note cost two
+-- writes of its feed event. feed_append_numbered takes the numberer's lock
+-- (waiting, until the caller's transaction ends), so that it is the one
+-- numberer meanwhile, and stores each event with its seq: the topic's
+-- counter + 1 in the order given, gap-free, announced with pg_notify as
+-- feed_number_batch announces (the notifications go out at the commit).
+-- The events of other writers to the same topics that are still
+-- unnumbered are numbered after these, by the numberer's next batch, as
+-- those of a transaction committed later would be.
+-- +goose StatementBegin
+CREATE FUNCTION feed_append_numbered(topics text[], bodies text[]) RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+    r        record;
+    numbered int := 0;
+    payload  text;
+BEGIN
+    IF cardinality(topics) IS DISTINCT FROM cardinality(bodies) THEN
+        RAISE EXCEPTION 'feed_append_numbered: % topics for % bodies', cardinality(topics), cardinality(bodies)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM pg_advisory_xact_lock(feed_number_lock());
+    -- New topics' counter rows first, in a sorted order (as Append's), in a
+    -- statement of their own: the counters' UPDATE below must see them.
+    INSERT INTO feed_topics (topic)
+    SELECT DISTINCT t.topic FROM unnest(topics) AS t (topic)
+    WHERE NOT EXISTS (SELECT FROM feed_topics ft WHERE ft.topic = t.topic)
+    ORDER BY 1
+    ON CONFLICT (topic) DO NOTHING;
+    FOR r IN
+        WITH e AS (
+            SELECT e.topic, e.body, e.ord,
+                   row_number() OVER (PARTITION BY e.topic ORDER BY e.ord) AS n,
+                   count(*) OVER (PARTITION BY e.topic) AS c
+            FROM unnest(topics, bodies) WITH ORDINALITY AS e (topic, body, ord)
+        ), bumped AS (
+            UPDATE feed_topics t SET seq = t.seq + k.c
+            FROM (SELECT DISTINCT topic, c FROM e) k
+            WHERE t.topic = k.topic
+            RETURNING t.topic, t.seq - k.c AS base
+        ), ins AS (
+            INSERT INTO feed_events (topic, seq, body)
+            SELECT e.topic, b.base + e.n, (e.body::jsonb - 'seq') || jsonb_build_object('seq', b.base + e.n)
+            FROM e JOIN bumped b ON b.topic = e.topic
+            ORDER BY e.ord
+            RETURNING topic, seq, body::text AS msg
+        )
+        SELECT topic, seq, msg FROM ins ORDER BY topic, seq
+    LOOP
+        payload := r.topic || ' ' || r.seq;
+        IF octet_length(payload) + 1 + octet_length(r.msg) < 8000 THEN
+            payload := payload || E'\n' || r.msg;
+        END IF;
+        PERFORM pg_notify('examd_feed', payload);
+        numbered := numbered + 1;
+    END LOOP;
+    IF numbered <> coalesce(cardinality(topics), 0) THEN
+        RAISE EXCEPTION 'feed_append_numbered: % of % events stored', numbered, cardinality(topics)
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN numbered;
+END $$;
+-- +goose StatementEnd
