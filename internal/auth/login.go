@@ -82,11 +82,15 @@ func (s *Store) Login(ctx context.Context, username, password, addr string) (Ses
 		return Session{}, err
 	}
 	var u struct {
-		ID           int64  `db:"id"`
-		Role         string `db:"role"`
+		Principal
 		PasswordHash string `db:"password_hash"`
 	}
-	err = s.db.GetContext(ctx, &u, `SELECT id, role, password_hash FROM users WHERE username = $1`, username)
+	// The new session goes into the session cache at once (its first
+	// request, such as the booking of a candidate who just logged in, costs
+	// no query), unless a revocation was announced since this read.
+	gen := s.cache.generation()
+	err = s.db.GetContext(ctx, &u, `
+		SELECT id, role, venue_id, coalesce(desk, '') AS desk, password_hash FROM users WHERE username = $1`, username)
 	if errors.Is(err, sql.ErrNoRows) {
 		// As slow as a known user's login.
 		if _, err := s.matches(ctx, s.dummy, password); err != nil {
@@ -112,9 +116,10 @@ func (s *Store) Login(ctx context.Context, username, password, addr string) (Ses
 	if _, err := s.db.ExecContext(ctx, `
 		WITH gone AS (DELETE FROM sessions WHERE user_id = $2 AND expires_at < $4)
 		INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
-		hash, u.ID, expires, s.now()); err != nil {
+		hash, u.UserID, expires, s.now()); err != nil {
 		return Session{}, fmt.Errorf("open session: %w", err)
 	}
+	s.cache.put([32]byte(hash), gen, u.Principal, expires)
 	return Session{Token: tok, Role: u.Role, ExpiresAt: expires}, nil
 }
 
