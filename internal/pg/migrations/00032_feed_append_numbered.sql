@@ -25,13 +25,9 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM pg_advisory_xact_lock(feed_number_lock());
-    -- New topics' counter rows first, in a sorted order (as Append's), in a
-    -- statement of their own: the counters' UPDATE below must see them.
-    INSERT INTO feed_topics (topic)
-    SELECT DISTINCT t.topic FROM unnest(topics) AS t (topic)
-    WHERE NOT EXISTS (SELECT FROM feed_topics ft WHERE ft.topic = t.topic)
-    ORDER BY 1
-    ON CONFLICT (topic) DO NOTHING;
+    -- Each topic's counter moves once, by its events' number: a new topic's
+    -- row is inserted with it (in a sorted order, so that two writers
+    -- creating the same topics do not deadlock), an existing one updated.
     FOR r IN
         WITH e AS (
             SELECT e.topic, e.body, e.ord,
@@ -39,13 +35,13 @@ BEGIN
                    count(*) OVER (PARTITION BY e.topic) AS c
             FROM unnest(topics, bodies) WITH ORDINALITY AS e (topic, body, ord)
         ), bumped AS (
-            UPDATE feed_topics t SET seq = t.seq + k.c
-            FROM (SELECT DISTINCT topic, c FROM e) k
-            WHERE t.topic = k.topic
-            RETURNING t.topic, t.seq - k.c AS base
+            INSERT INTO feed_topics AS t (topic, seq)
+            SELECT DISTINCT topic, c FROM e ORDER BY topic
+            ON CONFLICT (topic) DO UPDATE SET seq = t.seq + excluded.seq
+            RETURNING t.topic, t.seq
         ), ins AS (
             INSERT INTO feed_events (topic, seq, body)
-            SELECT e.topic, b.base + e.n, (e.body::jsonb - 'seq') || jsonb_build_object('seq', b.base + e.n)
+            SELECT e.topic, b.seq - e.c + e.n, (e.body::jsonb - 'seq') || jsonb_build_object('seq', b.seq - e.c + e.n)
             FROM e JOIN bumped b ON b.topic = e.topic
             ORDER BY e.ord
             RETURNING topic, seq, body::text AS msg
