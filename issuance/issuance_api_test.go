@@ -234,9 +234,20 @@ func TestNotReady(t *testing.T) {
 	}
 	var codes []string
 	for _, it := range r.Body["notice"].([]any) {
-		codes = append(codes, it.(map[string]any)["code"].(string))
+		item := it.(map[string]any)
+		codes = append(codes, item["code"].(string))
+		if strings.Contains(fmt.Sprint(item), "{fee}") {
+			t.Errorf("notice item without its fee: %v", item)
+		}
 	}
 	if fmt.Sprint(codes) != "[id_card permit photos fee sign]" {
 		t.Fatalf("notice for C1: %v", codes)
+	}
+	// A repeat of a request (its Idempotency-Key) answers the same notice.
+	first := a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}}, "Idempotency-Key", "notice-repeat")
+	again := a.Do("POST", "/api/v1/bookings", c.Token, map[string]any{"slot_ids": []int64{slot}}, "Idempotency-Key", "notice-repeat")
+	if first.Status != http.StatusCreated || again.Status != http.StatusOK ||
+		fmt.Sprint(again.Body["notice"]) != fmt.Sprint(r.Body["notice"]) {
+		t.Fatalf("booking then its repeat: %d, %d %v; want 201, 200 and the notice", first.Status, again.Status, again.Body["notice"])
 	}
 }

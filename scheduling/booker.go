@@ -77,28 +77,27 @@ type Booker struct {
 
 // Book validates r (BookRequest.Validate), books it (Store.Book) and counts
 // the outcome. A candidate that does not exist is an invalid_field refusal of
-// candidate_id. It reports whether the bookings were made now (false: an
-// idempotent repeat).
-func (b Booker) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
+// candidate_id.
+func (b Booker) Book(ctx context.Context, r BookRequest, now time.Time) (Booked, error) {
 	if err := r.Validate(); err != nil {
-		return nil, false, b.Refused(err)
+		return Booked{}, b.Refused(err)
 	}
-	bs, fresh, err := b.Store.Book(ctx, r, now)
+	bk, err := b.Store.Book(ctx, r, now)
 	if errors.Is(err, refusal.ErrNotFound) {
 		err = invalid("candidate_id", "no such candidate")
 	}
 	switch {
 	case errors.Is(err, ErrRankedSlot):
 		// Not a booking: the caller records an application (and counts nothing here).
-		return nil, false, err
+		return Booked{}, err
 	case err != nil:
-		return nil, false, b.Refused(err)
-	case fresh:
+		return Booked{}, b.Refused(err)
+	case bk.Fresh:
 		b.count("confirmed")
 	default:
 		b.count("replayed") // a repeat (a double click): the first one booked
 	}
-	return bs, fresh, nil
+	return bk, nil
 }
 
 // Refused counts a booking request that ended with err, and returns err: a

@@ -58,8 +58,17 @@ const laneOnDay = `CASE WHEN EXISTS (
 const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, ` + laneOnDay + ` AS lane, b.pair_id,
 	s.starts_at, s.ends_at, s.venue_id, b.exam_day, b.created_at`
 
-// Book books the requested slots in one transaction: both or neither. It
-// reports whether the bookings were made now (false: an idempotent repeat).
+// Booked is what a booking request made: its bookings, whether they were
+// made now (false: an idempotent repeat), and the candidate's notice
+// (IS-NOTICE, 一次性告知: what to bring, with {fee} still in the texts; see
+// withFee), read by the booking's own statement.
+type Booked struct {
+	Bookings []Booking
+	Fresh    bool
+	Notice   []NoticeItem
+}
+
+// Book books the requested slots in one transaction: both or neither.
 //
 // The transaction takes four statements, BEGIN and COMMIT included (it took
 // ten before, eleven for a combined pair, with an idempotency key): one that
@@ -67,9 +76,9 @@ const bookingColumns = `b.id, b.candidate_id, b.slot_id, b.subject, b.status, ` 
 // (readForBooking), the rules checked in Go, and one that writes the
 // idempotency key, the bookings, the seats and the audit entries
 // (writeBooking).
-func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
+func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) (Booked, error) {
 	for try := 1; ; try++ {
-		bs, fresh, err := s.book(ctx, r, now)
+		b, err := s.book(ctx, r, now)
 		// Two combined bookings may still deadlock on their slot rows; the
 		// loser was rolled back whole and simply goes again. A history read
 		// before a concurrent booking of the same candidate committed goes
@@ -77,7 +86,7 @@ func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 		if (pg.Retryable(err) || errors.Is(err, errStaleHistory)) && try < 5 {
 			continue
 		}
-		return bs, fresh, err
+		return b, err
 	}
 }
 
@@ -85,49 +94,49 @@ func (s *Store) Book(ctx context.Context, r BookRequest, now time.Time) ([]Booki
 // and the write of a booking: the transaction is rolled back and runs again.
 var errStaleHistory = errors.New("the candidate's history changed while booking")
 
-func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) ([]Booking, bool, error) {
+func (s *Store) book(ctx context.Context, r BookRequest, now time.Time) (Booked, error) {
 	if err := r.Validate(); err != nil {
-		return nil, false, err
+		return Booked{}, err
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
-		return nil, false, fmt.Errorf("begin: %w", err)
+		return Booked{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
 
 	w, key, err := prepareBooking(ctx, tx, r, now)
 	if err != nil {
-		return nil, false, err
+		return Booked{}, err
 	}
 	if key != nil {
 		tx.Rollback()
 		bs, err := s.replay(ctx, r, *key)
-		return bs, false, err
+		return Booked{Bookings: bs, Notice: w.notice}, err
 	}
 	claimed, err := writeBooking(ctx, tx, w, r.IdempotencyKey, r.fingerprint(), now)
 	if err != nil {
-		return nil, false, err
+		return Booked{}, err
 	}
 	if !claimed {
 		// A copy of this request committed the key after our read: it
 		// waited on the key's unique index, and now answers as a repeat.
 		tx.Rollback()
 		bs, err := s.replay(ctx, r, idempotencyKey{})
-		return bs, false, err
+		return Booked{Bookings: bs, Notice: w.notice}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("commit booking: %w", err)
+		return Booked{}, fmt.Errorf("commit booking: %w", err)
 	}
-	return w.bookings, true, nil
+	return Booked{Bookings: w.bookings, Fresh: true, Notice: w.notice}, nil
 }
 
 // prepareBooking reads what r needs and judges it by the rules, returning
 // the bookings to write, or the request's idempotency key when a request
-// committed it (then nothing is judged).
+// committed it (then nothing is judged but the notice is read).
 func prepareBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Time) (booking, *idempotencyKey, error) {
 	st, err := readForBooking(ctx, tx, r)
 	if err != nil || st.key != nil {
-		return booking{}, st.key, err
+		return booking{notice: st.notice}, st.key, err
 	}
 	w, err := st.judge(r, now)
 	if _, refused := refusal.As(err); refused {
@@ -135,7 +144,7 @@ func prepareBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest, now time.Ti
 		// had to be waited for, with the statement's older snapshot: a
 		// refusal is judged again on a fresh read (the lock is held now).
 		if st, err = readForBooking(ctx, tx, r); err != nil || st.key != nil {
-			return booking{}, st.key, err
+			return booking{notice: st.notice}, st.key, err
 		}
 		w, err = st.judge(r, now)
 	}
@@ -155,6 +164,8 @@ type bookingState struct {
 	digest string
 	// key is the request's idempotency key, when a request committed it.
 	key *idempotencyKey
+	// notice is the candidate's notice (IS-NOTICE), for the answer.
+	notice []NoticeItem
 }
 
 // idempotencyKey is a committed idempotency key.
@@ -189,6 +200,7 @@ func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingSta
 		At               time.Time      `db:"at"`
 		KeyRequest       *string        `db:"key_request"`
 		KeyBookings      pq.Int64Array  `db:"key_bookings"`
+		Notice           []byte         `db:"notice"`
 	}
 	// The slots' JSON keys are Slot's field names, which encoding/json
 	// matches; exam days go as text, read back as the UTC midnights Day gives.
@@ -231,6 +243,9 @@ func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingSta
 	if err := json.Unmarshal(row.Slots, &st.slots); err != nil {
 		return bookingState{}, fmt.Errorf("load slots: %w", err)
 	}
+	if err := json.Unmarshal(row.Notice, &st.notice); err != nil {
+		return bookingState{}, fmt.Errorf("notice for candidate %d: %w", r.CandidateID, err)
+	}
 	if len(st.slots) != len(r.SlotIDs) {
 		return bookingState{}, invalid("slot_ids", "no such slot")
 	}
@@ -248,6 +263,8 @@ type booking struct {
 	// note, when set, is the candidate's note instead of the booking
 	// confirmed one (a waitlist's offer).
 	note *notify.Note
+	// notice is the candidate's notice, as readForBooking read it.
+	notice []NoticeItem
 }
 
 // judge applies the booking rules to what st holds, and returns the
@@ -296,7 +313,7 @@ func (st bookingState) judge(r BookRequest, now time.Time) (booking, error) {
 		bs[2].PairID = &bs[0].ID
 	}
 	inShanghai(bs)
-	return booking{candidate: c, slots: slots, bookings: bs, by: r.By, digest: st.digest}, nil
+	return booking{candidate: c, slots: slots, bookings: bs, by: r.By, digest: st.digest, notice: st.notice}, nil
 }
 
 // writeBooking writes w in one statement: the idempotency key (when key is
@@ -689,7 +706,10 @@ const readBookingQuery = `
 		       ` + historyDigest + ` AS digest,
 		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,
 		       now() AS at,
-		       k.request AS key_request, k.booking_ids AS key_bookings
+		       k.request AS key_request, k.booking_ids AS key_bookings,
+		       (SELECT coalesce(json_agg(json_build_object('code', n.code, 'text_zh', n.text_zh, 'text_en', n.text_en,
+		                'at_issuance', n.for_issuance) ORDER BY n.ord), '[]')
+		        FROM notice_items n WHERE n.classes IS NULL OR c.licence_class = ANY(n.classes)) AS notice
 		FROM candidates c
 		JOIN licence_classes lc ON lc.code = c.licence_class
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL

@@ -40,7 +40,7 @@ func (h Handler) book(c echo.Context) error {
 	if err != nil {
 		return h.booker().Refused(err)
 	}
-	bs, fresh, err := h.booker().Book(c.Request().Context(), r, h.Now())
+	bk, err := h.booker().Book(c.Request().Context(), r, h.Now())
 	if errors.Is(err, ErrRankedSlot) {
 		// A ranked slot named by slot_ids: the application of that one option.
 		return h.apply(c, ApplyRequest{CandidateID: r.CandidateID, Preferences: [][]int64{r.SlotIDs}, By: r.By})
@@ -48,14 +48,12 @@ func (h Handler) book(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// IS-NOTICE: the confirmation tells, once, everything to bring.
-	notice, err := h.Store.CandidateNotice(c.Request().Context(), r.CandidateID, h.LicenceFeeYuan)
-	if err != nil {
-		return err
-	}
-	answer := present(bs)
-	answer["notice"] = notice
-	if !fresh {
+	// IS-NOTICE: the confirmation tells, once, everything to bring (read
+	// by the booking's own statement).
+	withFee(bk.Notice, h.LicenceFeeYuan)
+	answer := present(bk.Bookings)
+	answer["notice"] = bk.Notice
+	if !bk.Fresh {
 		return c.JSON(http.StatusOK, answer)
 	}
 	return c.JSON(http.StatusCreated, answer)

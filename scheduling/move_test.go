@@ -69,11 +69,11 @@ func (f moveFixture) slot(t *testing.T, subject, days, hour, capacity int) int64
 // book books the candidate into slots and returns the bookings.
 func (f moveFixture) book(t *testing.T, slots ...int64) []scheduling.Booking {
 	t.Helper()
-	bs, _, err := f.s.Book(context.Background(), scheduling.BookRequest{CandidateID: f.cid, SlotIDs: slots, By: f.staff}, f.now)
+	bk, err := f.s.Book(context.Background(), scheduling.BookRequest{CandidateID: f.cid, SlotIDs: slots, By: f.staff}, f.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bs
+	return bk.Bookings
 }
 
 // state is the status of each of the bookings and the booked count of each of the slots.

@@ -142,7 +142,8 @@ func TestSetAllocation(t *testing.T) {
 	t.Run("OneBookingRefused", func(t *testing.T) {
 		id := f.slot(t, "", 5, 0, time.Time{})
 		c := f.candidate(t)
-		bs, _, err := f.s.Book(ctx, scheduling.BookRequest{CandidateID: c, SlotIDs: []int64{id}, By: f.staff}, f.now)
+		bk, err := f.s.Book(ctx, scheduling.BookRequest{CandidateID: c, SlotIDs: []int64{id}, By: f.staff}, f.now)
+		bs := bk.Bookings
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -256,7 +257,7 @@ func TestSetAllocationRaces(t *testing.T) {
 		start := make(chan struct{})
 		wg.Go(func() {
 			<-start
-			_, _, err := f.s.Book(ctx, scheduling.BookRequest{CandidateID: booker, SlotIDs: []int64{toRanked}, By: f.staff}, f.now)
+			_, err := f.s.Book(ctx, scheduling.BookRequest{CandidateID: booker, SlotIDs: []int64{toRanked}, By: f.staff}, f.now)
 			count("book", err)
 		})
 		wg.Go(func() {

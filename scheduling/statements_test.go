@@ -120,7 +120,7 @@ func TestBookStatements(t *testing.T) {
 		t.Helper()
 		db.Ping()
 		n.Store(0)
-		_, _, err := s.Book(ctx, r, f.now)
+		_, err := s.Book(ctx, r, f.now)
 		if !errors.Is(err, wantErr) {
 			t.Fatalf("%s: %v, want %v", name, err, wantErr)
 		}

@@ -227,7 +227,7 @@ func (h Handler) book(c echo.Context) error {
 	// the same list with the message next to the row.
 	q := parseSlotQuery(req.PostForm)
 	p := auth.Caller(c)
-	bs, _, err := h.booker().Book(req.Context(), scheduling.BookRequest{
+	booked, err := h.booker().Book(req.Context(), scheduling.BookRequest{
 		CandidateID: p.UserID, SlotIDs: ids, By: p.UserID, IdempotencyKey: req.PostFormValue("key"),
 	}, h.Now())
 	if ref, ok := rowRefusalOf(err, rowKey(ids)); ok {
@@ -236,6 +236,7 @@ func (h Handler) book(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	bs := booked.Bookings
 	if len(bs) == 0 {
 		return c.Redirect(http.StatusSeeOther, "/candidate/bookings?done=booked")
 	}

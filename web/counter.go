@@ -121,7 +121,7 @@ func (h Handler) counterBookCandidate(c echo.Context) error {
 	if len(ids) == 3 {
 		row = rowKey(ids)
 	}
-	bs, _, err := h.booker().Book(c.Request().Context(), scheduling.BookRequest{
+	booked, err := h.booker().Book(c.Request().Context(), scheduling.BookRequest{
 		CandidateID: id, SlotIDs: ids, By: auth.Caller(c).UserID, IdempotencyKey: f.Get("key"),
 	}, h.Now())
 	if ref, ok := counterRefusal(err, row); ok {
@@ -135,7 +135,7 @@ func (h Handler) counterBookCandidate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(ids) == 3 && len(bs) == 3 {
+	if bs := booked.Bookings; len(ids) == 3 && len(bs) == 3 {
 		booked := make([]string, len(bs))
 		for i, b := range bs {
 			booked[i] = strconv.FormatInt(b.ID, 10)
@@ -163,7 +163,7 @@ func (h Handler) counterBookSlot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, _, err = h.booker().Book(ctx, scheduling.BookRequest{
+	_, err = h.booker().Book(ctx, scheduling.BookRequest{
 		CandidateID: p.ID, SlotIDs: []int64{id}, By: auth.Caller(c).UserID, IdempotencyKey: f.Get("key"),
 	}, h.Now())
 	if ref, ok := counterRefusal(err, "book"); ok {
