@@ -141,11 +141,14 @@ func (f *Feed) currents(ctx context.Context, topics []string) (map[string]int64,
 
 // AppendNumbered stores events[i] under topics[i] inside the caller's
 // transaction tx, in one statement whatever their number, already numbered:
-// it takes the numberer's lock until tx ends (migration 00032), so each
-// event gets its topic's next seq, in the order given, and is announced when
-// tx commits, with no numbering batch after it. It is for a background
-// writer whose transaction is as short as a numbering batch (the notes'
-// feeder): a business transaction appends with Append, which locks nothing.
+// it takes the numberer's lock until tx ends (migration 00032), numbers
+// first the events committed before and still unnumbered (so seqs stay in
+// commit order), then gives each of its own its topic's next seq, in the
+// order given; all are announced when tx commits, with no numbering batch
+// after it. It is for a background writer whose transaction is as short as a
+// numbering batch and that takes no lock a business transaction may hold
+// after calling it (the notes' feeder); a business transaction appends with
+// Append, which locks nothing.
 func (f *Feed) AppendNumbered(ctx context.Context, tx sqlx.ExtContext, topics []string, events []any) error {
 	if len(topics) != len(events) {
 		return fmt.Errorf("append to the feeds: %d topics for %d events", len(topics), len(events))

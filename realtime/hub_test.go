@@ -180,8 +180,9 @@ func TestServe(t *testing.T) {
 		db, url := pgtest.NewDB(t)
 		// The events are 32 KiB, 64 times the usual: the default 1 MiB
 		// would let the fast screen, on a loaded test machine, fall only 32
-		// events behind.
-		s := newServer(t, db, url, func(h *realtime.Hub) { h.QueueBytes = 4 << 20 })
+		// events behind; 16 MiB lets it fall 512 behind (4 MiB, 128, was
+		// once too few beside a full -race run on two cores).
+		s := newServer(t, db, url, func(h *realtime.Hub) { h.QueueBytes = 16 << 20 })
 		slow, fast := s.dial(t, "venue:9", -1), s.dial(t, "venue:9", -1)
 		slow.hello()
 		fast.hello()

@@ -374,3 +374,40 @@ func TestAppendNumbered(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAppendNumberedAfterPending: an event committed by Append and not
+// numbered yet (no numberer has run) is numbered before a later
+// AppendNumbered's event on the same topic, by that call: seqs stay in
+// commit order.
+func TestAppendNumberedAfterPending(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDB(t)
+	ctx := context.Background()
+	feed := realtime.NewFeed(db)
+	for i, appendNumbered := range []bool{false, true} {
+		tx, err := db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if appendNumbered {
+			err = feed.AppendNumbered(ctx, tx, []string{"candidate:3"}, []any{event{N: i}})
+		} else {
+			_, err = feed.Append(ctx, tx, "candidate:3", event{N: i})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, left := numbered(t, db, "candidate:3")
+	if left != 0 {
+		t.Fatalf("%d events left unnumbered", left)
+	}
+	checkGapFree(t, ms, 2)
+	var first event
+	if err := json.Unmarshal(ms[0].Data, &first); err != nil || first.N != 0 {
+		t.Fatalf("seq 1 is %s (%v), want the event committed first", ms[0].Data, err)
+	}
+}

@@ -37,7 +37,8 @@ func Notice(ctx context.Context, q sqlx.QueryerContext, class string, feeYuan in
 }
 
 // CandidateNotice is Notice for the licence class of the candidate, in one
-// statement (it follows every booking).
+// statement (for the booking slip; a booking's answer has it from the
+// booking's own read, Booked.Notice).
 func (s *Store) CandidateNotice(ctx context.Context, candidateID int64, feeYuan int) ([]NoticeItem, error) {
 	items := []NoticeItem{}
 	err := s.db.SelectContext(ctx, &items, `

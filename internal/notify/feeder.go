@@ -1,13 +1,14 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
 // FeedBatch is the most notes one round of the feeder puts live, and
@@ -40,46 +41,53 @@ func (n *Notes) FeedLive(ctx context.Context, db *sqlx.DB) (int, error) {
 		return 0, fmt.Errorf("feed notes: %w", err)
 	}
 	defer tx.Rollback()
-	var rows []struct {
-		ID          int64     `db:"id"`
-		CandidateID int64     `db:"candidate_id"`
-		Kind        string    `db:"kind"`
-		ZH          string    `db:"text_zh"`
-		EN          string    `db:"text_en"`
-		Link        string    `db:"link"`
-		CreatedAt   time.Time `db:"created_at"`
-	}
+	var rows []feedRow
 	// The lock first, then the snapshot of the rows: every note committed
-	// before the lock was taken is seen.
+	// before the lock was taken is seen. The notes are marked fed first
+	// (waiting, if so, for the SMS sender's lock on a row it is posting),
+	// and their events appended last: from then to the commit this
+	// transaction holds the feed numberer's lock, which every replica's
+	// numbering waits for.
 	var got bool
 	if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock($1)`, int64(feederLock)); err != nil || !got {
 		return 0, err
 	}
 	if err := tx.SelectContext(ctx, &rows, `
-		SELECT id, candidate_id, kind, text_zh, text_en, coalesce(link, '') AS link, created_at
-		FROM notifications WHERE fed_at IS NULL ORDER BY id LIMIT $1`, FeedBatch); err != nil {
+		UPDATE notifications n SET fed_at = now()
+		FROM (SELECT id FROM notifications WHERE fed_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE) todo
+		WHERE n.id = todo.id
+		RETURNING n.id, n.candidate_id, n.kind, n.text_zh, n.text_en, coalesce(n.link, '') AS link, n.created_at`, FeedBatch); err != nil {
 		return 0, fmt.Errorf("feed notes: %w", err)
 	}
 	if len(rows) == 0 {
 		return 0, nil
 	}
+	// A candidate's notes go live in the order they were stored.
+	slices.SortFunc(rows, func(a, b feedRow) int { return cmp.Compare(a.ID, b.ID) })
 	topics := make([]string, len(rows))
 	events := make([]any, len(rows))
-	ids := make([]int64, len(rows))
 	for i, r := range rows {
-		topics[i], ids[i] = Topic(r.CandidateID), r.ID
+		topics[i] = Topic(r.CandidateID)
 		events[i] = Event{Type: "notification", ID: r.ID, Kind: r.Kind, ZH: r.ZH, EN: r.EN, Link: r.Link, At: r.CreatedAt.In(shanghai)}
 	}
 	if err := n.pub.AppendNumbered(ctx, tx, topics, events); err != nil {
 		return 0, fmt.Errorf("feed %d notes: %w", len(rows), err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET fed_at = now() WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
-		return 0, fmt.Errorf("mark %d notes fed: %w", len(rows), err)
-	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("feed %d notes: %w", len(rows), err)
 	}
 	return len(rows), nil
+}
+
+// feedRow is a note as the feeder reads it.
+type feedRow struct {
+	ID          int64     `db:"id"`
+	CandidateID int64     `db:"candidate_id"`
+	Kind        string    `db:"kind"`
+	ZH          string    `db:"text_zh"`
+	EN          string    `db:"text_en"`
+	Link        string    `db:"link"`
+	CreatedAt   time.Time `db:"created_at"`
 }
 
 // RunFeeding puts notes live until ctx is done, every poll (the notes of

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -135,5 +136,71 @@ func testAdd(t *testing.T, many bool) {
 		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("candidate %d's feed: got %q, want %q", tc.cand, got, tc.want)
 		}
+	}
+}
+
+// TestFeederWaitsWithoutTheNumberersLock: while another transaction holds a
+// lock on an unfed note (the SMS sender posting it), the feeder waits for
+// it without holding the feed numberer's lock: every replica's numbering
+// goes on meanwhile; once the lock is released the note goes live.
+func TestFeederWaitsWithoutTheNumberersLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := pgtest.NewDB(t)
+	feed := realtime.NewFeed(db)
+	notes := notify.New(feed)
+	c := candidate(t, db, 1)
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := notes.Add(ctx, tx, notify.Note{CandidateID: c, Kind: notify.KindBookingConfirmed, ZH: "预约成功", EN: "Booked"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	sender, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Rollback()
+	if _, err := sender.Exec(`SELECT id FROM notifications WHERE candidate_id = $1 FOR UPDATE`, c); err != nil {
+		t.Fatal(err)
+	}
+	fed := make(chan error, 1)
+	go func() {
+		n, err := notes.FeedLive(ctx, db)
+		if err == nil && n != 1 {
+			err = fmt.Errorf("fed %d notes, want 1", n)
+		}
+		fed <- err
+	}()
+	// The feeder is waiting for the row (its round's transaction exists).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var waiting int
+		if err := db.Get(&waiting, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%fed_at = now()%'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the feeder never waited for the locked note")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var got bool
+	if err := db.Get(&got, `SELECT got FROM feed_number_batch(1, false)`); err != nil || !got {
+		t.Fatalf("a numbering batch while the feeder waits: got the lock %v (%v), want true", got, err)
+	}
+	sender.Rollback()
+	if err := <-fed; err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := feed.Since(ctx, notify.Topic(c), 0, 10); err != nil || len(ms) != 1 {
+		t.Fatalf("the note's feed: %d events (%v), want 1", len(ms), err)
 	}
 }

@@ -275,6 +275,8 @@ func wakeNumbering(feed *realtime.Feed) echo.MiddlewareFunc {
 type outboxCollector struct {
 	db  *sqlx.DB
 	now func() time.Time
+	// every is the least time between two readings (0: outboxEvery).
+	every time.Duration
 
 	mu     sync.Mutex
 	readAt time.Time // when the reading below was taken (zero: never)
@@ -297,7 +299,11 @@ func (o *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outboxDes
 func (o *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.readAt.IsZero() || time.Since(o.readAt) >= outboxEvery {
+	every := o.every
+	if every == 0 {
+		every = outboxEvery
+	}
+	if o.readAt.IsZero() || time.Since(o.readAt) >= every {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		now := time.Now

@@ -9,15 +9,17 @@
 -- numberer meanwhile, and stores each event with its seq: the topic's
 -- counter + 1 in the order given, gap-free, announced with pg_notify as
 -- feed_number_batch announces (the notifications go out at the commit).
--- The events of other writers to the same topics that are still
--- unnumbered are numbered after these, by the numberer's next batch, as
--- those of a transaction committed later would be.
+-- Events committed before and still unnumbered (another writer's to the
+-- same topics, or an older replica's feeder during a rolling upgrade) are
+-- numbered first, by feed_number_batch in this transaction, so that seqs
+-- stay in commit order.
 -- +goose StatementBegin
 CREATE FUNCTION feed_append_numbered(topics text[], bodies text[]) RETURNS int
 LANGUAGE plpgsql AS $$
 DECLARE
     r        record;
     numbered int := 0;
+    pending  int;
     payload  text;
 BEGIN
     IF cardinality(topics) IS DISTINCT FROM cardinality(bodies) THEN
@@ -25,6 +27,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM pg_advisory_xact_lock(feed_number_lock());
+    LOOP
+        SELECT b.numbered INTO pending FROM feed_number_batch(1000, true) b;
+        EXIT WHEN pending < 1000;
+    END LOOP;
     -- Each topic's counter moves once, by its events' number: a new topic's
     -- row is inserted with it (in a sorted order, so that two writers
     -- creating the same topics do not deadlock), an existing one updated.
