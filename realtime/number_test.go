@@ -67,6 +67,31 @@ func checkGapFree(tb testing.TB, ms []realtime.Message, want int) {
 	}
 }
 
+// twoReplicas returns two Feeds on db (two replicas), each numbering every
+// 5 ms until ctx ends.
+func twoReplicas(ctx context.Context, db *sqlx.DB) []*realtime.Feed {
+	log := slog.New(slog.DiscardHandler)
+	feeds := []*realtime.Feed{realtime.NewFeed(db), realtime.NewFeed(db)}
+	for _, f := range feeds {
+		go f.RunNumbering(ctx, 5*time.Millisecond, log)
+	}
+	return feeds
+}
+
+// checkAllNumbered numbers what is left through feed and fails unless
+// every event of topic is numbered, 1..want as checkGapFree checks.
+func checkAllNumbered(tb testing.TB, ctx context.Context, feed *realtime.Feed, db *sqlx.DB, topic string, want int) {
+	tb.Helper()
+	if err := feed.Number(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	ms, left := numbered(tb, db, topic)
+	if left != 0 {
+		tb.Fatalf("%s: %d events left unnumbered", topic, left)
+	}
+	checkGapFree(tb, ms, want)
+}
+
 // TestNumberingTwoWritersTwoReplicas: two writers append to one topic, each
 // event in its own transaction, while two numberers (two replicas: two
 // Feeds on the same database) poll and are woken: every event is numbered
@@ -76,11 +101,7 @@ func TestNumberingTwoWritersTwoReplicas(t *testing.T) {
 	db, _ := pgtest.NewDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	log := slog.New(slog.DiscardHandler)
-	feeds := []*realtime.Feed{realtime.NewFeed(db), realtime.NewFeed(db)}
-	for _, f := range feeds {
-		go f.RunNumbering(ctx, 5*time.Millisecond, log)
-	}
+	feeds := twoReplicas(ctx, db)
 	const each = 150
 	var wg sync.WaitGroup
 	for w := range 2 {
@@ -94,14 +115,7 @@ func TestNumberingTwoWritersTwoReplicas(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if err := feeds[0].Number(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ms, left := numbered(t, db, "venue:9")
-	if left != 0 {
-		t.Fatalf("%d events left unnumbered", left)
-	}
-	checkGapFree(t, ms, 2*each)
+	checkAllNumbered(t, ctx, feeds[0], db, "venue:9", 2*each)
 	if got, err := feeds[1].Current(ctx, "venue:9"); err != nil || got != 2*each {
 		t.Fatalf("Current = %d, %v; want %d", got, err, 2*each)
 	}
@@ -285,11 +299,7 @@ func TestAppendNumbered(t *testing.T) {
 	db, url := pgtest.NewDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	log := slog.New(slog.DiscardHandler)
-	feeds := []*realtime.Feed{realtime.NewFeed(db), realtime.NewFeed(db)}
-	for _, f := range feeds {
-		go f.RunNumbering(ctx, 5*time.Millisecond, log)
-	}
+	feeds := twoReplicas(ctx, db)
 	l := pq.NewListener(url, 10*time.Millisecond, time.Second, nil)
 	defer l.Close()
 	if err := l.Listen("examd_feed"); err != nil {
@@ -355,16 +365,8 @@ func TestAppendNumbered(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	if err := feeds[0].Number(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ms, left := numbered(t, db, "venue:9")
-	if left != 0 {
-		t.Fatalf("%d events left unnumbered", left)
-	}
-	checkGapFree(t, ms, 2*each+1)
-	cs, _ := numbered(t, db, "candidate:7")
-	checkGapFree(t, cs, 1+(each+1)/3)
+	checkAllNumbered(t, ctx, feeds[0], db, "venue:9", 2*each+1)
+	checkAllNumbered(t, ctx, feeds[0], db, "candidate:7", 1+(each+1)/3)
 
 	// A batch of mismatched lengths is refused; one of none does nothing.
 	if err := feeds[0].AppendNumbered(ctx, db, []string{"venue:9"}, nil); err == nil {
