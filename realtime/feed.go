@@ -1,8 +1,11 @@
 // Package realtime carries live events to websocket screens. Every event is
 // stored first, in the transaction of the change it describes, then numbered
 // per topic (1, 2, 3 ... gap-free, in commit order) by the numberer in a
-// transaction of its own, and announced with pg_notify; a Hub in each examd process listens and fans the stored events
-// out to its websocket clients, one reader and one writer per connection.
+// transaction of its own (a background writer's, such as the notes' feeder,
+// are stored numbered, under the numberer's lock: AppendNumbered), and
+// announced with pg_notify; a Hub in each examd process listens and fans the
+// stored events out to its websocket clients, one reader and one writer per
+// connection.
 // A client that reconnects with since=N gets every event after N from the
 // table, then the live ones. The package knows topics ("venue:12",
 // "issuance"), never what the events mean.
