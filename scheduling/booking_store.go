@@ -243,7 +243,7 @@ func readForBooking(ctx context.Context, tx *sqlx.Tx, r BookRequest) (bookingSta
 	if err := json.Unmarshal(row.Slots, &st.slots); err != nil {
 		return bookingState{}, fmt.Errorf("load slots: %w", err)
 	}
-	if err := json.Unmarshal(row.Notice, &st.notice); err != nil {
+	if st.notice, err = decodeNotice(row.Notice); err != nil {
 		return bookingState{}, fmt.Errorf("notice for candidate %d: %w", r.CandidateID, err)
 	}
 	if len(st.slots) != len(r.SlotIDs) {
@@ -707,9 +707,7 @@ const readBookingQuery = `
 		       ARRAY(SELECT nextval('bookings_id_seq') FROM generate_series(1, cardinality($2::bigint[]))) AS ids,
 		       now() AS at,
 		       k.request AS key_request, k.booking_ids AS key_bookings,
-		       (SELECT coalesce(json_agg(json_build_object('code', n.code, 'text_zh', n.text_zh, 'text_en', n.text_en,
-		                'at_issuance', n.for_issuance) ORDER BY n.ord), '[]')
-		        FROM notice_items n WHERE n.classes IS NULL OR c.licence_class = ANY(n.classes)) AS notice
+		       ` + noticeJSON + ` AS notice
 		FROM candidates c
 		JOIN licence_classes lc ON lc.code = c.licence_class
 		LEFT JOIN priority_grants g ON g.candidate_id = c.id AND g.revoked_at IS NULL
