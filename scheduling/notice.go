@@ -50,8 +50,8 @@ func Notice(ctx context.Context, q sqlx.QueryerContext, class string, feeYuan in
 // booking's own read, Booked.Notice).
 func (s *Store) CandidateNotice(ctx context.Context, candidateID int64, feeYuan int) ([]NoticeItem, error) {
 	items, err := readNotice(ctx, s.db, `SELECT `+noticeJSON+` FROM candidates c WHERE c.id = $1`, candidateID)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && len(items) == 0 {
-		err = refusal.ErrNotFound
+	if errors.Is(err, sql.ErrNoRows) {
+		err = refusal.ErrNotFound // no such candidate; a class without items has an empty notice
 	}
 	if err != nil {
 		return nil, fmt.Errorf("notice for candidate %d: %w", candidateID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +171,31 @@ func TestLaneRequestDecisions(t *testing.T) {
 			t.Errorf("request %s but lane granted=%v", st, granted)
 		}
 	})
+}
+
+// TestCandidateNotice: the slip's notice is the candidate's class's items
+// with the fee filled in, empty (not "not found") for a class without
+// items, and not found only for a candidate that does not exist.
+func TestCandidateNotice(t *testing.T) {
+	s, db, staff := storeWithStaff(t)
+	ctx := context.Background()
+	cid := registered(t, s, staff, "11010519491231002X")
+	items, err := s.CandidateNotice(ctx, cid, 10)
+	if err != nil || len(items) == 0 {
+		t.Fatalf("notice of a C1 candidate: %v, %v", items, err)
+	}
+	for _, it := range items {
+		if strings.Contains(it.TextZh+it.TextEn, "{fee}") {
+			t.Errorf("item %s keeps {fee}: %q / %q", it.Code, it.TextZh, it.TextEn)
+		}
+	}
+	if _, err := s.CandidateNotice(ctx, cid+1000, 10); !errors.Is(err, refusal.ErrNotFound) {
+		t.Errorf("notice of no candidate: %v, want ErrNotFound", err)
+	}
+	if _, err := db.Exec(`DELETE FROM notice_items`); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := s.CandidateNotice(ctx, cid, 10); err != nil || items == nil || len(items) != 0 {
+		t.Errorf("notice of a class without items: %#v, %v; want an empty list", items, err)
+	}
 }
