@@ -245,6 +245,9 @@ func markSlots(ctx context.Context, tx *sqlx.Tx, where string, now time.Time, ar
 
 // readApplications reads the live applications that list any of slots and
 // are not in read yet, with their options and candidates, in one statement.
+// The options are aggregated from a subquery sorted by preference and half
+// (one sort, not one per application as array_agg(… ORDER BY) does), which
+// the aggregation keeps.
 func readApplications(ctx context.Context, tx *sqlx.Tx, slots []int64, read map[int64]bool) ([]roundApp, error) {
 	rows, err := tx.QueryContext(ctx, `
 		SELECT a.id, a.candidate_id, a.sort_time, a.applied_by, o.slots, o.prefs,
@@ -252,10 +255,10 @@ func readApplications(ctx context.Context, tx *sqlx.Tx, slots []int64, read map[
 		       c.permit_issued_on, c.permit_expires_on, c.subject1_passed_on, c.holds_car_licence,
 		       g.reason, g.needs
 		FROM applications a
-		JOIN (SELECT o.application_id, array_agg(o.slot_id ORDER BY o.preference, o.half) AS slots,
-		             array_agg(o.preference ORDER BY o.preference, o.half) AS prefs
-		      FROM application_options o
-		      WHERE o.application_id IN (SELECT application_id FROM application_options WHERE slot_id = ANY($1))
+		JOIN (SELECT o.application_id, array_agg(o.slot_id) AS slots, array_agg(o.preference) AS prefs
+		      FROM (SELECT o.application_id, o.slot_id, o.preference FROM application_options o
+		            WHERE o.application_id IN (SELECT application_id FROM application_options WHERE slot_id = ANY($1))
+		            ORDER BY o.application_id, o.preference, o.half) o
 		      GROUP BY o.application_id) o ON o.application_id = a.id
 		JOIN candidates c ON c.id = a.candidate_id
 		JOIN licence_classes lc ON lc.code = c.licence_class
