@@ -40,9 +40,9 @@ type floorRound struct {
 	aStatus, aBasis, aReason []string
 	// bookings: application, candidate, slot, subject, day, booked by
 	bApp, bCand, bSlot, bSubject, bBy []int64
-	bDay                        []string
-	notesCand                   []int64
-	notesZH, notesEN            []string
+	bDay                              []string
+	notesCand                         []int64
+	notesZH, notesEN                  []string
 }
 
 // placeFloor reads the applications and places them greedily.
