@@ -32,9 +32,10 @@ var (
 
 // floor is one pgbench run's result.
 type floor struct {
-	tps     float64
-	latency float64 // average, ms
-	clients int
+	tps      float64
+	latency  float64 // average, ms
+	p50, p99 float64 // ms, from pgbench's log of every transaction
+	clients  int
 }
 
 // floors are the two pgbench runs of the rush.
@@ -116,7 +117,8 @@ func runPgbench(ctx context.Context, cluster *pg.Cluster, bin string, o options,
 	args := []string{"-n",
 		"-c", strconv.Itoa(o.clients), "-j", strconv.Itoa(runtime.NumCPU()),
 		"-T", strconv.Itoa(max(1, int(o.pgbenchFor/time.Second))), "-f", path,
-		"-D", "n=0", "-D", fmt.Sprintf("clients=%d", o.clients)}
+		"-D", "n=0", "-D", fmt.Sprintf("clients=%d", o.clients),
+		"--log", "--log-prefix", path + ".log"}
 	for k, v := range vars {
 		args = append(args, "-D", fmt.Sprintf("%s=%d", k, v))
 	}
@@ -135,7 +137,42 @@ func runPgbench(ctx context.Context, cluster *pg.Cluster, bin string, o options,
 	if m := regexp.MustCompile(`latency average = ([0-9.]+) ms`).FindStringSubmatch(out); m != nil {
 		f.latency, _ = strconv.ParseFloat(m[1], 64)
 	}
-	return f, nil
+	var err2 error
+	f.p50, f.p99, err2 = logPercentiles(path + ".log")
+	return f, err2
+}
+
+// logPercentiles reads the transaction logs pgbench wrote under prefix
+// (one file per thread: "client transaction latency_us script epoch us" a
+// line) and returns the latencies' p50 and p99 in ms.
+func logPercentiles(prefix string) (p50, p99 float64, err error) {
+	files, err := filepath.Glob(prefix + ".*")
+	if err != nil || len(files) == 0 {
+		return 0, 0, fmt.Errorf("pgbench's transaction logs %s.*: none (%v)", prefix, err)
+	}
+	var us []float64
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if f := strings.Fields(line); len(f) >= 3 {
+				v, err := strconv.ParseFloat(f[2], 64)
+				if err != nil {
+					return 0, 0, fmt.Errorf("pgbench log %s: %q: %w", name, line, err)
+				}
+				us = append(us, v)
+			}
+		}
+		os.Remove(name)
+	}
+	if len(us) == 0 {
+		return 0, 0, fmt.Errorf("pgbench's transaction logs %s.*: empty", prefix)
+	}
+	sort.Float64s(us)
+	at := func(q float64) float64 { return us[min(len(us)-1, int(q*float64(len(us))))] / 1000 }
+	return at(0.50), at(0.99), nil
 }
 
 // pgbenchPath finds pgbench beside the server binaries, in the versioned
@@ -199,14 +236,16 @@ func report(w io.Writer, o options, r result, overbooked, halfPairs int, f floor
 	fmt.Fprintf(w, "  audit chain lag   p99 %.2f s, max %.2f s (examd_audit_chain_lag_seconds, %d samples every 100 ms until caught up)\n",
 		r.lagP99, r.lagMax, r.lagSamples)
 	fmt.Fprintf(w, "pgbench, same database, %d clients, %s each:\n", o.clients, o.pgbenchFor)
-	fmt.Fprintf(w, "  minimal booking (bench/rush/minimal_booking.sql)         %6.0f tps, average latency %.1f ms\n", f.minimal.tps, f.minimal.latency)
-	fmt.Fprintf(w, "  examd's booking with its audit row (examd_booking.sql)   %6.0f tps, average latency %.1f ms\n", f.own.tps, f.own.latency)
+	fmt.Fprintf(w, "  minimal booking (bench/rush/minimal_booking.sql)         %6.0f tps, latency average %.1f ms, p50 %.1f ms, p99 %.1f ms\n",
+		f.minimal.tps, f.minimal.latency, f.minimal.p50, f.minimal.p99)
+	fmt.Fprintf(w, "  examd's booking with its audit row (examd_booking.sql)   %6.0f tps, latency average %.1f ms, p50 %.1f ms, p99 %.1f ms\n",
+		f.own.tps, f.own.latency, f.own.p50, f.own.p99)
 	// The last lines: stable, one figure set each, for grep.
 	minRatio, ownRatio := rate/f.minimal.tps, rate/f.own.tps
 	p99 := r.percentile(0.99)
 	fmt.Fprintf(w, "rush: examd %.0f bookings/s, p50 %.1f ms, p99 %.1f ms (target ≤ 50 ms), overbooked %d (target 0), half pairs %d (target 0), replicas %d\n",
 		rate, ms(r.percentile(0.50)), ms(p99), overbooked, halfPairs, o.replicas)
-	fmt.Fprintf(w, "rush: pgbench minimal %.0f tps, examd's own %.0f tps\n", f.minimal.tps, f.own.tps)
+	fmt.Fprintf(w, "rush: pgbench minimal %.0f tps (p99 %.1f ms), examd's own %.0f tps (p99 %.1f ms)\n", f.minimal.tps, f.minimal.p99, f.own.tps, f.own.p99)
 	fmt.Fprintf(w, "rush: CPU per booking examd %.2f ms, PostgreSQL %.2f ms; audit chain lag p99 %.2f s (target < 1 s)\n", examdCPU, dbCPU, r.lagP99)
 	fmt.Fprintf(w, "rush: ratio examd/minimal %.2f (target ≥ 0.35), examd/own %.2f\n", minRatio, ownRatio)
 	fmt.Fprintf(w, "rush: targets: %s; %s; %s; %s\n",
