@@ -79,6 +79,9 @@ type client struct {
 	code  atomic.Int32  // the close code, set by the hub before it closes send
 	wait  time.Duration // the write deadline of a message (Hub.WriteWait)
 	user  int64         // whose connection it is (Serve's caller), 0 for nobody's
+	// writeBy is the write deadline the writer last set, in Unix
+	// nanoseconds (armWrite); the reader's pongs do not cut it short.
+	writeBy atomic.Int64
 }
 
 // hello is the first message on every connection.
@@ -213,7 +216,9 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 // sendBatch writes the events of b after *last, or the ping it asks for.
 func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
 	if b == pingBatch {
-		return c.conn.WriteControl(websocket.PingMessage, nil, c.deadline())
+		by := c.deadline()
+		c.writeBy.Store(by.UnixNano())
+		return c.conn.WriteControl(websocket.PingMessage, nil, by)
 	}
 	for i := range b.msgs {
 		m := &b.msgs[i]
@@ -228,7 +233,7 @@ func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
 		if err := c.catchUp(h, m.Seq-1, last); err != nil {
 			return err
 		}
-		c.conn.SetWriteDeadline(c.deadline())
+		c.armWrite()
 		if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
 			return err
 		}
@@ -313,15 +318,48 @@ func (c *client) deadline() time.Time {
 	return time.Now().Add(c.wait)
 }
 
+// armWrite sets the write deadline of a message written now, unless the one
+// set is still nine tenths of the wait away or more: a message gets from
+// 0.9 to 1 times Hub.WriteWait, and under a busy feed the deadline moves
+// about once every tenth of the wait instead of at every message (see
+// corkConn).
+func (c *client) armWrite() {
+	by := c.deadline()
+	wait := c.wait
+	if wait <= 0 {
+		wait = writeWait
+	}
+	if time.Duration(by.UnixNano()-c.writeBy.Load()) <= wait/10 {
+		return
+	}
+	c.writeBy.Store(by.UnixNano())
+	c.conn.SetWriteDeadline(by)
+}
+
+// pong answers the client's ping as gorilla/websocket does, within a second,
+// but never cutting short the deadline of the writer's message.
+func (c *client) pong(data string) error {
+	by := time.Now().Add(time.Second)
+	if w := time.Unix(0, c.writeBy.Load()); w.After(by) {
+		by = w
+	}
+	err := c.conn.WriteControl(websocket.PongMessage, []byte(data), by)
+	var ne net.Error
+	if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	return err
+}
+
 // write sends one text message.
 func (c *client) write(data []byte) error {
-	c.conn.SetWriteDeadline(c.deadline())
+	c.armWrite()
 	return c.conn.WriteMessage(websocket.TextMessage, data)
 }
 
 // writeJSON sends v as one text message.
 func (c *client) writeJSON(v any) error {
-	c.conn.SetWriteDeadline(c.deadline())
+	c.armWrite()
 	return c.conn.WriteJSON(v)
 }
 
@@ -335,6 +373,7 @@ func (c *client) readPump(h *Hub) {
 	defer h.leave(c)
 	c.conn.SetReadLimit(maxMessageSize)
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPingHandler(c.pong)
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})

@@ -3,6 +3,7 @@ package realtime
 import (
 	"net"
 	"sync"
+	"time"
 )
 
 // corkLimit is the most a corked connection keeps of its buffer between
@@ -34,11 +35,37 @@ func (l corkListener) Accept() (net.Conn, error) {
 // goes first with the next write: the stream never holds half a frame
 // followed by another, so a close frame can still follow a screen that
 // stopped reading for a while (client.writePump).
+//
+// It also passes on a write deadline only when it changes: gorilla/websocket
+// sets the connection's write deadline before every frame it writes, and
+// each set resets a runtime timer (6 % of examd's CPU under a busy feed,
+// BENCHMARKS.md); the websocket's writer moves its deadline only now and
+// then (client.armWrite), so that most frames set the one already set.
 type corkConn struct {
 	net.Conn
-	mu     sync.Mutex
-	corked bool
-	buf    []byte
+	mu       sync.Mutex
+	corked   bool
+	buf      []byte
+	deadline time.Time // the write deadline last passed on
+}
+
+// SetWriteDeadline sets the write deadline, unless it is set already.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.Equal(c.deadline) {
+		return nil
+	}
+	c.deadline = t
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline sets both deadlines, keeping the write one's copy in step.
+func (c *corkConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	return c.Conn.SetDeadline(t)
 }
 
 func (c *corkConn) Write(p []byte) (int, error) {

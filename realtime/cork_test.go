@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 )
 
 // countingConn records each write that reaches the network.
@@ -43,5 +44,42 @@ func TestCorkConn(t *testing.T) {
 	c.Write([]byte("e"))
 	if len(under.writes) != 3 {
 		t.Fatalf("a write after uncork was held back: %q", under.writes)
+	}
+}
+
+// deadlineConn records the write deadlines that reach the connection.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.set = append(c.set, t)
+	return nil
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error { return c.SetWriteDeadline(t) }
+
+// TestCorkConnDeadline: a write deadline reaches the connection when it
+// changes, not when it is set again (gorilla/websocket sets it before every
+// frame), and one set through SetDeadline counts as set.
+func TestCorkConnDeadline(t *testing.T) {
+	under := &deadlineConn{}
+	c := &corkConn{Conn: under}
+	t1 := time.Now().Add(10 * time.Second)
+	t2 := t1.Add(time.Second)
+	for _, d := range []time.Time{t1, t1, t1, t2, t2, t1} {
+		c.SetWriteDeadline(d)
+	}
+	c.SetDeadline(t2)
+	c.SetWriteDeadline(t2)
+	want := []time.Time{t1, t2, t1, t2}
+	if len(under.set) != len(want) {
+		t.Fatalf("deadlines set %v, want %v", under.set, want)
+	}
+	for i := range want {
+		if !under.set[i].Equal(want[i]) {
+			t.Fatalf("deadlines set %v, want %v", under.set, want)
+		}
 	}
 }

@@ -434,3 +434,37 @@ func TestEventTooBigToNotify(t *testing.T) {
 		}
 	}
 }
+
+// TestScreenPing: a screen's ping is answered with a pong carrying its
+// data, and the screen goes on receiving every event, in order.
+func TestScreenPing(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	s := newServer(t, db, url)
+	c := s.dial(t, "venue:9", -1)
+	c.hello()
+	pongs := make(chan string, 4)
+	c.conn.SetPongHandler(func(data string) error { pongs <- data; return nil })
+	appendEvents(t, db, s.feed, "venue:9", 2)
+	c.expect(1, 2)
+	if err := c.conn.WriteControl(websocket.PingMessage, []byte("are you there"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// The pong is read on the way to the next events (a control frame calls
+	// the handler during ReadMessage): events follow until it has come.
+	for seq := int64(3); ; seq++ {
+		appendEvents(t, db, s.feed, "venue:9", 1)
+		c.expect(seq, seq)
+		select {
+		case data := <-pongs:
+			if data != "are you there" {
+				t.Errorf("pong %q, want the ping's data", data)
+			}
+			return
+		default:
+		}
+		if seq > 200 {
+			t.Fatal("no pong")
+		}
+	}
+}
