@@ -49,7 +49,8 @@ const (
 type batch struct {
 	msgs   []Message
 	frames []*websocket.PreparedMessage
-	size   int // bytes of the events, counted against Hub.QueueBytes
+	size   int    // bytes of the events, counted against Hub.QueueBytes
+	pong   []byte // a pong's data (pongBatch), nil for events
 }
 
 // newBatch prepares the frames of msgs.
@@ -69,6 +70,11 @@ func newBatch(msgs []Message) (*batch, error) {
 // pingBatch, queued like events, asks a writer to ping its client.
 var pingBatch = &batch{}
 
+// pongBatch, queued like events by the reader, asks the writer to answer a
+// ping of the client's with data: every frame and every write deadline of
+// a connection are the writer's (see armWrite).
+func pongBatch(data string) *batch { return &batch{pong: []byte(data)} }
+
 // client is one websocket connection: its writer sends what the hub queues
 // on send, its reader reads pongs and the close frame.
 type client struct {
@@ -79,9 +85,11 @@ type client struct {
 	code  atomic.Int32  // the close code, set by the hub before it closes send
 	wait  time.Duration // the write deadline of a message (Hub.WriteWait)
 	user  int64         // whose connection it is (Serve's caller), 0 for nobody's
-	// writeBy is the write deadline the writer last set, in Unix
-	// nanoseconds (armWrite); the reader's pongs do not cut it short.
-	writeBy atomic.Int64
+	// born is when the connection was served, and writeBy the write
+	// deadline the writer last set, as its distance from born (monotonic
+	// time; 0 before the first, see armWrite). Only the writer uses them.
+	born    time.Time
+	writeBy time.Duration
 }
 
 // hello is the first message on every connection.
@@ -215,9 +223,14 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 
 // sendBatch writes the events of b after *last, or the ping it asks for.
 func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
-	if b == pingBatch {
+	if b == pingBatch || b.pong != nil {
+		// A control frame sets the connection's deadline to its own: the
+		// writer's, moved now, so that the frames after it have it too.
 		by := c.deadline()
-		c.writeBy.Store(by.UnixNano())
+		c.setWriteBy(by)
+		if b.pong != nil {
+			return c.conn.WriteControl(websocket.PongMessage, b.pong, by)
+		}
 		return c.conn.WriteControl(websocket.PingMessage, nil, by)
 	}
 	for i := range b.msgs {
@@ -329,26 +342,26 @@ func (c *client) armWrite() {
 	if wait <= 0 {
 		wait = writeWait
 	}
-	if time.Duration(by.UnixNano()-c.writeBy.Load()) <= wait/10 {
+	if c.writeBy != 0 && by.Sub(c.born)-c.writeBy <= wait/10 {
 		return
 	}
-	c.writeBy.Store(by.UnixNano())
+	c.setWriteBy(by)
+}
+
+// setWriteBy makes by the write deadline of the frames written from now on.
+func (c *client) setWriteBy(by time.Time) {
+	c.writeBy = by.Sub(c.born)
 	c.conn.SetWriteDeadline(by)
 }
 
-// pong answers the client's ping as gorilla/websocket does, within a second,
-// but never cutting short the deadline of the writer's message.
-func (c *client) pong(data string) error {
-	by := time.Now().Add(time.Second)
-	if w := time.Unix(0, c.writeBy.Load()); w.After(by) {
-		by = w
-	}
-	err := c.conn.WriteControl(websocket.PongMessage, []byte(data), by)
-	var ne net.Error
-	if errors.Is(err, websocket.ErrCloseSent) || errors.As(err, &ne) && ne.Timeout() {
+// ping answers the client's ping: the writer sends the pong, after what it
+// has queued (gorilla/websocket's own handler would write it from the
+// reader, with a deadline of its own cutting the writer's short).
+func (c *client) ping(h *Hub) func(string) error {
+	return func(data string) error {
+		c.send.push(pongBatch(data), h.QueueBytes) // a screen too far behind is being dropped
 		return nil
 	}
-	return err
 }
 
 // write sends one text message.
@@ -373,7 +386,7 @@ func (c *client) readPump(h *Hub) {
 	defer h.leave(c)
 	c.conn.SetReadLimit(maxMessageSize)
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
-	c.conn.SetPingHandler(c.pong)
+	c.conn.SetPingHandler(c.ping(h))
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})

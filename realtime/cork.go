@@ -43,16 +43,19 @@ func (l corkListener) Accept() (net.Conn, error) {
 // then (client.armWrite), so that most frames set the one already set.
 type corkConn struct {
 	net.Conn
-	mu       sync.Mutex
-	corked   bool
-	buf      []byte
+	mu     sync.Mutex
+	corked bool
+	buf    []byte
+	// dmu guards deadline and its passing on, apart from mu: a deadline
+	// set by the hub must reach a write blocked under mu (Hub.dropAll).
+	dmu      sync.Mutex
 	deadline time.Time // the write deadline last passed on
 }
 
 // SetWriteDeadline sets the write deadline, unless it is set already.
 func (c *corkConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
 	if t.Equal(c.deadline) {
 		return nil
 	}
@@ -62,8 +65,8 @@ func (c *corkConn) SetWriteDeadline(t time.Time) error {
 
 // SetDeadline sets both deadlines, keeping the write one's copy in step.
 func (c *corkConn) SetDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
 	c.deadline = t
 	return c.Conn.SetDeadline(t)
 }

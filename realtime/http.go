@@ -101,7 +101,7 @@ func (h *Hub) Serve(c echo.Context, topic string, since *int64) error {
 		return nil // the upgrader has answered, or the connection is gone
 	}
 	c.Response().Status, c.Response().Committed = http.StatusSwitchingProtocols, true
-	cl := &client{conn: conn, topic: topic, since: -1, send: newSendQueue(), wait: h.WriteWait, user: user}
+	cl := &client{conn: conn, topic: topic, since: -1, send: newSendQueue(), wait: h.WriteWait, user: user, born: time.Now()}
 	if since != nil {
 		cl.since = *since
 	}

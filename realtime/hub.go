@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ type Hub struct {
 	// closes it with 4008, its close frame sent after what it was sent
 	// already. NewHub sets 1 MiB; set it before the hub serves.
 	QueueBytes int
+	// PingEvery is how often the hub pings every screen, below the minute
+	// a screen may stay silent. NewHub sets 54 s; set it before Run.
+	PingEvery time.Duration
 	// MaxPerUser and MaxConns cap the live connections of one user and of
 	// the hub (0: no cap); set them before the hub serves.
 	MaxPerUser, MaxConns int
@@ -109,6 +113,7 @@ func NewHub(feed *Feed, listenerURL string, log *slog.Logger) *Hub {
 	return &Hub{
 		WriteWait:   writeWait,
 		QueueBytes:  defaultQueueBytes,
+		PingEvery:   pingPeriod,
 		perUser:     map[int64]int{},
 		feed:        feed,
 		listenerURL: listenerURL,
@@ -174,7 +179,7 @@ func (h *Hub) Run(ctx context.Context) error {
 // loop is Run's work once it listens.
 func (h *Hub) loop(ctx context.Context, l *pq.Listener) {
 	defer h.dropAll(websocket.CloseGoingAway)
-	ping := time.NewTicker(pingPeriod)
+	ping := time.NewTicker(cmp.Or(h.PingEvery, pingPeriod))
 	defer ping.Stop()
 	h.retry = time.NewTimer(retryDelay)
 	h.retry.Stop()

@@ -468,3 +468,80 @@ func TestScreenPing(t *testing.T) {
 		}
 	}
 }
+
+// TestEventAfterThePing: an event written just after the hub's ping, on a
+// screen idle for longer than a write may take, goes out with a fresh
+// deadline: the screen gets every event and is never closed as too slow.
+func TestEventAfterThePing(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	s := newServer(t, db, url, func(h *realtime.Hub) {
+		h.WriteWait = 200 * time.Millisecond
+		h.PingEvery = 30 * time.Millisecond
+	})
+	c := s.dial(t, "venue:10", -1)
+	c.hello()
+	// The client answers pings while it reads: it reads all the time.
+	got := make(chan received, 64)
+	var readErr error // set before got closes
+	go func() {
+		defer close(got)
+		for {
+			m, err := c.read(10 * time.Second)
+			if err != nil {
+				readErr = err
+				return
+			}
+			got <- m
+		}
+	}()
+	for seq := int64(1); seq <= 12; seq++ {
+		time.Sleep(250 * time.Millisecond) // the last deadline has passed; pings went on
+		appendEvents(t, db, s.feed, "venue:10", 1)
+		select {
+		case m, ok := <-got:
+			if !ok {
+				t.Fatalf("closed before event %d: %v", seq, readErr)
+			}
+			if m.Seq != seq {
+				t.Fatalf("got %+v, want the event with seq %d", m, seq)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d never came", seq)
+		}
+	}
+	if n := s.log.count("too slow"); n != 0 {
+		t.Errorf("%d screens closed as too slow", n)
+	}
+}
+
+// TestCloseCutsAStalledWrite: closing the hub ends a writer blocked on a
+// screen that stopped reading within the close's grace (about a second),
+// not after the write's own wait.
+func TestCloseCutsAStalledWrite(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDB(t)
+	s := newServer(t, db, url, func(h *realtime.Hub) {
+		h.WriteWait = 20 * time.Second
+		h.QueueBytes = 64 << 20
+	})
+	stalled := s.dial(t, "venue:11", -1)
+	stalled.hello()
+	watcher := s.dial(t, "venue:11", -1)
+	watcher.hello()
+	// The stalled screen reads nothing more: its socket fills and its
+	// writer blocks; the watcher reads all, so the events did go out.
+	big := event{Pad: strings.Repeat("x", 32<<10)}
+	var last int64
+	for range 400 {
+		last = appendBatch(t, db, s.feed, "venue:11", big, 1)
+	}
+	watcher.expect(1, last)
+	start := time.Now()
+	s.hub.Close()
+	took := time.Since(start)
+	if took > 8*time.Second { // the write's own wait is 20 s
+		t.Fatalf("Close took %v with a stalled screen, want about two seconds (the write's grace, then the close frame's)", took)
+	}
+	t.Logf("Close took %v", took)
+}
