@@ -50,11 +50,12 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	}
 	// A retry, even one that waited for the lock, finds the first copy's
 	// answer here.
-	alive, stored, latest, err := eventState(ctx, tx, dev, ev)
+	st, err := readEventState(ctx, tx, dev, ev)
 	if err != nil {
 		return nil, false, err
 	}
-	if !alive { // retired since its key was looked up (a cached key)
+	stored, latest := st.stored, st.latest
+	if !st.alive { // retired since its key was looked up (a cached key)
 		s.keys.forget(dev.ID)
 		return nil, false, refusal.ErrUnauthorized
 	}
@@ -69,7 +70,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		answer, err := stored.answer(dev, ev)
 		return answer, false, err
 	}
-	facts, err := load(ctx, tx, dev, b, latest, ev)
+	facts, err := load(ctx, tx, dev, b, st, ev)
 	if err != nil {
 		return nil, false, err
 	}
@@ -85,7 +86,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 		answer, err := s.answer(ctx, tx, own)
 		return answer, false, err
 	}
-	if err := s.save(ctx, tx, dev, &d, now); err != nil {
+	if err := s.save(ctx, tx, dev, &d, latest, now); err != nil {
 		return nil, false, err
 	}
 	if d.Open {
@@ -93,7 +94,7 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 			return nil, false, err
 		}
 	}
-	feedID, attempt, err := s.append(ctx, tx, d)
+	feedID, attempt, err := s.append(ctx, tx, d, st.deductions)
 	if err != nil {
 		return nil, false, err
 	}
@@ -133,11 +134,26 @@ func (s *Store) Ingest(ctx context.Context, dev Device, ev Event, now time.Time)
 	return answer, err == nil, err
 }
 
-// eventState reads in one statement, once the event's booking is locked:
-// whether dev is still active, the answer stored under the event's id
-// (nil when it is new) and the booking's latest attempt (the zero Attempt
-// before the first).
-func eventState(ctx context.Context, tx *sqlx.Tx, dev Device, ev Event) (bool, *storedEvent, Attempt, error) {
+// eventState is what Ingest reads in one statement once the event's booking
+// is locked (readEventState).
+type eventState struct {
+	alive  bool         // the device is still active
+	stored *storedEvent // the answer stored under the event's id, nil when it is new
+	latest Attempt      // the booking's latest attempt, the zero Attempt before the first
+	// deductions are latest's stored deductions with their rule texts, in
+	// order, as deductions reads them.
+	deductions []Recorded
+	// rule is, for a deduction, its rule in latest's catalogue version (nil
+	// without one), and deductedBefore whether it deducted in latest before.
+	rule           *Rule
+	deductedBefore bool
+}
+
+// readEventState reads the event's state in one statement, once its booking
+// is locked: whether dev is still active, the answer stored under the
+// event's id, the booking's latest attempt with its deductions, and for a
+// deduction its rule (what ruleFor reads).
+func readEventState(ctx context.Context, tx *sqlx.Tx, dev Device, ev Event) (eventState, error) {
 	var row struct {
 		Alive bool `db:"alive"`
 		storedEvent
@@ -153,6 +169,13 @@ func eventState(ctx context.Context, tx *sqlx.Tx, dev Device, ev Event) (bool, *
 			StartedAt   *time.Time `db:"started_at"`
 			FinishedAt  *time.Time `db:"finished_at"`
 		} `db:"a"`
+		Deductions []byte `db:"deductions"`
+		Rule       []byte `db:"rule"`
+		Before     bool   `db:"before"`
+	}
+	var rule *string
+	if ev.Type == Deduction {
+		rule = &ev.Rule
 	}
 	err := tx.GetContext(ctx, &row, `
 		SELECT EXISTS (SELECT 1 FROM devices WHERE id = $3 AND retired_at IS NULL) AS alive,
@@ -160,34 +183,50 @@ func eventState(ctx context.Context, tx *sqlx.Tx, dev Device, ev Event) (bool, *
 		       l.id AS "a.id", l.booking_id AS "a.booking_id", l.attempt_no AS "a.attempt_no",
 		       l.device_id AS "a.device_id", l.rule_version AS "a.rule_version", l.pass_mark AS "a.pass_mark",
 		       l.score AS "a.score", l.status AS "a.status", l.started_at AS "a.started_at",
-		       l.finished_at AS "a.finished_at"
+		       l.finished_at AS "a.finished_at",
+		       coalesce(d.list, '[]') AS deductions, r.rule, coalesce(r.before, false) AS before
 		FROM (SELECT 1) one
 		LEFT JOIN (`+storedQuery+`) s ON true
 		LEFT JOIN LATERAL (SELECT `+attemptColumns+`
-		    FROM attempts WHERE booking_id = $2 ORDER BY attempt_no DESC LIMIT 1) l ON true`,
-		ev.EventID, ev.BookingID, dev.ID)
+		    FROM attempts WHERE booking_id = $2 ORDER BY attempt_no DESC LIMIT 1) l ON true
+		LEFT JOIN LATERAL (`+deductionsJSON+`) d ON true
+		LEFT JOIN LATERAL (
+		    SELECT row_to_json(x) AS rule,
+		           EXISTS (SELECT 1 FROM attempt_events WHERE attempt_id = l.id AND rule = $4 AND points > 0) AS before
+		    FROM (SELECT code, subject, item, text_zh, text_en, points, repeatable
+		          FROM rules WHERE version = l.rule_version AND code = $4) x) r ON true`,
+		ev.EventID, ev.BookingID, dev.ID, rule)
 	if err != nil {
-		return false, nil, Attempt{}, fmt.Errorf("state of event %s: %w", ev.EventID, err)
+		return eventState{}, fmt.Errorf("state of event %s: %w", ev.EventID, err)
 	}
-	var stored *storedEvent
+	st := eventState{alive: row.Alive, deductedBefore: row.Before}
 	if row.Attempt != nil {
-		stored = &row.storedEvent
+		st.stored = &row.storedEvent
 	}
-	var a Attempt
 	if l := row.A; l.ID != nil {
-		a = Attempt{ID: *l.ID, BookingID: *l.BookingID, AttemptNo: *l.AttemptNo, DeviceID: *l.DeviceID,
+		st.latest = Attempt{ID: *l.ID, BookingID: *l.BookingID, AttemptNo: *l.AttemptNo, DeviceID: *l.DeviceID,
 			RuleVersion: *l.RuleVersion, PassMark: *l.PassMark, Score: *l.Score, Status: *l.Status,
 			StartedAt: *l.StartedAt, FinishedAt: l.FinishedAt}
 	}
-	return row.Alive, stored, a, nil
+	if err := json.Unmarshal(row.Deductions, &st.deductions); err != nil {
+		return eventState{}, fmt.Errorf("deductions of event %s: %w", ev.EventID, err)
+	}
+	if row.Rule != nil {
+		st.rule = new(Rule)
+		if err := json.Unmarshal(row.Rule, st.rule); err != nil {
+			return eventState{}, fmt.Errorf("rule of event %s: %w", ev.EventID, err)
+		}
+	}
+	return st, nil
 }
 
 // load reads what Apply needs besides the locked booking and its latest
 // attempt: for an event that starts an attempt whether the device has one
 // in progress, and, for a deduction in an attempt in progress, its rule and
 // whether it deducted before.
-func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForExam, latest Attempt, ev Event) (Facts, error) {
+func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForExam, st eventState, ev Event) (Facts, error) {
 	f := Facts{Device: dev, Booking: b}
+	latest := st.latest
 	if ev.Type == ExamStarted || ev.Type == TheoryResult {
 		// A start racing this one on the same device is caught by
 		// attempts_device_in_progress when the attempt is inserted.
@@ -197,23 +236,27 @@ func load(ctx context.Context, tx *sqlx.Tx, dev Device, b scheduling.BookingForE
 			return f, fmt.Errorf("attempts in progress of device %d: %w", dev.ID, err)
 		}
 	}
-	var err error
 	if ev.Type == Deduction && latest.AttemptNo > 0 && latest.Status == InProgress {
-		f.Rule, f.DeductedBefore, err = ruleFor(ctx, tx, latest, ev.Rule)
+		f.Rule, f.DeductedBefore = st.rule, st.deductedBefore
 	}
-	return f, err
+	return f, nil
 }
 
 // save writes what Apply decided: the attempt opened or changed, its audit,
 // and the booking's result (BK-RETAKE, BK-COMBINED-FAIL).
-func (s *Store) save(ctx context.Context, tx *sqlx.Tx, dev Device, d *Decision, now time.Time) error {
+func (s *Store) save(ctx context.Context, tx *sqlx.Tx, dev Device, d *Decision, latest Attempt, now time.Time) error {
 	if d.Open {
 		if err := openAttempt(ctx, tx, &d.Attempt); err != nil {
 			return err
 		}
 	}
-	if err := saveAttempt(ctx, tx, &d.Attempt, now); err != nil {
-		return err
+	// An event that leaves the attempt's score and status as they were (an
+	// instruction, an item started) has nothing to save: every writer of
+	// attempts holds the booking's lock, so latest is as stored.
+	if d.Open || d.Attempt.Score != latest.Score || d.Attempt.Status != latest.Status {
+		if err := saveAttempt(ctx, tx, &d.Attempt, now); err != nil {
+			return err
+		}
 	}
 	if err := recordAttempt(ctx, tx, dev, d.Record.Type, d.Attempt); err != nil {
 		return err
@@ -240,11 +283,13 @@ func (s *Store) save(ctx context.Context, tx *sqlx.Tx, dev Device, d *Decision, 
 // event's own, with the answer's attempt: its deductions, this one
 // included, carry no seq (this event's is set only when the transaction
 // commits; the answer's own seq is this event's).
-func (s *Store) append(ctx context.Context, tx *sqlx.Tx, d Decision) (int64, []byte, error) {
+func (s *Store) append(ctx context.Context, tx *sqlx.Tx, d Decision, before []Recorded) (int64, []byte, error) {
 	a := d.Attempt
-	ds, err := deductions(ctx, tx, a)
-	if err != nil {
-		return 0, nil, err
+	// The attempt's deductions before this event: read with its state, or
+	// none for the attempt it opens.
+	ds := append([]Recorded{}, before...)
+	if d.Open {
+		ds = ds[:0]
 	}
 	if d.Record.Type == Deduction {
 		ds = append(ds, d.Record)
@@ -362,26 +407,6 @@ func openAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt) error {
 	return nil
 }
 
-// ruleFor looks rule code up in the attempt's catalogue version (nil when it
-// has none) and says whether it has deducted in this attempt before.
-func ruleFor(ctx context.Context, tx *sqlx.Tx, a Attempt, code string) (*Rule, bool, error) {
-	var r struct {
-		Rule
-		Before bool `db:"before"`
-	}
-	err := tx.GetContext(ctx, &r, `
-		SELECT code, subject, item, text_zh, text_en, points, repeatable,
-		       EXISTS (SELECT 1 FROM attempt_events WHERE attempt_id = $3 AND rule = $2 AND points > 0) AS before
-		FROM rules WHERE version = $1 AND code = $2`, a.RuleVersion, code, a.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("rule %s: %w", code, err)
-	}
-	return &r.Rule, r.Before, nil
-}
-
 // saveAttempt writes the attempt's score and status; an attempt moves only
 // out of in_progress, never back.
 func saveAttempt(ctx context.Context, tx *sqlx.Tx, a *Attempt, now time.Time) error {
@@ -469,9 +494,6 @@ func (s *Store) answer(ctx context.Context, tx *sqlx.Tx, a Attempt) (json.RawMes
 	if err != nil {
 		return nil, err
 	}
-	for i := range ds {
-		ds[i].Seq = 0 // as in every answer
-	}
 	a.Deductions = ds
 	attempt, err := json.Marshal(a.inShanghai())
 	if err != nil {
@@ -519,10 +541,29 @@ const recordedQuery = `
 	LEFT JOIN rules r ON r.version = $2 AND r.code = e.rule
 	WHERE e.attempt_id = $1`
 
+// deductionsJSON selects, as list, the stored deductions of the attempt l
+// (id, rule_version) with their rule texts, as recordedQuery reads them but
+// without a seq (no answer shows one), in order, as a JSON array; NULL for
+// none. The answers read it with the event's state (readEventState) or on
+// its own (deductions).
+const deductionsJSON = `
+	SELECT json_agg(json_build_object('type', e.type, 'item', e.item, 'rule', e.rule, 'rule_text', r.text_zh,
+	           'points', e.points, 'score', e.score, 'text', e.text, 'at', e.at, 'received_at', e.received_at)
+	           ORDER BY e.id) AS list
+	FROM attempt_events e
+	LEFT JOIN rules r ON r.version = l.rule_version AND r.code = e.rule
+	WHERE e.attempt_id = l.id AND e.type = 'deduction'`
+
 // deductions lists the attempt's stored deductions with their rule text.
 func deductions(ctx context.Context, q sqlx.QueryerContext, a Attempt) ([]Recorded, error) {
+	var raw []byte
+	err := sqlx.GetContext(ctx, q, &raw, `
+		SELECT coalesce(d.list, '[]') FROM (SELECT $1::bigint AS id, $2::integer AS rule_version) l,
+		LATERAL (`+deductionsJSON+`) d`, a.ID, a.RuleVersion)
 	ds := []Recorded{}
-	err := sqlx.SelectContext(ctx, q, &ds, recordedQuery+` AND e.type = 'deduction' ORDER BY e.id`, a.ID, a.RuleVersion)
+	if err == nil {
+		err = json.Unmarshal(raw, &ds)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deductions of attempt %d: %w", a.ID, err)
 	}
