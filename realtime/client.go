@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,10 +87,18 @@ type client struct {
 	wait  time.Duration // the write deadline of a message (Hub.WriteWait)
 	user  int64         // whose connection it is (Serve's caller), 0 for nobody's
 	// born is when the connection was served, and writeBy the write
-	// deadline the writer last set, as its distance from born (monotonic
-	// time; 0 before the first, see armWrite). Only the writer uses them.
+	// deadline last set, as its distance from born (monotonic time; 0
+	// before the first, see armWrite).
 	born    time.Time
 	writeBy time.Duration
+
+	// mu is held by whoever writes to the connection: the writer for all
+	// it writes, or the hub for an event it writes itself to an idle screen
+	// (direct). last is the seq last sent, ready tells that hello and the
+	// replay are sent; both, and born and writeBy, under mu.
+	mu    sync.Mutex
+	last  int64
+	ready bool
 }
 
 // hello is the first message on every connection.
@@ -103,18 +112,21 @@ type hello struct {
 // Only it writes messages to the connection.
 func (c *client) writePump(h *Hub, helloSeq int64) {
 	defer h.pumps.Done()
-	last := helloSeq
+	c.mu.Lock() // stream lets go of it while it waits for the hub
+	defer c.mu.Unlock()
+	last := &c.last
+	*last = helloSeq
 	if c.since >= 0 && c.since < helloSeq {
-		last = c.since
+		*last = c.since
 	}
 	// A since above helloSeq names events this hub has not read yet (the
 	// client saw them on another replica), whose hello then says since and
 	// whose live events follow it; or events the feed does not have (a feed
 	// reset, or a made-up number): nothing is replayed or skipped, the live
 	// events follow hello, and hello's seq below since tells the client.
-	err := c.stream(h, helloSeq, &last)
-	if err != nil && c.since > last {
-		last = c.since // a close's reason never asks for what the client has
+	err := c.stream(h, helloSeq, last)
+	if err != nil && c.since > *last {
+		*last = c.since // a close's reason never asks for what the client has
 	}
 	code := int(c.code.Load())
 	cork, _ := c.conn.NetConn().(*corkConn)
@@ -123,9 +135,11 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 	switch {
 	case errors.As(err, &fe):
 		code = CloseFeedUnavailable
-	case errors.As(err, &ne) && ne.Timeout() && cork != nil && cork.unsent():
+	case errors.As(err, &ne) && ne.Timeout() && cork != nil && cork.unsent() && code != websocket.CloseGoingAway:
 		// The screen stopped reading: it was sent whole frames up to
-		// last, and the close frame follows the rest of them.
+		// last, and the close frame follows the rest of them. (When the
+		// hub is closing, its deadline cut the write: the connection is
+		// closed at once, below.)
 		code = CloseTooSlow
 		h.log.Warn("websocket client too slow: closing", "topic", c.topic, "remote", c.conn.RemoteAddr().String())
 	case err != nil:
@@ -141,9 +155,9 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 		c.conn.Close()
 		return
 	case CloseTooSlow:
-		reason = "too slow: reconnect with since=" + strconv.FormatInt(last, 10)
+		reason = "too slow: reconnect with since=" + strconv.FormatInt(*last, 10)
 	case CloseFeedUnavailable:
-		reason = "feed unavailable: reconnect with since=" + strconv.FormatInt(last, 10)
+		reason = "feed unavailable: reconnect with since=" + strconv.FormatInt(*last, 10)
 	default:
 		reason = "server shutting down"
 	}
@@ -153,7 +167,8 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 }
 
 // stream sends hello, the replay up to helloSeq, then what the hub queues,
-// until the hub closes send or orders a close.
+// until the hub closes send or orders a close. It is called holding c.mu,
+// and lets go of it only while it waits for the hub.
 func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 	// Every message goes through the cork when there is one: a write that
 	// times out leaves whole frames behind, never half of one.
@@ -180,11 +195,21 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 	if err != nil {
 		return err
 	}
+	c.ready = true
 	// Woken, the writer takes everything queued since it last looked: one
-	// event when it keeps up, what queued meanwhile when it was busy.
+	// event when it keeps up, what queued meanwhile when it was busy; or
+	// sends what the hub's own write left behind (direct).
 	var spare []*batch
-	for range c.send.wake {
+	for {
+		c.mu.Unlock()
+		<-c.send.wake
+		c.mu.Lock()
 		bs, closed := c.send.take(spare)
+		if len(bs) == 0 && cork != nil {
+			if err := cork.uncork(); err != nil {
+				return err
+			}
+		}
 		if len(bs) > 0 {
 			// What is taken leaves in one system call when the connection
 			// can be corked.
@@ -218,7 +243,44 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 			return nil
 		}
 	}
-	return nil
+}
+
+// direct writes b to the screen from the hub itself, when its writer is idle
+// with nothing queued and b follows what it was sent: the frames leave in
+// one write(2) that does not wait, and what the socket cannot take at once
+// is left to the writer, woken. So a busy venue's events reach most screens
+// without waking a goroutine per screen, and the devices' requests, which
+// wait on the network, are not queued behind a thousand writers. It reports
+// false, having written nothing, when the writer must send b: busy, not
+// ready yet, closing, something queued, a gap to read first, or a ping.
+func (c *client) direct(b *batch) bool {
+	if c.conn == nil || b == pingBatch || b.pong != nil || !c.mu.TryLock() {
+		return false
+	}
+	defer c.mu.Unlock()
+	cork, _ := c.conn.NetConn().(*corkConn)
+	if cork == nil || !c.ready || c.code.Load() != 0 || !c.send.empty() || cork.unsent() {
+		return false // (unsent: its socket was full the last time; the writer is on it)
+	}
+	i := 0
+	for i < len(b.msgs) && b.msgs[i].Seq <= c.last {
+		i++ // sent with the replay
+	}
+	if i < len(b.msgs) && b.msgs[i].Seq != c.last+1 {
+		return false
+	}
+	cork.cork()
+	for ; i < len(b.msgs); i++ {
+		c.armWrite()
+		if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
+			break // the connection has failed: the writer finds out
+		}
+		c.last = b.msgs[i].Seq
+	}
+	if !cork.tryUncork() {
+		c.send.signal()
+	}
+	return true
 }
 
 // sendBatch writes the events of b after *last, or the ping it asks for.

@@ -3,6 +3,7 @@ package realtime
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -115,6 +116,42 @@ func (c *corkConn) cork() {
 	c.mu.Lock()
 	c.corked = true
 	c.mu.Unlock()
+}
+
+// tryUncork sends what was held back in one write(2) that does not wait,
+// and reports whether all of it went; what did not stays for the next
+// write, the connection uncorked. A connection whose socket cannot be
+// reached sends nothing here.
+func (c *corkConn) tryUncork() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return true
+	}
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	raw.Write(func(fd uintptr) bool {
+		n, _ = syscall.Write(int(fd), c.buf)
+		return true // once: the socket is non-blocking, a full one refuses at once
+	})
+	if n > 0 {
+		c.buf = append(c.buf[:0], c.buf[n:]...)
+	}
+	if len(c.buf) > 0 {
+		return false
+	}
+	if cap(c.buf) > corkLimit {
+		c.buf = nil
+	}
+	return true
 }
 
 // uncork sends what was held back, under the write deadline last set; what

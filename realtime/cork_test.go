@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -81,5 +82,71 @@ func TestCorkConnDeadline(t *testing.T) {
 		if !under.set[i].Equal(want[i]) {
 			t.Fatalf("deadlines set %v, want %v", under.set, want)
 		}
+	}
+}
+
+// TestCorkConnTryUncork: tryUncork sends what the socket takes at once and
+// never waits; what a full socket refuses stays, in order, for the next
+// write, and the peer gets every byte once.
+func TestCorkConnTryUncork(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	server, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	c := &corkConn{Conn: server}
+	defer c.Close()
+	// The peer reads nothing yet: corked chunks go out until the socket is
+	// full, and tryUncork then reports false at once.
+	var sent bytes.Buffer
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB
+	full := false
+	for i := 0; i < 4096 && !full; i++ {
+		c.cork()
+		chunk[0] = byte(i)
+		c.Write(chunk)
+		sent.Write(chunk)
+		start := time.Now()
+		full = !c.tryUncork()
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("tryUncork waited %v", d)
+		}
+	}
+	if !full {
+		t.Fatal("the socket never filled")
+	}
+	if !c.unsent() {
+		t.Fatal("a refused write left nothing unsent")
+	}
+	// The peer reads everything; the rest goes with an ordinary uncork.
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(sent.Len())))
+		got <- b
+	}()
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := c.uncork(); err != nil {
+		t.Fatalf("uncork: %v", err)
+	}
+	if b := <-got; !bytes.Equal(b, sent.Bytes()) {
+		t.Fatalf("the peer got %d bytes, not the %d sent in order", len(b), sent.Len())
 	}
 }

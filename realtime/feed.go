@@ -5,7 +5,7 @@
 // are stored numbered, under the numberer's lock: AppendNumbered), and
 // announced with pg_notify; a Hub in each examd process listens and fans the
 // stored events out to its websocket clients, one reader and one writer per
-// connection.
+// connection (the hub writes an event itself to an idle, up-to-date one).
 // A client that reconnects with since=N gets every event after N from the
 // table, then the live ones. The package knows topics ("venue:12",
 // "issuance"), never what the events mean.

@@ -264,10 +264,14 @@ func (h *Hub) dropAll(code int) {
 	}
 }
 
-// deliver queues b for every client of t, dropping the clients that would
-// fall more than QueueBytes behind: a slow screen never delays the others.
+// deliver writes b to every idle client of t at once (client.direct) and
+// queues it for the others, dropping the clients that would fall more than
+// QueueBytes behind: a slow screen never delays the others.
 func (h *Hub) deliver(t *topic, b *batch) {
 	for c := range t.clients {
+		if c.direct(b) {
+			continue
+		}
 		if !c.send.push(b, h.QueueBytes) {
 			h.log.Warn("websocket client too slow: closing", "topic", c.topic, "remote", c.conn.RemoteAddr().String(), "queue_bytes", h.QueueBytes)
 			h.drop(t, c, CloseTooSlow)

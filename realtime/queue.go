@@ -53,6 +53,13 @@ func (q *sendQueue) push(b *batch, limit int) bool {
 	return true
 }
 
+// empty reports whether nothing is queued and the queue is open.
+func (q *sendQueue) empty() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.batches) == 0 && !q.closed
+}
+
 // close tells the writer that nothing more comes: it writes what is queued,
 // unless the hub ordered a close frame, and ends.
 func (q *sendQueue) close() {
