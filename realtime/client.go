@@ -259,17 +259,23 @@ func (c *client) direct(b *batch) bool {
 	}
 	defer c.mu.Unlock()
 	cork, _ := c.conn.NetConn().(*corkConn)
-	if cork == nil || !c.ready || c.code.Load() != 0 || !c.send.empty() || cork.unsent() {
-		return false // (unsent: its socket was full the last time; the writer is on it)
+	if cork == nil || !c.ready || c.code.Load() != 0 || !c.send.empty() {
+		return false
 	}
 	i := 0
 	for i < len(b.msgs) && b.msgs[i].Seq <= c.last {
 		i++ // sent with the replay
 	}
-	if i < len(b.msgs) && b.msgs[i].Seq != c.last+1 {
+	for j, next := i, c.last+1; j < len(b.msgs); j, next = j+1, next+1 {
+		if b.msgs[j].Seq != next {
+			return false // a gap: the writer reads what is missing first
+		}
+	}
+	// Never waiting: not while the reader writes (a close frame) to a full
+	// socket, nor behind what a full socket left unsent last time.
+	if !cork.tryCork() {
 		return false
 	}
-	cork.cork()
 	for ; i < len(b.msgs); i++ {
 		c.armWrite()
 		if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {

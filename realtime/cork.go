@@ -118,6 +118,21 @@ func (c *corkConn) cork() {
 	c.mu.Unlock()
 }
 
+// tryCork corks the connection unless that would wait, for a write under
+// way (the websocket's reader answering a close on a full socket), or for
+// bytes a full socket left unsent: it reports whether it corked.
+func (c *corkConn) tryCork() bool {
+	if !c.mu.TryLock() {
+		return false
+	}
+	defer c.mu.Unlock()
+	if !c.corked && len(c.buf) > 0 {
+		return false
+	}
+	c.corked = true
+	return true
+}
+
 // tryUncork sends what was held back in one write(2) that does not wait,
 // and reports whether all of it went; what did not stays for the next
 // write, the connection uncorked. A connection whose socket cannot be

@@ -136,6 +136,9 @@ func TestCorkConnTryUncork(t *testing.T) {
 	if !c.unsent() {
 		t.Fatal("a refused write left nothing unsent")
 	}
+	if c.tryCork() {
+		t.Fatal("tryCork corked behind bytes left unsent")
+	}
 	// The peer reads everything; the rest goes with an ordinary uncork.
 	got := make(chan []byte, 1)
 	go func() {
@@ -149,4 +152,26 @@ func TestCorkConnTryUncork(t *testing.T) {
 	if b := <-got; !bytes.Equal(b, sent.Bytes()) {
 		t.Fatalf("the peer got %d bytes, not the %d sent in order", len(b), sent.Len())
 	}
+}
+
+// TestCorkConnTryCork: tryCork corks an idle connection, and never waits for
+// a write under way (it holds the connection's lock).
+func TestCorkConnTryCork(t *testing.T) {
+	c := &corkConn{Conn: &countingConn{}}
+	if !c.tryCork() || !c.corked {
+		t.Fatal("an idle connection was not corked")
+	}
+	c.uncork()
+	c.mu.Lock() // a write under way
+	done := make(chan bool, 1)
+	go func() { done <- c.tryCork() }()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Error("corked during a write")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("tryCork waited for the write")
+	}
+	c.mu.Unlock()
 }

@@ -58,16 +58,10 @@ func (f *Feed) Append(ctx context.Context, tx sqlx.ExtContext, topic string, eve
 		return 0, err
 	}
 	// The body goes as a string: lib/pq sends []byte parameters in binary,
-	// which jsonb would refuse. A new topic's counter row is created here;
-	// an existing one is only read (ON CONFLICT alone would wait for a
-	// numbering batch that is updating it).
+	// which jsonb would refuse. The topic's counter row is not touched: the
+	// numberer creates it with the topic's first seq (migration 00033).
 	var id int64
 	err = sqlx.GetContext(ctx, tx, &id, `
-		WITH topic AS (
-			INSERT INTO feed_topics (topic)
-			SELECT $1 WHERE NOT EXISTS (SELECT FROM feed_topics WHERE topic = $1)
-			ON CONFLICT (topic) DO NOTHING
-		)
 		INSERT INTO feed_events (topic, body) VALUES ($1, $2::jsonb - 'seq')
 		RETURNING id`,
 		topic, body)
