@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,33 @@ import (
 func TestAppend(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
+
+	// A topic the numberer could not count (its counter's check) is refused
+	// when the event is stored, not left to fail every numbering batch; a
+	// new topic's counter comes with its first numbered event.
+	t.Run("Topic", func(t *testing.T) {
+		t.Parallel()
+		db, _ := pgtest.NewDB(t)
+		feed := realtime.NewFeed(db)
+		for _, topic := range []string{"", strings.Repeat("v", 201)} {
+			tx, err := db.Beginx()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := feed.Append(ctx, tx, topic, event{N: 1}); err == nil {
+				t.Errorf("Append to topic %q (%d bytes) stored", topic[:min(len(topic), 8)], len(topic))
+			}
+			tx.Rollback()
+		}
+		var counters int
+		appendEvents(t, db, feed, "venue:7", 1)
+		if err := db.Get(&counters, `SELECT count(*) FROM feed_topics WHERE topic = 'venue:7' AND seq = 1`); err != nil || counters != 1 {
+			t.Errorf("counter of the new topic: %d rows at seq 1 (%v), want 1", counters, err)
+		}
+		if err := feed.Number(ctx); err != nil {
+			t.Fatalf("the numberer failed after refused appends: %v", err)
+		}
+	})
 
 	t.Run("PerTopic", func(t *testing.T) {
 		t.Parallel()
