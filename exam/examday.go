@@ -152,7 +152,8 @@ type eventState struct {
 // readEventState reads the event's state in one statement, once its booking
 // is locked: whether dev is still active, the answer stored under the
 // event's id, the booking's latest attempt with its deductions, and for a
-// deduction its rule (what ruleFor reads).
+// deduction its rule in that attempt's catalogue version and whether it
+// deducted in it before.
 func readEventState(ctx context.Context, tx *sqlx.Tx, dev Device, ev Event) (eventState, error) {
 	var row struct {
 		Alive bool `db:"alive"`
@@ -285,17 +286,14 @@ func (s *Store) save(ctx context.Context, tx *sqlx.Tx, dev Device, d *Decision, 
 // commits; the answer's own seq is this event's).
 func (s *Store) append(ctx context.Context, tx *sqlx.Tx, d Decision, before []Recorded) (int64, []byte, error) {
 	a := d.Attempt
-	// The attempt's deductions before this event: read with its state, or
-	// none for the attempt it opens.
-	ds := append([]Recorded{}, before...)
-	if d.Open {
-		ds = ds[:0]
+	// The attempt's deductions before this event, read with its state
+	// (none for the attempt it opens), then this one; none has a seq.
+	ds := []Recorded{}
+	if !d.Open {
+		ds = append(ds, before...)
 	}
 	if d.Record.Type == Deduction {
 		ds = append(ds, d.Record)
-	}
-	for i := range ds {
-		ds[i].Seq = 0
 	}
 	a.Deductions = ds
 	attempt, err := json.Marshal(a.inShanghai())

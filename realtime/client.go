@@ -109,24 +109,24 @@ type hello struct {
 
 // writePump sends hello, the replay after since, then the live events, one
 // JSON object per message, and finally the close frame the hub asked for.
-// Only it writes messages to the connection.
+// Besides it only the hub writes events, to an idle screen (direct), both
+// under c.mu.
 func (c *client) writePump(h *Hub, helloSeq int64) {
 	defer h.pumps.Done()
 	c.mu.Lock() // stream lets go of it while it waits for the hub
 	defer c.mu.Unlock()
-	last := &c.last
-	*last = helloSeq
+	c.last = helloSeq
 	if c.since >= 0 && c.since < helloSeq {
-		*last = c.since
+		c.last = c.since
 	}
 	// A since above helloSeq names events this hub has not read yet (the
 	// client saw them on another replica), whose hello then says since and
 	// whose live events follow it; or events the feed does not have (a feed
 	// reset, or a made-up number): nothing is replayed or skipped, the live
 	// events follow hello, and hello's seq below since tells the client.
-	err := c.stream(h, helloSeq, last)
-	if err != nil && c.since > *last {
-		*last = c.since // a close's reason never asks for what the client has
+	err := c.stream(h, helloSeq)
+	if err != nil && c.since > c.last {
+		c.last = c.since // a close's reason never asks for what the client has
 	}
 	code := int(c.code.Load())
 	cork, _ := c.conn.NetConn().(*corkConn)
@@ -155,9 +155,9 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 		c.conn.Close()
 		return
 	case CloseTooSlow:
-		reason = "too slow: reconnect with since=" + strconv.FormatInt(*last, 10)
+		reason = "too slow: reconnect with since=" + strconv.FormatInt(c.last, 10)
 	case CloseFeedUnavailable:
-		reason = "feed unavailable: reconnect with since=" + strconv.FormatInt(*last, 10)
+		reason = "feed unavailable: reconnect with since=" + strconv.FormatInt(c.last, 10)
 	default:
 		reason = "server shutting down"
 	}
@@ -169,7 +169,7 @@ func (c *client) writePump(h *Hub, helloSeq int64) {
 // stream sends hello, the replay up to helloSeq, then what the hub queues,
 // until the hub closes send or orders a close. It is called holding c.mu,
 // and lets go of it only while it waits for the hub.
-func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
+func (c *client) stream(h *Hub, helloSeq int64) error {
 	// Every message goes through the cork when there is one: a write that
 	// times out leaves whole frames behind, never half of one.
 	cork, _ := c.conn.NetConn().(*corkConn)
@@ -179,13 +179,13 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 	var err error
 	if c.since > helloSeq {
 		helloSeq, err = c.resumeAhead(h, helloSeq)
-		*last = helloSeq
+		c.last = helloSeq
 	}
 	if err == nil {
 		err = c.writeJSON(hello{Type: "hello", Seq: helloSeq})
 	}
 	if err == nil {
-		err = c.catchUp(h, helloSeq, last)
+		err = c.catchUp(h, helloSeq)
 	}
 	if cork != nil {
 		if uerr := cork.uncork(); err == nil {
@@ -221,7 +221,7 @@ func (c *client) stream(h *Hub, helloSeq int64, last *int64) error {
 			for _, b := range bs {
 				size += b.size
 				if err == nil {
-					err = c.sendBatch(h, b, last)
+					err = c.sendBatch(h, b)
 				}
 			}
 			if cork != nil {
@@ -289,8 +289,9 @@ func (c *client) direct(b *batch) bool {
 	return true
 }
 
-// sendBatch writes the events of b after *last, or the ping it asks for.
-func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
+// sendBatch writes the events of b after c.last, or the ping or pong it asks
+// for.
+func (c *client) sendBatch(h *Hub, b *batch) error {
 	if b == pingBatch || b.pong != nil {
 		// A control frame sets the connection's deadline to its own: the
 		// writer's, moved now, so that the frames after it have it too.
@@ -306,30 +307,30 @@ func (c *client) sendBatch(h *Hub, b *batch, last *int64) error {
 		if c.code.Load() != 0 {
 			return nil
 		}
-		if m.Seq <= *last {
+		if m.Seq <= c.last {
 			continue // sent with the replay
 		}
 		// The hub hands out every seq in order, so this reads nothing
 		// unless that promise is broken.
-		if err := c.catchUp(h, m.Seq-1, last); err != nil {
+		if err := c.catchUp(h, m.Seq-1); err != nil {
 			return err
 		}
 		c.armWrite()
 		if err := c.conn.WritePreparedMessage(b.frames[i]); err != nil {
 			return err
 		}
-		*last = m.Seq
+		c.last = m.Seq
 	}
 	return nil
 }
 
-// catchUp sends the stored events after *last up to upTo, unless the hub
+// catchUp sends the stored events after c.last up to upTo, unless the hub
 // orders a close meanwhile. On a corked connection it sends each page of
 // them at once, and leaves the connection corked.
-func (c *client) catchUp(h *Hub, upTo int64, last *int64) error {
+func (c *client) catchUp(h *Hub, upTo int64) error {
 	cork, _ := c.conn.NetConn().(*corkConn)
-	for *last < upTo && c.code.Load() == 0 {
-		ms, err := c.read(h, *last, int(min(upTo-*last, replayPage)))
+	for c.last < upTo && c.code.Load() == 0 {
+		ms, err := c.read(h, c.last, int(min(upTo-c.last, replayPage)))
 		if err != nil {
 			return err
 		}
@@ -337,7 +338,7 @@ func (c *client) catchUp(h *Hub, upTo int64, last *int64) error {
 			if err := c.write(ms[i].Data); err != nil {
 				return err
 			}
-			*last = ms[i].Seq
+			c.last = ms[i].Seq
 		}
 		if cork != nil {
 			err := cork.uncork()
@@ -392,11 +393,15 @@ func (c *client) read(h *Hub, after int64, limit int) ([]Message, error) {
 }
 
 // deadline is the write deadline of a message written now.
-func (c *client) deadline() time.Time {
+func (c *client) deadline() time.Time { return time.Now().Add(c.waitFor()) }
+
+// waitFor is how long a message may take to write: Hub.WriteWait, or
+// writeWait for a client without one.
+func (c *client) waitFor() time.Duration {
 	if c.wait <= 0 {
-		return time.Now().Add(writeWait)
+		return writeWait
 	}
-	return time.Now().Add(c.wait)
+	return c.wait
 }
 
 // armWrite sets the write deadline of a message written now, unless the one
@@ -406,11 +411,7 @@ func (c *client) deadline() time.Time {
 // corkConn).
 func (c *client) armWrite() {
 	by := c.deadline()
-	wait := c.wait
-	if wait <= 0 {
-		wait = writeWait
-	}
-	if c.writeBy != 0 && by.Sub(c.born)-c.writeBy <= wait/10 {
+	if c.writeBy != 0 && by.Sub(c.born)-c.writeBy <= c.waitFor()/10 {
 		return
 	}
 	c.setWriteBy(by)

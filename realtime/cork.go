@@ -100,16 +100,17 @@ func (c *corkConn) unsent() bool {
 // flush sends the buffer, keeping what the deadline left unsent.
 func (c *corkConn) flush() error {
 	n, err := c.Conn.Write(c.buf)
-	if err != nil {
-		c.buf = append(c.buf[:0], c.buf[n:]...)
-		return err
-	}
-	if cap(c.buf) > corkLimit {
+	c.sent(n)
+	return err
+}
+
+// sent drops the n bytes of the buffer that went, keeping the rest; an
+// emptied buffer bigger than corkLimit is let go.
+func (c *corkConn) sent(n int) {
+	c.buf = append(c.buf[:0], c.buf[n:]...)
+	if len(c.buf) == 0 && cap(c.buf) > corkLimit {
 		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
 	}
-	return nil
 }
 
 // cork holds back the writes until uncork.
@@ -158,16 +159,8 @@ func (c *corkConn) tryUncork() bool {
 		n = writeNow(fd, c.buf)
 		return true // once: the socket is non-blocking, a full one refuses at once
 	})
-	if n > 0 {
-		c.buf = append(c.buf[:0], c.buf[n:]...)
-	}
-	if len(c.buf) > 0 {
-		return false
-	}
-	if cap(c.buf) > corkLimit {
-		c.buf = nil
-	}
-	return true
+	c.sent(n)
+	return len(c.buf) == 0
 }
 
 // uncork sends what was held back, under the write deadline last set; what
